@@ -1,0 +1,155 @@
+/**
+ * The generic API machinery's vocabulary: objects, resource definitions and their strategies.
+ * Kinds are not hard-coded in the core: plugins (plugins/api-core-v1, ...) contribute them.
+ */
+import type { FieldError } from '../errors.js';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  managedFields?: unknown[];
+  [key: string]: unknown;
+}
+
+/** Any Kubernetes object. `spec`/`status` and the rest are kind-specific. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export type Verb = 'create' | 'get' | 'list' | 'watch' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+export const ALL_VERBS: readonly Verb[] = [
+  'create',
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
+
+/** What a strategy hook knows about the request it serves. */
+export interface StrategyContext {
+  /** The namespace from the URL ('' for cluster-scoped). */
+  namespace: string;
+  dryRun: boolean;
+  /** The plugin container, for strategies that need a service (e.g. the ClusterIP allocator). */
+  resolve<T>(name: string): T;
+}
+
+/**
+ * Per-kind behaviour, after upstream's rest.RESTCreateStrategy / RESTUpdateStrategy.
+ * Every hook is optional; the generic store does the metadata work itself.
+ */
+export interface Strategy {
+  /** Defaulting and clearing on create (e.g. reset status, default restartPolicy). Mutates `obj`. */
+  prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
+  /** On update of the main resource (e.g. keep the old status). Mutates `obj`. */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): void | Promise<void>;
+  validate?(obj: KubeObject, ctx: StrategyContext): FieldError[];
+  validateUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): FieldError[];
+  /** Called after a successful delete (not on dry run), e.g. to release an allocated ClusterIP. */
+  afterDelete?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
+  /**
+   * Whether this kind has a spec whose changes bump metadata.generation. Defaults to true when the
+   * object has a `spec`; kinds without one (ConfigMap, Secret) never bump it after 1.
+   */
+  tracksGeneration?: boolean;
+}
+
+/**
+ * Strategic-merge-patch metadata for one kind: for a list at a field path, how lists merge.
+ * Paths use dots with `[]` for list elements: "spec.containers", "spec.containers[].ports".
+ */
+export interface PatchMeta {
+  [path: string]: { strategy: 'merge'; mergeKey: string } | { strategy: 'replace' };
+}
+
+/** A column of a Table response (used from the wire-compatibility issue on). */
+export interface TableColumn {
+  name: string;
+  type: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+}
+
+/** A subresource served by a plugin: /<resource>/<name>/<subresource>. */
+export interface SubresourceDefinition {
+  /** The kind returned/accepted (e.g. Scale in autoscaling/v1). Defaults to the parent kind. */
+  kind?: { group: string; version: string; kind: string };
+  verbs: Verb[];
+  /** Handles get/update/patch/create on the subresource. The store gives access to the parent objects. */
+  handler: SubresourceHandler;
+}
+
+export interface SubresourceRequest {
+  namespace: string;
+  name: string;
+  dryRun: boolean;
+  body?: KubeObject;
+  query: URLSearchParams;
+}
+
+export interface SubresourceHandler {
+  get?(req: SubresourceRequest): Promise<KubeObject>;
+  /** PUT (and PATCH, after the patch is applied to what `get` returns). */
+  update?(req: SubresourceRequest & { body: KubeObject }): Promise<KubeObject>;
+  /** POST, e.g. pods/binding. */
+  create?(req: SubresourceRequest & { body: KubeObject }): Promise<KubeObject>;
+}
+
+export interface ResourceDefinition {
+  group: string;
+  version: string;
+  kind: string;
+  /** The URL segment: "pods". */
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  /** Defaults to ALL_VERBS. Virtual kinds (bindings) list only 'create'. */
+  verbs?: readonly Verb[];
+  strategy?: Strategy;
+  /** Field selectors beyond metadata.name and metadata.namespace (e.g. spec.nodeName for pods). */
+  fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
+  patchMeta?: PatchMeta;
+  /** Subresources other than the generic "status" (which `hasStatus` turns on). */
+  subresources?: Record<string, SubresourceDefinition>;
+  /** Serve /status with the generic status strategy (update only .status). */
+  hasStatus?: boolean;
+  /**
+   * Virtual: not stored; `create` on the collection is handled by this function instead
+   * (e.g. the v1 bindings resource).
+   */
+  virtualCreate?: (namespace: string, body: KubeObject, dryRun: boolean) => Promise<KubeObject>;
+}
+
+export function apiVersionOf(def: { group: string; version: string }): string {
+  return def.group ? `${def.group}/${def.version}` : def.version;
+}

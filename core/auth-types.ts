@@ -1,0 +1,89 @@
+/**
+ * Who is asking and what they may do: the types that flow through the authentication,
+ * authorization and admission chains. Shapes follow k8s.io/apiserver so upstream docs apply.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { KubeObject } from './api/types.js';
+
+export interface UserInfo {
+  name: string;
+  uid?: string;
+  groups: string[];
+  extra?: Record<string, string[]>;
+}
+
+/** How the request reached the server. */
+export type Transport = 'secure' | 'insecure' | 'in-process';
+
+export interface AuthenticationRequest {
+  headers: IncomingHttpHeaders;
+  transport: Transport;
+  /** The verified peer certificate chain (secure port), DER-encoded, leaf first. */
+  peerCertificates?: Buffer[];
+  /** For in-process clients: the identity the component runs as. */
+  inProcessUser?: UserInfo;
+}
+
+/**
+ * What an authenticator answers: a user, a reason it refused (the union keeps trying and logs the
+ * reason), or undefined when the request carries nothing it understands.
+ */
+export type AuthenticationResult = { user: UserInfo } | { error: string } | undefined;
+
+export interface Authenticated {
+  user: UserInfo;
+  /** The name of the authenticator that identified the user (for audit). */
+  authenticator: string;
+}
+
+export interface AuthorizationAttributes {
+  user: UserInfo;
+  verb: string;
+  resourceRequest: boolean;
+  /** For resource requests. */
+  namespace: string;
+  apiGroup: string;
+  apiVersion: string;
+  resource: string;
+  subresource: string;
+  name: string;
+  /** For non-resource requests: the URL path. */
+  path: string;
+}
+
+export type Decision = 'allow' | 'deny' | 'no-opinion';
+
+export interface AuthorizationDecision {
+  decision: Decision;
+  reason: string;
+  /** Filled by the chain: the authorizer that decided. */
+  authorizer?: string;
+}
+
+export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+
+export interface AdmissionAttributes {
+  operation: AdmissionOperation;
+  resource: { group: string; version: string; resource: string };
+  subresource: string;
+  kind: { group: string; version: string; kind: string };
+  namespace: string;
+  name: string;
+  /** The object being written; mutating plugins change it in place. Absent on DELETE. */
+  object?: KubeObject;
+  oldObject?: KubeObject;
+  user: UserInfo;
+  dryRun: boolean;
+}
+
+/**
+ * An admission plugin, after upstream's admission.Interface: `handles` narrows the operations
+ * (absent = all); `admit` may mutate; `validate` may only accept or reject. Reject by throwing a
+ * StatusError (use `errors.forbidden(...)` for policy refusals).
+ */
+export interface AdmissionPlugin {
+  name: string;
+  handles?(operation: AdmissionOperation): boolean;
+  admit?(attributes: AdmissionAttributes): void | Promise<void>;
+  validate?(attributes: AdmissionAttributes): void | Promise<void>;
+}

@@ -1,0 +1,98 @@
+/**
+ * The semantics of each chain. Kept apart from the hook declarations so that the rules a reader
+ * must learn (which answer wins, what happens on error) live in one short file.
+ */
+import type { FullTap } from 'tapable';
+import type {
+  AdmissionAttributes,
+  Authenticated,
+  AuthenticationRequest,
+  AuthenticationResult,
+  AuthorizationAttributes,
+  AuthorizationDecision,
+} from './auth-types.js';
+import { errors, StatusError } from './errors.js';
+import type { Hooks } from './hooks.js';
+
+type TapFn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
+
+function tapsOf<A extends unknown[], R>(hook: { taps: FullTap[] }): { name: string; fn: TapFn<A, R> }[] {
+  return hook.taps.map((t) => {
+    if (t.type === 'async') throw new Error(`hook tap "${t.name}" uses tapAsync; use tap or tapPromise`);
+    return { name: t.name, fn: t.fn as TapFn<A, R> };
+  });
+}
+
+export interface AuthenticationOutcome {
+  result?: Authenticated;
+  /** Why each authenticator refused or failed: for the server log only, never the client. */
+  refusals: { authenticator: string; reason: string }[];
+}
+
+/** The authentication union: every authenticator is tried until one identifies the user. */
+export async function runAuthentication(hooks: Hooks, request: AuthenticationRequest): Promise<AuthenticationOutcome> {
+  const refusals: AuthenticationOutcome['refusals'] = [];
+  for (const tap of tapsOf<[AuthenticationRequest], AuthenticationResult>(hooks.authenticate)) {
+    try {
+      const answer = await tap.fn(request);
+      if (!answer) continue;
+      if ('user' in answer) {
+        const groups =
+          answer.user.groups.includes('system:authenticated') || answer.user.name === 'system:anonymous'
+            ? answer.user.groups
+            : [...answer.user.groups, 'system:authenticated'];
+        return { result: { user: { ...answer.user, groups }, authenticator: tap.name }, refusals };
+      }
+      refusals.push({ authenticator: tap.name, reason: answer.error });
+    } catch (err) {
+      refusals.push({ authenticator: tap.name, reason: `failed: ${(err as Error).message}` });
+    }
+  }
+  return { refusals };
+}
+
+/** Three-valued authorization: the first allow or deny decides; an error counts as no opinion. */
+export async function runAuthorization(
+  hooks: Hooks,
+  attributes: AuthorizationAttributes,
+): Promise<AuthorizationDecision> {
+  const reasons: string[] = [];
+  for (const tap of tapsOf<[AuthorizationAttributes], AuthorizationDecision | undefined>(hooks.authorize)) {
+    try {
+      const answer = await tap.fn(attributes);
+      if (answer && answer.decision !== 'no-opinion') return { ...answer, authorizer: tap.name };
+      if (answer?.reason) reasons.push(`${tap.name}: ${answer.reason}`);
+    } catch (err) {
+      reasons.push(`${tap.name}: error: ${(err as Error).message}`);
+    }
+  }
+  return { decision: 'no-opinion', reason: reasons.join('; ') || 'no authorizer had an opinion' };
+}
+
+/**
+ * Admission: every mutating plugin in order, then every validating plugin in order. The first
+ * error rejects. A plugin that throws something other than a StatusError is a bug in that plugin:
+ * it becomes an InternalError that names it.
+ */
+export async function runAdmission(hooks: Hooks, attributes: AdmissionAttributes): Promise<void> {
+  for (const hook of [hooks.admitMutating, hooks.admitValidating]) {
+    for (const tap of tapsOf<[AdmissionAttributes], void>(hook)) {
+      try {
+        await tap.fn(attributes);
+      } catch (err) {
+        if (err instanceof StatusError) throw err;
+        throw errors.internal(`admission plugin "${tap.name}" failed: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The names in each chain, in the order they run: printed at start and by `skiff config check`. */
+export function describeChains(hooks: Hooks): Record<string, string[]> {
+  return {
+    authentication: hooks.authenticate.taps.map((t) => t.name),
+    authorization: hooks.authorize.taps.map((t) => t.name),
+    'admission (mutating)': hooks.admitMutating.taps.map((t) => t.name),
+    'admission (validating)': hooks.admitValidating.taps.map((t) => t.name),
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * Two kinds of error leave Skiff:
+ *  - StatusError: an API error, serialised as a metav1.Status with upstream's reason and code.
+ *  - SkiffError: an operator-facing error (config, start-up, CLI) with a stable code and a fix.
+ */
+
+export type StatusReason =
+  | 'BadRequest'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Gone'
+  | 'Invalid'
+  | 'ServerTimeout'
+  | 'Timeout'
+  | 'TooManyRequests'
+  | 'MethodNotAllowed'
+  | 'NotAcceptable'
+  | 'RequestEntityTooLarge'
+  | 'UnsupportedMediaType'
+  | 'InternalError'
+  | 'Expired'
+  | 'ServiceUnavailable';
+
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  uid?: string;
+  causes?: StatusCause[];
+  retryAfterSeconds?: number;
+}
+
+export interface Status {
+  kind: 'Status';
+  apiVersion: 'v1';
+  metadata: Record<string, unknown>;
+  status: 'Success' | 'Failure';
+  message?: string;
+  reason?: string;
+  details?: StatusDetails;
+  code: number;
+}
+
+export class StatusError extends Error {
+  override readonly name = 'StatusError';
+  constructor(
+    readonly code: number,
+    readonly reason: StatusReason,
+    message: string,
+    readonly details?: StatusDetails,
+  ) {
+    super(message);
+  }
+
+  toStatus(): Status {
+    const status: Status = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
+    if (this.details) status.details = this.details;
+    return status;
+  }
+}
+
+/** A group-qualified resource, as upstream prints it: "pods", "leases.coordination.k8s.io". */
+export interface QualifiedResource {
+  group: string;
+  resource: string;
+}
+
+export function qualifiedName(r: QualifiedResource): string {
+  return r.group ? `${r.resource}.${r.group}` : r.resource;
+}
+
+/** A validation failure on one field, shaped like upstream's field.Error. */
+export interface FieldError {
+  type:
+    | 'FieldValueRequired'
+    | 'FieldValueInvalid'
+    | 'FieldValueNotSupported'
+    | 'FieldValueDuplicate'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong'
+    | 'FieldValueTypeInvalid';
+  field: string;
+  /** Upstream's "detail": why the value is wrong. */
+  detail?: string;
+  value?: unknown;
+  /** For NotSupported: the values that would be accepted. */
+  supported?: string[];
+}
+
+const FIELD_ERROR_TEXT: Record<FieldError['type'], string> = {
+  FieldValueRequired: 'Required value',
+  FieldValueInvalid: 'Invalid value',
+  FieldValueNotSupported: 'Unsupported value',
+  FieldValueDuplicate: 'Duplicate value',
+  FieldValueForbidden: 'Forbidden',
+  FieldValueTooLong: 'Too long',
+  FieldValueTypeInvalid: 'Invalid value',
+};
+
+/** Upstream's field.Error.ErrorBody(): "Invalid value: \"Foo\": a lowercase RFC 1123 ..." */
+export function fieldErrorBody(e: FieldError): string {
+  let s = FIELD_ERROR_TEXT[e.type];
+  const showValue =
+    e.type === 'FieldValueInvalid' || e.type === 'FieldValueNotSupported' || e.type === 'FieldValueDuplicate';
+  if (showValue && e.value !== undefined) s += `: ${JSON.stringify(e.value)}`;
+  if (e.type === 'FieldValueNotSupported' && e.supported?.length) {
+    s += `: supported values: ${e.supported.map((v) => `"${v}"`).join(', ')}`;
+  } else if (e.detail) {
+    s += `: ${e.detail}`;
+  }
+  return s;
+}
+
+export const errors = {
+  badRequest: (message: string) => new StatusError(400, 'BadRequest', message),
+  unauthorized: (message = 'Unauthorized') => new StatusError(401, 'Unauthorized', message),
+  forbidden: (r: QualifiedResource, name: string, reason: string) =>
+    new StatusError(403, 'Forbidden', `${qualifiedName(r)}${name ? ` "${name}"` : ''} is forbidden: ${reason}`, {
+      name: name || undefined,
+      group: r.group,
+      kind: r.resource,
+    }),
+  notFound: (r: QualifiedResource, name: string) =>
+    new StatusError(404, 'NotFound', `${qualifiedName(r)} "${name}" not found`, {
+      name,
+      group: r.group,
+      kind: r.resource,
+    }),
+  notFoundPath: () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', {}),
+  alreadyExists: (r: QualifiedResource, name: string) =>
+    new StatusError(409, 'AlreadyExists', `${qualifiedName(r)} "${name}" already exists`, {
+      name,
+      group: r.group,
+      kind: r.resource,
+    }),
+  conflict: (r: QualifiedResource, name: string, why: string) =>
+    new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedName(r)} "${name}": ${why}`, {
+      name,
+      group: r.group,
+      kind: r.resource,
+    }),
+  /** The object changed since the client read it (optimistic concurrency). */
+  staleResourceVersion: (r: QualifiedResource, name: string) =>
+    errors.conflict(
+      r,
+      name,
+      'the object has been modified; please apply your changes to the latest version and try again',
+    ),
+  invalid: (kind: string, group: string, name: string, fieldErrors: FieldError[]) => {
+    const bodies = fieldErrors.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
+    const summary = bodies.length === 1 ? bodies[0] : `[${bodies.join(', ')}]`;
+    return new StatusError(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
+      name,
+      group,
+      kind,
+      causes: fieldErrors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field })),
+    });
+  },
+  methodNotAllowed: () =>
+    new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+  notAcceptable: (accepted: string) =>
+    new StatusError(406, 'NotAcceptable', `only the following media types are accepted: ${accepted}`),
+  tooLarge: (limitBytes: number) =>
+    new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limitBytes}`),
+  unsupportedMediaType: (contentType: string, accepted: string[]) =>
+    new StatusError(
+      415,
+      'UnsupportedMediaType',
+      `the body of the request was in an unknown format (${contentType || 'none'}) - accepted media types include: ${accepted.join(', ')}`,
+    ),
+  expired: (message: string) => new StatusError(410, 'Expired', message),
+  gone: (message: string) => new StatusError(410, 'Gone', message),
+  tooManyRequests: (message: string, retryAfterSeconds = 1) =>
+    new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds }),
+  internal: (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
+  serviceUnavailable: (message: string) => new StatusError(503, 'ServiceUnavailable', message),
+  timeout: (message: string) => new StatusError(504, 'Timeout', message),
+};
+
+/**
+ * An operator-facing error: config, start-up and CLI problems. `code` is stable and greppable
+ * (SKIFF_CONFIG_UNKNOWN_PLUGIN, ...); `fix` tells the operator what to do about it.
+ */
+export class SkiffError extends Error {
+  override readonly name = 'SkiffError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
+
+  /** What the CLI prints. */
+  describe(): string {
+    return `error ${this.code}: ${this.message}\n  fix: ${this.fix}`;
+  }
+}

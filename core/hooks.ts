@@ -1,0 +1,52 @@
+/**
+ * The hook points, declared once. Plugins tap them by name (every tap is named after its plugin);
+ * the core owns each chain's semantics and order in core/chains.ts: tapable is the registry, not the
+ * runner, so a throwing authenticator cannot end the authentication union and no chain depends on
+ * tapable's `before`/`stage` ordering. Order is plugin load order, which is config order.
+ */
+import type Router from '@koa/router';
+import { AsyncSeriesBailHook, AsyncSeriesHook, SyncHook } from 'tapable';
+import type {
+  AdmissionAttributes,
+  AuthenticationRequest,
+  AuthenticationResult,
+  AuthorizationAttributes,
+  AuthorizationDecision,
+} from './auth-types.js';
+
+/** A controller run by the controller manager. `run` resolves when `signal` aborts. */
+export interface Controller {
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export interface ControllerRegistration {
+  name: string;
+  create(): Controller | Promise<Controller>;
+}
+
+export interface ControllerRegistry {
+  register(registration: ControllerRegistration): void;
+}
+
+export function createHooks() {
+  return Object.freeze({
+    /** Try each authenticator in order; first user wins; refusals are collected for the log. */
+    authenticate: new AsyncSeriesBailHook<[AuthenticationRequest], AuthenticationResult>(['request']),
+    /** Three-valued: first allow or deny wins; no opinion from all = deny (403). */
+    authorize: new AsyncSeriesBailHook<[AuthorizationAttributes], AuthorizationDecision | undefined>(['attributes']),
+    /** Every mutating admission plugin, in order; the first error rejects. */
+    admitMutating: new AsyncSeriesHook<[AdmissionAttributes]>(['attributes']),
+    /** Then every validating admission plugin, in order; the first error rejects. */
+    admitValidating: new AsyncSeriesHook<[AdmissionAttributes]>(['attributes']),
+    /** Controllers register here; the controller manager runs the enabled ones. */
+    registerControllers: new AsyncSeriesHook<[ControllerRegistry]>(['registry']),
+    /** Plugins that serve HTTP add routes (proxy, kubelet API). Runs once while the app is built. */
+    routes: new SyncHook<[Router]>(['router']),
+    /** After the server listens. */
+    ready: new AsyncSeriesHook<[]>(),
+    /** Before plugins close, in order; listeners have stopped accepting. */
+    shutdown: new AsyncSeriesHook<[]>(),
+  });
+}
+
+export type Hooks = ReturnType<typeof createHooks>;
