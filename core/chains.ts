@@ -75,14 +75,26 @@ export async function runAuthorization(
  * it becomes an InternalError that names it.
  */
 export async function runAdmission(hooks: Hooks, attributes: AdmissionAttributes): Promise<void> {
-  for (const hook of [hooks.admitMutating, hooks.admitValidating]) {
-    for (const tap of tapsOf<[AdmissionAttributes], void>(hook)) {
-      try {
-        await tap.fn(attributes);
-      } catch (err) {
-        if (err instanceof StatusError) throw err;
-        throw errors.internal(`admission plugin "${tap.name}" failed: ${(err as Error).message}`);
-      }
+  await runAdmissionPhase(hooks, 'mutating', attributes);
+  await runAdmissionPhase(hooks, 'validating', attributes);
+}
+
+/**
+ * One phase of admission. The generic store runs them apart, as upstream does: mutating before the
+ * kind's validation, validating after it, so validating plugins see the final object.
+ */
+export async function runAdmissionPhase(
+  hooks: Hooks,
+  phase: 'mutating' | 'validating',
+  attributes: AdmissionAttributes,
+): Promise<void> {
+  const hook = phase === 'mutating' ? hooks.admitMutating : hooks.admitValidating;
+  for (const tap of tapsOf<[AdmissionAttributes], void>(hook)) {
+    try {
+      await tap.fn(attributes);
+    } catch (err) {
+      if (err instanceof StatusError) throw err;
+      throw errors.internal(`admission plugin "${tap.name}" failed: ${(err as Error).message}`);
     }
   }
 }

@@ -113,6 +113,25 @@ export interface SubresourceRequest {
   dryRun: boolean;
   body?: KubeObject;
   query: URLSearchParams;
+  /** The parent resource's objects (e.g. the pod, for pods/binding). */
+  store: ObjectStore;
+}
+
+/**
+ * Direct access to one resource's stored objects for subresource handlers and plugins.
+ * `guaranteedUpdate` re-reads and retries on conflict, like upstream's GuaranteedUpdate: `mutate`
+ * gets a private copy of the current object and returns the new one (or throws a StatusError).
+ * It runs the kind's validateUpdate and keeps metadata (resourceVersion, generation) right.
+ */
+export interface ObjectStore {
+  readonly definition: ResourceDefinition;
+  get(namespace: string, name: string): Promise<KubeObject>;
+  guaranteedUpdate(
+    namespace: string,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    options?: { dryRun?: boolean; expectedResourceVersion?: string },
+  ): Promise<KubeObject>;
 }
 
 export interface SubresourceHandler {
@@ -139,6 +158,12 @@ export interface ResourceDefinition {
   /** Field selectors beyond metadata.name and metadata.namespace (e.g. spec.nodeName for pods). */
   fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
   patchMeta?: PatchMeta;
+  /** How metadata.name is validated: DNS-1123 subdomain (default), DNS-1123 label, or only as a path segment. */
+  nameRule?: 'subdomain' | 'label' | 'path-segment';
+  /** DELETE answers with the deleted object (upstream: pods, services) instead of a Success Status. */
+  returnDeletedObject?: boolean;
+  /** PUT on a missing object creates it (upstream: endpoints, events, leases). */
+  allowCreateOnUpdate?: boolean;
   /** Subresources other than the generic "status" (which `hasStatus` turns on). */
   subresources?: Record<string, SubresourceDefinition>;
   /** Serve /status with the generic status strategy (update only .status). */

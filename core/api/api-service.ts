@@ -1,0 +1,335 @@
+/**
+ * The transport-independent API: one call = a parsed RequestInfo, a user, the query and a decoded
+ * body. HTTP (core/server) and the in-process client both go through here, so authorization,
+ * admission and storage semantics are identical whichever way a request arrives.
+ */
+import type { AuthorizationAttributes, UserInfo } from '../auth-types.js';
+import { runAuthorization } from '../chains.js';
+import { errors } from '../errors.js';
+import type { Hooks } from '../hooks.js';
+import type { RequestInfo } from '../server/request-info.js';
+import type { Storage } from '../storage/types.js';
+import { forbiddenError } from './forbidden.js';
+import { applyPatch } from './patch.js';
+import type { ResourceRegistry } from './registry.js';
+import { storagePrefix } from './registry.js';
+import { type DeleteOptions, GenericStore, type WriteScope } from './store/generic-store.js';
+import { parseLimit } from './store/query.js';
+import { type ListQuery, ResourceReader } from './store/reader.js';
+import type { KubeObject, ResourceDefinition, SubresourceDefinition } from './types.js';
+import { apiVersionOf } from './types.js';
+import { decodeStored } from './meta.js';
+import { type CacheEvent, WatchCache } from './watch-cache.js';
+
+export type PatchType = 'json' | 'merge' | 'strategic';
+
+export interface ApiCall {
+  info: RequestInfo;
+  user: UserInfo;
+  query: URLSearchParams;
+  /** The decoded request body (JSON object for writes; DeleteOptions for deletes), if any. */
+  body?: unknown;
+  patchType?: PatchType;
+}
+
+export interface ApiOutcome {
+  code: number;
+  body: unknown;
+}
+
+interface Served {
+  def: ResourceDefinition;
+  store: GenericStore;
+  reader?: ResourceReader;
+}
+
+export class ApiService {
+  private readonly served = new Map<string, Served>();
+
+  constructor(
+    private readonly registry: ResourceRegistry,
+    private readonly storage: Storage,
+    private readonly hooks: Hooks,
+    private readonly resolve: <T>(name: string) => T,
+  ) {}
+
+  /** Build a store and a watch cache for every registered resource, and fill the caches. */
+  async start(): Promise<void> {
+    for (const def of this.registry.all()) {
+      const store = new GenericStore(def, this.storage, this.hooks, this.resolve);
+      const served: Served = { def, store };
+      if (!def.virtualCreate) {
+        const cache = new WatchCache({
+          storage: this.storage,
+          prefix: storagePrefix(def),
+          decode: decodeStored,
+          bookmarkType: { apiVersion: apiVersionOf(def), kind: def.kind },
+        });
+        served.reader = new ResourceReader(def, this.storage, cache);
+      }
+      this.served.set(`${def.group}/${def.version}/${def.plural}`, served);
+    }
+    await Promise.all([...this.served.values()].map((s) => s.reader?.cache.start()));
+  }
+
+  stop(): void {
+    for (const s of this.served.values()) s.reader?.cache.stop();
+  }
+
+  /** The store of a resource, for plugins and subresource handlers. */
+  storeFor(group: string, version: string, plural: string): GenericStore | undefined {
+    return this.served.get(`${group}/${version}/${plural}`)?.store;
+  }
+
+  private servedFor(info: RequestInfo): Served {
+    const served = this.served.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}`);
+    if (!served) throw errors.notFoundPath();
+    if (
+      info.name === '' &&
+      info.subresource === '' &&
+      info.namespace &&
+      !served.def.namespaced &&
+      info.resource !== 'namespaces'
+    ) {
+      throw errors.notFoundPath();
+    }
+    return served;
+  }
+
+  async authorize(info: RequestInfo, user: UserInfo): Promise<void> {
+    const attributes: AuthorizationAttributes = {
+      user,
+      verb: info.verb,
+      resourceRequest: info.resourceRequest,
+      namespace: info.resource === 'namespaces' && !info.subresource ? '' : info.namespace,
+      apiGroup: info.apiGroup,
+      apiVersion: info.apiVersion,
+      resource: info.resource,
+      subresource: info.subresource,
+      name: info.name,
+      path: info.path,
+    };
+    if (info.resource === 'namespaces' && info.name) attributes.namespace = info.name;
+    const decision = await runAuthorization(this.hooks, attributes);
+    if (decision.decision !== 'allow')
+      throw forbiddenError(attributes, decision.decision === 'deny' ? decision.reason : '');
+  }
+
+  async handle(call: ApiCall): Promise<ApiOutcome> {
+    const { info } = call;
+    const served = this.servedFor(info);
+    await this.authorize(info, call.user);
+    const sub = info.subresource;
+    if (sub) return this.handleSubresource(served, call);
+    this.checkVerb(served.def, info.verb);
+    const scope = this.scope(call);
+    const store = served.store;
+    switch (info.verb) {
+      case 'get':
+        return { code: 200, body: await store.get(info.namespace, info.name) };
+      case 'list':
+        return { code: 200, body: await served.reader!.list(this.namespaceOf(served, info), listQuery(call.query)) };
+      case 'create': {
+        if (info.name) throw errors.methodNotAllowed();
+        const body = requireObject(call.body);
+        if (served.def.virtualCreate)
+          return { code: 201, body: await served.def.virtualCreate(info.namespace, body, scope.dryRun) };
+        return { code: 201, body: await store.create(scope, body) };
+      }
+      case 'update': {
+        const { object, created } = await store.update(scope, info.name, requireObject(call.body));
+        return { code: created ? 201 : 200, body: object };
+      }
+      case 'patch':
+        return { code: 200, body: await this.patch(served, scope, info.name, call) };
+      case 'delete':
+        return this.delete(served, scope, info.name, deleteOptions(call));
+      case 'deletecollection':
+        return this.deleteCollection(served, call);
+      default:
+        throw errors.methodNotAllowed();
+    }
+  }
+
+  /** Start a watch after authorizing it; events arrive already encoded once for every watcher. */
+  async watch(call: ApiCall, onEvent: (e: CacheEvent) => void, onClose?: () => void): Promise<{ cancel(): void }> {
+    const served = this.servedFor(call.info);
+    await this.authorize(call.info, call.user);
+    this.checkVerb(served.def, 'watch');
+    if (!served.reader || call.info.subresource) throw errors.methodNotAllowed();
+    const q = call.query;
+    const namespace = this.namespaceOf(served, call.info);
+    const fieldSelector = call.info.name
+      ? [q.get('fieldSelector'), `metadata.name=${call.info.name}`].filter(Boolean).join(',')
+      : (q.get('fieldSelector') ?? undefined);
+    return served.reader.watch(
+      namespace,
+      {
+        labelSelector: q.get('labelSelector') ?? undefined,
+        fieldSelector,
+        resourceVersion: q.get('resourceVersion') ?? undefined,
+        allowWatchBookmarks: ['true', '1', 'True'].includes(q.get('allowWatchBookmarks') ?? ''),
+      },
+      onEvent,
+      onClose,
+    );
+  }
+
+  private namespaceOf(served: Served, info: RequestInfo): string {
+    return served.def.namespaced ? info.namespace : '';
+  }
+
+  private checkVerb(def: ResourceDefinition, verb: string): void {
+    const verbs = def.verbs ?? ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+    if (!(verbs as string[]).includes(verb)) throw errors.methodNotAllowed();
+  }
+
+  private scope(call: ApiCall): WriteScope {
+    return {
+      user: call.user,
+      namespace: call.info.namespace,
+      dryRun: dryRun(call.query),
+      subresource: call.info.subresource,
+    };
+  }
+
+  private async patch(served: Served, scope: WriteScope, name: string, call: ApiCall): Promise<KubeObject> {
+    const type = call.patchType;
+    if (!type) throw errors.unsupportedMediaType('', PATCH_MEDIA_TYPES);
+    return served.store.updateWith(
+      scope,
+      name,
+      (current) => applyPatch(current, type, call.body, served.def.patchMeta) as KubeObject,
+    );
+  }
+
+  private async delete(served: Served, scope: WriteScope, name: string, options: DeleteOptions): Promise<ApiOutcome> {
+    const { object, deleted } = await served.store.delete(scope, name, options);
+    if (!deleted || served.def.returnDeletedObject) return { code: 200, body: object };
+    return {
+      code: 200,
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        details: { name, group: served.def.group, kind: served.def.plural, uid: object.metadata.uid },
+      },
+    };
+  }
+
+  private async deleteCollection(served: Served, call: ApiCall): Promise<ApiOutcome> {
+    const list = await served.reader!.list(this.namespaceOf(served, call.info), listQuery(call.query));
+    const scope = this.scope(call);
+    const options = deleteOptions(call);
+    const items: KubeObject[] = [];
+    for (const item of list.items) {
+      const itemScope = { ...scope, namespace: item.metadata.namespace ?? '' };
+      try {
+        items.push((await served.store.delete(itemScope, item.metadata.name!, options)).object);
+      } catch (err) {
+        // Gone between the list and the delete: someone else finished the job.
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
+    return { code: 200, body: { ...list, items } };
+  }
+
+  private async handleSubresource(served: Served, call: ApiCall): Promise<ApiOutcome> {
+    const { info } = call;
+    const scope = this.scope(call);
+    if (info.subresource === 'status' && served.def.hasStatus) return this.handleStatus(served, scope, call);
+    const sub: SubresourceDefinition | undefined = served.def.subresources?.[info.subresource];
+    if (!sub) throw errors.notFoundPath();
+    if (!(sub.verbs as string[]).includes(info.verb)) throw errors.methodNotAllowed();
+    const base = {
+      namespace: info.namespace,
+      name: info.name,
+      dryRun: scope.dryRun,
+      query: call.query,
+      store: served.store,
+    };
+    const h = sub.handler;
+    switch (info.verb) {
+      case 'get':
+        if (!h.get) throw errors.methodNotAllowed();
+        return { code: 200, body: await h.get(base) };
+      case 'update':
+        if (!h.update) throw errors.methodNotAllowed();
+        return { code: 200, body: await h.update({ ...base, body: requireObject(call.body) }) };
+      case 'create':
+        if (!h.create) throw errors.methodNotAllowed();
+        return { code: 201, body: await h.create({ ...base, body: requireObject(call.body) }) };
+      case 'patch': {
+        if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
+        const current = await h.get(base);
+        const patched = applyPatch(current, call.patchType, call.body) as KubeObject;
+        return { code: 200, body: await h.update({ ...base, body: patched }) };
+      }
+      default:
+        throw errors.methodNotAllowed();
+    }
+  }
+
+  private async handleStatus(served: Served, scope: WriteScope, call: ApiCall): Promise<ApiOutcome> {
+    const { info } = call;
+    switch (info.verb) {
+      case 'get':
+        return { code: 200, body: await served.store.get(info.namespace, info.name) };
+      case 'update': {
+        const body = requireObject(call.body);
+        const object = await served.store.updateWith(scope, info.name, () => body, body.metadata?.resourceVersion);
+        return { code: 200, body: object };
+      }
+      case 'patch':
+        return { code: 200, body: await this.patch(served, scope, info.name, call) };
+      default:
+        throw errors.methodNotAllowed();
+    }
+  }
+}
+
+export const PATCH_MEDIA_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
+
+function requireObject(body: unknown): KubeObject {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw errors.badRequest('the request body must be a JSON object');
+  const obj = body as KubeObject;
+  if (obj.metadata === undefined) obj.metadata = {};
+  return obj;
+}
+
+function dryRun(query: URLSearchParams): boolean {
+  const values = query.getAll('dryRun');
+  for (const v of values) {
+    if (v !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
+  }
+  return values.length > 0;
+}
+
+function listQuery(q: URLSearchParams): ListQuery {
+  return {
+    labelSelector: q.get('labelSelector') ?? undefined,
+    fieldSelector: q.get('fieldSelector') ?? undefined,
+    limit: parseLimit(q.get('limit')),
+    continue: q.get('continue') ?? undefined,
+    resourceVersion: q.get('resourceVersion') ?? undefined,
+    resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
+  };
+}
+
+function deleteOptions(call: ApiCall): DeleteOptions {
+  const body = (call.body && typeof call.body === 'object' ? call.body : {}) as Record<string, unknown>;
+  const q = call.query;
+  const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+  const options: DeleteOptions = {
+    propagationPolicy: (q.get('propagationPolicy') ?? body.propagationPolicy) as string | undefined,
+    preconditions: body.preconditions as DeleteOptions['preconditions'],
+  };
+  if (grace !== undefined && grace !== null) options.gracePeriodSeconds = Number(grace);
+  return options;
+}

@@ -1,0 +1,369 @@
+/**
+ * The generic store: upstream's registry.Store in one class. It owns metadata semantics (uid,
+ * resourceVersion, generation, timestamps, generateName, finalizers, graceful deletion), optimistic
+ * concurrency, admission calls and dry runs, for every kind; kinds add behaviour via their Strategy.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AdmissionOperation, UserInfo } from '../../auth-types.js';
+import { runAdmissionPhase } from '../../chains.js';
+import { StatusError, errors } from '../../errors.js';
+import type { Hooks } from '../../hooks.js';
+import {
+  KeyExistsError,
+  KeyNotFoundError,
+  RevisionMismatchError,
+  type Storage,
+  StorageUnavailableError,
+  ValueTooLargeError,
+} from '../../storage/types.js';
+import {
+  clone,
+  decodeStored,
+  encodeForStorage,
+  generateNameSuffix,
+  nowTimestamp,
+  parseResourceVersion,
+  specOf,
+} from '../meta.js';
+import { storageKey } from '../registry.js';
+import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../types.js';
+import { apiVersionOf } from '../types.js';
+import { validateObjectMeta } from '../validation.js';
+
+/** Who asks, and whether to write: passed to every write. */
+export interface WriteScope {
+  user: UserInfo;
+  namespace: string;
+  dryRun: boolean;
+  /** '' for the main resource; 'status' etc. for subresource writes (admission sees it). */
+  subresource?: string;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: string;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+const MAX_CONFLICT_RETRIES = 5;
+const PROPAGATION_POLICIES = new Set(['Orphan', 'Background', 'Foreground']);
+
+export class GenericStore implements ObjectStore {
+  readonly qualified: { group: string; resource: string };
+
+  constructor(
+    readonly definition: ResourceDefinition,
+    private readonly storage: Storage,
+    private readonly hooks: Hooks,
+    private readonly resolve: <T>(name: string) => T,
+  ) {
+    this.qualified = { group: definition.group, resource: definition.plural };
+  }
+
+  key(namespace: string, name: string): string {
+    return storageKey(this.definition, namespace, name);
+  }
+
+  private strategyContext(namespace: string, dryRun: boolean): StrategyContext {
+    return { namespace, dryRun, resolve: this.resolve };
+  }
+
+  async get(namespace: string, name: string): Promise<KubeObject> {
+    const kv = await this.call(() => this.storage.get(this.key(namespace, name)));
+    if (!kv) throw errors.notFound(this.qualified, name);
+    return decodeStored(kv);
+  }
+
+  async create(scope: WriteScope, body: KubeObject): Promise<KubeObject> {
+    const obj = this.checkBody(body, scope.namespace);
+    const meta = obj.metadata;
+    if (meta.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
+    if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${generateNameSuffix()}`;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowTimestamp();
+    meta.generation = 1;
+    for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete meta[field];
+
+    const ctx = this.strategyContext(scope.namespace, scope.dryRun);
+    await this.definition.strategy?.prepareForCreate?.(obj, ctx);
+    await this.admit('CREATE', scope, obj, undefined, 'mutating');
+    this.validate(obj, [
+      ...validateObjectMeta(obj.metadata, this.definition.nameRule ?? 'subdomain', this.definition.namespaced),
+      ...(this.definition.strategy?.validate?.(obj, ctx) ?? []),
+    ]);
+    await this.admit('CREATE', scope, obj, undefined, 'validating');
+    if (scope.dryRun) return obj;
+    try {
+      const kv = await this.call(() =>
+        this.storage.create(this.key(scope.namespace, obj.metadata.name!), encodeForStorage(obj)),
+      );
+      return decodeStored(kv);
+    } catch (err) {
+      if (err instanceof KeyExistsError) throw errors.alreadyExists(this.qualified, obj.metadata.name!);
+      throw err;
+    }
+  }
+
+  /** PUT. Returns whether it created the object (only kinds with allowCreateOnUpdate). */
+  async update(scope: WriteScope, name: string, body: KubeObject): Promise<{ object: KubeObject; created: boolean }> {
+    const obj = this.checkBody(body, scope.namespace);
+    if (obj.metadata.name !== name) {
+      throw errors.badRequest(
+        `the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`,
+      );
+    }
+    const precondition = obj.metadata.resourceVersion;
+    try {
+      const object = await this.updateWith(scope, name, () => obj, precondition);
+      return { object, created: false };
+    } catch (err) {
+      const missing = err instanceof StatusError && err.code === 404 && !scope.subresource;
+      if (!missing || !this.definition.allowCreateOnUpdate) throw err;
+      const { resourceVersion: _rv, ...metadata } = obj.metadata;
+      return { object: await this.create(scope, { ...obj, metadata }), created: true };
+    }
+  }
+
+  guaranteedUpdate(
+    namespace: string,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    options: { dryRun?: boolean; expectedResourceVersion?: string; user?: UserInfo; subresource?: string } = {},
+  ): Promise<KubeObject> {
+    const scope: WriteScope = {
+      namespace,
+      dryRun: options.dryRun ?? false,
+      user: options.user ?? { name: 'system:apiserver', groups: ['system:masters'] },
+      subresource: options.subresource,
+    };
+    return this.updateWith(scope, name, mutate, options.expectedResourceVersion);
+  }
+
+  /**
+   * Read, mutate, write with compare-and-swap; retried on conflict unless the caller pinned a
+   * resourceVersion (then a conflict is the client's 409).
+   */
+  async updateWith(
+    scope: WriteScope,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    precondition?: string,
+  ): Promise<KubeObject> {
+    const expected = parseResourceVersion(precondition);
+    if (Number.isNaN(expected)) throw errors.badRequest(`invalid resourceVersion "${precondition}"`);
+    for (let attempt = 0; ; attempt++) {
+      const key = this.key(scope.namespace, name);
+      const kv = await this.call(() => this.storage.get(key));
+      if (!kv) throw errors.notFound(this.qualified, name);
+      if (expected !== undefined && expected !== kv.modRevision)
+        throw errors.staleResourceVersion(this.qualified, name);
+      const old = decodeStored(kv);
+      const next = await this.prepareUpdate(scope, old, this.checkBody(await mutate(clone(old)), scope.namespace));
+      if (encodeForStorage(next) === kv.value) return old; // nothing changed: no write, no new resourceVersion
+      if (scope.dryRun) return next;
+      try {
+        if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
+          return await this.finishDelete(key, next, kv.modRevision);
+        }
+        return decodeStored(await this.call(() => this.storage.update(key, encodeForStorage(next), kv.modRevision)));
+      } catch (err) {
+        const retry = err instanceof RevisionMismatchError && expected === undefined && attempt < MAX_CONFLICT_RETRIES;
+        if (retry) continue;
+        if (err instanceof RevisionMismatchError) throw errors.staleResourceVersion(this.qualified, name);
+        if (err instanceof KeyNotFoundError) throw errors.notFound(this.qualified, name);
+        throw err;
+      }
+    }
+  }
+
+  private async prepareUpdate(scope: WriteScope, old: KubeObject, obj: KubeObject): Promise<KubeObject> {
+    const subresource = scope.subresource ?? '';
+    // A status write changes only .status; a main-resource write leaves status to the strategy.
+    const next = subresource === 'status' ? { ...clone(old), status: obj.status } : obj;
+    if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid) {
+      throw errors.conflict(
+        this.qualified,
+        old.metadata.name!,
+        `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
+      );
+    }
+    const meta = next.metadata;
+    for (const field of [
+      'uid',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'generation',
+    ] as const) {
+      if (old.metadata[field] === undefined) delete meta[field];
+      else (meta as Record<string, unknown>)[field] = old.metadata[field];
+    }
+    meta.name = old.metadata.name;
+    meta.resourceVersion = old.metadata.resourceVersion;
+    const ctx = this.strategyContext(scope.namespace, scope.dryRun);
+    if (subresource === '') await this.definition.strategy?.prepareForUpdate?.(next, old, ctx);
+    if (this.tracksGeneration(next) && specOf(next) !== specOf(old))
+      meta.generation = (old.metadata.generation ?? 1) + 1;
+    await this.admit('UPDATE', scope, next, old, 'mutating');
+    this.validate(next, [
+      ...validateObjectMeta(next.metadata, 'path-segment', this.definition.namespaced),
+      ...(this.definition.strategy?.validateUpdate?.(next, old, ctx) ?? []),
+    ]);
+    await this.admit('UPDATE', scope, next, old, 'validating');
+    return next;
+  }
+
+  private tracksGeneration(obj: KubeObject): boolean {
+    return this.definition.strategy?.tracksGeneration ?? obj.spec !== undefined;
+  }
+
+  /**
+   * DELETE. Objects with finalizers (or a grace period the strategy asks for) are marked with a
+   * deletionTimestamp and stay until their finalizers are gone; the rest are removed at once.
+   */
+  async delete(
+    scope: WriteScope,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
+    if (options.propagationPolicy && !PROPAGATION_POLICIES.has(options.propagationPolicy)) {
+      throw errors.badRequest(
+        `propagationPolicy: Unsupported value: "${options.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
+      );
+    }
+    if (
+      options.gracePeriodSeconds !== undefined &&
+      (!Number.isInteger(options.gracePeriodSeconds) || options.gracePeriodSeconds < 0)
+    ) {
+      throw errors.badRequest('gracePeriodSeconds: must be a non-negative integer');
+    }
+    for (let attempt = 0; ; attempt++) {
+      const key = this.key(scope.namespace, name);
+      const kv = await this.call(() => this.storage.get(key));
+      if (!kv) throw errors.notFound(this.qualified, name);
+      const current = decodeStored(kv);
+      this.checkPreconditions(current, options.preconditions);
+      await this.admit('DELETE', scope, undefined, current, 'mutating');
+      await this.admit('DELETE', scope, undefined, current, 'validating');
+      try {
+        if (current.metadata.finalizers?.length) {
+          return { object: await this.markDeleting(scope, key, current, kv.modRevision), deleted: false };
+        }
+        if (scope.dryRun) return { object: current, deleted: true };
+        return { object: await this.finishDelete(key, current, kv.modRevision), deleted: true };
+      } catch (err) {
+        if (err instanceof RevisionMismatchError && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (err instanceof KeyNotFoundError) throw errors.notFound(this.qualified, name);
+        throw err;
+      }
+    }
+  }
+
+  private checkPreconditions(current: KubeObject, pre: DeleteOptions['preconditions']): void {
+    if (pre?.uid && pre.uid !== current.metadata.uid) {
+      throw errors.conflict(
+        this.qualified,
+        current.metadata.name!,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+      );
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+      throw errors.conflict(
+        this.qualified,
+        current.metadata.name!,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+      );
+    }
+  }
+
+  private async markDeleting(scope: WriteScope, key: string, current: KubeObject, rev: number): Promise<KubeObject> {
+    if (current.metadata.deletionTimestamp) return current;
+    const next = clone(current);
+    next.metadata.deletionTimestamp = nowTimestamp();
+    next.metadata.deletionGracePeriodSeconds = 0;
+    if (scope.dryRun) return next;
+    return decodeStored(await this.call(() => this.storage.update(key, encodeForStorage(next), rev)));
+  }
+
+  private async finishDelete(key: string, current: KubeObject, rev: number): Promise<KubeObject> {
+    const kv = await this.call(() => this.storage.delete(key, rev));
+    await this.definition.strategy?.afterDelete?.(
+      current,
+      this.strategyContext(current.metadata.namespace ?? '', false),
+    );
+    const deleted = decodeStored({ value: kv.value, modRevision: kv.modRevision });
+    return deleted;
+  }
+
+  private checkBody(body: KubeObject, namespace: string): KubeObject {
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw errors.badRequest('the request body must be a JSON object');
+    const def = this.definition;
+    if (body.kind !== undefined && body.kind !== def.kind) {
+      throw errors.badRequest(
+        `the kind of the object (${String(body.kind)}) does not match the resource (expected ${def.kind})`,
+      );
+    }
+    const apiVersion = apiVersionOf(def);
+    if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
+      throw errors.badRequest(
+        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`,
+      );
+    }
+    const metadata = body.metadata ?? {};
+    if (typeof metadata !== 'object' || Array.isArray(metadata)) throw errors.badRequest('metadata must be an object');
+    const obj: KubeObject = { ...body, apiVersion, kind: def.kind, metadata: { ...metadata } };
+    if (def.namespaced) {
+      if (metadata.namespace && metadata.namespace !== namespace) {
+        throw errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      obj.metadata.namespace = namespace;
+    } else {
+      delete obj.metadata.namespace;
+    }
+    return obj;
+  }
+
+  private validate(obj: KubeObject, fieldErrors: ReturnType<typeof validateObjectMeta>): void {
+    if (fieldErrors.length)
+      throw errors.invalid(this.definition.kind, this.definition.group, obj.metadata.name ?? '', fieldErrors);
+  }
+
+  private async admit(
+    operation: AdmissionOperation,
+    scope: WriteScope,
+    object: KubeObject | undefined,
+    oldObject: KubeObject | undefined,
+    phase: 'mutating' | 'validating',
+  ): Promise<void> {
+    const hook = phase === 'mutating' ? this.hooks.admitMutating : this.hooks.admitValidating;
+    if (hook.taps.length === 0) return;
+    const def = this.definition;
+    await runAdmissionPhase(this.hooks, phase, {
+      operation,
+      resource: { group: def.group, version: def.version, resource: def.plural },
+      subresource: scope.subresource ?? '',
+      kind: { group: def.group, version: def.version, kind: def.kind },
+      namespace: scope.namespace,
+      name: (object ?? oldObject)?.metadata.name ?? '',
+      object,
+      oldObject,
+      user: scope.user,
+      dryRun: scope.dryRun,
+    });
+  }
+
+  /** Storage failures become API errors the client can act on. */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ValueTooLargeError) throw errors.tooLarge(err.limitBytes);
+      if (err instanceof StorageUnavailableError)
+        throw errors.serviceUnavailable(`storage is unavailable: ${err.message}`);
+      throw err;
+    }
+  }
+}

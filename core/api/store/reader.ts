@@ -1,0 +1,163 @@
+/**
+ * LIST and WATCH for one resource. Reads come from the watch cache (consistent: it first catches up
+ * with the store's newest revision); continuation pages and exact-revision reads come from storage
+ * at the revision of the first page, so paging is consistent as upstream's.
+ */
+import { errors } from '../../errors.js';
+import { CompactedError, type Storage } from '../../storage/types.js';
+import { type ContinueToken, continueExpired, decodeContinue, encodeContinue } from '../continue-token.js';
+import { decodeStored, parseResourceVersion } from '../meta.js';
+import { storagePrefix } from '../registry.js';
+import type { KubeObject, ResourceDefinition } from '../types.js';
+import { apiVersionOf } from '../types.js';
+import type { CacheEvent, WatchCache } from '../watch-cache.js';
+import { type SelectionOptions, selectionFor } from './query.js';
+
+export interface ListQuery extends SelectionOptions {
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+}
+
+export interface WatchQuery extends SelectionOptions {
+  resourceVersion?: string;
+  allowWatchBookmarks?: boolean;
+}
+
+export interface ListResult {
+  apiVersion: string;
+  kind: string;
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
+  items: KubeObject[];
+}
+
+export class ResourceReader {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly def: ResourceDefinition,
+    private readonly storage: Storage,
+    readonly cache: WatchCache,
+  ) {
+    this.prefix = storagePrefix(def);
+  }
+
+  private listPrefix(namespace: string): string {
+    return this.def.namespaced && namespace ? `${this.prefix}${namespace}/` : this.prefix;
+  }
+
+  async list(namespace: string, query: ListQuery): Promise<ListResult> {
+    const selection = selectionFor(this.def, query);
+    const rv = parseResourceVersion(query.resourceVersion);
+    if (Number.isNaN(rv))
+      throw errors.badRequest(`invalid resourceVersion "${query.resourceVersion}": must be a non-negative integer`);
+    const match = query.resourceVersionMatch ?? '';
+    if (match && !['Exact', 'NotOlderThan'].includes(match)) {
+      throw errors.badRequest(
+        `resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`,
+      );
+    }
+    if (query.continue) {
+      if (query.resourceVersion)
+        throw errors.badRequest('specifying resource version is not allowed when using continue');
+      return this.listFromStorage(namespace, selection.predicate, query.limit, decodeContinue(query.continue));
+    }
+    if (match === 'Exact' && rv) {
+      return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: rv, after: '' });
+    }
+    // '' = most recent (read our writes); '0' = any state; 'N' = not older than N.
+    if (rv === undefined) await this.cache.waitFresh(await this.storage.currentRevision());
+    else if (rv > 0) await this.cache.waitFresh(rv);
+    const page = this.cache.list({
+      namespace: this.def.namespaced ? namespace : undefined,
+      filter: selection.predicate,
+      limit: query.limit,
+    });
+    const result = this.listObject(
+      page.items.map((i) => i.object),
+      page.revision,
+    );
+    if (page.more && page.items.length) {
+      const last = page.items[page.items.length - 1]!.key;
+      result.metadata.continue = encodeContinue({ revision: page.revision, after: last.slice(this.prefix.length) });
+      if (!selection.predicate) result.metadata.remainingItemCount = page.remaining;
+    }
+    return result;
+  }
+
+  private async listFromStorage(
+    namespace: string,
+    predicate: ((o: KubeObject) => boolean) | undefined,
+    limit: number | undefined,
+    token: ContinueToken,
+  ): Promise<ListResult> {
+    const prefix = this.listPrefix(namespace);
+    let after = token.after ? this.prefix + token.after : undefined;
+    if (after && !after.startsWith(prefix))
+      throw errors.badRequest('invalid continue token: it belongs to another list');
+    const items: { key: string; object: KubeObject }[] = [];
+    let more = false;
+    let remaining = 0;
+    try {
+      // With a selector, pages may come back short; keep reading until the page is full.
+      for (;;) {
+        const want = limit ? limit - items.length : 0;
+        const page = await this.storage.list(prefix, { revision: token.revision, after, limit: want || undefined });
+        for (const kv of page.items) {
+          const object = decodeStored(kv);
+          if (!predicate || predicate(object)) items.push({ key: kv.key, object });
+        }
+        more = page.more;
+        remaining = page.remaining ?? 0;
+        after = page.items.at(-1)?.key ?? after;
+        if (!more || (limit && items.length >= limit)) break;
+      }
+    } catch (err) {
+      if (err instanceof CompactedError) throw continueExpired();
+      throw err;
+    }
+    const result = this.listObject(
+      items.map((i) => i.object),
+      token.revision,
+    );
+    if (more && items.length) {
+      result.metadata.continue = encodeContinue({
+        revision: token.revision,
+        after: items.at(-1)!.key.slice(this.prefix.length),
+      });
+      if (!predicate) result.metadata.remainingItemCount = remaining;
+    }
+    return result;
+  }
+
+  private listObject(items: KubeObject[], revision: number): ListResult {
+    return {
+      apiVersion: apiVersionOf(this.def),
+      kind: `${this.def.kind}List`,
+      metadata: { resourceVersion: String(revision) },
+      items,
+    };
+  }
+
+  /** Start a watch; `onClose` runs when the cache ends it (stop, or a 410 it sent). */
+  watch(
+    namespace: string,
+    query: WatchQuery,
+    onEvent: (e: CacheEvent) => void,
+    onClose?: () => void,
+  ): { cancel(): void } {
+    const selection = selectionFor(this.def, query);
+    const rv = parseResourceVersion(query.resourceVersion);
+    if (Number.isNaN(rv))
+      throw errors.badRequest(`invalid resourceVersion "${query.resourceVersion}": must be a non-negative integer`);
+    return this.cache.watch({
+      resourceVersion: query.resourceVersion ?? '',
+      namespace: this.def.namespaced && namespace ? namespace : undefined,
+      filter: selection.predicate,
+      allowBookmarks: query.allowWatchBookmarks ?? false,
+      onEvent,
+      onClose,
+    });
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The HTTP face of the API server: a koa app. Every request is parsed into a RequestInfo,
+ * authenticated, then either served by a non-resource route (discovery, health, metrics, OpenAPI,
+ * plugin routes) or handed to the ApiService. Every error leaves as a metav1.Status.
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { ApiService } from '../api/api-service.js';
+import type { ResourceRegistry } from '../api/registry.js';
+import type { Transport, UserInfo } from '../auth-types.js';
+import { runAuthentication } from '../chains.js';
+import { StatusError, errors } from '../errors.js';
+import type { Hooks } from '../hooks.js';
+import { decodeBody, readBody } from './body.js';
+import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { type HealthCheck, runHealth } from './health.js';
+import type { ApiMetrics } from './metrics.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
+import { type RequestInfo, parseRequestInfo } from './request-info.js';
+import { openWatchStream, type WatchStream } from './watch-stream.js';
+
+export interface HttpAppDeps {
+  api: ApiService;
+  registry: ResourceRegistry;
+  hooks: Hooks;
+  metrics: ApiMetrics;
+  healthChecks: HealthCheck[];
+  logger: Logger;
+  maxRequestBodyBytes: number;
+  advertise: string;
+}
+
+interface State {
+  info?: RequestInfo;
+  user?: UserInfo;
+  query: URLSearchParams;
+}
+
+/** Which listener a socket came from: set by the server on each listener's connections. */
+export const TRANSPORT = Symbol('skiff.transport');
+
+function transportOf(req: IncomingMessage): Transport {
+  return ((req.socket as unknown as Record<symbol, Transport>)[TRANSPORT] ?? 'insecure') as Transport;
+}
+
+export class HttpApp {
+  readonly koa = new Koa();
+  private readonly watches = new Set<WatchStream>();
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly deps: HttpAppDeps) {
+    const router = this.routes();
+    this.koa.use((ctx, next) => this.track(next));
+    this.koa.use(async (ctx, next) => {
+      const started = process.hrtime.bigint();
+      const state = ctx.state as State;
+      state.query = new URLSearchParams(ctx.querystring);
+      try {
+        await next();
+      } catch (err) {
+        this.writeError(ctx, err);
+      } finally {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        deps.metrics.observe(state.info, state.query.has('dryRun'), ctx.status, seconds);
+      }
+    });
+    this.koa.use((ctx, next) => this.authenticate(ctx, next));
+    this.koa.use(router.routes());
+    this.koa.use(router.allowedMethods());
+    this.koa.use((ctx) => this.serveResource(ctx));
+  }
+
+  callback() {
+    return this.koa.callback();
+  }
+
+  /** End every open watch (shutdown). */
+  closeWatches(): void {
+    for (const w of this.watches) w.end();
+  }
+
+  /** Resolves when no ordinary request is in flight. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private async track(next: () => Promise<unknown>): Promise<void> {
+    this.inFlight++;
+    try {
+      await next();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
+    }
+  }
+
+  private writeError(ctx: Koa.Context, err: unknown): void {
+    const status = err instanceof StatusError ? err : this.unexpected(err);
+    ctx.status = status.code;
+    ctx.type = 'application/json';
+    ctx.body = status.toStatus();
+    if (status.code === 401) ctx.set('WWW-Authenticate', 'Basic realm="kubernetes-master"');
+    if (status.details?.retryAfterSeconds) ctx.set('Retry-After', String(status.details.retryAfterSeconds));
+  }
+
+  private unexpected(err: unknown): StatusError {
+    this.deps.logger.error({ err }, 'unexpected error while serving a request');
+    return errors.internal((err as Error)?.message ?? String(err));
+  }
+
+  private async authenticate(ctx: Koa.Context, next: () => Promise<unknown>): Promise<void> {
+    const state = ctx.state as State;
+    const socket = ctx.req.socket as TLSSocket;
+    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
+    const outcome = await runAuthentication(this.deps.hooks, {
+      headers: ctx.req.headers,
+      transport: transportOf(ctx.req),
+      peerCertificates: peer?.raw ? [peer.raw] : undefined,
+    });
+    if (!outcome.result) {
+      this.deps.logger.info({ refusals: outcome.refusals, path: ctx.path }, 'authentication failed');
+      throw errors.unauthorized();
+    }
+    state.user = outcome.result.user;
+    state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
+    if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user);
+    await next();
+  }
+
+  private routes(): Router {
+    const { registry, healthChecks, metrics } = this.deps;
+    const router = new Router();
+    const json = (ctx: Koa.Context, body: unknown) => {
+      if (body === undefined) throw errors.notFoundPath();
+      ctx.type = 'application/json';
+      ctx.body = body;
+    };
+    router.get('/version', (ctx) => json(ctx, versionInfo()));
+    router.get('/api', (ctx) => json(ctx, apiVersions(this.deps.advertise)));
+    router.get('/apis', (ctx) => json(ctx, apiGroupList(registry)));
+    router.get('/api/:version', (ctx) => json(ctx, apiResourceList(registry, '', ctx.params.version!)));
+    router.get('/apis/:group', (ctx) => json(ctx, apiGroupDocument(registry, ctx.params.group!)));
+    router.get('/apis/:group/:version', (ctx) =>
+      json(ctx, apiResourceList(registry, ctx.params.group!, ctx.params.version!)),
+    );
+    for (const kind of ['healthz', 'livez', 'readyz'] as const) {
+      const serve = async (ctx: Koa.Context, only?: string) => {
+        const answer = await runHealth(kind, healthChecks, (ctx.state as State).query, only);
+        if (!answer) throw errors.notFoundPath();
+        ctx.status = answer.code;
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.set('X-Content-Type-Options', 'nosniff');
+        ctx.body = answer.text;
+      };
+      router.get(`/${kind}`, (ctx) => serve(ctx));
+      router.get(`/${kind}/:check`, (ctx) => serve(ctx, ctx.params.check));
+    }
+    router.get('/metrics', async (ctx) => {
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
+    });
+    router.get('/openapi/v3', (ctx) => json(ctx, openApiV3Root(registry)));
+    router.get(/^\/openapi\/v3\/apis?\/.+/, (ctx) => {
+      const parts = ctx.path.split('/').slice(3);
+      const [group, version] = parts[0] === 'api' ? ['', parts[1]] : [parts[1], parts[2]];
+      const found = registry.inGroupVersion(group ?? '', version ?? '').length > 0;
+      json(ctx, found ? openApiV3Document(registry, group ?? '', version ?? '') : undefined);
+    });
+    router.get('/openapi/v2', (ctx) => {
+      if ((ctx.get('Accept') || '').includes('protobuf')) {
+        ctx.type = OPENAPI_V2_PROTOBUF;
+        ctx.body = Buffer.alloc(0);
+        return;
+      }
+      json(ctx, openApiV2Json());
+    });
+    this.deps.hooks.routes.call(router);
+    return router;
+  }
+
+  private async serveResource(ctx: Koa.Context): Promise<void> {
+    const state = ctx.state as State;
+    const info = state.info!;
+    if (!info.resourceRequest) throw errors.notFoundPath();
+    this.checkAccept(ctx);
+    if (info.verb === 'watch') return this.serveWatch(ctx, state);
+    let body: unknown;
+    let patchType: ReturnType<typeof decodeBody>['patchType'];
+    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
+      const raw = await readBody(ctx.req, this.deps.maxRequestBodyBytes);
+      ({ body, patchType } = decodeBody(raw, ctx.get('Content-Type'), info.verb));
+    }
+    const outcome = await this.deps.api.handle({ info, user: state.user!, query: state.query, body, patchType });
+    ctx.status = outcome.code;
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(outcome.body);
+  }
+
+  /** We answer JSON; a client that accepts only something else (protobuf, for now) gets 406. */
+  private checkAccept(ctx: Koa.Context): void {
+    const accept = ctx.get('Accept');
+    if (!accept) return;
+    const ok = accept.split(',').some((part) => {
+      const media = part.split(';')[0]!.trim();
+      return media === 'application/json' || media === '*/*' || media === 'application/*';
+    });
+    if (!ok) throw errors.notAcceptable('application/json');
+  }
+
+  private async serveWatch(ctx: Koa.Context, state: State): Promise<void> {
+    const timeout = state.query.get('timeoutSeconds');
+    if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds "${timeout}"`);
+    let stream: WatchStream | undefined;
+    const pending: Parameters<WatchStream['onEvent']>[0][] = [];
+    let closedEarly = false;
+    // Authorization and argument errors must become a normal Status response, so the stream
+    // (and its 200 header) starts only after the watch was accepted.
+    const handle = await this.deps.api.watch(
+      { info: state.info!, user: state.user!, query: state.query },
+      (e) => (stream ? stream.onEvent(e) : pending.push(e)),
+      () => (stream ? stream.end() : (closedEarly = true)),
+    );
+    ctx.respond = false;
+    const s = openWatchStream(ctx.res, timeout === null ? undefined : Number(timeout), () => {
+      handle.cancel();
+      this.watches.delete(s);
+    });
+    stream = s;
+    this.watches.add(s);
+    for (const e of pending) s.onEvent(e);
+    if (closedEarly) s.end();
+    await s.ended;
+  }
+}
+
+export type { HttpServer };

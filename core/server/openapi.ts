@@ -1,0 +1,70 @@
+/**
+ * Just enough OpenAPI for kubectl's default validation: /openapi/v3 lists one document per group
+ * version whose PATCH operations carry the `fieldValidation` parameter and the kind's
+ * x-kubernetes-group-version-kind, so kubectl sends fieldValidation=Strict instead of validating
+ * client-side. /openapi/v2 is an empty document. Full schemas come with the wire-compatibility work.
+ */
+import { createHash } from 'node:crypto';
+import { type ResourceRegistry, verbsOf } from '../api/registry.js';
+import type { ResourceDefinition } from '../api/types.js';
+
+function gvPath(group: string, version: string): string {
+  return group ? `apis/${group}/${version}` : `api/${version}`;
+}
+
+export function openApiV3Root(registry: ResourceRegistry) {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const gv of registry.groupVersions()) {
+    const doc = JSON.stringify(openApiV3Document(registry, gv.group, gv.version));
+    const hash = createHash('sha512').update(doc).digest('hex').slice(0, 32).toUpperCase();
+    const path = gvPath(gv.group, gv.version);
+    paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hash}` };
+  }
+  return { paths };
+}
+
+function itemPath(def: ResourceDefinition): string {
+  const base = def.group ? `/apis/${def.group}/${def.version}` : `/api/${def.version}`;
+  return def.namespaced ? `${base}/namespaces/{namespace}/${def.plural}/{name}` : `${base}/${def.plural}/{name}`;
+}
+
+const QUERY = (name: string, description: string) => ({
+  name,
+  in: 'query',
+  description,
+  schema: { type: 'string', uniqueItems: true },
+});
+
+export function openApiV3Document(registry: ResourceRegistry, group: string, version: string) {
+  const paths: Record<string, unknown> = {};
+  for (const def of registry.inGroupVersion(group, version)) {
+    if (!verbsOf(def).includes('patch')) continue;
+    const gvk = { group: def.group, version: def.version, kind: def.kind };
+    paths[itemPath(def)] = {
+      patch: {
+        operationId: `patch${def.kind}`,
+        'x-kubernetes-action': 'patch',
+        'x-kubernetes-group-version-kind': gvk,
+        parameters: [
+          QUERY('dryRun', 'When present, indicates that modifications should not be persisted.'),
+          QUERY(
+            'fieldManager',
+            'fieldManager is a name associated with the actor or entity that is making these changes.',
+          ),
+          QUERY(
+            'fieldValidation',
+            'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.',
+          ),
+        ],
+        responses: { '200': { description: 'OK' } },
+      },
+    };
+  }
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: {} } };
+}
+
+export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+
+export function openApiV2Json() {
+  return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} };
+}

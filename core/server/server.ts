@@ -1,0 +1,198 @@
+/**
+ * createServer(config) builds one Skiff server: container, hooks, plugins, storage, API and HTTP.
+ * It never listens by itself (tests build a fresh server per test and call listen()).
+ */
+import { type Server, createServer as createHttpServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type AwilixContainer, asValue, createContainer } from 'awilix';
+import { type Logger, pino } from 'pino';
+import { ApiService } from '../api/api-service.js';
+import { ResourceRegistry } from '../api/registry.js';
+import type { UserInfo } from '../auth-types.js';
+import { InProcessClient } from '../client/in-process.js';
+import type { ApiClient } from '../client/types.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { ControllerManager } from '../controllers.js';
+import { SkiffError } from '../errors.js';
+import { type Hooks, createHooks } from '../hooks.js';
+import type { ServerSettings } from '../plugins/contract.js';
+import type { Storage } from '../storage/types.js';
+import type { HealthCheck } from './health.js';
+import { HttpApp, TRANSPORT } from './http-app.js';
+import { ApiMetrics } from './metrics.js';
+import { type Bootstrap, type StorageBackends, setupPlugins } from './plugin-host.js';
+
+export interface ServerOptions {
+  config: ResolvedConfig;
+  /** up | apiserver | ...: `up` also runs the registered controllers. */
+  role: string;
+  logger?: Logger;
+}
+
+export interface ListenAddresses {
+  insecure?: { address: string; port: number };
+}
+
+export interface SkiffServer {
+  readonly container: AwilixContainer;
+  readonly hooks: Hooks;
+  readonly logger: Logger;
+  listen(): Promise<ListenAddresses>;
+  /** Graceful: stop accepting, end watches, finish in-flight requests, stop plugins, flush storage. */
+  close(): Promise<void>;
+  /** An in-process client acting as `user` (default: system:apiserver in system:masters). */
+  client(user?: UserInfo): ApiClient;
+}
+
+const APISERVER_USER: UserInfo = { name: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] };
+/** Upstream's insecure port identity: an unrestricted admin. */
+const INSECURE_USER: UserInfo = { name: 'system:unsecured', groups: ['system:masters', 'system:authenticated'] };
+
+function coreTaps(hooks: Hooks): void {
+  hooks.authenticate.tap('insecure-port', (req) =>
+    req.transport === 'insecure' ? { user: INSECURE_USER } : undefined,
+  );
+  hooks.authenticate.tap('in-process', (req) =>
+    req.transport === 'in-process' && req.inProcessUser ? { user: req.inProcessUser } : undefined,
+  );
+  // Upstream always puts the privileged-group authorizer first: system:masters may do anything.
+  hooks.authorize.tap('system:masters', (a) =>
+    a.user.groups.includes('system:masters')
+      ? { decision: 'allow', reason: 'user is in group system:masters' }
+      : undefined,
+  );
+}
+
+export async function createServer(options: ServerOptions): Promise<SkiffServer> {
+  const { config } = options;
+  const logger = options.logger ?? pino({ name: 'skiff' });
+  const hooks = createHooks();
+  coreTaps(hooks);
+  const container = createContainer({ strict: true });
+  const registry = new ResourceRegistry();
+  const settings: ServerSettings = {
+    dataDir: config.server.dataDir,
+    configFile: config.file,
+    role: options.role,
+    advertiseAddress: config.server.insecureBindAddress,
+    advertisePort: config.server.insecurePort,
+  };
+  container.register({
+    hooks: asValue(hooks),
+    logger: asValue(logger),
+    registry: asValue(registry),
+    settings: asValue(settings),
+  });
+
+  const healthChecks: HealthCheck[] = [];
+  const backends: StorageBackends = new Map();
+  const bootstraps: Bootstrap[] = [];
+  const plugins = await setupPlugins({
+    config,
+    container,
+    hooks,
+    registry,
+    logger,
+    settings,
+    healthChecks,
+    backends,
+    bootstraps,
+  });
+
+  const open = backends.get(config.server.storageBackend);
+  if (!open) {
+    await plugins.closeAll();
+    throw new SkiffError(
+      'SKIFF_STORAGE_BACKEND',
+      `${config.file}: server.storageBackend is "${config.server.storageBackend}", but no enabled plugin offers it (offered: ${[...backends.keys()].join(', ') || 'none'})`,
+      `enable the plugin that provides it (storage-${config.server.storageBackend}) or pick one of the offered backends with --storage-backend`,
+    );
+  }
+  const storage: Storage = await open();
+  container.register({ storage: asValue(storage) });
+  const resolve = <T>(name: string) => container.resolve<T>(name);
+  const api = new ApiService(registry, storage, hooks, resolve);
+  container.register({ api: asValue(api) });
+  await api.start();
+
+  let shuttingDown = false;
+  healthChecks.unshift(
+    { name: 'ping', kinds: ['livez', 'readyz'], check: () => {} },
+    { name: 'storage', kinds: ['livez', 'readyz'], check: async () => void (await storage.currentRevision()) },
+  );
+  healthChecks.push({
+    name: 'shutdown',
+    kinds: ['readyz'],
+    check: () => {
+      if (shuttingDown) throw new Error('shutting down');
+    },
+  });
+
+  const client = (user: UserInfo = APISERVER_USER): ApiClient => new InProcessClient(api, user);
+  for (const b of bootstraps) {
+    try {
+      await b.run(client());
+    } catch (err) {
+      logger.error({ err, plugin: b.plugin, task: b.name }, 'bootstrap task failed');
+      throw err;
+    }
+  }
+
+  const metrics = new ApiMetrics();
+  const app = new HttpApp({
+    api,
+    registry,
+    hooks,
+    metrics,
+    healthChecks,
+    logger,
+    maxRequestBodyBytes: config.server.maxRequestBodyBytes,
+    advertise: `${settings.advertiseAddress}:${settings.advertisePort}`,
+  });
+  const controllers = new ControllerManager(hooks, logger);
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+
+  async function listen(): Promise<ListenAddresses> {
+    const out: ListenAddresses = {};
+    const { insecureBindAddress, insecurePort } = config.server;
+    if (insecurePort >= 0) {
+      const server = createHttpServer(app.callback());
+      server.on('connection', (s: Socket) => {
+        (s as unknown as Record<symbol, string>)[TRANSPORT] = 'insecure';
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+      });
+      await new Promise<void>((res, rej) => {
+        server.once('error', rej);
+        server.listen(insecurePort, insecureBindAddress, () => res());
+      });
+      const addr = server.address() as AddressInfo;
+      out.insecure = { address: addr.address, port: addr.port };
+      settings.advertisePort = addr.port;
+      servers.push(server);
+    }
+    await hooks.ready.promise();
+    if (options.role === 'up' || options.role === 'controller-manager') {
+      const names = await controllers.start();
+      if (names.length) logger.info({ controllers: names }, 'controllers started');
+    }
+    return out;
+  }
+
+  async function close(): Promise<void> {
+    shuttingDown = true;
+    for (const s of servers) s.close();
+    app.closeWatches();
+    const timeout = config.server.shutdownTimeoutSeconds * 1000;
+    await Promise.race([app.idle(), new Promise((r) => setTimeout(r, timeout).unref())]);
+    for (const s of sockets) s.destroy();
+    await controllers.stop();
+    await hooks.shutdown.promise();
+    api.stop();
+    await plugins.closeAll();
+    await storage.close();
+  }
+
+  return { container, hooks, logger, listen, close, client };
+}

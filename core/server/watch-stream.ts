@@ -1,0 +1,60 @@
+/**
+ * Streams one watch to one HTTP response: headers flushed at once, one JSON line per event (already
+ * encoded once for every watcher by the watch cache), ended by timeoutSeconds, by the client going
+ * away, by the cache ending the watch, or by server shutdown. A client that cannot keep up is cut
+ * off rather than buffered without bound, as upstream does.
+ */
+import type { ServerResponse } from 'node:http';
+import type { CacheEvent } from '../api/watch-cache.js';
+
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+// Upstream's --min-request-timeout: watches without timeoutSeconds last 1800 s to 3600 s.
+const DEFAULT_TIMEOUT_SECONDS = 1800;
+
+export interface WatchStream {
+  onEvent(e: CacheEvent): void;
+  end(): void;
+  readonly ended: Promise<void>;
+}
+
+export function openWatchStream(
+  res: ServerResponse,
+  timeoutSeconds: number | undefined,
+  onEnd: () => void,
+): WatchStream {
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
+  res.flushHeaders();
+  let finished = false;
+  let resolveEnded!: () => void;
+  const ended = new Promise<void>((r) => {
+    resolveEnded = r;
+  });
+  const seconds = timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS * (1 + Math.random());
+  const timer = setTimeout(() => end(), seconds * 1000);
+  function end(): void {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    onEnd();
+    if (!res.writableEnded) res.end();
+    resolveEnded();
+  }
+  res.on('close', end);
+  return {
+    onEvent(e: CacheEvent) {
+      if (finished) return;
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        res.destroy();
+        end();
+        return;
+      }
+      res.write(e.encoded());
+    },
+    end,
+    ended,
+  };
+}

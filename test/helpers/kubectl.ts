@@ -1,0 +1,70 @@
+/** Run the real kubectl against a test server, isolated from any kubeconfig on the machine. */
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const kubectlPath = (() => {
+  const found = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
+})();
+
+const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kubectl-cache-'));
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function kubectlArgs(server: string, args: string[]): string[] {
+  return [`--server=${server}`, `--cache-dir=${cacheDir}`, '--request-timeout=20s', ...args];
+}
+
+const env = { ...process.env, KUBECONFIG: '/dev/null', HOME: cacheDir };
+
+export function kubectl(server: string, args: string[], input?: string): Promise<KubectlResult> {
+  return new Promise((resolve, reject) => {
+    if (!kubectlPath) return reject(new Error('kubectl is not installed'));
+    const child = execFile(kubectlPath, kubectlArgs(server, args), { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+/** Start a long-running kubectl (get -w) and collect its output lines. */
+export function kubectlStream(server: string, args: string[]) {
+  if (!kubectlPath) throw new Error('kubectl is not installed');
+  const child = spawn(kubectlPath, kubectlArgs(server, args), { env });
+  const lines: string[] = [];
+  let buffer = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    lines.push(...parts);
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return {
+    lines,
+    get stderr() {
+      return stderr;
+    },
+    async waitFor(pred: (lines: string[]) => boolean, timeoutMs = 15_000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!pred(lines)) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out; kubectl printed:\n${lines.join('\n')}\nstderr:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop() {
+      child.kill('SIGTERM');
+    },
+  };
+}

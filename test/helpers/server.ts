@@ -1,0 +1,86 @@
+/** Start a real Skiff server on a random loopback port for a test, and tear it down after. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfigFromObject } from '../../core/config/load.js';
+import { type SkiffServer, createServer } from '../../core/server/server.js';
+
+export interface TestServer {
+  url: string;
+  port: number;
+  server: SkiffServer;
+  dataDir: string;
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface TestServerOptions {
+  storage?: 'memory' | 'sqlite';
+  /** Reuse a data directory (restart tests). */
+  dataDir?: string;
+  /** Listen on this port instead of a random one (restart tests keep the URL). */
+  port?: number;
+  /** Extra plugin entries, merged after the built-ins. */
+  plugins?: Record<string, unknown>;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
+  const storage = options.storage ?? 'memory';
+  const config = await loadConfigFromObject(
+    {
+      server: {
+        dataDir,
+        insecureBindAddress: '127.0.0.1',
+        insecurePort: options.port ?? 0,
+        storageBackend: storage,
+        shutdownTimeoutSeconds: 5,
+      },
+      plugins: {
+        [`storage-${storage}`]: {},
+        'api-core-v1': {},
+        'api-coordination-v1': {},
+        ...options.plugins,
+      },
+    },
+    '(test)',
+  );
+  const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
+  const server = await createServer({ config, role: 'apiserver', logger });
+  const addresses = await server.listen();
+  const port = addresses.insecure!.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    dataDir,
+    async close({ keepData = false } = {}) {
+      await server.close();
+      if (!keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch() against the server that parses JSON answers. */
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON (health endpoints): keep the text
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
