@@ -37,7 +37,10 @@ export type HealthCheckKind = 'livez' | 'readyz';
 export interface Contributions {
   /** Serve a kind through the generic REST machinery. */
   resource(def: ResourceDefinition): void;
-  /** Offer a storage backend; `--storage-backend` / `storage.backend` picks one. */
+  /**
+   * Offer a storage backend; `server.storageBackend` / `--storage-backend` picks one. The server
+   * opens only the chosen one, and closes it itself on shutdown (after every plugin has closed).
+   */
   storageBackend(name: string, open: () => Promise<Storage>): void;
   admission(plugin: AdmissionPlugin): void;
   authenticator(
@@ -67,6 +70,11 @@ export interface PluginContext<Config> {
   hooks: Hooks;
   server: ServerSettings;
   provide: Contributions;
+  /**
+   * Release something this setup acquired when this server closes (everything closes in reverse
+   * order of registration). Prefer it to module-level state: one process may run several servers.
+   */
+  onClose(release: () => void | Promise<void>): void;
 }
 
 export interface PluginManifest<Config = Record<string, never>> {

@@ -12,14 +12,14 @@ import type { ApiService } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import type { Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
-import { StatusError, errors } from '../errors.js';
+import { errors, StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { type HealthCheck, runHealth } from './health.js';
 import type { ApiMetrics } from './metrics.js';
 import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
-import { type RequestInfo, parseRequestInfo } from './request-info.js';
+import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { openWatchStream, type WatchStream } from './watch-stream.js';
 
 export interface HttpAppDeps {

@@ -1,5 +1,5 @@
 /** Upstream's request metrics, on a registry of this server's own (never prom-client's global one). */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { RequestInfo } from './request-info.js';
 
 const LABELS = ['verb', 'dry_run', 'group', 'version', 'resource', 'subresource', 'scope', 'component'] as const;

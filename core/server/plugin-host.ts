@@ -94,6 +94,7 @@ export async function setupPlugins(deps: HostDeps): Promise<PluginHost> {
       hooks: deps.hooks,
       server: deps.settings,
       provide: contributions(plugin.name, deps),
+      onClose: (release) => done.push({ name: plugin.name, close: release }),
     };
     try {
       await plugin.manifest.setup(ctx);

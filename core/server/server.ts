@@ -2,7 +2,7 @@
  * createServer(config) builds one Skiff server: container, hooks, plugins, storage, API and HTTP.
  * It never listens by itself (tests build a fresh server per test and call listen()).
  */
-import { type Server, createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import { type Logger, pino } from 'pino';
@@ -14,7 +14,7 @@ import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { ControllerManager } from '../controllers.js';
 import { SkiffError } from '../errors.js';
-import { type Hooks, createHooks } from '../hooks.js';
+import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
 import type { Storage } from '../storage/types.js';
 import type { HealthCheck } from './health.js';

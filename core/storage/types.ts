@@ -31,7 +31,7 @@ export interface StorageEvent {
 }
 
 export interface ListOptions {
-  /** Read as of this revision (0 or absent: the newest). Older than the compacted revision: CompactedError. */
+  /** Read as of this revision (0 or absent: the newest). Below the compacted revision: CompactedError (at it is fine, as in etcd). */
   revision?: number;
   /** At most this many items (0 or absent: all). */
   limit?: number;
@@ -62,6 +62,8 @@ export interface WatchOptions {
 
 export interface Watch {
   cancel(): void;
+  /** Ask for an onProgress call with the current revision soon (etcd's progress request). */
+  requestProgress?(): void;
 }
 
 export interface Storage {
@@ -119,7 +121,7 @@ export class CompactedError extends StorageError {
     readonly requested: number,
     readonly compacted: number,
   ) {
-    super(`required revision ${requested} has been compacted (oldest available: ${compacted + 1})`);
+    super(`required revision ${requested} has been compacted (oldest available: ${compacted})`);
   }
 }
 

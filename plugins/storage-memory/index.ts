@@ -1,0 +1,28 @@
+/**
+ * storage-memory: a non-durable storage backend for tests. Offers the backend "memory"
+ * (server.storageBackend / --storage-backend memory). Everything is lost when the server stops.
+ */
+import { z } from 'zod';
+import { definePlugin } from '../../core/plugins/contract.js';
+import { MemoryStorage } from './memory-storage.js';
+
+const configSchema = z
+  .object({
+    compactionWindowSeconds: z.number().int().positive().default(300),
+  })
+  .strict();
+
+export type MemoryStorageConfig = z.infer<typeof configSchema>;
+
+export default definePlugin<MemoryStorageConfig>({
+  name: 'storage-memory',
+  description: 'In-memory storage for tests: the same semantics as storage-sqlite, without persistence.',
+  config: configSchema,
+  setup(ctx) {
+    ctx.provide.storageBackend('memory', async () => {
+      const store = new MemoryStorage({ compactionWindowSeconds: ctx.config.compactionWindowSeconds });
+      ctx.logger.debug('opened in-memory store; nothing is persisted');
+      return store;
+    });
+  },
+});
