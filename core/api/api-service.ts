@@ -10,6 +10,7 @@ import type { Hooks } from '../hooks.js';
 import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
 import { forbiddenError } from './forbidden.js';
+import { decodeStored } from './meta.js';
 import { applyPatch } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
@@ -18,7 +19,6 @@ import { parseLimit } from './store/query.js';
 import { type ListQuery, ResourceReader } from './store/reader.js';
 import type { KubeObject, ResourceDefinition, SubresourceDefinition } from './types.js';
 import { apiVersionOf } from './types.js';
-import { decodeStored } from './meta.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic';

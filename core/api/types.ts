@@ -152,6 +152,8 @@ export interface ResourceDefinition {
   namespaced: boolean;
   shortNames?: string[];
   categories?: string[];
+  /** Storage key prefix, default `/registry/<plural>/`. */
+  storagePrefix?: string;
   /** Defaults to ALL_VERBS. Virtual kinds (bindings) list only 'create'. */
   verbs?: readonly Verb[];
   strategy?: Strategy;

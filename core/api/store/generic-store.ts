@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AdmissionOperation, UserInfo } from '../../auth-types.js';
 import { runAdmissionPhase } from '../../chains.js';
-import { StatusError, errors } from '../../errors.js';
+import { errors, StatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import {
   KeyExistsError,
@@ -312,7 +312,8 @@ export class GenericStore implements ObjectStore {
     }
     const metadata = body.metadata ?? {};
     if (typeof metadata !== 'object' || Array.isArray(metadata)) throw errors.badRequest('metadata must be an object');
-    const obj: KubeObject = { ...body, apiVersion, kind: def.kind, metadata: { ...metadata } };
+    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = body;
+    const obj: KubeObject = { apiVersion, kind: def.kind, metadata: { ...metadata }, ...rest };
     if (def.namespaced) {
       if (metadata.namespace && metadata.namespace !== namespace) {
         throw errors.badRequest(

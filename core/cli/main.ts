@@ -1,0 +1,27 @@
+/** The `skiff` command line. One file per command under ./commands. */
+import { Command, CommanderError } from 'commander';
+import { SkiffError } from '../errors.js';
+import { configCommand } from './commands/config.js';
+import { serveCommands } from './commands/serve.js';
+import { versionCommand } from './commands/version.js';
+
+const program = new Command('skiff')
+  .description('A hackable Kubernetes-compatible control plane: a thin core, every feature a plugin.')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const command of [...serveCommands(), configCommand(), versionCommand()]) program.addCommand(command);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  if (err instanceof SkiffError) {
+    process.stderr.write(`${err.describe()}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`error: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

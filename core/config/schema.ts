@@ -1,0 +1,43 @@
+/** The config file's shape. Strict: an unknown key is far more often a typo than a wish. */
+import { z } from 'zod';
+
+export const pluginEntrySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** A third-party plugin: a folder (index.ts / index.js) or a file, relative to the config file. */
+    path: z.string().min(1).optional(),
+    /** A third-party plugin published as an npm package. */
+    package: z.string().min(1).optional(),
+    config: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((e) => !(e.path && e.package), { message: 'give either path or package, not both' });
+
+export type PluginEntry = z.infer<typeof pluginEntrySchema>;
+
+export const serverSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    insecureBindAddress: z.string().min(1).default('127.0.0.1'),
+    insecurePort: z.number().int().min(0).max(65535).default(8080),
+    storageBackend: z.string().min(1).default('sqlite'),
+    maxRequestBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(3 * 1024 * 1024),
+    shutdownTimeoutSeconds: z.number().positive().default(30),
+  })
+  .strict();
+
+export const fileSchema = z
+  .object({
+    server: serverSchema.default(serverSchema.parse({})),
+    plugins: z
+      .record(
+        z.string(),
+        pluginEntrySchema.nullable().transform((e) => e ?? { enabled: true }),
+      )
+      .default({}),
+  })
+  .strict();
