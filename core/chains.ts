@@ -11,7 +11,7 @@ import type {
   AuthorizationAttributes,
   AuthorizationDecision,
 } from './auth-types.js';
-import { errors, StatusError } from './errors.js';
+import { errors, isStatusError, StatusError } from './errors.js';
 import type { Hooks } from './hooks.js';
 
 type TapFn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
@@ -93,7 +93,7 @@ export async function runAdmissionPhase(
     try {
       await tap.fn(attributes);
     } catch (err) {
-      if (err instanceof StatusError) throw err;
+      if (isStatusError(err)) throw err;
       throw errors.internal(`admission plugin "${tap.name}" failed: ${(err as Error).message}`);
     }
   }

@@ -76,6 +76,15 @@ export class StatusError extends Error {
   }
 }
 
+/**
+ * Whether `err` is a StatusError. Checked by shape, not instanceof: a third-party plugin may bring
+ * its own copy of Skiff's SDK, and its StatusErrors must still reach the client as such.
+ */
+export function isStatusError(err: unknown): err is StatusError {
+  const e = err as Partial<StatusError> | null;
+  return !!e && e.name === 'StatusError' && typeof e.code === 'number' && typeof e.toStatus === 'function';
+}
+
 /** A group-qualified resource, as upstream prints it: "pods", "leases.coordination.k8s.io". */
 export interface QualifiedResource {
   group: string;

@@ -51,6 +51,7 @@ export class ApiService {
     private readonly storage: Storage,
     private readonly hooks: Hooks,
     private readonly resolve: <T>(name: string) => T,
+    private readonly watchCacheSize = 1000,
   ) {}
 
   /** Build a store and a watch cache for every registered resource, and fill the caches. */
@@ -63,6 +64,7 @@ export class ApiService {
           storage: this.storage,
           prefix: storagePrefix(def),
           decode: decodeStored,
+          historyLimit: this.watchCacheSize,
           bookmarkType: { apiVersion: apiVersionOf(def), kind: def.kind },
         });
         served.reader = new ResourceReader(def, this.storage, cache);

@@ -28,7 +28,7 @@ export function decodeContinue(value: string): ContinueToken {
   if (parsed.start.includes('..') || parsed.start.startsWith('/')) {
     throw errors.badRequest('invalid continue token: bad start key');
   }
-  return { revision: parsed.rv, after: parsed.start.replace(/\u0000$/, '') };
+  return { revision: parsed.rv, after: parsed.start.endsWith('\u0000') ? parsed.start.slice(0, -1) : parsed.start };
 }
 
 export const CONTINUE_EXPIRED_MESSAGE =

@@ -4,7 +4,7 @@
  * returns a new object; bad patches are the client's 4xx, never a 500.
  */
 import jsonPatch from 'fast-json-patch';
-import { errors, StatusError } from '../errors.js';
+import { errors, isStatusError, StatusError } from '../errors.js';
 import type { PatchMeta } from './types.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -40,7 +40,7 @@ function applyJsonPatch(original: object, patch: unknown): object {
   try {
     return jsonPatch.applyPatch(structuredClone(original), patch as jsonPatch.Operation[], false, false).newDocument;
   } catch (err) {
-    if (err instanceof StatusError) throw err;
+    if (isStatusError(err)) throw err;
     const e = err as Error & { name?: string };
     if (e.name === 'TEST_OPERATION_FAILED') throw testFailed();
     throw errors.badRequest(`the JSON patch could not be applied: ${e.message.split('\n')[0]}`);
@@ -129,7 +129,7 @@ function strategicMerge(original: JsonObject, patch: JsonObject, meta: PatchMeta
 
 function mergeList(original: Json[], patch: Json[], meta: PatchMeta, path: string, order: Json | undefined): Json[] {
   const rule = meta[path];
-  if (!rule || rule.strategy !== 'merge') {
+  if (rule?.strategy !== 'merge') {
     // Lists without merge metadata are replaced, unless the patch says otherwise element-wise.
     return patch.filter((e) => !(isObject(e) && e[DIRECTIVE] !== undefined)).map(stripDirectives);
   }

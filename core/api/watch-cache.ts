@@ -166,8 +166,8 @@ export class WatchCache {
     if (!this.objects.has(key)) {
       this.sortedKeys = undefined;
       const ns = namespaceOfKey(this.options.prefix, key);
-      let set = this.byNamespace.get(ns);
-      if (!set) this.byNamespace.set(ns, (set = new Set()));
+      const set = this.byNamespace.get(ns) ?? new Set<string>();
+      this.byNamespace.set(ns, set);
       set.add(key);
     }
     this.objects.set(key, obj);

@@ -21,6 +21,7 @@ export interface ServerConfig {
   storageBackend: string;
   maxRequestBodyBytes: number;
   shutdownTimeoutSeconds: number;
+  watchCacheSize: number;
 }
 
 export interface LoadedPlugin {
@@ -100,6 +101,7 @@ export async function loadConfigFromObject(
     storageBackend: overrides.storageBackend ?? s.storageBackend,
     maxRequestBodyBytes: s.maxRequestBodyBytes,
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
+    watchCacheSize: s.watchCacheSize,
   };
   const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
   const plugins: LoadedPlugin[] = [];

@@ -27,6 +27,9 @@ export const serverSchema = z
       .positive()
       .default(3 * 1024 * 1024),
     shutdownTimeoutSeconds: z.number().positive().default(30),
+    /** Events kept per resource for watch replay (upstream: --default-watch-cache-size). Older
+     * resourceVersions are replayed from storage history, or get 410 Expired once compacted. */
+    watchCacheSize: z.number().int().min(1).default(1000),
   })
   .strict();
 

@@ -12,7 +12,7 @@ import type { ApiService } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import type { Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
-import { errors, StatusError } from '../errors.js';
+import { errors, isStatusError, type StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
@@ -54,7 +54,7 @@ export class HttpApp {
 
   constructor(private readonly deps: HttpAppDeps) {
     const router = this.routes();
-    this.koa.use((ctx, next) => this.track(next));
+    this.koa.use((_ctx, next) => this.track(next));
     this.koa.use(async (ctx, next) => {
       const started = process.hrtime.bigint();
       const state = ctx.state as State;
@@ -100,7 +100,7 @@ export class HttpApp {
   }
 
   private writeError(ctx: Koa.Context, err: unknown): void {
-    const status = err instanceof StatusError ? err : this.unexpected(err);
+    const status = isStatusError(err) ? err : this.unexpected(err);
     ctx.status = status.code;
     ctx.type = 'application/json';
     ctx.body = status.toStatus();
@@ -223,7 +223,10 @@ export class HttpApp {
     const handle = await this.deps.api.watch(
       { info: state.info!, user: state.user!, query: state.query },
       (e) => (stream ? stream.onEvent(e) : pending.push(e)),
-      () => (stream ? stream.end() : (closedEarly = true)),
+      () => {
+        if (stream) stream.end();
+        else closedEarly = true;
+      },
     );
     ctx.respond = false;
     const s = openWatchStream(ctx.res, timeout === null ? undefined : Number(timeout), () => {

@@ -111,7 +111,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const storage: Storage = await open();
   container.register({ storage: asValue(storage) });
   const resolve = <T>(name: string) => container.resolve<T>(name);
-  const api = new ApiService(registry, storage, hooks, resolve);
+  const api = new ApiService(registry, storage, hooks, resolve, config.server.watchCacheSize);
   container.register({ api: asValue(api) });
   await api.start();
 

@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { type TestServer, startTestServer } from '../helpers/server.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 function kubeConfig(url: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();

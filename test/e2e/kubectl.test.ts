@@ -5,8 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { kubectl, kubectlPath, kubectlStream } from '../helpers/kubectl.js';
-import { type TestServer, api, startTestServer } from '../helpers/server.js';
+import { api, startTestServer, type TestServer } from '../helpers/server.js';
 
+// `kubectl create configmap` sends protobuf (the wire-compatibility issue); create -f sends JSON.
+const configMap = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  k: v\n`;
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
 describe('e2e: kubectl', function () {
@@ -23,7 +25,10 @@ describe('e2e: kubectl', function () {
   after(async () => ts?.close());
 
   async function ok(...args: string[]): Promise<string> {
-    const r = await kubectl(ts.url, args);
+    return okWith(undefined, ...args);
+  }
+  async function okWith(input: string | undefined, ...args: string[]): Promise<string> {
+    const r = await kubectl(ts.url, args, input);
     expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
     return r.stdout;
   }
@@ -83,7 +88,7 @@ describe('e2e: kubectl', function () {
       '--no-headers',
     ]);
     try {
-      await ok('create', 'configmap', 'watched', '--from-literal=a=1');
+      await okWith(configMap('watched'), 'create', '-f', '-');
       await w.waitFor((l) => l.some((x) => /ADDED\s+watched/.test(x)));
       await ok('label', 'configmap', 'watched', 'x=y');
       await w.waitFor((l) => l.some((x) => /MODIFIED\s+watched/.test(x)));
@@ -97,7 +102,7 @@ describe('e2e: kubectl', function () {
   it('delete removes one object and delete --all the rest', async () => {
     expect(await ok('delete', 'pod', 'web')).to.contain('pod "web" deleted');
     expect((await api(ts.url, 'GET', '/api/v1/namespaces/default/pods/web')).status).to.equal(404);
-    for (const n of ['a', 'b', 'c']) await ok('create', 'configmap', `bulk-${n}`, '--from-literal=k=v');
+    for (const n of ['a', 'b', 'c']) await okWith(configMap(`bulk-${n}`), 'create', '-f', '-');
     await ok('delete', 'configmaps', '--all');
     const left = await api(ts.url, 'GET', '/api/v1/namespaces/default/configmaps');
     expect(left.body.items.map((i: { metadata: { name: string } }) => i.metadata.name)).to.not.include('bulk-a');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfigFromObject } from '../../core/config/load.js';
-import { type SkiffServer, createServer } from '../../core/server/server.js';
+import { createServer, type SkiffServer } from '../../core/server/server.js';
 
 export interface TestServer {
   url: string;
@@ -20,6 +20,8 @@ export interface TestServerOptions {
   dataDir?: string;
   /** Listen on this port instead of a random one (restart tests keep the URL). */
   port?: number;
+  /** Events kept per resource in the watch cache (server.watchCacheSize). */
+  watchCacheSize?: number;
   /** Extra plugin entries, merged after the built-ins. */
   plugins?: Record<string, unknown>;
 }
@@ -35,6 +37,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         insecurePort: options.port ?? 0,
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
+        ...(options.watchCacheSize ? { watchCacheSize: options.watchCacheSize } : {}),
       },
       plugins: {
         [`storage-${storage}`]: {},

@@ -61,7 +61,8 @@ describe('storage-memory', () => {
     const store = await offered.get('memory')!();
     expect(store.backend).to.equal('memory');
     await store.create('/k', 'v');
-    await plugin.close!();
+    expect(plugin.close, 'the server closes the store it opened').to.equal(undefined);
+    await store.close();
     expect(await store.currentRevision().catch((err: Error) => err.name)).to.equal('StorageUnavailableError');
   });
 });

@@ -140,7 +140,8 @@ describe('storage-sqlite', () => {
     await plugin.setup(ctx);
     const store = await offered.get('sqlite')!();
     await store.create('/k', 'v');
-    await plugin.close!();
+    expect(plugin.close, 'the server closes the store it opened').to.equal(undefined);
+    await store.close();
     expect(await rejection(store.get('/k'))).to.have.property('name', 'StorageUnavailableError');
     const reopened = await SqliteStorage.open({ path: join(dataDir, 'skiff.db') });
     expect((await reopened.get('/k'))!.value).to.equal('v');

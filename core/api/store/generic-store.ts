@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AdmissionOperation, UserInfo } from '../../auth-types.js';
 import { runAdmissionPhase } from '../../chains.js';
-import { errors, StatusError } from '../../errors.js';
+import { errors, isStatusError, StatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import {
   KeyExistsError,
@@ -117,7 +117,7 @@ export class GenericStore implements ObjectStore {
       const object = await this.updateWith(scope, name, () => obj, precondition);
       return { object, created: false };
     } catch (err) {
-      const missing = err instanceof StatusError && err.code === 404 && !scope.subresource;
+      const missing = isStatusError(err) && err.code === 404 && !scope.subresource;
       if (!missing || !this.definition.allowCreateOnUpdate) throw err;
       const { resourceVersion: _rv, ...metadata } = obj.metadata;
       return { object: await this.create(scope, { ...obj, metadata }), created: true };

@@ -70,7 +70,7 @@ export class ResourceReader {
     if (rv === undefined) await this.cache.waitFresh(await this.storage.currentRevision());
     else if (rv > 0) await this.cache.waitFresh(rv);
     const page = this.cache.list({
-      namespace: this.def.namespaced ? namespace : undefined,
+      namespace: this.def.namespaced && namespace ? namespace : undefined,
       filter: selection.predicate,
       limit: query.limit,
     });

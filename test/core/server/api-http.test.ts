@@ -1,6 +1,6 @@
 /** The REST API's semantics over real HTTP on loopback: codes, metadata, concurrency, selectors, paging, watch. */
 import { expect } from 'chai';
-import { type TestServer, api, startTestServer } from '../../helpers/server.js';
+import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 
 const POD = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'v1',
@@ -15,7 +15,8 @@ describe('core/server: the REST API over HTTP', function () {
   const call = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     api(ts.url, method, path, body, headers);
   before(async () => {
-    ts = await startTestServer();
+    // A small watch cache, so that old resourceVersions fall through to storage history.
+    ts = await startTestServer({ watchCacheSize: 20 });
   });
   after(async () => ts?.close());
 
@@ -464,6 +465,8 @@ describe('core/server: the REST API over HTTP', function () {
         currentRevision(): Promise<number>;
       }>('storage');
       await call('POST', '/api/v1/namespaces/watching/configmaps', { metadata: { name: 'w2' } });
+      for (let i = 0; i < 25; i++)
+        await call('POST', '/api/v1/namespaces/watching/configmaps', { metadata: { name: `old-${i}` } });
       await storage.compact((await storage.currentRevision()) - 1);
       const events = await readEvents('/api/v1/namespaces/watching/configmaps?watch=true&resourceVersion=1', 1);
       expect(events[0]!.type).to.equal('ERROR');

@@ -1,0 +1,130 @@
+import { createContainer } from 'awilix';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import type { ResourceDefinition } from '../../../core/api/types.js';
+import type { ApiClient } from '../../../core/client/types.js';
+import { createHooks } from '../../../core/hooks.js';
+import type { Contributions, PluginContext } from '../../../core/plugins/contract.js';
+import type { ClusterIPAllocator } from '../../../plugins/api-core-v1/cluster-ip-allocator.js';
+import plugin, { type ApiCoreV1Config } from '../../../plugins/api-core-v1/index.js';
+
+function setUp(config: unknown) {
+  const parsed = plugin.config!.parse(config) as ApiCoreV1Config;
+  const resources: ResourceDefinition[] = [];
+  const bootstraps: string[] = [];
+  const container = createContainer({ strict: true });
+  const provide = {
+    resource: (def: ResourceDefinition) => resources.push(def),
+    bootstrap: (name: string, _run: (c: ApiClient) => Promise<void>) => bootstraps.push(name),
+  } as unknown as Contributions;
+  const ctx: PluginContext<ApiCoreV1Config> = {
+    name: 'api-core-v1',
+    config: parsed,
+    logger: pino({ level: 'silent' }),
+    container,
+    hooks: createHooks(),
+    server: {
+      dataDir: '/tmp',
+      configFile: '(test)',
+      role: 'apiserver',
+      advertiseAddress: '127.0.0.1',
+      advertisePort: 0,
+    },
+    provide,
+    onClose: () => {},
+  };
+  plugin.setup(ctx);
+  return { resources, bootstraps, container, byPlural: (p: string) => resources.find((r) => r.plural === p)! };
+}
+
+describe('plugins/api-core-v1: the plugin', () => {
+  it('config: defaults, IPv4 CIDR only, strict', () => {
+    expect(plugin.config!.parse({})).to.deep.equal({
+      serviceClusterIPRange: '127.96.0.0/16',
+      serviceNodePortRange: '30000-32767',
+    });
+    for (const bad of [
+      { serviceClusterIPRange: 'fd00::/108' },
+      { serviceClusterIPRange: '10.0.0.0/31' },
+      { nope: 1 },
+      { serviceNodePortRange: '5-1' },
+    ]) {
+      expect(plugin.config!.safeParse(bad).success, JSON.stringify(bad)).to.equal(false);
+    }
+  });
+
+  it('serves every core/v1 kind with upstream short names, categories and status', () => {
+    const { resources, byPlural, bootstraps } = setUp({});
+    expect(resources.map((r) => r.plural)).to.deep.equal([
+      'bindings',
+      'configmaps',
+      'endpoints',
+      'events',
+      'limitranges',
+      'namespaces',
+      'nodes',
+      'persistentvolumeclaims',
+      'persistentvolumes',
+      'pods',
+      'replicationcontrollers',
+      'resourcequotas',
+      'secrets',
+      'serviceaccounts',
+      'services',
+    ]);
+    const short = Object.fromEntries(resources.map((r) => [r.plural, r.shortNames?.[0]]));
+    expect(short).to.deep.include({
+      namespaces: 'ns',
+      pods: 'po',
+      replicationcontrollers: 'rc',
+      services: 'svc',
+      endpoints: 'ep',
+      nodes: 'no',
+      resourcequotas: 'quota',
+      limitranges: 'limits',
+      configmaps: 'cm',
+      serviceaccounts: 'sa',
+      events: 'ev',
+      persistentvolumes: 'pv',
+      persistentvolumeclaims: 'pvc',
+    });
+    expect(resources.filter((r) => r.categories?.includes('all')).map((r) => r.plural)).to.deep.equal([
+      'pods',
+      'replicationcontrollers',
+      'services',
+    ]);
+    expect(resources.filter((r) => r.hasStatus).map((r) => r.plural)).to.have.members([
+      'namespaces',
+      'nodes',
+      'persistentvolumeclaims',
+      'persistentvolumes',
+      'pods',
+      'replicationcontrollers',
+      'resourcequotas',
+      'services',
+    ]);
+    expect(resources.filter((r) => !r.namespaced).map((r) => r.plural)).to.have.members([
+      'namespaces',
+      'nodes',
+      'persistentvolumes',
+    ]);
+    for (const p of ['configmaps', 'secrets', 'events', 'endpoints', 'serviceaccounts', 'bindings']) {
+      expect(byPlural(p).strategy?.tracksGeneration, p).to.equal(false);
+    }
+    expect(byPlural('bindings').verbs).to.deep.equal(['create']);
+    expect(Object.keys(byPlural('pods').subresources!)).to.deep.equal(['binding']);
+    expect(Object.keys(byPlural('replicationcontrollers').subresources!)).to.deep.equal(['scale']);
+    expect(Object.keys(byPlural('namespaces').subresources!)).to.deep.equal(['finalize']);
+    expect(byPlural('services').storagePrefix).to.equal('/registry/services/specs/');
+    expect(byPlural('endpoints').storagePrefix).to.equal('/registry/services/endpoints/');
+    expect(bootstraps).to.deep.equal(['default-namespaces']);
+  });
+
+  it('registers the allocators; the first address goes to the kubernetes service', () => {
+    const { container } = setUp({ serviceClusterIPRange: '10.96.0.0/12' });
+    const allocator = container.resolve<ClusterIPAllocator>('clusterIPAllocator');
+    expect(allocator.cidr).to.equal('10.96.0.0/12');
+    expect(allocator.kubernetesServiceIP).to.equal('10.96.0.1');
+    expect(container.resolve('nodePortAllocator')).to.be.an('object');
+  });
+});
