@@ -11,7 +11,7 @@ import type {
   AuthorizationAttributes,
   AuthorizationDecision,
 } from './auth-types.js';
-import { errors, isStatusError, StatusError } from './errors.js';
+import { errors, isStatusError } from './errors.js';
 import type { Hooks } from './hooks.js';
 
 type TapFn<A extends unknown[], R> = (...args: A) => R | Promise<R>;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AdmissionOperation, UserInfo } from '../../auth-types.js';
 import { runAdmissionPhase } from '../../chains.js';
-import { errors, isStatusError, StatusError } from '../../errors.js';
+import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import {
   KeyExistsError,

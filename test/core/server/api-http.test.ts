@@ -420,8 +420,7 @@ describe('core/server: the REST API over HTTP', function () {
         const { value, done } = await reader.read();
         if (done) break;
         buf += Buffer.from(value).toString();
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
           events.push(JSON.parse(buf.slice(0, nl)));
           buf = buf.slice(nl + 1);
         }

@@ -1,0 +1,103 @@
+/**
+ * What every cluster starts with: the default namespaces, and the `kubernetes` service in `default`
+ * with endpoints pointing at this API server (upstream's bootstrap controller, single server).
+ */
+import type { KubeObject } from '../../core/api/types.js';
+import { type ApiClient, CORE_V1 } from '../../core/client/types.js';
+import { StatusError } from '../../core/errors.js';
+import { canonical } from './field.js';
+
+export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public'];
+
+const isCode = (err: unknown, code: number) => err instanceof StatusError && err.code === code;
+
+/** Create unless present; AlreadyExists means another server (or an earlier start) did it. */
+async function createIfMissing(
+  client: ApiClient,
+  resource: string,
+  namespace: string,
+  obj: KubeObject,
+): Promise<boolean> {
+  try {
+    await client.create(CORE_V1(resource), namespace, obj);
+    return true;
+  } catch (err) {
+    if (isCode(err, 409)) return false;
+    throw err;
+  }
+}
+
+export async function ensureDefaultNamespaces(client: ApiClient): Promise<void> {
+  for (const name of DEFAULT_NAMESPACES) await createIfMissing(client, 'namespaces', '', { metadata: { name } });
+}
+
+export interface ApiServerEndpoint {
+  /** The address clients reach the server at; an unspecified bind address is advertised as loopback. */
+  address: string;
+  port: number;
+}
+
+export function advertisedAddress(bind: string): string {
+  return bind === '0.0.0.0' || bind === '' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
+}
+
+function kubernetesService(clusterIP: string, port: number): KubeObject {
+  return {
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP,
+      sessionAffinity: 'None',
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+    },
+  };
+}
+
+function kubernetesEndpoints(endpoint: ApiServerEndpoint): KubeObject {
+  return {
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+    },
+    subsets: [
+      { addresses: [{ ip: endpoint.address }], ports: [{ name: 'https', port: endpoint.port, protocol: 'TCP' }] },
+    ],
+  };
+}
+
+/** Replace `fields` of the stored object when they differ; a concurrent writer wins (409 is fine). */
+async function reconcile(client: ApiClient, resource: string, desired: KubeObject, fields: (o: KubeObject) => unknown) {
+  if (await createIfMissing(client, resource, 'default', desired)) return;
+  const current = await client.get(CORE_V1(resource), 'default', 'kubernetes');
+  if (canonical(fields(current)) === canonical(fields(desired))) return;
+  try {
+    await client.update(CORE_V1(resource), 'default', merge(current, desired));
+  } catch (err) {
+    if (!isCode(err, 409)) throw err;
+  }
+}
+
+function merge(current: KubeObject, desired: KubeObject): KubeObject {
+  if (desired.subsets) return { ...current, subsets: desired.subsets };
+  const spec = { ...(current.spec as Record<string, unknown>) };
+  spec.ports = (desired.spec as Record<string, unknown>).ports;
+  return { ...current, spec };
+}
+
+const servicePorts = (o: KubeObject) =>
+  ((o.spec as { ports?: Record<string, unknown>[] } | undefined)?.ports ?? []).map((p) => ({
+    name: p.name,
+    port: p.port,
+    targetPort: p.targetPort,
+  }));
+
+/** The kubernetes service (cluster IP fixed at the range's first address) and its endpoints. */
+export async function ensureKubernetesService(
+  client: ApiClient,
+  clusterIP: string,
+  endpoint: ApiServerEndpoint,
+): Promise<void> {
+  await reconcile(client, 'services', kubernetesService(clusterIP, endpoint.port), servicePorts);
+  await reconcile(client, 'endpoints', kubernetesEndpoints(endpoint), (o) => o.subsets);
+}

@@ -1,0 +1,29 @@
+/** Every core/v1 kind this plugin serves, in discovery order (alphabetical, as upstream lists /api/v1). */
+import type { ResourceDefinition } from '../../core/api/types.js';
+import { configDefinitions } from './config-kinds.js';
+import { endpointsDefinition, eventDefinition } from './endpoints-events.js';
+import { namespaceDefinition } from './namespaces.js';
+import { nodeDefinition } from './nodes.js';
+import { patchMetaFor } from './patch-meta.js';
+import { type PodStoreLookup, podDefinitions } from './pods.js';
+import { quotaDefinitions } from './quotas.js';
+import { rcDefinition } from './replicationcontrollers.js';
+import { serviceDefinition } from './services.js';
+import { volumeDefinitions } from './volumes.js';
+
+export function coreV1Definitions(podStore: PodStoreLookup): ResourceDefinition[] {
+  return [
+    ...podDefinitions(podStore),
+    ...configDefinitions,
+    endpointsDefinition,
+    eventDefinition,
+    namespaceDefinition,
+    nodeDefinition,
+    ...quotaDefinitions,
+    rcDefinition,
+    serviceDefinition,
+    ...volumeDefinitions,
+  ]
+    .map((def) => ({ ...def, patchMeta: patchMetaFor(def.kind) }))
+    .sort((a, b) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
+}

@@ -1,0 +1,97 @@
+/**
+ * Pod defaulting, after upstream's SetDefaults_PodSpec / SetDefaults_Container / SetDefaults_Pod.
+ * Upstream defaults every decoded object, so these run on create and on every update: a PUT that
+ * leaves a default out must not look like a change of that field.
+ */
+import { ensureObj, isObj, type Obj, objList } from './field.js';
+import { parseQuantity } from './quantity.js';
+
+/** Always for `:latest` or an untagged image, else IfNotPresent (upstream's parsers.ParseImageName). */
+export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
+  const [withoutDigest, digest] = image.split('@', 2);
+  const lastSegment = (withoutDigest ?? '').split('/').pop() ?? '';
+  const colon = lastSegment.lastIndexOf(':');
+  const tag = colon >= 0 ? lastSegment.slice(colon + 1) : digest !== undefined ? '' : 'latest';
+  return tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function defaultContainer(c: Obj, hostNetwork: boolean): void {
+  c.terminationMessagePath ??= '/dev/termination-log';
+  c.terminationMessagePolicy ??= 'File';
+  if (typeof c.image === 'string' && c.image) c.imagePullPolicy ??= defaultPullPolicy(c.image);
+  c.resources ??= {};
+  for (const port of objList(c.ports)) {
+    port.protocol ??= 'TCP';
+    if (hostNetwork && port.hostPort === undefined) port.hostPort = port.containerPort;
+  }
+  for (const env of objList(c.env)) {
+    const fieldRef = isObj(env.valueFrom) ? env.valueFrom.fieldRef : undefined;
+    if (isObj(fieldRef)) fieldRef.apiVersion ??= 'v1';
+  }
+}
+
+/** Spec-level defaults shared by pods and pod templates. */
+export function defaultPodSpec(spec: Obj): void {
+  spec.restartPolicy ??= 'Always';
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.schedulerName ??= 'default-scheduler';
+  spec.securityContext ??= {};
+  const hostNetwork = spec.hostNetwork === true;
+  for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) defaultContainer(c, hostNetwork);
+  for (const v of objList(spec.volumes)) {
+    // A volume naming no source is an emptyDir, as upstream defaults it.
+    if (Object.keys(v).every((k) => k === 'name')) v.emptyDir = {};
+  }
+}
+
+/** Limits without requests count as requests too: what makes a pod with only limits Guaranteed. */
+function defaultRequestsFromLimits(c: Obj): void {
+  const resources = isObj(c.resources) ? c.resources : undefined;
+  if (!resources || !isObj(resources.limits)) return;
+  const requests = ensureObj(resources, 'requests');
+  if (!requests) return;
+  for (const [name, limit] of Object.entries(resources.limits)) requests[name] ??= limit;
+  if (Object.keys(requests).length === 0) delete resources.requests;
+}
+
+/** Pod-only defaults (templates do not get these). */
+export function defaultPod(pod: Obj): void {
+  const spec = pod.spec;
+  if (!isObj(spec)) return;
+  defaultPodSpec(spec);
+  spec.enableServiceLinks ??= true;
+  spec.priority ??= 0;
+  for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) defaultRequestsFromLimits(c);
+}
+
+type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
+const QOS_RESOURCES = ['cpu', 'memory'];
+
+/** Upstream's ComputePodQOS over containers and init containers, cpu and memory only. */
+export function computeQosClass(spec: Obj): QosClass {
+  const requests = new Map<string, bigint>();
+  const limits = new Map<string, bigint>();
+  let guaranteed = true;
+  const add = (into: Map<string, bigint>, list: unknown, found?: Set<string>) => {
+    if (!isObj(list)) return;
+    for (const [name, value] of Object.entries(list)) {
+      const q = parseQuantity(value);
+      if (!QOS_RESOURCES.includes(name) || q === undefined || q <= 0n) continue;
+      into.set(name, (into.get(name) ?? 0n) + q);
+      found?.add(name);
+    }
+  };
+  for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) {
+    const resources = isObj(c.resources) ? c.resources : {};
+    add(requests, resources.requests);
+    const found = new Set<string>();
+    add(limits, resources.limits, found);
+    if (!QOS_RESOURCES.every((r) => found.has(r))) guaranteed = false;
+  }
+  if (requests.size === 0 && limits.size === 0) return 'BestEffort';
+  if (guaranteed) {
+    for (const [name, req] of requests) if (limits.get(name) !== req) guaranteed = false;
+  }
+  return guaranteed && requests.size === limits.size ? 'Guaranteed' : 'Burstable';
+}

@@ -1,0 +1,173 @@
+/**
+ * Services: defaulting, validation, and the allocation of cluster IPs and node ports. Allocation
+ * happens in prepareForCreate (an allocated address is what a successful create returns) and is
+ * released in afterDelete; see range-allocator.ts for how a failed create's hold is reclaimed.
+ */
+import type { KubeObject, ResourceDefinition, Strategy, StrategyContext } from '../../core/api/types.js';
+import { errors, type FieldError } from '../../core/errors.js';
+import {
+  AllocationError,
+  type ClusterIPAllocator,
+  type NodePortAllocator,
+  nodePortsOf,
+  ownerOf,
+  parseIPv4,
+} from './cluster-ip-allocator.js';
+import { invalid, isObj, listOf, type Obj, objList } from './field.js';
+import { dns1035LabelErrors } from './names.js';
+import {
+  defaultService,
+  mirrorClusterIPs,
+  needsClusterIP,
+  needsNodePorts,
+  specOfService,
+  validateClusterIPUpdate,
+  validateServiceSpec,
+} from './service-validation.js';
+
+export const CLUSTER_IP_ALLOCATOR = 'clusterIPAllocator';
+export const NODE_PORT_ALLOCATOR = 'nodePortAllocator';
+
+function rejected(svc: KubeObject, err: FieldError): never {
+  throw errors.invalid('Service', '', svc.metadata.name ?? '', [err]);
+}
+
+async function allocateClusterIP(svc: KubeObject, ctx: StrategyContext): Promise<void> {
+  const spec = specOfService(svc);
+  if (!needsClusterIP(svc) || spec.clusterIP === 'None') return;
+  const allocator = ctx.resolve<ClusterIPAllocator>(CLUSTER_IP_ALLOCATOR);
+  const requested = spec.clusterIP;
+  try {
+    if (!requested) {
+      spec.clusterIP = await allocator.allocateNext(ownerOf(svc), ctx.dryRun);
+      spec.clusterIPs = [spec.clusterIP];
+    } else if (typeof requested === 'string' && parseIPv4(requested) !== undefined) {
+      await allocator.allocate(requested, ownerOf(svc), ctx.dryRun);
+    }
+  } catch (err) {
+    if (!(err instanceof AllocationError)) throw err;
+    if (err.reason === 'full') throw errors.internal(`failed to allocate a serviceIP: ${err.message}`);
+    rejected(svc, invalid('spec.clusterIPs', [requested], `failed to allocate IP ${requested}: ${err.message}`));
+  }
+}
+
+/** Node ports for every port that lacks one; ports the old object already held are kept as they are. */
+async function allocateNodePorts(svc: KubeObject, ctx: StrategyContext, held: number[] = []): Promise<void> {
+  if (!needsNodePorts(svc)) return;
+  const allocator = ctx.resolve<NodePortAllocator>(NODE_PORT_ALLOCATOR);
+  const ports = objList(specOfService(svc).ports);
+  for (const [i, port] of ports.entries()) {
+    const requested = port.nodePort;
+    try {
+      if (requested === undefined || requested === null || requested === 0) {
+        port.nodePort = await allocator.allocateNext(ownerOf(svc), ctx.dryRun);
+      } else if (typeof requested === 'number' && !held.includes(requested)) {
+        await allocator.allocate(requested, ownerOf(svc), ctx.dryRun);
+      }
+    } catch (err) {
+      if (!(err instanceof AllocationError)) throw err;
+      if (err.reason === 'full') throw errors.internal(`failed to allocate a nodePort: ${err.message}`);
+      rejected(svc, invalid(`spec.ports[${i}].nodePort`, requested, err.message));
+    }
+  }
+}
+
+/** Upstream's patchAllocatedValues: a PUT that omits allocated values keeps them. */
+function keepAllocated(spec: Obj, svc: KubeObject, old: KubeObject): void {
+  const before = specOfService(old);
+  if (needsClusterIP(old) && needsClusterIP(svc) && !spec.clusterIP && listOf(spec.clusterIPs).length === 0) {
+    if (before.clusterIP !== undefined) spec.clusterIP = before.clusterIP;
+    if (before.clusterIPs !== undefined) spec.clusterIPs = before.clusterIPs;
+  }
+  if (!needsNodePorts(old) || !needsNodePorts(svc)) return;
+  const oldPorts = objList(before.ports);
+  for (const port of objList(spec.ports)) {
+    if (port.nodePort) continue;
+    const match =
+      oldPorts.find((p) => port.name !== undefined && p.name === port.name) ??
+      (oldPorts.length === 1 && objList(spec.ports).length === 1 ? oldPorts[0] : undefined);
+    if (match?.nodePort) port.nodePort = match.nodePort;
+  }
+}
+
+/** Upstream's dropTypeDependentFields: fields the new type has no use for go, if the client left them as they were. */
+function dropTypeDependent(spec: Obj, svc: KubeObject, old: KubeObject): void {
+  const before = specOfService(old);
+  const same = (key: string) => JSON.stringify(spec[key]) === JSON.stringify(before[key]);
+  if (needsClusterIP(old) && !needsClusterIP(svc)) {
+    for (const key of ['clusterIP', 'clusterIPs', 'ipFamilies', 'ipFamilyPolicy', 'internalTrafficPolicy']) {
+      if (same(key)) delete spec[key];
+    }
+  }
+  if (needsNodePorts(old) && !needsNodePorts(svc)) {
+    const oldPorts = objList(before.ports);
+    for (const port of objList(spec.ports)) {
+      if (oldPorts.some((p) => p.nodePort === port.nodePort)) delete port.nodePort;
+    }
+  }
+  if (spec.type !== 'NodePort' && spec.type !== 'LoadBalancer' && same('externalTrafficPolicy')) {
+    delete spec.externalTrafficPolicy;
+  }
+  if (spec.type !== 'LoadBalancer' && same('allocateLoadBalancerNodePorts')) delete spec.allocateLoadBalancerNodePorts;
+}
+
+function nameErrors(svc: KubeObject): FieldError[] {
+  const name = svc.metadata.name;
+  return name ? dns1035LabelErrors(name).map((m) => invalid('metadata.name', name, m)) : [];
+}
+
+export const serviceStrategy: Strategy = {
+  async prepareForCreate(obj, ctx) {
+    defaultService(obj);
+    obj.status = { loadBalancer: {} };
+    if (!isObj(obj.spec)) return;
+    await allocateClusterIP(obj, ctx);
+    await allocateNodePorts(obj, ctx);
+  },
+  async prepareForUpdate(obj, old, ctx) {
+    if (old.status === undefined) delete obj.status;
+    else obj.status = old.status;
+    if (!isObj(obj.spec)) return;
+    obj.spec.type ??= 'ClusterIP';
+    keepAllocated(obj.spec, obj, old);
+    dropTypeDependent(obj.spec, obj, old);
+    defaultService(obj);
+    if (!needsClusterIP(old)) await allocateClusterIP(obj, ctx);
+    await allocateNodePorts(obj, ctx, nodePortsOf(old));
+  },
+  validate: (obj) => [...nameErrors(obj), ...validateServiceSpec(obj)],
+  validateUpdate: (obj, old) => [...validateServiceSpec(obj), ...validateClusterIPUpdate(obj, old)],
+  afterDelete(obj, ctx) {
+    const owner = ownerOf(obj);
+    const spec = specOfService(obj);
+    mirrorClusterIPs(spec);
+    const ips = listOf(spec.clusterIPs).filter((ip): ip is string => typeof ip === 'string' && ip !== 'None');
+    if (ips.length) {
+      const allocator = ctx.resolve<ClusterIPAllocator>(CLUSTER_IP_ALLOCATOR);
+      for (const ip of ips) allocator.release(ip, owner);
+    }
+    const ports = nodePortsOf(obj);
+    if (ports.length) {
+      const allocator = ctx.resolve<NodePortAllocator>(NODE_PORT_ALLOCATOR);
+      for (const port of ports) allocator.release(port, owner);
+    }
+  },
+};
+
+export const serviceDefinition: ResourceDefinition = {
+  group: '',
+  version: 'v1',
+  kind: 'Service',
+  plural: 'services',
+  singular: 'service',
+  namespaced: true,
+  shortNames: ['svc'],
+  categories: ['all'],
+  storagePrefix: '/registry/services/specs/',
+  // Upstream validates service names as DNS-1035 labels in the strategy; see validate above.
+  nameRule: 'path-segment',
+  strategy: serviceStrategy,
+  returnDeletedObject: true,
+  allowCreateOnUpdate: true,
+  hasStatus: true,
+};
