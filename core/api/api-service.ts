@@ -17,7 +17,7 @@ import { storagePrefix } from './registry.js';
 import { type DeleteOptions, GenericStore, type WriteScope } from './store/generic-store.js';
 import { parseLimit } from './store/query.js';
 import { type ListQuery, ResourceReader } from './store/reader.js';
-import type { KubeObject, ResourceDefinition, SubresourceDefinition } from './types.js';
+import type { KubeObject, ResourceDefinition, SubresourceDefinition, SubresourceRequest } from './types.js';
 import { apiVersionOf } from './types.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
 
@@ -264,12 +264,31 @@ export class ApiService {
         return { code: 201, body: await h.create({ ...base, body: requireObject(call.body) }) };
       case 'patch': {
         if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
-        const current = await h.get(base);
-        const patched = applyPatch(current, call.patchType, call.body) as KubeObject;
-        return { code: 200, body: await h.update({ ...base, body: patched }) };
+        return { code: 200, body: await this.patchSubresource(h, base, call) };
       }
       default:
         throw errors.methodNotAllowed();
+    }
+  }
+
+  /**
+   * get → patch → update, retried on conflict unless the patch itself pins a resourceVersion
+   * (as upstream's patcher does), so `kubectl scale` does not lose to a controller's write.
+   */
+  private async patchSubresource(
+    h: SubresourceDefinition['handler'],
+    base: Omit<SubresourceRequest, 'body'>,
+    call: ApiCall,
+  ): Promise<KubeObject> {
+    const pinned = (call.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+    for (let attempt = 0; ; attempt++) {
+      const patched = applyPatch(await h.get!(base), call.patchType!, call.body) as KubeObject;
+      if (!pinned) delete patched.metadata.resourceVersion;
+      try {
+        return await h.update!({ ...base, body: patched });
+      } catch (err) {
+        if (pinned || attempt >= 4 || (err as { reason?: string }).reason !== 'Conflict') throw err;
+      }
     }
   }
 

@@ -72,6 +72,13 @@ export interface Strategy {
   prepareForUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): void | Promise<void>;
   validate?(obj: KubeObject, ctx: StrategyContext): FieldError[];
   validateUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): FieldError[];
+  /**
+   * Graceful deletion beyond metadata.finalizers: return true when the object must stay, marked
+   * with a deletionTimestamp, until something finishes the job (a namespace with spec.finalizers,
+   * a pod on a node). May mutate `obj` (e.g. phase Terminating). Asked again on every update of a
+   * deleting object, so the object goes once this answers false and no finalizer is left.
+   */
+  holdOnDelete?(obj: KubeObject): boolean;
   /** Called after a successful delete (not on dry run), e.g. to release an allocated ClusterIP. */
   afterDelete?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /**

@@ -49,6 +49,13 @@ export const namespaceStrategy: Strategy = {
   },
   validate: validateNamespace,
   validateUpdate: validateNamespace,
+  // Upstream: a namespace with spec.finalizers goes Terminating on delete and stays until the
+  // namespace controller has emptied it and cleared them through /finalize.
+  holdOnDelete(obj) {
+    if (listOf(objOf(obj.spec).finalizers).length === 0) return false;
+    obj.status = { ...objOf(obj.status), phase: 'Terminating' };
+    return true;
+  },
 };
 
 async function finalize(req: SubresourceRequest & { body: KubeObject }): Promise<KubeObject> {

@@ -162,7 +162,7 @@ export class GenericStore implements ObjectStore {
       if (encodeForStorage(next) === kv.value) return old; // nothing changed: no write, no new resourceVersion
       if (scope.dryRun) return next;
       try {
-        if (next.metadata.deletionTimestamp && !next.metadata.finalizers?.length) {
+        if (next.metadata.deletionTimestamp && !this.holds(next)) {
           return await this.finishDelete(key, next, kv.modRevision);
         }
         return decodeStored(await this.call(() => this.storage.update(key, encodeForStorage(next), kv.modRevision)));
@@ -246,8 +246,9 @@ export class GenericStore implements ObjectStore {
       await this.admit('DELETE', scope, undefined, current, 'mutating');
       await this.admit('DELETE', scope, undefined, current, 'validating');
       try {
-        if (current.metadata.finalizers?.length) {
-          return { object: await this.markDeleting(scope, key, current, kv.modRevision), deleted: false };
+        const next = clone(current);
+        if (this.holds(next)) {
+          return { object: await this.markDeleting(scope, key, current, next, kv.modRevision), deleted: false };
         }
         if (scope.dryRun) return { object: current, deleted: true };
         return { object: await this.finishDelete(key, current, kv.modRevision), deleted: true };
@@ -276,9 +277,20 @@ export class GenericStore implements ObjectStore {
     }
   }
 
-  private async markDeleting(scope: WriteScope, key: string, current: KubeObject, rev: number): Promise<KubeObject> {
+  /** Whether a deleting object must stay: finalizers left, or its kind holds it (may mutate `obj`). */
+  private holds(obj: KubeObject): boolean {
+    const held = this.definition.strategy?.holdOnDelete?.(obj) ?? false;
+    return held || Boolean(obj.metadata.finalizers?.length);
+  }
+
+  private async markDeleting(
+    scope: WriteScope,
+    key: string,
+    current: KubeObject,
+    next: KubeObject,
+    rev: number,
+  ): Promise<KubeObject> {
     if (current.metadata.deletionTimestamp) return current;
-    const next = clone(current);
     next.metadata.deletionTimestamp = nowTimestamp();
     next.metadata.deletionGracePeriodSeconds = 0;
     if (scope.dryRun) return next;

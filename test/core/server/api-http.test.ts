@@ -258,6 +258,18 @@ describe('core/server: the REST API over HTTP', function () {
       expect(r.status).to.equal(200);
       expect((await call('GET', '/api/v1/namespaces/default/configmaps/fin')).status).to.equal(404);
     });
+    it('a namespace goes Terminating and stays until its spec.finalizers are cleared through /finalize', async () => {
+      await call('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } });
+      const del = await call('DELETE', '/api/v1/namespaces/doomed');
+      expect(del.status).to.equal(200);
+      expect(del.body.status.phase).to.equal('Terminating');
+      expect(del.body.metadata.deletionTimestamp).to.be.a('string');
+      const ns = (await call('GET', '/api/v1/namespaces/doomed')).body;
+      ns.spec.finalizers = [];
+      const fin = await call('PUT', '/api/v1/namespaces/doomed/finalize', ns);
+      expect(fin.status, JSON.stringify(fin.body)).to.equal(200);
+      expect((await call('GET', '/api/v1/namespaces/doomed')).status).to.equal(404);
+    });
     it('preconditions are checked', async () => {
       await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'pre' } });
       const r = await call('DELETE', '/api/v1/namespaces/default/configmaps/pre', {
