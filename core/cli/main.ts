@@ -10,7 +10,15 @@ const program = new Command('skiff')
   .showHelpAfterError()
   .exitOverride();
 
-for (const command of [...serveCommands(), configCommand(), versionCommand()]) program.addCommand(command);
+// Commander applies exitOverride only to the command it is called on: give every subcommand the
+// same treatment so usage errors exit 2 from anywhere.
+function strict(command: Command): Command {
+  command.exitOverride().showHelpAfterError();
+  for (const sub of command.commands) strict(sub);
+  return command;
+}
+
+for (const command of [...serveCommands(), configCommand(), versionCommand()]) program.addCommand(strict(command));
 
 try {
   await program.parseAsync(process.argv);

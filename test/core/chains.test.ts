@@ -141,7 +141,9 @@ describe('core/chains', () => {
       });
       const err = await runAdmission(hooks, admission()).catch((e: unknown) => e);
       expect(isStatusError(err) && err.reason).to.equal('InternalError');
-      expect((err as Error).message).to.contain('"buggy-plugin"').and.contain('x is undefined');
+      expect((err as Error).message)
+        .to.contain('"buggy-plugin"')
+        .and.contain('x is undefined');
     });
   });
 });

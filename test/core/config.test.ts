@@ -36,7 +36,9 @@ describe('core/config', () => {
     expect(c.plugins.map((p) => p.name)).to.deep.equal(['storage-sqlite', 'api-core-v1', 'api-coordination-v1']);
     expect(c.server.insecurePort).to.equal(8080);
     expect(c.server.dataDir).to.equal(resolve('data'));
-    expect(c.plugins.find((p) => p.name === 'api-core-v1')!.config).to.include({ serviceClusterIPRange: '127.96.0.0/16' });
+    expect(c.plugins.find((p) => p.name === 'api-core-v1')!.config).to.include({
+      serviceClusterIPRange: '127.96.0.0/16',
+    });
   });
 
   it('flags override the file', async () => {
@@ -68,25 +70,35 @@ describe('core/config', () => {
   });
 
   it('SKIFF_PLUGIN_CONFIG_INVALID names the plugin key', async () => {
-    const e = await failure(loadConfig(write('cidr.yaml', 'plugins:\n  api-core-v1:\n    config:\n      serviceClusterIPRange: banana\n')));
+    const e = await failure(
+      loadConfig(write('cidr.yaml', 'plugins:\n  api-core-v1:\n    config:\n      serviceClusterIPRange: banana\n')),
+    );
     expect(e.code).to.equal('SKIFF_PLUGIN_CONFIG_INVALID');
     expect(e.message).to.contain('plugins.api-core-v1.config.serviceClusterIPRange');
   });
 
   it('SKIFF_PLUGIN_MISSING_DEPENDENCY and dependency order', async () => {
     const manifest = (name: string, dependencies: string[] = []) =>
-      write(`${name}.ts`, `export default { name: '${name}', description: 't', dependencies: ${JSON.stringify(dependencies)}, setup() {} };\n`);
+      write(
+        `${name}.ts`,
+        `export default { name: '${name}', description: 't', dependencies: ${JSON.stringify(dependencies)}, setup() {} };\n`,
+      );
     manifest('needs-b', ['b-plugin']);
     manifest('b-plugin');
     const missing = await failure(loadConfig(write('dep.yaml', 'plugins:\n  needs-b:\n    path: ./needs-b.ts\n')));
     expect(missing.code).to.equal('SKIFF_PLUGIN_MISSING_DEPENDENCY');
     expect(missing.message).to.contain('"b-plugin"');
-    const ok = await loadConfig(write('dep-ok.yaml', 'plugins:\n  needs-b:\n    path: ./needs-b.ts\n  b-plugin:\n    path: ./b-plugin.ts\n'));
+    const ok = await loadConfig(
+      write('dep-ok.yaml', 'plugins:\n  needs-b:\n    path: ./needs-b.ts\n  b-plugin:\n    path: ./b-plugin.ts\n'),
+    );
     expect(ok.plugins.map((p) => p.name)).to.deep.equal(['b-plugin', 'needs-b']);
   });
 
   it('disabled plugins are left out; a name mismatch is refused', async () => {
-    const c = await loadConfigFromObject({ plugins: { 'storage-memory': { enabled: false }, 'storage-sqlite': {} } }, '(test)');
+    const c = await loadConfigFromObject(
+      { plugins: { 'storage-memory': { enabled: false }, 'storage-sqlite': {} } },
+      '(test)',
+    );
     expect(c.plugins.map((p) => p.name)).to.deep.equal(['storage-sqlite']);
     write('liar.ts', "export default { name: 'someone-else', description: 't', setup() {} };\n");
     const e = await failure(loadConfig(write('liar.yaml', 'plugins:\n  liar:\n    path: ./liar.ts\n')));
@@ -95,7 +107,9 @@ describe('core/config', () => {
 
   it('loads a third-party plugin by path and runs it in the chain', async () => {
     const ts = await startTestServer({
-      plugins: { 'hello-admission': { path: resolve('test/fixtures/plugins/hello-admission'), config: { label: 'greeted' } } },
+      plugins: {
+        'hello-admission': { path: resolve('test/fixtures/plugins/hello-admission'), config: { label: 'greeted' } },
+      },
     });
     try {
       const r = await api(ts.url, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'x' } });

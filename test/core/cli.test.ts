@@ -1,0 +1,86 @@
+/** The skiff bin as a user runs it: help, config check, coded errors, and up + SIGTERM. */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+
+const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
+const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('core/cli: the skiff bin', function () {
+  this.timeout(60_000);
+
+  it('--help on every command', () => {
+    for (const args of [
+      ['--help'],
+      ['up', '--help'],
+      ['apiserver', '--help'],
+      ['config', 'check', '--help'],
+      ['version', '--help'],
+    ]) {
+      const r = run(args);
+      expect(r.status, args.join(' ')).to.equal(0);
+      expect(r.stdout).to.contain('Usage: skiff');
+    }
+    expect(run(['up', '--help']).stdout)
+      .to.contain('--insecure-port')
+      .and.contain('--storage-backend')
+      .and.contain('--data-dir');
+  });
+
+  it('version prints the Kubernetes version served', () => {
+    expect(run(['version']).stdout).to.contain('v1.32.0');
+  });
+
+  it('config check prints the plugins in run order; a bad file exits 2 with a coded error', () => {
+    const ok = run(['config', 'check']);
+    expect(ok.status).to.equal(0);
+    expect(ok.stdout).to.match(/1\. storage-sqlite[\s\S]*2\. api-core-v1/);
+    const bad = run(['config', 'check', '--config', '/nonexistent.yaml']);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain('SKIFF_CONFIG_NOT_FOUND').and.contain('fix:');
+  });
+
+  it('an unknown flag or command exits 2', () => {
+    expect(run(['up', '--no-such-flag']).status).to.equal(2);
+    expect(run(['fly']).status).to.equal(2);
+  });
+
+  it('up serves on a free port and exits 0 on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'skiff-cli-'));
+    const child = spawn(process.execPath, [
+      BIN,
+      'up',
+      '--insecure-port',
+      '0',
+      '--storage-backend',
+      'sqlite',
+      '--data-dir',
+      dataDir,
+    ]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      let port = 0;
+      while (!port && Date.now() < deadline) {
+        const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) port = Number(m[1]);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(port, out).to.be.greaterThan(0);
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect(res.status).to.equal(200);
+      const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      child.kill('SIGTERM');
+      expect(await exit).to.equal(0);
+      expect(out).to.contain('stopped');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
