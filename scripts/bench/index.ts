@@ -1,0 +1,37 @@
+/**
+ * `npm run bench [-- get create watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
+ * prints one table, every figure beside a baseline measured in the same run.
+ */
+import { writeFileSync } from 'node:fs';
+import { benchCreate } from './create.js';
+import { benchRead } from './read.js';
+import { type Row, printTable } from './report.js';
+import { benchStartup } from './startup.js';
+import { benchWatch } from './watch.js';
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : undefined;
+};
+const seconds = Number(option('--seconds') ?? 10);
+const jsonFile = option('--json');
+const wanted = new Set(args.length ? args : ['read', 'create', 'watch', 'startup']);
+
+const scenarios: [string, () => Promise<Row[]>][] = [
+  ['read', () => benchRead(seconds)],
+  ['create', () => benchCreate(seconds)],
+  ['watch', () => benchWatch([100, 1000])],
+  ['startup', () => benchStartup()],
+];
+
+const rows: Row[] = [];
+for (const [name, run] of scenarios) {
+  if (!wanted.has(name) && !(name === 'read' && (wanted.has('get') || wanted.has('list')))) continue;
+  console.error(`running ${name} ...`);
+  rows.push(...(await run()));
+}
+console.log(`\nSkiff benchmarks (node ${process.version}, ${(await import('node:os')).cpus().length} cores)\n`);
+printTable(rows);
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify(rows, null, 2));
+process.exit(0);

@@ -1,0 +1,77 @@
+/** Start-up time to /readyz and idle RSS of `skiff up`, against a bare koa process started the same way. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Row, fmt } from './report.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => s.once('listening', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function measure(args: string[], readyPath: string, port: number): Promise<{ readyMs: number; rssMb: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'ignore' });
+  try {
+    let readyMs = Number.NaN;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const ok = await fetch(`http://127.0.0.1:${port}${readyPath}`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) {
+        readyMs = performance.now() - started;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    return { readyMs, rssMb: rssKb / 1024 };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+export async function benchStartup(): Promise<Row[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-up-'));
+  try {
+    let port = await freePort();
+    const skiff = await measure(
+      ['scripts/skiff.mjs', 'up', '--config', 'config/default.yaml', '--data-dir', dataDir, '--insecure-port', String(port), '--log-level', 'warn'],
+      '/readyz',
+      port,
+    );
+    port = await freePort();
+    const koa = await measure(['--import', 'tsx', 'scripts/bench/bare-koa.ts', String(port)], '/', port);
+    return [
+      {
+        scenario: 'start-up to /readyz (skiff up, fresh data dir)',
+        skiff: fmt.ms(skiff.readyMs),
+        baseline: `${fmt.ms(koa.readyMs)} (bare koa process via tsx)`,
+        ratio: koa.readyMs / skiff.readyMs,
+        target: '<= 2000 ms',
+        met: skiff.readyMs <= 2000,
+      },
+      {
+        scenario: 'idle RSS after start-up',
+        skiff: fmt.mb(skiff.rssMb),
+        baseline: `${fmt.mb(koa.rssMb)} (bare koa process)`,
+        ratio: koa.rssMb / skiff.rssMb,
+        target: '<= 150 MB',
+        met: skiff.rssMb <= 150,
+      },
+    ];
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
