@@ -16,11 +16,18 @@ import type { Hooks } from './hooks.js';
 
 type TapFn<A extends unknown[], R> = (...args: A) => R | Promise<R>;
 
+// Taps only change while plugins set up; cache the runnable list per hook until they do.
+const tapCache = new WeakMap<object, { length: number; list: { name: string; fn: unknown }[] }>();
+
 function tapsOf<A extends unknown[], R>(hook: { taps: FullTap[] }): { name: string; fn: TapFn<A, R> }[] {
-  return hook.taps.map((t) => {
+  const cached = tapCache.get(hook);
+  if (cached && cached.length === hook.taps.length) return cached.list as { name: string; fn: TapFn<A, R> }[];
+  const list = hook.taps.map((t) => {
     if (t.type === 'async') throw new Error(`hook tap "${t.name}" uses tapAsync; use tap or tapPromise`);
     return { name: t.name, fn: t.fn as TapFn<A, R> };
   });
+  tapCache.set(hook, { length: hook.taps.length, list });
+  return list;
 }
 
 export interface AuthenticationOutcome {

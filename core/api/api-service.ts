@@ -127,8 +127,13 @@ export class ApiService {
     const scope = this.scope(call);
     const store = served.store;
     switch (info.verb) {
-      case 'get':
-        return { code: 200, body: await store.get(info.namespace, info.name) };
+      case 'get': {
+        const key = store.key(info.namespace, info.name);
+        const object = served.reader
+          ? await served.reader.get(key, info.name)
+          : await store.get(info.namespace, info.name);
+        return { code: 200, body: object };
+      }
       case 'list':
         return { code: 200, body: await served.reader!.list(this.namespaceOf(served, info), listQuery(call.query)) };
       case 'create': {

@@ -54,24 +54,33 @@ export class HttpApp {
 
   constructor(private readonly deps: HttpAppDeps) {
     const router = this.routes();
-    this.koa.use((_ctx, next) => this.track(next));
     this.koa.use(async (ctx, next) => {
-      const started = process.hrtime.bigint();
+      const started = performance.now();
       const state = ctx.state as State;
       state.query = new URLSearchParams(ctx.querystring);
+      this.inFlight++;
       try {
         await next();
       } catch (err) {
         this.writeError(ctx, err);
       } finally {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        deps.metrics.observe(state.info, state.query.has('dryRun'), ctx.status, seconds);
+        deps.metrics.observe(state.info, state.query.has('dryRun'), ctx.status, (performance.now() - started) / 1000);
+        this.inFlight--;
+        if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
       }
     });
     this.koa.use((ctx, next) => this.authenticate(ctx, next));
-    this.koa.use(router.routes());
-    this.koa.use(router.allowedMethods());
-    this.koa.use((ctx) => this.serveResource(ctx));
+    // Resource requests (the hot path) skip the router of non-resource paths altogether.
+    const routes = router.routes();
+    const allowed = router.allowedMethods();
+    this.koa.use((ctx, next) => {
+      if ((ctx.state as State).info!.resourceRequest) return this.serveResource(ctx);
+      const routed = ctx as never;
+      return routes(routed, () => allowed(routed, () => next()));
+    });
+    this.koa.use(() => {
+      throw errors.notFoundPath();
+    });
   }
 
   callback() {
@@ -87,16 +96,6 @@ export class HttpApp {
   idle(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
-  }
-
-  private async track(next: () => Promise<unknown>): Promise<void> {
-    this.inFlight++;
-    try {
-      await next();
-    } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
-    }
   }
 
   private writeError(ctx: Koa.Context, err: unknown): void {
@@ -198,7 +197,7 @@ export class HttpApp {
     const outcome = await this.deps.api.handle({ info, user: state.user!, query: state.query, body, patchType });
     ctx.status = outcome.code;
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify(outcome.body);
+    ctx.body = encodeJson(outcome.body);
   }
 
   /** We answer JSON; a client that accepts only something else (protobuf, for now) gets 406. */
@@ -240,5 +239,35 @@ export class HttpApp {
     await s.ended;
   }
 }
+
+// Objects served from the watch cache are shared and never mutated: encode each one once, and
+// build list responses from the items' bytes rather than encoding every item again.
+const encoded = new WeakMap<object, Buffer>();
+
+function encodeObject(obj: object): Buffer {
+  let buf = encoded.get(obj);
+  if (!buf) {
+    buf = Buffer.from(JSON.stringify(obj));
+    if ((obj as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion) encoded.set(obj, buf);
+  }
+  return buf;
+}
+
+function encodeJson(body: unknown): Buffer | string {
+  if (typeof body !== 'object' || body === null) return JSON.stringify(body);
+  const { items, ...rest } = body as { items?: unknown };
+  if (!Array.isArray(items)) return encodeObject(body);
+  const head = JSON.stringify(rest);
+  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"items":[`)];
+  items.forEach((item, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(encodeObject(item as object));
+  });
+  parts.push(CLOSE_LIST);
+  return Buffer.concat(parts);
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE_LIST = Buffer.from(']}');
 
 export type { HttpServer };

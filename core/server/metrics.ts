@@ -22,23 +22,46 @@ export class ApiMetrics {
     registers: [this.registry],
   });
 
+  // prom-client hashes label sets on every call; cache the labelled children per combination.
+  private readonly children = new Map<
+    string,
+    { total: (code: string) => { inc(): void }; duration: { observe(v: number): void } }
+  >();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   observe(info: RequestInfo | undefined, dryRun: boolean, code: number, seconds: number): void {
-    const labels = {
-      verb: (info?.verb ?? 'unknown').toUpperCase(),
-      dry_run: dryRun ? 'All' : '',
-      group: info?.apiGroup ?? '',
-      version: info?.apiVersion ?? '',
-      resource: info?.resource ?? '',
-      subresource: info?.subresource ?? '',
-      scope: scopeOf(info),
-      component: 'apiserver',
-    };
-    this.total.inc({ ...labels, code: String(code) });
-    this.duration.observe(labels, seconds);
+    const verb = (info?.verb ?? 'unknown').toUpperCase();
+    const scope = scopeOf(info);
+    const id = `${verb}|${dryRun}|${info?.apiGroup}|${info?.apiVersion}|${info?.resource}|${info?.subresource}|${scope}`;
+    let child = this.children.get(id);
+    if (!child) {
+      const labels = {
+        verb,
+        dry_run: dryRun ? 'All' : '',
+        group: info?.apiGroup ?? '',
+        version: info?.apiVersion ?? '',
+        resource: info?.resource ?? '',
+        subresource: info?.subresource ?? '',
+        scope,
+        component: 'apiserver',
+      };
+      const byCode = new Map<string, { inc(): void }>();
+      child = {
+        total: (c) => {
+          const counter = byCode.get(c) ?? this.total.labels({ ...labels, code: c });
+          byCode.set(c, counter);
+          return counter;
+        },
+        duration: this.duration.labels(labels),
+      };
+      // Unbounded label sets would leak: keep the cache to what real traffic produces.
+      if (this.children.size < 5000) this.children.set(id, child);
+    }
+    child.total(String(code)).inc();
+    child.duration.observe(seconds);
   }
 }
 

@@ -47,6 +47,17 @@ export class ResourceReader {
     return this.def.namespaced && namespace ? `${this.prefix}${namespace}/` : this.prefix;
   }
 
+  /**
+   * GET from the cache, consistent like upstream's consistent reads from cache: first catch up with
+   * the store's newest revision, so a client always reads its own writes.
+   */
+  async get(key: string, name: string): Promise<KubeObject> {
+    await this.cache.waitFresh(await this.storage.currentRevision());
+    const obj = this.cache.get(key);
+    if (!obj) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
+    return obj;
+  }
+
   async list(namespace: string, query: ListQuery): Promise<ListResult> {
     const selection = selectionFor(this.def, query);
     const rv = parseResourceVersion(query.resourceVersion);
