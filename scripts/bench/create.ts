@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pod, startBenchServer } from './fixtures.js';
 import { load } from './load.js';
-import { type Row, fmt } from './report.js';
+import { fmt, type Row } from './report.js';
 
 function rawSqliteCommitsPerSecond(seconds: number, value: string): number {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-raw-'));
@@ -29,11 +29,19 @@ function rawSqliteCommitsPerSecond(seconds: number, value: string): number {
 export async function benchCreate(seconds: number): Promise<Row[]> {
   const s = await startBenchServer();
   try {
-    await s.server.client().create({ group: '', version: 'v1', resource: 'namespaces' }, '', { metadata: { name: 'create' } });
+    await s.server
+      .client()
+      .create({ group: '', version: 'v1', resource: 'namespaces' }, '', { metadata: { name: 'create' } });
     const body = pod('', 'create');
     body.metadata = { generateName: 'p-', labels: body.metadata.labels };
     const json = JSON.stringify(body);
-    const r = await load({ url: `${s.url}/api/v1/namespaces/create/pods`, connections: 50, seconds, method: 'POST', body: json });
+    const r = await load({
+      url: `${s.url}/api/v1/namespaces/create/pods`,
+      connections: 50,
+      seconds,
+      method: 'POST',
+      body: json,
+    });
     const raw = rawSqliteCommitsPerSecond(Math.min(5, seconds), json);
     return [
       {

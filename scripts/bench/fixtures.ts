@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { KubeObject } from '../../core/api/types.js';
 import { CORE_V1 } from '../../core/client/types.js';
 import { loadConfigFromObject } from '../../core/config/load.js';
-import { type SkiffServer, createServer } from '../../core/server/server.js';
+import { createServer, type SkiffServer } from '../../core/server/server.js';
 
 export interface BenchServer {
   url: string;
@@ -61,7 +61,11 @@ export async function createPods(s: BenchServer, namespace: string, count: numbe
   const batch = 200;
   for (let i = 0; i < count; i += batch) {
     const n = Math.min(batch, count - i);
-    await Promise.all(Array.from({ length: n }, (_, j) => client.create(CORE_V1('pods'), namespace, pod(`${prefix}-${i + j}`, namespace))));
+    await Promise.all(
+      Array.from({ length: n }, (_, j) =>
+        client.create(CORE_V1('pods'), namespace, pod(`${prefix}-${i + j}`, namespace)),
+      ),
+    );
   }
 }
 

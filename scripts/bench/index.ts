@@ -4,8 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { benchCreate } from './create.js';
+import { generator } from './load.js';
 import { benchRead } from './read.js';
-import { type Row, printTable } from './report.js';
+import { printTable, type Row } from './report.js';
 import { benchStartup } from './startup.js';
 import { benchWatch } from './watch.js';
 
@@ -31,7 +32,9 @@ for (const [name, run] of scenarios) {
   console.error(`running ${name} ...`);
   rows.push(...(await run()));
 }
-console.log(`\nSkiff benchmarks (node ${process.version}, ${(await import('node:os')).cpus().length} cores)\n`);
+console.log(
+  `\nSkiff benchmarks (node ${process.version}, ${(await import('node:os')).cpus().length} cores, load from ${generator})\n`,
+);
 printTable(rows);
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify(rows, null, 2));
 process.exit(0);

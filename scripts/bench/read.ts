@@ -2,7 +2,7 @@
 import { withKoa } from './bare-koa.js';
 import { createPods, percentile, startBenchServer } from './fixtures.js';
 import { load } from './load.js';
-import { type Row, fmt } from './report.js';
+import { fmt, type Row } from './report.js';
 
 async function fetchBuffer(url: string): Promise<Buffer> {
   return Buffer.from(await (await fetch(url)).arrayBuffer());

@@ -11,7 +11,14 @@ export interface Row {
 
 export function printTable(rows: Row[]): void {
   const head = ['scenario', 'Skiff', 'baseline', 'ratio', 'target', 'met?'];
-  const cells = rows.map((r) => [r.scenario, r.skiff, r.baseline, r.ratio === undefined ? '-' : r.ratio.toFixed(2), r.target, r.met ? 'yes' : 'NO']);
+  const cells = rows.map((r) => [
+    r.scenario,
+    r.skiff,
+    r.baseline,
+    r.ratio === undefined ? '-' : r.ratio.toFixed(2),
+    r.target,
+    r.met ? 'yes' : 'NO',
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(head));

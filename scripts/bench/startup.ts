@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Row, fmt } from './report.js';
+import { fmt, type Row } from './report.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -47,7 +47,18 @@ export async function benchStartup(): Promise<Row[]> {
   try {
     let port = await freePort();
     const skiff = await measure(
-      ['scripts/skiff.mjs', 'up', '--config', 'config/default.yaml', '--data-dir', dataDir, '--insecure-port', String(port), '--log-level', 'warn'],
+      [
+        'scripts/skiff.mjs',
+        'up',
+        '--config',
+        'config/default.yaml',
+        '--data-dir',
+        dataDir,
+        '--insecure-port',
+        String(port),
+        '--log-level',
+        'warn',
+      ],
       '/readyz',
       port,
     );

@@ -1,9 +1,9 @@
 /** WATCH fan-out: N watchers in another process, paced writes; against a raw encode-once fan-out server. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { type ServerResponse, createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startBenchServer } from './fixtures.js';
-import { type Row, fmt } from './report.js';
+import { fmt, type Row } from './report.js';
 
 const EVENTS = 200;
 const INTERVAL_MS = 10;
@@ -16,9 +16,13 @@ interface WatchResult {
 }
 
 async function withClient(url: string, watchers: number, write: (i: number) => Promise<void>): Promise<WatchResult> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLIENT, url, String(watchers), String(EVENTS), '60000'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLIENT, url, String(watchers), String(EVENTS), '60000'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   const line = (pred: (s: string) => boolean) =>
     new Promise<string>((resolve, reject) => {
@@ -86,7 +90,12 @@ async function rawRun(watchers: number): Promise<WatchResult> {
       const object = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: { name: 'w', namespace: 'bench-watch', resourceVersion: String(i + 10), annotations: { 'bench/t': String(Date.now()) } },
+        metadata: {
+          name: 'w',
+          namespace: 'bench-watch',
+          resourceVersion: String(i + 10),
+          annotations: { 'bench/t': String(Date.now()) },
+        },
         data: { payload: 'x'.repeat(512) },
       };
       const buf = Buffer.from(`${JSON.stringify({ type: 'MODIFIED', object })}\n`);

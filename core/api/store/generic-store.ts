@@ -93,14 +93,19 @@ export class GenericStore implements ObjectStore {
     ]);
     await this.admit('CREATE', scope, obj, undefined, 'validating');
     if (scope.dryRun) return obj;
-    try {
-      const kv = await this.call(() =>
-        this.storage.create(this.key(scope.namespace, obj.metadata.name!), encodeForStorage(obj)),
-      );
-      return decodeStored(kv);
-    } catch (err) {
-      if (err instanceof KeyExistsError) throw errors.alreadyExists(this.qualified, obj.metadata.name!);
-      throw err;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const kv = await this.call(() =>
+          this.storage.create(this.key(scope.namespace, obj.metadata.name!), encodeForStorage(obj)),
+        );
+        return decodeStored(kv);
+      } catch (err) {
+        if (!(err instanceof KeyExistsError)) throw err;
+        // A generated name that collides is our problem, not the client's: pick another.
+        const generated = meta.generateName && !body.metadata?.name;
+        if (!generated || attempt >= 5) throw errors.alreadyExists(this.qualified, obj.metadata.name!);
+        meta.name = `${meta.generateName}${generateNameSuffix()}`;
+      }
     }
   }
 
