@@ -1,17 +1,7 @@
 import { expect } from 'chai';
 import { StatusError } from '../../../core/errors.js';
 import { base64ErrorOffset, configDefinitions } from '../../../plugins/api-core-v1/config-kinds.js';
-import { FakeStore } from './fake-store.js';
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
+import { FakeStore, rejection } from './fake-store.js';
 
 const [secretDef, configMapDef, saDef] = configDefinitions;
 const b64 = (s: string) => Buffer.from(s).toString('base64');

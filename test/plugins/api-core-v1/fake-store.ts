@@ -3,7 +3,7 @@
  * strategies and subresource handlers can be tested without a server.
  */
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../../../core/api/types.js';
-import { errors } from '../../../core/errors.js';
+import { errors, StatusError } from '../../../core/errors.js';
 
 /** Test bodies are read loosely, the way the API sees JSON. */
 // biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary JSON
@@ -93,4 +93,15 @@ export class FakeStore implements ObjectStore {
     if (options.dryRun) return next;
     return this.put(next);
   }
+}
+
+/** The StatusError a promise rejects with (fails the test if it resolves or throws something else). */
+export async function rejection(p: Promise<unknown>): Promise<StatusError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof StatusError) return err;
+    throw err;
+  }
+  throw new Error('expected a StatusError');
 }

@@ -13,19 +13,10 @@ import { rcDefinition } from '../../../plugins/api-core-v1/replicationcontroller
 import { serviceDefinition } from '../../../plugins/api-core-v1/services.js';
 import { MemoryStorage } from '../../../plugins/storage-memory/memory-storage.js';
 import type { Json } from './fake-store.js';
+import { rejection } from './fake-store.js';
 
 const user: UserInfo = { name: 'test', groups: ['system:masters'] };
 const scope = (namespace: string, dryRun = false) => ({ user, namespace, dryRun });
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 describe('plugins/api-core-v1: with the generic store', () => {
   let storage: MemoryStorage;

@@ -2,17 +2,7 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../../core/api/types.js';
 import { StatusError } from '../../../core/errors.js';
 import { NAME_LABEL, namespaceDefinition } from '../../../plugins/api-core-v1/namespaces.js';
-import { FakeStore, type Json } from './fake-store.js';
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
+import { FakeStore, type Json, rejection } from './fake-store.js';
 
 describe('plugins/api-core-v1: namespaces', () => {
   let store: FakeStore;

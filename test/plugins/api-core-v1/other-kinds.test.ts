@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { StatusError } from '../../../core/errors.js';
+import type { StatusError } from '../../../core/errors.js';
 import {
   endpointsDefinition,
   eventDefinition,
@@ -8,17 +8,7 @@ import {
 import { nodeDefinition } from '../../../plugins/api-core-v1/nodes.js';
 import { quotaDefinitions } from '../../../plugins/api-core-v1/quotas.js';
 import { volumeDefinitions } from '../../../plugins/api-core-v1/volumes.js';
-import { FakeStore, type Json } from './fake-store.js';
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
+import { FakeStore, type Json, rejection } from './fake-store.js';
 
 const messages = (err: StatusError) => err.details!.causes!.map((c) => `${c.field}: ${c.message}`);
 

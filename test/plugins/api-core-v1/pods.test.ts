@@ -4,22 +4,12 @@ import { StatusError } from '../../../core/errors.js';
 import { computeQosClass, defaultPullPolicy } from '../../../plugins/api-core-v1/pod-defaults.js';
 import { POD_UPDATE_FORBIDDEN } from '../../../plugins/api-core-v1/pod-validation.js';
 import { bindPod, podDefinitions, podFieldSelectors } from '../../../plugins/api-core-v1/pods.js';
-import { FakeStore, type Json } from './fake-store.js';
+import { FakeStore, type Json, rejection } from './fake-store.js';
 
 const pod = (spec: Record<string, unknown> = {}, name = 'web'): KubeObject => ({
   metadata: { name },
   spec: { containers: [{ name: 'c', image: 'nginx:1.25' }], ...spec },
 });
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 describe('plugins/api-core-v1: pods', () => {
   let store: FakeStore;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { KubeObject } from '../../../core/api/types.js';
 import { StatusError } from '../../../core/errors.js';
 import { rcDefinition, selectorString } from '../../../plugins/api-core-v1/replicationcontrollers.js';
-import { FakeStore, type Json } from './fake-store.js';
+import { FakeStore, type Json, rejection } from './fake-store.js';
 
 const rc = (spec: Record<string, unknown> = {}): KubeObject => ({
   metadata: { name: 'web' },
@@ -11,16 +11,6 @@ const rc = (spec: Record<string, unknown> = {}): KubeObject => ({
     ...spec,
   },
 });
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 describe('plugins/api-core-v1: replicationcontrollers', () => {
   let store: FakeStore;

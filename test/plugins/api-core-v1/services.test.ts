@@ -8,22 +8,12 @@ import {
   serviceDefinition,
   serviceStrategy,
 } from '../../../plugins/api-core-v1/services.js';
-import { FakeStore, type Json, strategyContext } from './fake-store.js';
+import { FakeStore, type Json, rejection, strategyContext } from './fake-store.js';
 
 const service = (spec: Record<string, unknown> = {}, name = 'web'): KubeObject => ({
   metadata: { name },
   spec: { selector: { app: 'web' }, ports: [{ port: 80 }], ...spec },
 });
-
-async function rejection(p: Promise<unknown>): Promise<StatusError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof StatusError) return err;
-    throw err;
-  }
-  throw new Error('expected a StatusError');
-}
 
 describe('plugins/api-core-v1: services', () => {
   let store: FakeStore;
