@@ -57,6 +57,8 @@ export interface StrategyContext {
   /** The namespace from the URL ('' for cluster-scoped). */
   namespace: string;
   dryRun: boolean;
+  /** '' for the main resource; the subresource written through otherwise ('status', 'binding', 'scale'). */
+  subresource: string;
   /** The plugin container, for strategies that need a service (e.g. the ClusterIP allocator). */
   resolve<T>(name: string): T;
 }
@@ -137,7 +139,7 @@ export interface ObjectStore {
     namespace: string,
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    options?: { dryRun?: boolean; expectedResourceVersion?: string },
+    options?: { dryRun?: boolean; expectedResourceVersion?: string; subresource?: string },
   ): Promise<KubeObject>;
 }
 

@@ -8,13 +8,6 @@ import type { FieldError } from '../../core/errors.js';
 import { canonical, forbidden, invalid, isInt, isObj, listOf, type Obj, objOf } from './field.js';
 import { POD_UPDATE_FORBIDDEN } from './pod-validation.js';
 
-/** Marks a pod written by the binding subresource, the one path allowed to set spec.nodeName. */
-export const BINDING_WRITE: unique symbol = Symbol('skiff.api-core-v1.binding');
-
-export function isBindingWrite(obj: KubeObject): boolean {
-  return (obj as { [BINDING_WRITE]?: boolean })[BINDING_WRITE] === true;
-}
-
 function keepImages(next: Obj, old: Obj, key: 'containers' | 'initContainers'): void {
   const n = listOf(next[key]);
   const o = listOf(old[key]);
@@ -57,7 +50,8 @@ function gatesOnlyRemoved(next: unknown, old: unknown): boolean {
   return listOf(next).every((g) => before.includes(canonical(g)));
 }
 
-export function validatePodUpdate(pod: KubeObject, old: KubeObject): FieldError[] {
+/** `binding`: the write comes through pods/binding, the one path allowed to set spec.nodeName. */
+export function validatePodUpdate(pod: KubeObject, old: KubeObject, binding = false): FieldError[] {
   const next = clone(objOf(pod.spec));
   const before = objOf(old.spec);
   const errs = [...deadlineErrors(next.activeDeadlineSeconds, before.activeDeadlineSeconds)];
@@ -74,6 +68,6 @@ export function validatePodUpdate(pod: KubeObject, old: KubeObject): FieldError[
   if (gatesOnlyRemoved(next.schedulingGates, before.schedulingGates)) copyBack('schedulingGates');
   const grace = before.terminationGracePeriodSeconds;
   if (isInt(grace) && grace < 0 && next.terminationGracePeriodSeconds === 1) copyBack('terminationGracePeriodSeconds');
-  if (isBindingWrite(pod) && !before.nodeName) copyBack('nodeName');
+  if (binding && !before.nodeName) copyBack('nodeName');
   return canonical(next) === canonical(before) ? [] : [forbidden('spec', POD_UPDATE_FORBIDDEN)];
 }

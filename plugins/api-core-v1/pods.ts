@@ -8,7 +8,7 @@ import { errors, type FieldError } from '../../core/errors.js';
 import { checkEnum, isObj, listOf, objOf, required, strOf } from './field.js';
 import { dns1123SubdomainErrors, nameAt } from './names.js';
 import { computeQosClass, defaultPod } from './pod-defaults.js';
-import { BINDING_WRITE, isBindingWrite, validatePodUpdate } from './pod-update.js';
+import { validatePodUpdate } from './pod-update.js';
 import { validatePodSpec } from './pod-validation.js';
 
 const BINDING_RESOURCE = { group: '', resource: 'pods/binding' };
@@ -37,12 +37,14 @@ export const podStrategy: Strategy = {
   },
   prepareForUpdate(obj, old) {
     defaultPod(obj);
-    if (isBindingWrite(obj)) return;
     if (old.status === undefined) delete obj.status;
     else obj.status = old.status;
   },
   validate: (obj) => validatePodSpec(obj.spec, 'spec'),
-  validateUpdate: (obj, old) => [...validatePodSpec(obj.spec, 'spec'), ...validatePodUpdate(obj, old)],
+  validateUpdate: (obj, old, ctx) => [
+    ...validatePodSpec(obj.spec, 'spec'),
+    ...validatePodUpdate(obj, old, ctx.subresource === 'binding'),
+  ],
 };
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -117,7 +119,7 @@ export async function bindPod(
       const annotations = meta.annotations;
       if (annotations) pod.metadata.annotations = { ...pod.metadata.annotations, ...annotations };
       setScheduled(pod);
-      return Object.assign(pod, { [BINDING_WRITE]: true });
+      return pod;
     },
     options,
   );

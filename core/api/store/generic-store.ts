@@ -64,8 +64,8 @@ export class GenericStore implements ObjectStore {
     return storageKey(this.definition, namespace, name);
   }
 
-  private strategyContext(namespace: string, dryRun: boolean): StrategyContext {
-    return { namespace, dryRun, resolve: this.resolve };
+  private strategyContext(namespace: string, dryRun: boolean, subresource = ''): StrategyContext {
+    return { namespace, dryRun, subresource, resolve: this.resolve };
   }
 
   async get(namespace: string, name: string): Promise<KubeObject> {
@@ -205,7 +205,7 @@ export class GenericStore implements ObjectStore {
     }
     meta.name = old.metadata.name;
     meta.resourceVersion = old.metadata.resourceVersion;
-    const ctx = this.strategyContext(scope.namespace, scope.dryRun);
+    const ctx = this.strategyContext(scope.namespace, scope.dryRun, subresource);
     if (subresource === '') await this.definition.strategy?.prepareForUpdate?.(next, old, ctx);
     if (this.tracksGeneration(next) && specOf(next) !== specOf(old))
       meta.generation = (old.metadata.generation ?? 1) + 1;

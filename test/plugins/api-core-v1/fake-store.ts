@@ -13,10 +13,12 @@ export function strategyContext(
   namespace = 'default',
   services: Record<string, unknown> = {},
   dryRun = false,
+  subresource = '',
 ): StrategyContext {
   return {
     namespace,
     dryRun,
+    subresource,
     resolve: <T>(name: string) => {
       if (!(name in services)) throw new Error(`not registered: ${name}`);
       return services[name] as T;
@@ -83,9 +85,9 @@ export class FakeStore implements ObjectStore {
       throw errors.staleResourceVersion(this.qualified(), name);
     }
     const mutated = await mutate(structuredClone(current));
-    // A shallow copy, as the generic store's body check makes: symbol marks survive it.
+    // A shallow copy, as the generic store's body check makes.
     const next: KubeObject = { ...mutated, metadata: { ...mutated.metadata } };
-    const ctx = strategyContext(namespace, this.services, options.dryRun ?? false);
+    const ctx = strategyContext(namespace, this.services, options.dryRun ?? false, options.subresource ?? '');
     const strategy = this.definition.strategy ?? {};
     if (!options.subresource) await strategy.prepareForUpdate?.(next, current, ctx);
     const errs = strategy.validateUpdate?.(next, current, ctx) ?? [];
