@@ -56,7 +56,7 @@ export function verbsOf(def: ResourceDefinition): readonly Verb[] {
 
 /** The storage key prefix for a resource, upstream-shaped: "/registry/pods/". */
 export function storagePrefix(def: ResourceDefinition): string {
-  const custom = (def as { storagePrefix?: string }).storagePrefix;
+  const custom = def.storagePrefix;
   if (custom) return custom.endsWith('/') ? custom : `${custom}/`;
   return `/registry/${def.plural}/`;
 }
