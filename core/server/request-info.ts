@@ -2,6 +2,8 @@
  * Parse a URL into what upstream calls RequestInfo: is it a resource request, which verb,
  * group/version/resource/name/subresource. Authorization and routing both use it.
  */
+import { errors } from '../errors.js';
+
 export interface RequestInfo {
   resourceRequest: boolean;
   path: string;
@@ -16,6 +18,14 @@ export interface RequestInfo {
   name: string;
   /** Path segments after the subresource (e.g. for proxy). */
   rest: string[];
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw errors.badRequest(`malformed URL path segment "${segment}": bad percent-encoding`);
+  }
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -62,7 +72,7 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   if (parts[i] === 'watch' || parts[i] === 'proxy') {
     verbFromPath = parts[i++]!;
   }
-  let rest = parts.slice(i).map(decodeURIComponent);
+  let rest = parts.slice(i).map(decodeSegment);
   if (rest[0] === 'namespaces' && rest.length >= 2) {
     // /api/v1/namespaces/<name>[/status|/finalize] is the namespace object itself (it is also its
     // own namespace); anything else below it is a namespaced resource.

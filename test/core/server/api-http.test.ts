@@ -236,6 +236,7 @@ describe('core/server: the REST API over HTTP', function () {
       expect((await call('GET', '/api/v1/pods?limit=abc')).status).to.equal(400);
       expect((await call('GET', '/api/v1/pods?watch=1&resourceVersion=abc')).status).to.equal(400);
       expect((await call('GET', '/api/v1/pods?continue=garbage')).status).to.equal(400);
+      expect((await call('GET', '/api/v1/namespaces/default/pods/%E0%A4%A')).status).to.equal(400);
       expect((await call('GET', '/healthz')).status).to.equal(200);
     });
   });
