@@ -329,6 +329,7 @@ export class GenericStore implements ObjectStore {
     }
     const metadata = body.metadata ?? {};
     if (typeof metadata !== 'object' || Array.isArray(metadata)) throw errors.badRequest('metadata must be an object');
+    checkMetadataTypes(metadata);
     const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = body;
     const obj: KubeObject = { apiVersion, kind: def.kind, metadata: { ...metadata }, ...rest };
     if (def.namespaced) {
@@ -384,4 +385,48 @@ export class GenericStore implements ObjectStore {
       throw err;
     }
   }
+}
+
+const STRING_FIELDS = [
+  'name',
+  'generateName',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'creationTimestamp',
+  'deletionTimestamp',
+] as const;
+
+/** What upstream's JSON decoding refuses before anything else runs: wrong types in metadata are a 400. */
+function checkMetadataTypes(meta: Record<string, unknown>): void {
+  const wrong = (field: string, want: string) =>
+    errors.badRequest(
+      `json: cannot unmarshal ${describe(meta[field])} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
+    );
+  for (const f of STRING_FIELDS)
+    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string') throw wrong(f, 'string');
+  for (const f of ['labels', 'annotations']) {
+    const v = meta[f];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'object' || Array.isArray(v)) throw wrong(f, 'map[string]string');
+    if (Object.values(v).some((x) => typeof x !== 'string')) throw wrong(f, 'map[string]string');
+  }
+  const fin = meta.finalizers;
+  if (fin !== undefined && fin !== null && (!Array.isArray(fin) || fin.some((x) => typeof x !== 'string')))
+    throw wrong('finalizers', '[]string');
+  const owners = meta.ownerReferences;
+  if (
+    owners !== undefined &&
+    owners !== null &&
+    (!Array.isArray(owners) || owners.some((o) => typeof o !== 'object' || o === null))
+  ) {
+    throw wrong('ownerReferences', '[]v1.OwnerReference');
+  }
+  if (meta.generation !== undefined && meta.generation !== null && typeof meta.generation !== 'number')
+    throw wrong('generation', 'int64');
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  return v === null ? 'null' : typeof v;
 }
