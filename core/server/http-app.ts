@@ -18,7 +18,7 @@ import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { type HealthCheck, runHealth } from './health.js';
 import type { ApiMetrics } from './metrics.js';
-import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF_RESPONSE_TYPE, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { openWatchStream, type WatchStream } from './watch-stream.js';
 
@@ -172,7 +172,7 @@ export class HttpApp {
     });
     router.get('/openapi/v2', (ctx) => {
       if ((ctx.get('Accept') || '').includes('protobuf')) {
-        ctx.type = OPENAPI_V2_PROTOBUF;
+        ctx.type = OPENAPI_V2_PROTOBUF_RESPONSE_TYPE;
         ctx.body = Buffer.alloc(0);
         return;
       }

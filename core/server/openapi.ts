@@ -63,7 +63,9 @@ export function openApiV3Document(registry: ResourceRegistry, group: string, ver
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: {} } };
 }
 
+/** Clients ask for this media type; upstream answers with application/octet-stream (Go's mime parser rejects the '@'). */
 export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+export const OPENAPI_V2_PROTOBUF_RESPONSE_TYPE = 'application/octet-stream';
 
 export function openApiV2Json() {
   return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} };

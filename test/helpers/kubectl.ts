@@ -1,6 +1,6 @@
 /** Run the real kubectl against a test server, isolated from any kubeconfig on the machine. */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,10 +23,16 @@ export function kubectlArgs(server: string, args: string[]): string[] {
 
 const env = { ...process.env, KUBECONFIG: '/dev/null', HOME: cacheDir };
 
-export function kubectl(server: string, args: string[], input?: string): Promise<KubectlResult> {
+/** kubectl 1.20, unpacked from Debian's kubernetes-client by .ci/run (it conflicts with the kubectl package). */
+export const kubectl120Path = (() => {
+  const path = new URL('../../.cache/kubectl-1.20/root/usr/bin/kubectl', import.meta.url).pathname;
+  return existsSync(path) ? path : undefined;
+})();
+
+export function kubectl(server: string, args: string[], input?: string, binary = kubectlPath): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    if (!kubectlPath) return reject(new Error('kubectl is not installed'));
-    const child = execFile(kubectlPath, kubectlArgs(server, args), { env, timeout: 60_000 }, (err, stdout, stderr) => {
+    if (!binary) return reject(new Error('kubectl is not installed'));
+    const child = execFile(binary, kubectlArgs(server, args), { env, timeout: 60_000 }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: number }).code ?? 1) : 0;
       resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
     });
@@ -35,9 +41,9 @@ export function kubectl(server: string, args: string[], input?: string): Promise
 }
 
 /** Start a long-running kubectl (get -w) and collect its output lines. */
-export function kubectlStream(server: string, args: string[]) {
-  if (!kubectlPath) throw new Error('kubectl is not installed');
-  const child = spawn(kubectlPath, kubectlArgs(server, args), { env });
+export function kubectlStream(server: string, args: string[], binary = kubectlPath) {
+  if (!binary) throw new Error('kubectl is not installed');
+  const child = spawn(binary, kubectlArgs(server, args), { env });
   const lines: string[] = [];
   let buffer = '';
   child.stdout.on('data', (d: Buffer) => {
