@@ -33,7 +33,12 @@ describe('core/config', () => {
   it('loads config/default.yaml with plugins in order and defaults applied', async () => {
     const c = await loadConfig(undefined);
     expect(c.file).to.match(/config\/default\.yaml$/);
-    expect(c.plugins.map((p) => p.name)).to.deep.equal(['storage-sqlite', 'storage-memory', 'api-core-v1', 'api-coordination-v1']);
+    expect(c.plugins.map((p) => p.name)).to.deep.equal([
+      'storage-sqlite',
+      'storage-memory',
+      'api-core-v1',
+      'api-coordination-v1',
+    ]);
     expect(c.server.insecurePort).to.equal(8080);
     expect(c.server.dataDir).to.equal(resolve('data'));
     expect(c.plugins.find((p) => p.name === 'api-core-v1')!.config).to.include({
