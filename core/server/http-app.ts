@@ -101,7 +101,7 @@ export class HttpApp {
   private writeError(ctx: Koa.Context, err: unknown): void {
     const status = isStatusError(err) ? err : this.unexpected(err);
     ctx.status = status.code;
-    ctx.type = 'application/json';
+    ctx.set('Content-Type', 'application/json');
     ctx.body = status.toStatus();
     if (status.code === 401) ctx.set('WWW-Authenticate', 'Basic realm="kubernetes-master"');
     if (status.details?.retryAfterSeconds) ctx.set('Retry-After', String(status.details.retryAfterSeconds));
@@ -136,7 +136,7 @@ export class HttpApp {
     const router = new Router();
     const json = (ctx: Koa.Context, body: unknown) => {
       if (body === undefined) throw errors.notFoundPath();
-      ctx.type = 'application/json';
+      ctx.set('Content-Type', 'application/json');
       ctx.body = body;
     };
     router.get('/version', (ctx) => json(ctx, versionInfo()));
@@ -196,7 +196,7 @@ export class HttpApp {
     }
     const outcome = await this.deps.api.handle({ info, user: state.user!, query: state.query, body, patchType });
     ctx.status = outcome.code;
-    ctx.type = 'application/json';
+    ctx.set('Content-Type', 'application/json');
     ctx.body = encodeJson(outcome.body);
   }
 

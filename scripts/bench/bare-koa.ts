@@ -5,7 +5,7 @@ import Koa from 'koa';
 export async function withKoa<T>(body: Buffer, fn: (url: string) => Promise<T>): Promise<T> {
   const app = new Koa();
   app.use((ctx) => {
-    ctx.type = 'application/json';
+    ctx.set('Content-Type', 'application/json');
     ctx.body = body;
   });
   const server = app.listen(0, '127.0.0.1');
