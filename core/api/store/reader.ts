@@ -52,7 +52,8 @@ export class ResourceReader {
    * the store's newest revision, so a client always reads its own writes.
    */
   async get(key: string, name: string): Promise<KubeObject> {
-    await this.cache.waitFresh(await this.storage.currentRevision());
+    const newest = await this.storage.currentRevision();
+    if (newest > this.cache.revision) await this.cache.waitFresh(newest);
     const obj = this.cache.get(key);
     if (!obj) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
     return obj;
