@@ -3,7 +3,7 @@
  * authenticated, then either served by a non-resource route (discovery, health, metrics, OpenAPI,
  * plugin routes) or handed to the ApiService. Every error leaves as a metav1.Status.
  */
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -269,5 +269,3 @@ function encodeJson(body: unknown): Buffer | string {
 
 const COMMA = Buffer.from(',');
 const CLOSE_LIST = Buffer.from(']}');
-
-export type { HttpServer };
