@@ -107,6 +107,13 @@ export interface TableColumn {
   priority?: number;
 }
 
+/** How `kubectl get` shows a kind: upstream's printer columns and a row per object. */
+export interface TableDefinition {
+  columns: TableColumn[];
+  /** One cell per column, in order. `now` makes ages deterministic within one response. */
+  row(obj: KubeObject, now: Date): unknown[];
+}
+
 /** A subresource served by a plugin: /<resource>/<name>/<subresource>. */
 export interface SubresourceDefinition {
   /** The kind returned/accepted (e.g. Scale in autoscaling/v1). Defaults to the parent kind. */
@@ -169,6 +176,8 @@ export interface ResourceDefinition {
   /** Field selectors beyond metadata.name and metadata.namespace (e.g. spec.nodeName for pods). */
   fieldSelectors?: Record<string, (obj: KubeObject) => string | undefined>;
   patchMeta?: PatchMeta;
+  /** Columns for Table responses (`kubectl get`); without it, upstream's default NAME / CREATED AT. */
+  table?: TableDefinition;
   /** How metadata.name is validated: DNS-1123 subdomain (default), DNS-1123 label, or only as a path segment. */
   nameRule?: 'subdomain' | 'label' | 'path-segment';
   /** DELETE answers with the deleted object (upstream: pods, services) instead of a Success Status. */

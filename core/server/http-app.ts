@@ -10,6 +10,8 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ApiService } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
+import type { KubeObject, ResourceDefinition } from '../api/types.js';
+import { type CacheEvent, makeEvent } from '../api/watch-cache.js';
 import type { Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
 import { errors, isStatusError, type StatusError } from '../errors.js';
@@ -20,6 +22,7 @@ import { type HealthCheck, runHealth } from './health.js';
 import type { ApiMetrics } from './metrics.js';
 import { OPENAPI_V2_PROTOBUF_RESPONSE_TYPE, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
+import { includeObjectOf, toTable, wantsTable } from './table.js';
 import { openWatchStream, type WatchStream } from './watch-stream.js';
 
 export interface HttpAppDeps {
@@ -197,7 +200,17 @@ export class HttpApp {
     const outcome = await this.deps.api.handle({ info, user: state.user!, query: state.query, body, patchType });
     ctx.status = outcome.code;
     ctx.set('Content-Type', 'application/json');
-    ctx.body = encodeJson(outcome.body);
+    const def =
+      (info.verb === 'get' || info.verb === 'list') && !info.subresource ? this.tableDefinition(ctx, info) : undefined;
+    ctx.body = def
+      ? JSON.stringify(toTable(def, outcome.body, includeObjectOf(state.query)))
+      : encodeJson(outcome.body);
+  }
+
+  /** The resource's definition when the client asked for a Table, else undefined. */
+  private tableDefinition(ctx: Koa.Context, info: RequestInfo): ResourceDefinition | undefined {
+    if (!wantsTable(ctx.get('Accept'))) return undefined;
+    return this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
   }
 
   /** We answer JSON; a client that accepts only something else (protobuf, for now) gets 406. */
@@ -219,9 +232,12 @@ export class HttpApp {
     let closedEarly = false;
     // Authorization and argument errors must become a normal Status response, so the stream
     // (and its 200 header) starts only after the watch was accepted.
+    const def = this.tableDefinition(ctx, state.info!);
+    const include = def ? includeObjectOf(state.query) : 'Metadata';
+    const convert = (e: CacheEvent) => (def ? asTableEvent(def, e, include) : e);
     const handle = await this.deps.api.watch(
       { info: state.info!, user: state.user!, query: state.query },
-      (e) => (stream ? stream.onEvent(e) : pending.push(e)),
+      (e) => (stream ? stream.onEvent(convert(e)) : pending.push(convert(e))),
       () => {
         if (stream) stream.end();
         else closedEarly = true;
@@ -238,6 +254,21 @@ export class HttpApp {
     if (closedEarly) s.end();
     await s.ended;
   }
+}
+
+// Watch events are shared by every watcher; their Table form is built once per event and include mode.
+const tableEvents = new WeakMap<CacheEvent, Map<string, CacheEvent>>();
+
+function asTableEvent(def: ResourceDefinition, e: CacheEvent, include: ReturnType<typeof includeObjectOf>): CacheEvent {
+  if (e.type === 'BOOKMARK' || e.type === 'ERROR') return e;
+  const byMode = tableEvents.get(e) ?? new Map<string, CacheEvent>();
+  tableEvents.set(e, byMode);
+  let converted = byMode.get(include);
+  if (!converted) {
+    converted = makeEvent(e.type, toTable(def, e.object, include) as unknown as KubeObject);
+    byMode.set(include, converted);
+  }
+  return converted;
 }
 
 // Objects served from the watch cache are shared and never mutated: encode each one once, and

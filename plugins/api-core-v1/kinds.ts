@@ -9,6 +9,7 @@ import { type PodStoreLookup, podDefinitions } from './pods.js';
 import { quotaDefinitions } from './quotas.js';
 import { rcDefinition } from './replicationcontrollers.js';
 import { serviceDefinition } from './services.js';
+import { tableFor } from './tables.js';
 import { volumeDefinitions } from './volumes.js';
 
 export function coreV1Definitions(podStore: PodStoreLookup): ResourceDefinition[] {
@@ -24,6 +25,6 @@ export function coreV1Definitions(podStore: PodStoreLookup): ResourceDefinition[
     serviceDefinition,
     ...volumeDefinitions,
   ]
-    .map((def) => ({ ...def, patchMeta: patchMetaFor(def.kind) }))
+    .map((def) => ({ ...def, patchMeta: patchMetaFor(def.kind), table: tableFor(def.kind) }))
     .sort((a, b) => (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
 }

@@ -99,6 +99,21 @@ describe('e2e: kubectl', function () {
     }
   });
 
+  it('get prints upstream columns, -o wide adds IP and NODE, --show-labels and --sort-by work', async () => {
+    await okWith(configMap('columns'), 'create', '-f', '-');
+    expect(await ok('get', 'pods')).to.match(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
+    expect(await ok('get', 'pods', '-o', 'wide')).to.match(
+      /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES\n/,
+    );
+    expect(await ok('get', 'svc', 'kubernetes')).to.match(/kubernetes\s+ClusterIP\s+127\.96\.0\.1\s+<none>\s+443\/TCP/);
+    expect(await ok('get', 'rc')).to.match(/^NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE\nmyweb\s+3\s+0\s+0\s/);
+    expect(await ok('get', 'ns')).to.match(/^NAME\s+STATUS\s+AGE\n/);
+    expect(await ok('get', 'pods', '--show-labels')).to.match(/web\s.*app=web/);
+    const sorted = (await ok('get', 'configmaps', '--sort-by=.metadata.name', '-o', 'name')).trim().split('\n');
+    expect(sorted).to.deep.equal([...sorted].sort());
+    expect(await ok('get', 'configmap', 'columns')).to.match(/^NAME\s+DATA\s+AGE\ncolumns\s+1\s/);
+  });
+
   it('delete removes one object and delete --all the rest', async () => {
     expect(await ok('delete', 'pod', 'web')).to.contain('pod "web" deleted');
     expect((await api(ts.url, 'GET', '/api/v1/namespaces/default/pods/web')).status).to.equal(404);
