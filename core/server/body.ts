@@ -1,10 +1,14 @@
-/** Reading and decoding request bodies: a size limit (413), known media types (415), valid JSON/YAML (400). */
+/**
+ * Reading and decoding request bodies: a size limit (413), known media types (415), valid
+ * JSON/YAML/protobuf (400).
+ */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { PATCH_MEDIA_TYPES, type PatchType } from '../api/api-service.js';
 import { errors } from '../errors.js';
+import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 
-export const WRITE_MEDIA_TYPES = ['application/json', 'application/yaml'];
+export const WRITE_MEDIA_TYPES = ['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE];
 
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
@@ -50,6 +54,7 @@ export function decodeBody(
   }
   if (media === 'application/json' || (media === '' && raw.length === 0)) return { body: parseJson(raw) };
   if (media === 'application/yaml') return { body: parseYamlBody(raw) };
+  if (media === PROTOBUF_MEDIA_TYPE) return { body: raw.length === 0 ? undefined : decodeProtobuf(raw) };
   throw errors.unsupportedMediaType(media, WRITE_MEDIA_TYPES);
 }
 

@@ -16,6 +16,7 @@ import type { Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
 import { errors, isStatusError, type StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
+import { encodeProtobuf, PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { type HealthCheck, runHealth } from './health.js';
@@ -105,8 +106,11 @@ export class HttpApp {
   private writeError(ctx: Koa.Context, err: unknown): void {
     const status = isStatusError(err) ? err : this.unexpected(err);
     ctx.status = status.code;
-    ctx.set('Content-Type', 'application/json');
-    ctx.body = status.toStatus();
+    if (responseFormatOf(ctx.get('Accept')) === 'protobuf') writeProtobuf(ctx, status.toStatus());
+    else {
+      ctx.set('Content-Type', 'application/json');
+      ctx.body = status.toStatus();
+    }
     if (status.code === 401) ctx.set('WWW-Authenticate', 'Basic realm="kubernetes-master"');
     if (status.details?.retryAfterSeconds) ctx.set('Retry-After', String(status.details.retryAfterSeconds));
   }
@@ -189,8 +193,11 @@ export class HttpApp {
     const state = ctx.state as State;
     const info = state.info!;
     if (!info.resourceRequest) throw errors.notFoundPath();
-    this.checkAccept(ctx);
-    if (info.verb === 'watch') return this.serveWatch(ctx, state);
+    const format = this.responseFormat(ctx);
+    if (info.verb === 'watch') {
+      if (format === 'protobuf') throw errors.notAcceptable('application/json (watches are served as JSON)');
+      return this.serveWatch(ctx, state);
+    }
     let body: unknown;
     let patchType: ReturnType<typeof decodeBody>['patchType'];
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
@@ -199,6 +206,7 @@ export class HttpApp {
     }
     const outcome = await this.deps.api.handle({ info, user: state.user!, query: state.query, body, patchType });
     ctx.status = outcome.code;
+    if (format === 'protobuf') return writeProtobuf(ctx, outcome.body);
     ctx.set('Content-Type', 'application/json');
     const def =
       (info.verb === 'get' || info.verb === 'list') && !info.subresource ? this.tableDefinition(ctx, info) : undefined;
@@ -213,15 +221,14 @@ export class HttpApp {
     return this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
   }
 
-  /** We answer JSON; a client that accepts only something else (protobuf, for now) gets 406. */
-  private checkAccept(ctx: Koa.Context): void {
-    const accept = ctx.get('Accept');
-    if (!accept) return;
-    const ok = accept.split(',').some((part) => {
-      const media = part.split(';')[0]!.trim();
-      return media === 'application/json' || media === '*/*' || media === 'application/*';
-    });
-    if (!ok) throw errors.notAcceptable('application/json');
+  /**
+   * JSON unless the client accepts only protobuf (client-go's default list has both; we prefer JSON).
+   * A client that accepts neither gets 406.
+   */
+  private responseFormat(ctx: Koa.Context): 'json' | 'protobuf' {
+    const format = responseFormatOf(ctx.get('Accept'));
+    if (!format) throw errors.notAcceptable(`application/json, ${PROTOBUF_MEDIA_TYPE}`);
+    return format;
   }
 
   private async serveWatch(ctx: Koa.Context, state: State): Promise<void> {
@@ -254,6 +261,24 @@ export class HttpApp {
     if (closedEarly) s.end();
     await s.ended;
   }
+}
+
+function responseFormatOf(accept: string): 'json' | 'protobuf' | undefined {
+  if (!accept) return 'json';
+  let protobuf = false;
+  for (const part of accept.split(',')) {
+    const media = part.split(';')[0]!.trim();
+    if (media === 'application/json' || media === '*/*' || media === 'application/*') return 'json';
+    if (media === PROTOBUF_MEDIA_TYPE) protobuf = true;
+  }
+  return protobuf ? 'protobuf' : undefined;
+}
+
+function writeProtobuf(ctx: Koa.Context, body: unknown): void {
+  const encoded = encodeProtobuf(body as Record<string, unknown>);
+  if (!encoded) throw errors.notAcceptable('application/json (this kind has no protobuf form)');
+  ctx.set('Content-Type', PROTOBUF_MEDIA_TYPE);
+  ctx.body = encoded;
 }
 
 // Watch events are shared by every watcher; their Table form is built once per event and include mode.

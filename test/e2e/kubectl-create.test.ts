@@ -1,0 +1,112 @@
+/**
+ * kubectl's generator commands send protobuf bodies (application/vnd.kubernetes.protobuf):
+ * create namespace, secret, configmap, service, serviceaccount, quota. Each must work as against
+ * a real cluster, and a client that accepts only protobuf gets protobuf back.
+ */
+import { expect } from 'chai';
+import { decodeProtobuf, encodeProtobuf, PROTOBUF_MEDIA_TYPE } from '../../core/wire/protobuf.js';
+import { kubectl, kubectlPath } from '../helpers/kubectl.js';
+import { api, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('e2e: kubectl create (protobuf bodies)', function () {
+  this.timeout(120_000);
+  let ts: TestServer;
+
+  before(async function () {
+    if (!kubectlPath) {
+      console.warn('    SKIPPED: kubectl is not installed on this machine (.ci/run installs it)');
+      this.skip();
+    }
+    ts = await startTestServer();
+  });
+  after(async () => ts?.close());
+
+  async function ok(...args: string[]): Promise<string> {
+    const r = await kubectl(ts.url, args);
+    expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
+    return r.stdout;
+  }
+  const getJson = async (...args: string[]) => JSON.parse(await ok('get', ...args, '-o', 'json'));
+
+  it('create namespace', async () => {
+    expect(await ok('create', 'namespace', 'team-a')).to.contain('namespace/team-a created');
+    const ns = await getJson('namespace', 'team-a');
+    expect(ns.status.phase).to.equal('Active');
+    expect(ns.metadata.uid).to.be.a('string').and.not.equal('');
+  });
+
+  it('create secret generic and configmap keep their data', async () => {
+    await ok('create', 'secret', 'generic', 'creds', '--from-literal=user=admin', '-n', 'team-a');
+    const secret = await getJson('secret', 'creds', '-n', 'team-a');
+    expect(Buffer.from(secret.data.user, 'base64').toString()).to.equal('admin');
+    expect(secret.type).to.equal('Opaque');
+    await ok('create', 'configmap', 'settings', '--from-literal=mode=fast', '--from-literal=level=3', '-n', 'team-a');
+    const cm = await getJson('configmap', 'settings', '-n', 'team-a');
+    expect(cm.data).to.deep.equal({ mode: 'fast', level: '3' });
+  });
+
+  it('create service clusterip and nodeport get addresses and int-or-string target ports', async () => {
+    await ok('create', 'service', 'clusterip', 'web', '--tcp=80:8080', '-n', 'team-a');
+    const svc = await getJson('service', 'web', '-n', 'team-a');
+    expect(svc.spec.clusterIP).to.match(/^127\.96\./);
+    expect(svc.spec.ports[0]).to.include({ port: 80, targetPort: 8080, protocol: 'TCP' });
+    await ok('create', 'service', 'nodeport', 'edge', '--tcp=443:https', '-n', 'team-a');
+    const edge = await getJson('service', 'edge', '-n', 'team-a');
+    expect(edge.spec.ports[0].targetPort).to.equal('https');
+    expect(edge.spec.ports[0].nodePort).to.be.within(30000, 32767);
+  });
+
+  it('create serviceaccount and quota', async () => {
+    await ok('create', 'serviceaccount', 'robot', '-n', 'team-a');
+    expect((await getJson('serviceaccount', 'robot', '-n', 'team-a')).metadata.name).to.equal('robot');
+    await ok('create', 'quota', 'small', '--hard=pods=10,cpu=2,memory=1Gi', '-n', 'team-a');
+    const quota = await getJson('quota', 'small', '-n', 'team-a');
+    expect(quota.spec.hard).to.deep.equal({ pods: '10', cpu: '2', memory: '1Gi' });
+  });
+
+  it('answers protobuf to a client that accepts only protobuf, and JSON otherwise', async () => {
+    const only = await fetch(`${ts.url}/api/v1/namespaces/team-a/configmaps/settings`, {
+      headers: { Accept: PROTOBUF_MEDIA_TYPE },
+    });
+    expect(only.status).to.equal(200);
+    expect(only.headers.get('content-type')).to.equal(PROTOBUF_MEDIA_TYPE);
+    const cm = decodeProtobuf(Buffer.from(await only.arrayBuffer())) as { kind: string; data: unknown };
+    expect(cm.kind).to.equal('ConfigMap');
+    expect(cm.data).to.deep.equal({ mode: 'fast', level: '3' });
+    const both = await api(ts.url, 'GET', '/api/v1/namespaces/team-a/configmaps/settings', undefined, {
+      Accept: `${PROTOBUF_MEDIA_TYPE},application/json`,
+    });
+    expect(both.headers.get('content-type')).to.equal('application/json');
+    expect(both.body.data.mode).to.equal('fast');
+    const missing = await fetch(`${ts.url}/api/v1/namespaces/team-a/configmaps/nope`, {
+      headers: { Accept: PROTOBUF_MEDIA_TYPE },
+    });
+    expect(missing.status).to.equal(404);
+    const status = decodeProtobuf(Buffer.from(await missing.arrayBuffer())) as { kind: string; reason: string };
+    expect(status).to.include({ kind: 'Status', reason: 'NotFound' });
+  });
+
+  it('turns bad protobuf bodies into 400 Status errors and stores nothing', async () => {
+    const body = encodeProtobuf({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'broken' },
+      data: { a: 'b' },
+    })!;
+    const post = (bytes: Buffer) =>
+      fetch(`${ts.url}/api/v1/namespaces/team-a/configmaps`, {
+        method: 'POST',
+        headers: { 'Content-Type': PROTOBUF_MEDIA_TYPE },
+        body: bytes,
+      });
+    const truncated = await post(body.subarray(0, body.length - 3));
+    expect(truncated.status).to.equal(400);
+    expect(((await truncated.json()) as { message: string }).message).to.contain('could not be decoded as protobuf');
+    const unknownKind = Buffer.from(body);
+    unknownKind.write('ConfigMoo', unknownKind.indexOf('ConfigMap'));
+    const wrong = await post(unknownKind);
+    expect(wrong.status).to.equal(400);
+    expect(((await wrong.json()) as { message: string }).message).to.contain('no kind "ConfigMoo"');
+    expect((await api(ts.url, 'GET', '/api/v1/namespaces/team-a/configmaps/broken')).status).to.equal(404);
+  });
+});
