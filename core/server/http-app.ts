@@ -16,9 +16,10 @@ import type { Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
 import { errors, isStatusError, type StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
-import { encodeProtobuf, PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
+import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { encodeJson, encodeProtobufResponse, encodeTable } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
 import type { ApiMetrics } from './metrics.js';
 import { OPENAPI_V2_PROTOBUF_RESPONSE_TYPE, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
@@ -210,9 +211,7 @@ export class HttpApp {
     ctx.set('Content-Type', 'application/json');
     const def =
       (info.verb === 'get' || info.verb === 'list') && !info.subresource ? this.tableDefinition(ctx, info) : undefined;
-    ctx.body = def
-      ? JSON.stringify(toTable(def, outcome.body, includeObjectOf(state.query)))
-      : encodeJson(outcome.body);
+    ctx.body = def ? encodeTable(def, outcome.body, includeObjectOf(state.query)) : encodeJson(outcome.body);
   }
 
   /** The resource's definition when the client asked for a Table, else undefined. */
@@ -275,7 +274,7 @@ function responseFormatOf(accept: string): 'json' | 'protobuf' | undefined {
 }
 
 function writeProtobuf(ctx: Koa.Context, body: unknown): void {
-  const encoded = encodeProtobuf(body as Record<string, unknown>);
+  const encoded = encodeProtobufResponse(body);
   if (!encoded) throw errors.notAcceptable('application/json (this kind has no protobuf form)');
   ctx.set('Content-Type', PROTOBUF_MEDIA_TYPE);
   ctx.body = encoded;
@@ -295,33 +294,3 @@ function asTableEvent(def: ResourceDefinition, e: CacheEvent, include: ReturnTyp
   }
   return converted;
 }
-
-// Objects served from the watch cache are shared and never mutated: encode each one once, and
-// build list responses from the items' bytes rather than encoding every item again.
-const encoded = new WeakMap<object, Buffer>();
-
-function encodeObject(obj: object): Buffer {
-  let buf = encoded.get(obj);
-  if (!buf) {
-    buf = Buffer.from(JSON.stringify(obj));
-    if ((obj as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion) encoded.set(obj, buf);
-  }
-  return buf;
-}
-
-function encodeJson(body: unknown): Buffer | string {
-  if (typeof body !== 'object' || body === null) return JSON.stringify(body);
-  const { items, ...rest } = body as { items?: unknown };
-  if (!Array.isArray(items)) return encodeObject(body);
-  const head = JSON.stringify(rest);
-  const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"items":[`)];
-  items.forEach((item, i) => {
-    if (i > 0) parts.push(COMMA);
-    parts.push(encodeObject(item as object));
-  });
-  parts.push(CLOSE_LIST);
-  return Buffer.concat(parts);
-}
-
-const COMMA = Buffer.from(',');
-const CLOSE_LIST = Buffer.from(']}');

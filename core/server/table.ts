@@ -28,7 +28,7 @@ export function wantsTable(accept: string | undefined): boolean {
   );
 }
 
-type IncludeObject = 'None' | 'Metadata' | 'Object';
+export type IncludeObject = 'None' | 'Metadata' | 'Object';
 
 export function includeObjectOf(query: URLSearchParams): IncludeObject {
   const v = query.get('includeObject') ?? 'Metadata';
@@ -44,8 +44,16 @@ function rowObject(obj: KubeObject, include: IncludeObject): unknown {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
 
+export function tableColumns(def: ResourceDefinition): TableColumn[] {
+  return def.table?.columns ?? DEFAULT_COLUMNS;
+}
+
+export function tableCells(def: ResourceDefinition, obj: KubeObject, now: Date): unknown[] {
+  return def.table ? def.table.row(obj, now) : [obj.metadata.name ?? '', obj.metadata.creationTimestamp ?? ''];
+}
+
 function row(def: ResourceDefinition, obj: KubeObject, include: IncludeObject, now: Date) {
-  const cells = def.table ? def.table.row(obj, now) : [obj.metadata.name ?? '', obj.metadata.creationTimestamp ?? ''];
+  const cells = tableCells(def, obj, now);
   const r: Record<string, unknown> = { cells };
   const object = rowObject(obj, include);
   if (object) r.object = object;
@@ -64,7 +72,7 @@ export function toTable(def: ResourceDefinition, body: unknown, include: Include
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata,
-    columnDefinitions: def.table?.columns ?? DEFAULT_COLUMNS,
+    columnDefinitions: tableColumns(def),
     rows: items.map((obj) => row(def, obj, include, now)),
   };
 }

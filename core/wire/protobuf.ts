@@ -449,22 +449,31 @@ function encodeMessage(w: Writer, schema: MessageSchema, obj: Obj): void {
   }
 }
 
-/** Encodes an object (with apiVersion and kind) in the envelope; undefined when the kind has no schema. */
-export function encodeProtobuf(obj: Obj): Buffer | undefined {
-  const apiVersion = String(obj.apiVersion ?? '');
-  const kind = String(obj.kind ?? '');
-  const schema = messageForKind(apiVersion, kind);
-  if (!schema) return undefined;
-  const body = new Writer();
-  encodeMessage(body, schema, obj);
+/** The object's message bytes, without the envelope. */
+export function encodeMessageBytes(schema: MessageSchema, obj: Obj): Buffer {
+  const w = new Writer();
+  encodeMessage(w, schema, obj);
+  return w.finish();
+}
+
+/** `k8s\0` + runtime.Unknown{typeMeta, raw}. */
+export function wrapEnvelope(apiVersion: string, kind: string, raw: Buffer): Buffer {
   const typeMeta = new Writer();
   typeMeta.lengthDelimited(1, Buffer.from(apiVersion));
   typeMeta.lengthDelimited(2, Buffer.from(kind));
   const unknown = new Writer();
   unknown.raw(MAGIC);
   unknown.lengthDelimited(1, typeMeta.finish());
-  unknown.lengthDelimited(2, body.finish());
+  unknown.lengthDelimited(2, raw);
   unknown.lengthDelimited(3, Buffer.alloc(0));
   unknown.lengthDelimited(4, Buffer.alloc(0));
   return unknown.finish();
+}
+
+/** Encodes an object (with apiVersion and kind) in the envelope; undefined when the kind has no schema. */
+export function encodeProtobuf(obj: Obj): Buffer | undefined {
+  const apiVersion = String(obj.apiVersion ?? '');
+  const kind = String(obj.kind ?? '');
+  const schema = messageForKind(apiVersion, kind);
+  return schema && wrapEnvelope(apiVersion, kind, encodeMessageBytes(schema, obj));
 }

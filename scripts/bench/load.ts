@@ -28,6 +28,8 @@ export interface LoadOptions {
   seconds: number;
   method?: string;
   body?: string;
+  /** Extra request headers (Accept for the Table and protobuf rows). */
+  headers?: Record<string, string>;
 }
 
 function run(cmd: string, args: string[]): Promise<string> {
@@ -50,10 +52,12 @@ async function wrk(o: LoadOptions): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-wrk-'));
   try {
     const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--latency'];
-    if (o.method || o.body) {
+    if (o.method || o.body || o.headers) {
       const script = join(dir, 'request.lua');
       const lua = [`wrk.method = ${JSON.stringify(o.method ?? 'GET')}`];
       if (o.body) lua.push(`wrk.body = ${JSON.stringify(o.body)}`, 'wrk.headers["Content-Type"] = "application/json"');
+      for (const [k, v] of Object.entries(o.headers ?? {}))
+        lua.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
       writeFileSync(script, `${lua.join('\n')}\n`);
       args.push('-s', script);
     }
@@ -75,6 +79,7 @@ async function autocannon(o: LoadOptions): Promise<LoadResult> {
   const args = [AUTOCANNON, '-j', '-c', String(o.connections), '-d', String(o.seconds)];
   if (o.method) args.push('-m', o.method);
   if (o.body) args.push('-H', 'content-type=application/json', '-b', o.body);
+  for (const [k, v] of Object.entries(o.headers ?? {})) args.push('-H', `${k}=${v}`);
   const r = JSON.parse(await run(process.execPath, [...args, o.url])) as {
     requests: { average: number };
     latency: { p99: number };
