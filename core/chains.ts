@@ -44,6 +44,8 @@ export async function runAuthentication(hooks: Hooks, request: AuthenticationReq
       const answer = await tap.fn(request);
       if (!answer) continue;
       if ('user' in answer) {
+        // Anonymous is a fallback for requests without credentials, not for rejected ones.
+        if (answer.user.name === 'system:anonymous' && refusals.length > 0) continue;
         const groups =
           answer.user.groups.includes('system:authenticated') || answer.user.name === 'system:anonymous'
             ? answer.user.groups

@@ -1,0 +1,34 @@
+/**
+ * authn-basic-file: HTTP basic auth from a CSV password file (--basic-auth-file). Upstream removed
+ * it in 1.19; Skiff keeps it for teaching the seed's section 3.6.1 and warns at start. See README.md.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { readCredentialsFile, secretsEqual } from '../../core/auth/credentials-file.js';
+import { basicCredentials } from '../../core/auth/headers.js';
+import { definePlugin } from '../../core/plugins/contract.js';
+
+export default definePlugin({
+  name: 'authn-basic-file',
+  description: 'HTTP basic auth from a CSV file: password,user,uid[,"group1,group2"] (--basic-auth-file).',
+  config: z.object({ basicAuthFile: z.string().min(1) }).strict(),
+  setup(ctx) {
+    const path = resolve(ctx.config.basicAuthFile);
+    const { records, warnings } = readCredentialsFile(path, 'password', '--basic-auth-file');
+    for (const w of warnings) ctx.logger.warn(w);
+    ctx.logger.warn(
+      { file: path },
+      'basic authentication is enabled: upstream Kubernetes removed --basic-auth-file in 1.19; passwords travel with every request, use it for training only',
+    );
+    // Later records win, as upstream's map assignment does.
+    const byUser = new Map(records.map((r) => [r.user.name, r]));
+    ctx.provide.authenticator((request) => {
+      const given = basicCredentials(request.headers);
+      if (!given) return undefined;
+      const record = byUser.get(given.user);
+      // Compare even for unknown users, so timing does not reveal which user names exist.
+      const ok = secretsEqual(given.password, record?.secret ?? '\u0000no-such-user');
+      return record && ok ? { user: record.user } : { error: 'invalid username/password combination' };
+    });
+  },
+});
