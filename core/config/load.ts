@@ -12,12 +12,16 @@ import type { ZodError, ZodType } from 'zod';
 import { SkiffError } from '../errors.js';
 import type { PluginManifest } from '../plugins/contract.js';
 import { orderPlugins } from './order.js';
-import { fileSchema, type PluginEntry } from './schema.js';
+import { fileSchema, type PluginEntry, type Port } from './schema.js';
 
 export interface ServerConfig {
   dataDir: string;
+  bindAddress: string;
+  securePort: Port;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
   insecureBindAddress: string;
-  insecurePort: number;
+  insecurePort: Port;
   storageBackend: string;
   maxRequestBodyBytes: number;
   shutdownTimeoutSeconds: number;
@@ -41,9 +45,16 @@ export interface ResolvedConfig {
 
 export interface ConfigOverrides {
   dataDir?: string;
+  bindAddress?: string;
+  securePort?: Port;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
   insecureBindAddress?: string;
-  insecurePort?: number;
+  insecurePort?: Port;
   storageBackend?: string;
+  /** Plugins enabled by upstream-named flags (--token-auth-file, ...): their config keys are merged
+   * over the file's entry, and the plugin is enabled even when the file does not list it. */
+  plugins?: Record<string, Record<string, unknown>>;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,6 +107,10 @@ export async function loadConfigFromObject(
   const { server: s, plugins: entries } = parsed.data;
   const server: ServerConfig = {
     dataDir: resolve(overrides.dataDir ?? s.dataDir),
+    bindAddress: overrides.bindAddress ?? s.bindAddress,
+    securePort: overrides.securePort ?? s.securePort,
+    tlsCertFile: optionalPath(overrides.tlsCertFile ?? s.tlsCertFile),
+    tlsPrivateKeyFile: optionalPath(overrides.tlsPrivateKeyFile ?? s.tlsPrivateKeyFile),
     insecureBindAddress: overrides.insecureBindAddress ?? s.insecureBindAddress,
     insecurePort: overrides.insecurePort ?? s.insecurePort,
     storageBackend: overrides.storageBackend ?? s.storageBackend,
@@ -104,6 +119,10 @@ export async function loadConfigFromObject(
     watchCacheSize: s.watchCacheSize,
   };
   const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
+  for (const [name, config] of Object.entries(overrides.plugins ?? {})) {
+    const entry = entries[name];
+    entries[name] = { ...entry, enabled: true, config: { ...entry?.config, ...config } };
+  }
   const plugins: LoadedPlugin[] = [];
   for (const [name, entry] of Object.entries(entries)) {
     if (entry.enabled === false) continue;
@@ -111,6 +130,8 @@ export async function loadConfigFromObject(
   }
   return { file, server, plugins: orderPlugins(plugins, file) };
 }
+
+const optionalPath = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
 
 async function loadPlugin(
   name: string,

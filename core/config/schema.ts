@@ -15,11 +15,23 @@ export const pluginEntrySchema = z
 
 export type PluginEntry = z.infer<typeof pluginEntrySchema>;
 
+/** A port: 0 turns the listener off (as upstream's flags), "auto" picks a free one (tests, demos). */
+export const portSchema = z.union([z.number().int().min(0).max(65535), z.literal('auto')]);
+export type Port = z.infer<typeof portSchema>;
+
 export const serverSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
+    /** HTTPS for every client (upstream --bind-address / --secure-port). */
+    bindAddress: z.string().min(1).default('127.0.0.1'),
+    securePort: portSchema.default(6443),
+    /** Serving certificate and key (upstream --tls-cert-file / --tls-private-key-file); default:
+     * generated under <dataDir>/pki on first start. */
+    tlsCertFile: z.string().min(1).optional(),
+    tlsPrivateKeyFile: z.string().min(1).optional(),
+    /** Plain HTTP where every request is an unrestricted admin: off unless asked for, loopback only. */
     insecureBindAddress: z.string().min(1).default('127.0.0.1'),
-    insecurePort: z.number().int().min(0).max(65535).default(8080),
+    insecurePort: portSchema.default(0),
     storageBackend: z.string().min(1).default('sqlite'),
     maxRequestBodyBytes: z
       .number()

@@ -12,6 +12,7 @@ import type { UserInfo } from '../auth-types.js';
 import { InProcessClient } from '../client/in-process.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
+import type { Port } from '../config/schema.js';
 import { ControllerManager } from '../controllers.js';
 import { SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
@@ -21,15 +22,19 @@ import type { HealthCheck } from './health.js';
 import { HttpApp, TRANSPORT } from './http-app.js';
 import { ApiMetrics } from './metrics.js';
 import { type Bootstrap, type StorageBackends, setupPlugins } from './plugin-host.js';
+import { createSecureServer, type IdentityProvider, servingIdentity } from './secure-serving.js';
 
 export interface ServerOptions {
   config: ResolvedConfig;
+  /** Supplies the serving certificate when no --tls-cert-file is configured (the CLI passes the PKI). */
+  identityProvider?: IdentityProvider;
   /** up | apiserver | ...: `up` also runs the registered controllers. */
   role: string;
   logger?: Logger;
 }
 
 export interface ListenAddresses {
+  secure?: { address: string; port: number };
   insecure?: { address: string; port: number };
 }
 
@@ -43,6 +48,16 @@ export interface SkiffServer {
   /** An in-process client acting as `user` (default: system:apiserver in system:masters). */
   client(user?: UserInfo): ApiClient;
 }
+
+const numericPort = (p: Port) => (p === 'auto' ? 0 : p);
+
+const noGeneratedIdentity: IdentityProvider = async () => {
+  throw new SkiffError(
+    'SKIFF_TLS_NO_IDENTITY',
+    'the secure port is on, but no serving certificate was configured',
+    'give --tls-cert-file and --tls-private-key-file, start with `skiff up` (which generates a PKI), or turn the secure port off with --secure-port 0',
+  );
+};
 
 const APISERVER_USER: UserInfo = { name: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] };
 /** Upstream's insecure port identity: an unrestricted admin. */
@@ -74,8 +89,9 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     dataDir: config.server.dataDir,
     configFile: config.file,
     role: options.role,
-    advertiseAddress: config.server.insecureBindAddress,
-    advertisePort: config.server.insecurePort,
+    // The address the kubernetes service's endpoints point at: the secure port when it is on.
+    advertiseAddress: config.server.securePort !== 0 ? config.server.bindAddress : config.server.insecureBindAddress,
+    advertisePort: numericPort(config.server.securePort !== 0 ? config.server.securePort : config.server.insecurePort),
   };
   container.register({
     hooks: asValue(hooks),
@@ -153,24 +169,38 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
 
+  const track = (transport: string) => (s: Socket) => {
+    (s as unknown as Record<symbol, string>)[TRANSPORT] = transport;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  };
+
+  async function start(server: Server, port: Port, address: string): Promise<{ address: string; port: number }> {
+    await new Promise<void>((res, rej) => {
+      server.once('error', rej);
+      server.listen(port === 'auto' ? 0 : port, address, () => res());
+    });
+    servers.push(server);
+    const addr = server.address() as AddressInfo;
+    return { address: addr.address, port: addr.port };
+  }
+
   async function listen(): Promise<ListenAddresses> {
     const out: ListenAddresses = {};
-    const { insecureBindAddress, insecurePort } = config.server;
-    if (insecurePort >= 0) {
-      const server = createHttpServer(app.callback());
-      server.on('connection', (s: Socket) => {
-        (s as unknown as Record<symbol, string>)[TRANSPORT] = 'insecure';
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-      });
-      await new Promise<void>((res, rej) => {
-        server.once('error', rej);
-        server.listen(insecurePort, insecureBindAddress, () => res());
-      });
-      const addr = server.address() as AddressInfo;
-      out.insecure = { address: addr.address, port: addr.port };
-      settings.advertisePort = addr.port;
-      servers.push(server);
+    const { bindAddress, securePort, insecureBindAddress, insecurePort } = config.server;
+    if (securePort !== 0) {
+      const identity = await servingIdentity(config.server, options.identityProvider ?? noGeneratedIdentity);
+      const clientCAs = container.hasRegistration('clientCAs') ? container.resolve<string>('clientCAs') : undefined;
+      const https = createSecureServer(identity, clientCAs, app.callback());
+      https.on('secureConnection', track('secure'));
+      out.secure = await start(https, securePort, bindAddress);
+      settings.advertisePort = out.secure.port;
+    }
+    if (insecurePort !== 0) {
+      const http = createHttpServer(app.callback());
+      http.on('connection', track('insecure'));
+      out.insecure = await start(http, insecurePort, insecureBindAddress);
+      if (!out.secure) settings.advertisePort = out.insecure.port;
     }
     await hooks.ready.promise();
     if (options.role === 'up' || options.role === 'controller-manager') {

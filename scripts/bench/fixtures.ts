@@ -18,7 +18,7 @@ export async function startBenchServer(): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
   const config = await loadConfigFromObject(
     {
-      server: { dataDir, insecurePort: 0, storageBackend: 'sqlite' },
+      server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: 'sqlite' },
       plugins: { 'storage-sqlite': {}, 'api-core-v1': {}, 'api-coordination-v1': {} },
     },
     '(bench)',

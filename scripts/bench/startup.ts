@@ -56,6 +56,8 @@ export async function benchStartup(): Promise<Row[]> {
         dataDir,
         '--insecure-port',
         String(port),
+        '--secure-port',
+        '0',
         '--log-level',
         'warn',
       ],

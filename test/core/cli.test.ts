@@ -53,6 +53,8 @@ describe('core/cli: the skiff bin', function () {
       BIN,
       'up',
       '--insecure-port',
+      'auto',
+      '--secure-port',
       '0',
       '--storage-backend',
       'sqlite',

@@ -39,11 +39,16 @@ describe('core/config', () => {
       'api-core-v1',
       'api-coordination-v1',
     ]);
-    expect(c.server.insecurePort).to.equal(8080);
+    expect(c.server.bindAddress).to.equal('127.0.0.1');
     expect(c.server.dataDir).to.equal(resolve('data'));
     expect(c.plugins.find((p) => p.name === 'api-core-v1')!.config).to.include({
       serviceClusterIPRange: '127.96.0.0/16',
     });
+  });
+
+  it("defaults to upstream's ports: HTTPS on 6443, the insecure port off", async () => {
+    const c = await loadConfigFromObject({}, '(test)');
+    expect(c.server).to.include({ securePort: 6443, insecurePort: 0, bindAddress: '127.0.0.1' });
   });
 
   it('flags override the file', async () => {

@@ -16,6 +16,8 @@ function startSkiff(dataDir: string): Promise<{ child: ChildProcess; url: string
     BIN,
     'up',
     '--insecure-port',
+    'auto',
+    '--secure-port',
     '0',
     '--data-dir',
     dataDir,

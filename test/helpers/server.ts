@@ -34,7 +34,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       server: {
         dataDir,
         insecureBindAddress: '127.0.0.1',
-        insecurePort: options.port ?? 0,
+        insecurePort: options.port ?? 'auto',
+        securePort: 0,
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
         ...(options.watchCacheSize ? { watchCacheSize: options.watchCacheSize } : {}),

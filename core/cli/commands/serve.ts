@@ -3,30 +3,63 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { describeChains } from '../../chains.js';
 import { loadConfig } from '../../config/load.js';
+import type { Port } from '../../config/schema.js';
 import { createServer } from '../../server/server.js';
 
 interface ServeOptions {
   config?: string;
   dataDir?: string;
+  bindAddress?: string;
+  securePort?: Port;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
   insecureBindAddress?: string;
-  insecurePort?: number;
+  insecurePort?: Port;
   storageBackend?: string;
+  clientCaFile?: string;
+  tokenAuthFile?: string;
+  basicAuthFile?: string;
+  anonymousAuth?: boolean;
   logLevel: string;
 }
 
-function port(value: string): number {
+function port(value: string): Port {
+  if (value === 'auto') return 'auto';
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  if (!/^\d+$/.test(value) || n > 65535) {
+    throw new InvalidArgumentError('expected a port number from 0 (off) to 65535, or "auto" for a free port');
+  }
   return n;
+}
+
+function bool(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
+/** Upstream's authentication flags, each of which turns on the plugin that implements it. */
+function pluginFlags(opts: ServeOptions): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  if (opts.clientCaFile) out['authn-x509'] = { clientCAFile: opts.clientCaFile };
+  if (opts.tokenAuthFile) out['authn-token-file'] = { tokenAuthFile: opts.tokenAuthFile };
+  if (opts.basicAuthFile) out['authn-basic-file'] = { basicAuthFile: opts.basicAuthFile };
+  if (opts.anonymousAuth) out['authn-anonymous'] = {};
+  return out;
 }
 
 async function serve(role: string, opts: ServeOptions): Promise<void> {
   const logger = pino({ name: 'skiff', level: opts.logLevel });
   const config = await loadConfig(opts.config, {
     dataDir: opts.dataDir,
+    bindAddress: opts.bindAddress,
+    securePort: opts.securePort,
+    tlsCertFile: opts.tlsCertFile,
+    tlsPrivateKeyFile: opts.tlsPrivateKeyFile,
     insecureBindAddress: opts.insecureBindAddress,
     insecurePort: opts.insecurePort,
     storageBackend: opts.storageBackend,
+    plugins: pluginFlags(opts),
   });
   const started = Date.now();
   const server = await createServer({ config, role, logger });
@@ -35,9 +68,15 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     'plugins loaded',
   );
   const addresses = await server.listen();
+  if (addresses.secure) {
+    const { address, port } = addresses.secure;
+    logger.info(`serving HTTPS on https://${hostPort(address, port)}`);
+  }
   if (addresses.insecure) {
     const { address, port } = addresses.insecure;
-    logger.warn(`serving the insecure port on http://${address}:${port}: every request acts as an unrestricted admin`);
+    logger.warn(
+      `serving the insecure port on http://${hostPort(address, port)}: every request acts as an unrestricted admin`,
+    );
   }
   logger.info({ role, dataDir: config.server.dataDir, ms: Date.now() - started }, 'ready');
   let stopping = false;
@@ -63,13 +102,24 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+const hostPort = (address: string, port: number) =>
+  address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+
 function serveCommand(role: string, description: string): Command {
   return new Command(role)
     .description(description)
     .option('--config <file>', 'config file (default: config/default.yaml)')
     .option('--data-dir <dir>', 'where data is kept (default: ./data, or server.dataDir in the config)')
+    .option('--bind-address <ip>', 'address of the HTTPS port (default: 127.0.0.1)')
+    .option('--secure-port <port>', 'HTTPS port; 0 turns it off, "auto" picks a free port (default: 6443)', port)
+    .option('--tls-cert-file <file>', 'serving certificate (default: generated under <data-dir>/pki)')
+    .option('--tls-private-key-file <file>', 'key of the serving certificate')
     .option('--insecure-bind-address <ip>', 'address of the insecure port (default: 127.0.0.1)')
-    .option('--insecure-port <port>', 'insecure port; 0 picks a free port (default: 8080)', port)
+    .option('--insecure-port <port>', 'plain-HTTP admin port; 0 (default) turns it off, "auto" picks a free port', port)
+    .option('--client-ca-file <file>', 'trust client certificates signed by this CA (turns on authn-x509)')
+    .option('--token-auth-file <file>', 'static bearer tokens, CSV (turns on authn-token-file)')
+    .option('--basic-auth-file <file>', 'static passwords, CSV; removed upstream in 1.19 (turns on authn-basic-file)')
+    .option('--anonymous-auth <bool>', 'requests without credentials act as system:anonymous (default: false)', bool)
     .option('--storage-backend <name>', 'storage backend: sqlite, memory, ... (default: sqlite)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
     .action((opts: ServeOptions) => serve(role, opts));
