@@ -140,7 +140,7 @@ export class ApiService {
         if (info.name) throw errors.methodNotAllowed();
         const body = requireObject(call.body);
         if (served.def.virtualCreate)
-          return { code: 201, body: await served.def.virtualCreate(info.namespace, body, scope.dryRun) };
+          return { code: 201, body: await served.def.virtualCreate(info.namespace, body, scope.dryRun, call.user) };
         return { code: 201, body: await store.create(scope, body) };
       }
       case 'update': {

@@ -3,6 +3,7 @@
  * Kinds are not hard-coded in the core: plugins (plugins/api-core-v1, ...) contribute them.
  */
 import type { FieldError } from '../errors.js';
+import type { UserInfo } from '../auth-types.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -192,7 +193,13 @@ export interface ResourceDefinition {
    * Virtual: not stored; `create` on the collection is handled by this function instead
    * (e.g. the v1 bindings resource).
    */
-  virtualCreate?: (namespace: string, body: KubeObject, dryRun: boolean) => Promise<KubeObject>;
+  virtualCreate?: (
+    namespace: string,
+    body: KubeObject,
+    dryRun: boolean,
+    /** Who is asking (review APIs answer about the requester). */
+    requester: UserInfo,
+  ) => Promise<KubeObject>;
 }
 
 export function apiVersionOf(def: { group: string; version: string }): string {

@@ -38,6 +38,7 @@ describe('core/config', () => {
       'storage-memory',
       'api-core-v1',
       'api-coordination-v1',
+      'api-authentication-v1',
     ]);
     expect(c.server.bindAddress).to.equal('127.0.0.1');
     expect(c.server.dataDir).to.equal(resolve('data'));

@@ -44,6 +44,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         [`storage-${storage}`]: {},
         'api-core-v1': {},
         'api-coordination-v1': {},
+        'api-authentication-v1': {},
         ...options.plugins,
       },
     },

@@ -262,7 +262,7 @@ describe('plugins/api-core-v1: pods', () => {
       const [, bindings] = podDefinitions(() => store);
       expect(bindings).to.deep.include({ plural: 'bindings', verbs: ['create'] });
       await store.create('default', pod());
-      await bindings!.virtualCreate!('default', binding('web'), false);
+      await bindings!.virtualCreate!('default', binding('web'), false, { name: 'system:kube-scheduler', groups: [] });
       expect(((await store.get('default', 'web')).spec as Json).nodeName).to.equal('node-1');
     });
   });
