@@ -2,8 +2,9 @@
  * The generic API machinery's vocabulary: objects, resource definitions and their strategies.
  * Kinds are not hard-coded in the core: plugins (plugins/api-core-v1, ...) contribute them.
  */
-import type { FieldError } from '../errors.js';
+
 import type { UserInfo } from '../auth-types.js';
+import type { FieldError } from '../errors.js';
 
 export interface OwnerReference {
   apiVersion: string;
