@@ -4,7 +4,7 @@
  * definition gets REST, watch and discovery for free.
  */
 import { SkiffError } from '../errors.js';
-import { ALL_VERBS, type ResourceDefinition, type Verb } from './types.js';
+import { ALL_VERBS, type ResourceDefinition, type SubresourceDefinition, type Verb } from './types.js';
 
 export interface GroupVersion {
   group: string;
@@ -28,6 +28,32 @@ export class ResourceRegistry {
       );
     }
     this.byKey.set(key, Object.freeze({ ...def }));
+  }
+
+  /** Attach a subresource to a resource another plugin serves (e.g. serviceaccounts/token). */
+  addSubresource(
+    target: GroupVersion & { plural: string },
+    name: string,
+    sub: SubresourceDefinition,
+    plugin: string,
+  ): void {
+    const key = resourceKey(target.group, target.version, target.plural);
+    const def = this.byKey.get(key);
+    if (!def) {
+      throw new SkiffError(
+        'SKIFF_RESOURCE_MISSING',
+        `plugin "${plugin}" adds ${target.plural}/${name}, but no plugin serves ${target.plural} in ${target.group || 'core'}/${target.version}`,
+        'enable the plugin that serves it, and list it as a dependency so it sets up first',
+      );
+    }
+    if (def.subresources?.[name] || (name === 'status' && def.hasStatus)) {
+      throw new SkiffError(
+        'SKIFF_RESOURCE_DUPLICATE',
+        `plugin "${plugin}" adds ${target.plural}/${name}, which is already served`,
+        'enable only one of the plugins that serve this subresource',
+      );
+    }
+    this.byKey.set(key, Object.freeze({ ...def, subresources: { ...def.subresources, [name]: sub } }));
   }
 
   find(group: string, version: string, plural: string): ResourceDefinition | undefined {

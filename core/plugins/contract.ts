@@ -6,7 +6,7 @@
 import type { AwilixContainer } from 'awilix';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
-import type { ResourceDefinition } from '../api/types.js';
+import type { ResourceDefinition, SubresourceDefinition } from '../api/types.js';
 import type {
   AdmissionPlugin,
   AuthenticationRequest,
@@ -37,6 +37,15 @@ export type HealthCheckKind = 'livez' | 'readyz';
 export interface Contributions {
   /** Serve a kind through the generic REST machinery. */
   resource(def: ResourceDefinition): void;
+  /**
+   * Add a subresource to a resource another plugin serves (list that plugin in `dependencies`),
+   * e.g. authn-service-account's serviceaccounts/token.
+   */
+  subresource(
+    target: { group: string; version: string; plural: string },
+    name: string,
+    def: SubresourceDefinition,
+  ): void;
   /**
    * Offer a storage backend; `server.storageBackend` / `--storage-backend` picks one. The server
    * opens only the chosen one, and closes it itself on shutdown (after every plugin has closed).

@@ -42,6 +42,7 @@ function contributions(name: string, deps: HostDeps): Contributions {
   const { hooks } = deps;
   return {
     resource: (def) => deps.registry.add(def, name),
+    subresource: (target, subName, def) => deps.registry.addSubresource(target, subName, def, name),
     storageBackend: (backend, open) => {
       if (deps.backends.has(backend)) {
         throw new SkiffError(

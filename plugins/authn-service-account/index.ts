@@ -1,0 +1,153 @@
+/**
+ * authn-service-account: the tokens pods use. Verifies RS256 service-account JWTs (upstream
+ * --service-account-key-file, --service-account-issuer, --api-audiences) and serves the TokenRequest
+ * API (serviceaccounts/token, so `kubectl create token NAME` works). See README.md.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { ApiService } from '../../core/api/api-service.js';
+import type { KubeObject, SubresourceRequest } from '../../core/api/types.js';
+import { bearerToken } from '../../core/auth/headers.js';
+import { errors, SkiffError } from '../../core/errors.js';
+import { definePlugin } from '../../core/plugins/contract.js';
+import { authenticateToken, type BoundObject, issueToken, type Lookup, type TokenSettings } from './tokens.js';
+
+const configSchema = z
+  .object({
+    /** Upstream --service-account-issuer. */
+    issuer: z.string().min(1).default('https://kubernetes.default.svc.cluster.local'),
+    /** Upstream --api-audiences; default: the issuer. */
+    apiAudiences: z.array(z.string().min(1)).optional(),
+    /** Upstream --service-account-signing-key-file; default <dataDir>/pki/service-account.key. */
+    signingKeyFile: z.string().min(1).optional(),
+    /** Upstream --service-account-key-file (repeatable); default <dataDir>/pki/service-account.pub. */
+    keyFiles: z.array(z.string().min(1)).optional(),
+    /** Upstream --service-account-max-token-expiration, in seconds. */
+    maxExpirationSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(48 * 3600),
+  })
+  .strict();
+
+function readKey(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SkiffError(
+      'SKIFF_SA_KEY_UNREADABLE',
+      `cannot read the service-account ${what} ${path}: ${(err as Error).message}`,
+      'run `skiff certs` (or start with `skiff up`, which creates the PKI), or set plugins.authn-service-account.config.signingKeyFile / keyFiles',
+    );
+  }
+}
+
+const MIN_EXPIRATION = 600;
+
+export default definePlugin({
+  name: 'authn-service-account',
+  description: 'Service-account JWTs (RS256): verification, and the TokenRequest API (kubectl create token).',
+  dependencies: ['api-core-v1'],
+  config: configSchema,
+  setup(ctx) {
+    const c = ctx.config;
+    const pki = (f: string) => resolve(ctx.server.dataDir, 'pki', f);
+    const privateKey = readKey(resolve(c.signingKeyFile ?? pki('service-account.key')), 'signing key');
+    const publicKeys = (c.keyFiles ?? [pki('service-account.pub')]).map((f) => readKey(resolve(f), 'key'));
+    // Upstream's key id: a hash of the public key's DER, so verifiers can pick the key.
+    const der = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+    const settings: TokenSettings = {
+      issuer: c.issuer,
+      audiences: c.apiAudiences ?? [c.issuer],
+      privateKey,
+      publicKeys,
+      keyId: createHash('sha256').update(der).digest('base64url'),
+    };
+    const api = () => ctx.container.resolve<ApiService>('api');
+    const lookup: Lookup = async (kind, namespace, name) => {
+      const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
+      return api().storeFor('', 'v1', plural)?.get(namespace, name);
+    };
+    ctx.provide.authenticator((request) => {
+      const token = bearerToken(request.headers);
+      return token === undefined ? undefined : authenticateToken(settings, token, lookup);
+    });
+    ctx.provide.subresource({ group: '', version: 'v1', plural: 'serviceaccounts' }, 'token', {
+      kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' },
+      verbs: ['create'],
+      handler: { create: (req) => tokenRequest(req, settings, c.maxExpirationSeconds, lookup) },
+    });
+  },
+});
+
+async function tokenRequest(
+  req: SubresourceRequest,
+  settings: TokenSettings,
+  maxExpiration: number,
+  lookup: Lookup,
+): Promise<KubeObject> {
+  const serviceAccount = await req.store.get(req.namespace, req.name);
+  const spec = ((req.body?.spec ?? {}) as Record<string, unknown>) ?? {};
+  const requested = typeof spec.expirationSeconds === 'number' ? spec.expirationSeconds : 3600;
+  if (requested < MIN_EXPIRATION) {
+    throw errors.invalid('TokenRequest', 'authentication.k8s.io', req.name, [
+      {
+        type: 'FieldValueInvalid',
+        field: 'spec.expirationSeconds',
+        value: requested,
+        detail: 'may not specify a duration less than 10 minutes',
+      },
+    ]);
+  }
+  const audiences =
+    Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : settings.audiences;
+  const boundObject = await bound(spec.boundObjectReference, req.namespace, lookup);
+  const expirationSeconds = Math.min(requested, maxExpiration);
+  const { token, expirationTimestamp } = issueToken(settings, {
+    namespace: req.namespace,
+    serviceAccount,
+    audiences,
+    expirationSeconds,
+    boundObject,
+  });
+  return {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    metadata: {
+      name: req.name,
+      namespace: req.namespace,
+      creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    },
+    spec: { audiences, expirationSeconds, boundObjectReference: spec.boundObjectReference ?? null },
+    status: { token: req.dryRun ? '' : token, expirationTimestamp },
+  } as KubeObject;
+}
+
+async function bound(ref: unknown, namespace: string, lookup: Lookup): Promise<BoundObject | undefined> {
+  if (!ref || typeof ref !== 'object') return undefined;
+  const r = ref as { kind?: string; name?: string; uid?: string };
+  if (r.kind !== 'Pod' && r.kind !== 'Secret') {
+    throw errors.invalid('TokenRequest', 'authentication.k8s.io', '', [
+      {
+        type: 'FieldValueNotSupported',
+        field: 'spec.boundObjectReference.kind',
+        value: r.kind,
+        supported: ['Pod', 'Secret'],
+      },
+    ]);
+  }
+  const found = await lookup(r.kind, namespace, r.name ?? '');
+  const resource = { group: '', resource: r.kind === 'Pod' ? 'pods' : 'secrets' };
+  if (!found) throw errors.notFound(resource, r.name ?? '');
+  if (r.uid && r.uid !== found.metadata.uid) {
+    throw errors.conflict(
+      resource,
+      r.name ?? '',
+      `the UID in the bound object reference (${r.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+    );
+  }
+  return { kind: r.kind, name: found.metadata.name!, uid: found.metadata.uid! };
+}

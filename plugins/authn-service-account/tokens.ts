@@ -1,0 +1,131 @@
+/**
+ * Service-account JWTs, as upstream's serviceaccount token generator and authenticator: RS256 only
+ * (so `alg: none` and HS256-signed-with-the-public-key tokens fail verification), issuer and
+ * audience checked, and the service account (and the pod or secret a token is bound to) must still
+ * exist with the same uid.
+ */
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { KubeObject } from '../../core/api/types.js';
+import type { AuthenticationResult, UserInfo } from '../../core/auth-types.js';
+import { isStatusError } from '../../core/errors.js';
+
+export interface TokenSettings {
+  issuer: string;
+  /** Audiences the API server accepts (upstream --api-audiences). */
+  audiences: string[];
+  privateKey: string;
+  publicKeys: string[];
+  keyId: string;
+}
+
+export interface BoundObject {
+  kind: 'Pod' | 'Secret';
+  name: string;
+  uid: string;
+}
+
+interface KubernetesClaims {
+  namespace: string;
+  serviceaccount: { name: string; uid: string };
+  pod?: { name: string; uid: string };
+  secret?: { name: string; uid: string };
+}
+
+export interface IssueRequest {
+  namespace: string;
+  serviceAccount: KubeObject;
+  audiences: string[];
+  expirationSeconds: number;
+  boundObject?: BoundObject;
+  now?: Date;
+}
+
+export function issueToken(s: TokenSettings, r: IssueRequest): { token: string; expirationTimestamp: string } {
+  const now = Math.floor((r.now ?? new Date()).getTime() / 1000);
+  const exp = now + r.expirationSeconds;
+  const claims: KubernetesClaims = {
+    namespace: r.namespace,
+    serviceaccount: { name: r.serviceAccount.metadata.name!, uid: r.serviceAccount.metadata.uid! },
+  };
+  if (r.boundObject?.kind === 'Pod') claims.pod = { name: r.boundObject.name, uid: r.boundObject.uid };
+  if (r.boundObject?.kind === 'Secret') claims.secret = { name: r.boundObject.name, uid: r.boundObject.uid };
+  const token = jwt.sign(
+    {
+      aud: r.audiences,
+      exp,
+      iat: now,
+      nbf: now,
+      iss: s.issuer,
+      jti: randomUUID(),
+      sub: `system:serviceaccount:${r.namespace}:${claims.serviceaccount.name}`,
+      'kubernetes.io': claims,
+    },
+    s.privateKey,
+    { algorithm: 'RS256', keyid: s.keyId },
+  );
+  return { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
+/** Looks objects up so a token dies with what it is bound to; undefined = not found. */
+export type Lookup = (
+  kind: 'ServiceAccount' | 'Pod' | 'Secret',
+  namespace: string,
+  name: string,
+) => Promise<KubeObject | undefined>;
+
+const looksLikeJwt = (token: string) => token.split('.').length === 3 && token.startsWith('eyJ');
+
+export async function authenticateToken(
+  s: TokenSettings,
+  token: string,
+  lookup: Lookup,
+): Promise<AuthenticationResult> {
+  if (!looksLikeJwt(token)) return undefined; // not ours: let other authenticators try
+  let payload: jwt.JwtPayload | undefined;
+  let lastError = '';
+  for (const key of s.publicKeys) {
+    try {
+      payload = jwt.verify(token, key, {
+        algorithms: ['RS256'],
+        issuer: s.issuer,
+        audience: s.audiences as [string, ...string[]],
+      }) as jwt.JwtPayload;
+      break;
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+  }
+  if (!payload) return { error: `service account token is invalid: ${lastError}` };
+  const k8s = payload['kubernetes.io'] as KubernetesClaims | undefined;
+  if (!k8s?.namespace || !k8s.serviceaccount?.name)
+    return { error: 'service account token has no kubernetes.io claims' };
+  const check = async (kind: 'ServiceAccount' | 'Pod' | 'Secret', ref: { name: string; uid: string }) => {
+    const found = await lookup(kind, k8s.namespace, ref.name).catch((err: unknown) => {
+      if (isStatusError(err) && err.code === 404) return undefined;
+      throw err;
+    });
+    if (!found) return `${kind.toLowerCase()} ${k8s.namespace}/${ref.name} has been deleted`;
+    if (found.metadata.uid !== ref.uid) {
+      return `${kind.toLowerCase()} UID (${found.metadata.uid}) does not match claim (${ref.uid})`;
+    }
+    return undefined;
+  };
+  const problem =
+    (await check('ServiceAccount', k8s.serviceaccount)) ??
+    (k8s.pod ? await check('Pod', k8s.pod) : undefined) ??
+    (k8s.secret ? await check('Secret', k8s.secret) : undefined);
+  if (problem) return { error: `service account token is no longer valid: ${problem}` };
+  const user: UserInfo = {
+    name: `system:serviceaccount:${k8s.namespace}:${k8s.serviceaccount.name}`,
+    uid: k8s.serviceaccount.uid,
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${k8s.namespace}`],
+    extra: {},
+  };
+  if (k8s.pod) {
+    user.extra!['authentication.kubernetes.io/pod-name'] = [k8s.pod.name];
+    user.extra!['authentication.kubernetes.io/pod-uid'] = [k8s.pod.uid];
+  }
+  if (payload.jti) user.extra!['authentication.kubernetes.io/credential-id'] = [`JTI=${payload.jti}`];
+  return { user };
+}
