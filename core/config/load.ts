@@ -118,6 +118,13 @@ export async function loadConfigFromObject(
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
     watchCacheSize: s.watchCacheSize,
   };
+  if (server.insecurePort !== 0 && !isLoopback(server.insecureBindAddress)) {
+    throw new SkiffError(
+      'SKIFF_INSECURE_NOT_LOOPBACK',
+      `${file}${lineOf(['server', 'insecureBindAddress'])}: server.insecureBindAddress is ${server.insecureBindAddress}, but the insecure port may only listen on loopback: every request on it acts as an unrestricted admin`,
+      'use 127.0.0.1 or ::1, or turn the insecure port off (insecurePort: 0) and use the HTTPS port',
+    );
+  }
   const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
   for (const [name, config] of Object.entries(overrides.plugins ?? {})) {
     const entry = entries[name];
@@ -130,6 +137,9 @@ export async function loadConfigFromObject(
   }
   return { file, server, plugins: orderPlugins(plugins, file) };
 }
+
+const isLoopback = (address: string) =>
+  /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address === 'localhost';
 
 const optionalPath = (p: string | undefined) => (p === undefined ? undefined : resolve(p));
 

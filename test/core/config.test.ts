@@ -52,6 +52,16 @@ describe('core/config', () => {
     expect(c.server).to.include({ securePort: 6443, insecurePort: 0, bindAddress: '127.0.0.1' });
   });
 
+  it('SKIFF_INSECURE_NOT_LOOPBACK: the insecure port never listens beyond loopback', async () => {
+    const e = await failure(
+      loadConfig(write('open.yaml', 'server:\n  insecurePort: 8080\n  insecureBindAddress: 0.0.0.0\n')),
+    );
+    expect(e.code).to.equal('SKIFF_INSECURE_NOT_LOOPBACK');
+    expect(e.message).to.contain('open.yaml:3');
+    const off = await loadConfig(write('off.yaml', 'server:\n  insecurePort: 0\n  insecureBindAddress: 0.0.0.0\n'));
+    expect(off.server.insecurePort).to.equal(0);
+  });
+
   it('flags override the file', async () => {
     const c = await loadConfig(undefined, { insecurePort: 9999, storageBackend: 'memory', dataDir: '/tmp/x' });
     expect(c.server).to.include({ insecurePort: 9999, storageBackend: 'memory', dataDir: '/tmp/x' });
