@@ -1,6 +1,7 @@
 /** The `skiff` command line. One file per command under ./commands. */
 import { Command, CommanderError } from 'commander';
 import { SkiffError } from '../errors.js';
+import { certsCommand, kubeconfigCommand } from './commands/certs.js';
 import { configCommand } from './commands/config.js';
 import { serveCommands } from './commands/serve.js';
 import { versionCommand } from './commands/version.js';
@@ -18,7 +19,9 @@ function strict(command: Command): Command {
   return command;
 }
 
-for (const command of [...serveCommands(), configCommand(), versionCommand()]) program.addCommand(strict(command));
+for (const command of [...serveCommands(), certsCommand(), kubeconfigCommand(), configCommand(), versionCommand()]) {
+  program.addCommand(strict(command));
+}
 
 try {
   await program.parseAsync(process.argv);

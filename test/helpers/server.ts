@@ -5,10 +5,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer, type SkiffServer } from '../../core/server/server.js';
+import type { Pki } from '../../core/tls/layout.js';
+import { preparePki, writeAdminKubeconfig } from '../../core/tls/startup.js';
 
 export interface TestServer {
   url: string;
   port: number;
+  /** With `secure: true`: the HTTPS URL, the PKI, and an admin kubeconfig file. */
+  secureUrl?: string;
+  pki?: Pki;
+  kubeconfig?: string;
   server: SkiffServer;
   dataDir: string;
   close(options?: { keepData?: boolean }): Promise<void>;
@@ -24,6 +30,8 @@ export interface TestServerOptions {
   watchCacheSize?: number;
   /** Extra plugin entries, merged after the built-ins. */
   plugins?: Record<string, unknown>;
+  /** Also serve HTTPS on a free port, with a PKI created in the data directory (as `skiff up`). */
+  secure?: boolean;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -35,7 +43,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         dataDir,
         insecureBindAddress: '127.0.0.1',
         insecurePort: options.port ?? 'auto',
-        securePort: 0,
+        securePort: options.secure ? 'auto' : 0,
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
         ...(options.watchCacheSize ? { watchCacheSize: options.watchCacheSize } : {}),
@@ -51,12 +59,17 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     '(test)',
   );
   const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
-  const server = await createServer({ config, role: 'apiserver', logger });
+  const { pki, identityProvider } = preparePki(config, logger);
+  const server = await createServer({ config, role: 'apiserver', logger, identityProvider });
   const addresses = await server.listen();
   const port = addresses.insecure!.port;
+  const secureUrl = addresses.secure ? `https://127.0.0.1:${addresses.secure.port}` : undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    secureUrl,
+    pki,
+    kubeconfig: pki && secureUrl ? writeAdminKubeconfig(pki, dataDir, secureUrl) : undefined,
     server,
     dataDir,
     async close({ keepData = false } = {}) {

@@ -5,6 +5,7 @@ import { describeChains } from '../../chains.js';
 import { loadConfig } from '../../config/load.js';
 import type { Port } from '../../config/schema.js';
 import { createServer } from '../../server/server.js';
+import { preparePki, writeAdminKubeconfig } from '../../tls/startup.js';
 
 interface ServeOptions {
   config?: string;
@@ -62,7 +63,8 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     plugins: pluginFlags(opts),
   });
   const started = Date.now();
-  const server = await createServer({ config, role, logger });
+  const { pki, identityProvider } = preparePki(config, logger);
+  const server = await createServer({ config, role, logger, identityProvider });
   logger.info(
     { config: config.file, plugins: config.plugins.map((p) => p.name), chains: describeChains(server.hooks) },
     'plugins loaded',
@@ -71,6 +73,10 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
   if (addresses.secure) {
     const { address, port } = addresses.secure;
     logger.info(`serving HTTPS on https://${hostPort(address, port)}`);
+    if (pki && !config.server.tlsCertFile) {
+      const path = writeAdminKubeconfig(pki, config.server.dataDir, `https://${hostPort(address, port)}`);
+      logger.info(`admin kubeconfig written to ${path}: kubectl --kubeconfig ${path} get namespaces`);
+    }
   }
   if (addresses.insecure) {
     const { address, port } = addresses.insecure;

@@ -1,0 +1,95 @@
+/**
+ * Certificates with node-forge: a self-signed CA and leaf certificates it signs (the API server's
+ * serving certificate, client certificates whose CN is the user and each O a group). Keys are made
+ * by node:crypto (native, fast) and handed to forge as PEM.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+
+export interface KeyPair {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface SubjectSpec {
+  commonName: string;
+  organizations?: string[];
+}
+
+export interface LeafSpec extends SubjectSpec {
+  usage: 'server' | 'client';
+  /** DNS names and IP addresses (server certificates). */
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+const DAY = 24 * 3600 * 1000;
+
+export function newRsaKeyPem(bits = 2048): string {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+function subject(spec: SubjectSpec): forge.pki.CertificateField[] {
+  return [
+    ...(spec.organizations ?? []).map((o) => ({ shortName: 'O', value: o })),
+    { shortName: 'CN', value: spec.commonName },
+  ];
+}
+
+/** 128 random bits, positive (the top bit cleared), as upstream's certificate helpers do. */
+function serialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0]! &= 0x7f;
+  return bytes.toString('hex');
+}
+
+function baseCertificate(keyPem: string, notBefore: Date, notAfter: Date): forge.pki.Certificate {
+  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = serialNumber();
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  return cert;
+}
+
+export function createCertificateAuthority(commonName = 'skiff-ca', years = 10, now = new Date()): KeyPair {
+  const keyPem = newRsaKeyPem();
+  const notBefore = new Date(now.getTime() - 5 * 60 * 1000); // tolerate small clock skew
+  const cert = baseCertificate(keyPem, notBefore, new Date(now.getTime() + years * 365 * DAY));
+  cert.setSubject(subject({ commonName }));
+  cert.setIssuer(subject({ commonName }));
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}
+
+export function issueCertificate(ca: KeyPair, spec: LeafSpec, now = new Date()): KeyPair {
+  const keyPem = newRsaKeyPem();
+  const notBefore = spec.notBefore ?? new Date(now.getTime() - 5 * 60 * 1000);
+  const notAfter = spec.notAfter ?? new Date(now.getTime() + 365 * DAY);
+  const cert = baseCertificate(keyPem, notBefore, notAfter);
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  cert.setSubject(subject(spec));
+  cert.setIssuer(caCert.subject.attributes);
+  const altNames = [
+    ...(spec.dnsNames ?? []).map((value) => ({ type: 2, value })),
+    ...(spec.ipAddresses ?? []).map((ip) => ({ type: 7, ip })),
+  ];
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', serverAuth: spec.usage === 'server', clientAuth: spec.usage === 'client' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+    ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(ca.keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}

@@ -1,0 +1,54 @@
+/**
+ * What `skiff up` / `skiff apiserver` do with the PKI before the server starts: create it on first
+ * start (or reuse it), warn about certificates near expiry, serve with its certificate unless
+ * --tls-cert-file is given, and afterwards write an admin kubeconfig next to it.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/load.js';
+import type { IdentityProvider } from '../server/secure-serving.js';
+import { buildKubeconfig } from './kubeconfig.js';
+import { ensurePki, expiryWarnings, type Pki, SERVICE_IP_DEFAULT, writePrivate } from './layout.js';
+
+const USES_PKI = ['authn-x509', 'authn-service-account'];
+
+/** The `kubernetes` service's address: the first host of api-core-v1's service range. */
+function serviceIP(config: ResolvedConfig): string {
+  const core = config.plugins.find((p) => p.name === 'api-core-v1')?.config as { serviceClusterIPRange?: string };
+  const base = core?.serviceClusterIPRange?.split('/')[0];
+  if (!base || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return SERVICE_IP_DEFAULT;
+  const parts = base.split('.').map(Number);
+  parts[3] = parts[3]! + 1;
+  return parts.join('.');
+}
+
+export function preparePki(config: ResolvedConfig, logger: Logger): { pki?: Pki; identityProvider?: IdentityProvider } {
+  const wanted = config.server.securePort !== 0 || config.plugins.some((p) => USES_PKI.includes(p.name));
+  if (!wanted) return {};
+  const pki = ensurePki(config.server.dataDir, { serviceIP: serviceIP(config) });
+  if (pki.created.length) logger.info({ dir: pki.dir, created: pki.created }, 'created the PKI (first start)');
+  for (const warning of expiryWarnings(pki.dir))
+    logger.warn(`${warning}: renew it (delete it and restart, or run skiff certs)`);
+  const identityProvider: IdentityProvider = async () => ({
+    cert: pki.apiserver.certPem,
+    key: pki.apiserver.keyPem,
+    source: join(pki.dir, 'apiserver.crt'),
+  });
+  return { pki, identityProvider };
+}
+
+/** Writes <dataDir>/kubeconfig for the admin (kubernetes-admin in system:masters); returns its path. */
+export function writeAdminKubeconfig(pki: Pki, dataDir: string, server: string): string {
+  const path = join(dataDir, 'kubeconfig');
+  writePrivate(
+    path,
+    buildKubeconfig({
+      server,
+      caPem: pki.ca.certPem,
+      user: 'kubernetes-admin',
+      clientCertPem: pki.admin.certPem,
+      clientKeyPem: pki.admin.keyPem,
+    }),
+  );
+  return path;
+}
