@@ -39,6 +39,8 @@ describe('core/config', () => {
       'api-core-v1',
       'api-coordination-v1',
       'api-authentication-v1',
+      'authn-x509',
+      'authn-service-account',
     ]);
     expect(c.server.bindAddress).to.equal('127.0.0.1');
     expect(c.server.dataDir).to.equal(resolve('data'));
