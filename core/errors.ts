@@ -186,6 +186,12 @@ export const errors = {
     new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
   notAcceptable: (accepted: string) =>
     new StatusError(406, 'NotAcceptable', `only the following media types are accepted: ${accepted}`),
+  headersTooLarge: () =>
+    new StatusError(
+      431,
+      'BadRequest',
+      'Request Header Fields Too Large: the request headers are larger than the server accepts',
+    ),
   tooLarge: (limitBytes: number) =>
     new StatusError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limitBytes}`),
   unsupportedMediaType: (contentType: string, accepted: string[]) =>

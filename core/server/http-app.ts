@@ -36,6 +36,8 @@ export interface HttpAppDeps {
   logger: Logger;
   maxRequestBodyBytes: number;
   advertise: string;
+  /** Set when basic auth is enabled: 401s then carry `WWW-Authenticate: Basic realm=...`. */
+  basicAuthRealm?: string;
 }
 
 interface State {
@@ -112,7 +114,9 @@ export class HttpApp {
       ctx.set('Content-Type', 'application/json');
       ctx.body = status.toStatus();
     }
-    if (status.code === 401) ctx.set('WWW-Authenticate', 'Basic realm="kubernetes-master"');
+    if (status.code === 401 && this.deps.basicAuthRealm) {
+      ctx.set('WWW-Authenticate', `Basic realm="${this.deps.basicAuthRealm}"`);
+    }
     if (status.details?.retryAfterSeconds) ctx.set('Retry-After', String(status.details.retryAfterSeconds));
   }
 

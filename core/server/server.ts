@@ -4,6 +4,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import { type Logger, pino } from 'pino';
 import { ApiService } from '../api/api-service.js';
@@ -14,7 +15,7 @@ import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Port } from '../config/schema.js';
 import { ControllerManager } from '../controllers.js';
-import { SkiffError } from '../errors.js';
+import { errors, SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
 import type { Storage } from '../storage/types.js';
@@ -164,6 +165,9 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     logger,
     maxRequestBodyBytes: config.server.maxRequestBodyBytes,
     advertise: `${settings.advertiseAddress}:${settings.advertisePort}`,
+    basicAuthRealm: container.hasRegistration('basicAuthRealm')
+      ? container.resolve<string>('basicAuthRealm')
+      : undefined,
   });
   const controllers = new ControllerManager(hooks, logger);
   const servers: Server[] = [];
@@ -175,7 +179,21 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     s.on('close', () => sockets.delete(s));
   };
 
+  // Requests Node cannot parse (oversized headers, garbage) still get a Status, not a bare close.
+  const onClientError = (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge
+      ? errors.headersTooLarge()
+      : errors.badRequest(`the request could not be parsed: ${err.code ?? err.message}`);
+    const body = JSON.stringify(status.toStatus());
+    socket.end(
+      `HTTP/1.1 ${status.code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  };
+
   async function start(server: Server, port: Port, address: string): Promise<{ address: string; port: number }> {
+    server.on('clientError', onClientError);
     await new Promise<void>((res, rej) => {
       server.once('error', rej);
       server.listen(port === 'auto' ? 0 : port, address, () => res());

@@ -3,6 +3,7 @@
  * it in 1.19; Skiff keeps it for teaching the seed's section 3.6.1 and warns at start. See README.md.
  */
 import { resolve } from 'node:path';
+import { asValue } from 'awilix';
 import { z } from 'zod';
 import { readCredentialsFile, secretsEqual } from '../../core/auth/credentials-file.js';
 import { basicCredentials } from '../../core/auth/headers.js';
@@ -20,6 +21,8 @@ export default definePlugin({
       { file: path },
       'basic authentication is enabled: upstream Kubernetes removed --basic-auth-file in 1.19; passwords travel with every request, use it for training only',
     );
+    // 401 answers then invite basic credentials, as upstream's did.
+    ctx.container.register({ basicAuthRealm: asValue('kubernetes-master') });
     // Later records win, as upstream's map assignment does.
     const byUser = new Map(records.map((r) => [r.user.name, r]));
     ctx.provide.authenticator((request) => {

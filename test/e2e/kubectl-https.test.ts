@@ -173,6 +173,26 @@ describe('e2e: HTTPS and authentication with kubectl', function () {
     expect(bare.body).to.not.contain('invalid'); // the reasons go to the server log only
   });
 
+  it('answers empty, malformed and oversized Authorization headers with a clear 4xx Status', async () => {
+    for (const authorization of ['', 'Bearer', 'Bearer ', 'Basic !!!', 'Negotiate abc']) {
+      const r = await httpsGet(`${ts.secureUrl}/api/v1/pods`, ca.certPem, {
+        headers: { Authorization: authorization },
+      });
+      expect(r.status, JSON.stringify(authorization)).to.equal(401);
+      expect(JSON.parse(r.body).reason).to.equal('Unauthorized');
+    }
+    const huge = await httpsGet(`${ts.secureUrl}/api/v1/pods`, ca.certPem, {
+      headers: { Authorization: `Bearer ${'x'.repeat(64 * 1024)}` },
+    });
+    expect(huge.status).to.equal(431);
+    expect(JSON.parse(huge.body)).to.include({ kind: 'Status', code: 431 });
+    // A large token under the header limit is simply not recognised.
+    const big = await httpsGet(`${ts.secureUrl}/api/v1/pods`, ca.certPem, {
+      headers: { Authorization: `Bearer eyJ${'x'.repeat(8 * 1024)}.a.b` },
+    });
+    expect(big.status).to.equal(401);
+  });
+
   it('serves a certificate valid for 127.0.0.1, ::1, localhost and the in-cluster names, over TLS 1.2+ only', async () => {
     const sans = new X509Certificate(ts.pki!.apiserver.certPem).subjectAltName ?? '';
     for (const name of [
