@@ -83,6 +83,17 @@ export class ApiService {
     return this.served.get(`${group}/${version}/${plural}`)?.store;
   }
 
+  /**
+   * An object as the watch cache has it (consistent with the newest write), for plugins that read on
+   * the hot path, e.g. authenticators checking that a service account still exists.
+   */
+  async getCached(group: string, version: string, plural: string, namespace: string, name: string): Promise<KubeObject> {
+    const served = this.served.get(`${group}/${version}/${plural}`);
+    if (!served) throw errors.notFoundPath();
+    const key = served.store.key(namespace, name);
+    return served.reader ? served.reader.get(key, name) : served.store.get(namespace, name);
+  }
+
   private servedFor(info: RequestInfo): Served {
     const served = this.served.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}`);
     if (!served) throw errors.notFoundPath();

@@ -86,9 +86,20 @@ export function secretsEqual(given: string, stored: string): boolean {
   return timingSafeEqual(digest(given), digest(stored));
 }
 
+const digests = new WeakMap<CredentialRecord, Buffer>();
+const digestOf = (r: CredentialRecord) => {
+  let d = digests.get(r);
+  if (!d) {
+    d = digest(r.secret);
+    digests.set(r, d);
+  }
+  return d;
+};
+
 /** The record whose secret matches, comparing against every record so timing does not depend on which. */
 export function findBySecret(records: CredentialRecord[], given: string): CredentialRecord | undefined {
+  const wanted = digest(given);
   let found: CredentialRecord | undefined;
-  for (const r of records) if (secretsEqual(given, r.secret)) found = r;
+  for (const r of records) if (timingSafeEqual(wanted, digestOf(r))) found = r;
   return found;
 }

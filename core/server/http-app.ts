@@ -49,6 +49,22 @@ interface State {
 /** Which listener a socket came from: set by the server on each listener's connections. */
 export const TRANSPORT = Symbol('skiff.transport');
 
+const PEER = Symbol('skiff.peerCertificates');
+
+/**
+ * The client certificate of a TLS connection, read once per connection: keep-alive requests share
+ * it, and authenticators may cache their verdict on the very same Buffer (WeakMap).
+ */
+function peerCertificatesOf(socket: TLSSocket): Buffer[] | undefined {
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cached = socket as unknown as Record<symbol, Buffer[] | null>;
+  if (cached[PEER] === undefined) {
+    const peer = socket.getPeerCertificate(false);
+    cached[PEER] = peer?.raw ? [peer.raw] : null;
+  }
+  return cached[PEER] ?? undefined;
+}
+
 function transportOf(req: IncomingMessage): Transport {
   return ((req.socket as unknown as Record<symbol, Transport>)[TRANSPORT] ?? 'insecure') as Transport;
 }
@@ -127,12 +143,10 @@ export class HttpApp {
 
   private async authenticate(ctx: Koa.Context): Promise<void> {
     const state = ctx.state as State;
-    const socket = ctx.req.socket as TLSSocket;
-    const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate(true) : undefined;
     const outcome = await runAuthentication(this.deps.hooks, {
       headers: ctx.req.headers,
       transport: transportOf(ctx.req),
-      peerCertificates: peer?.raw ? [peer.raw] : undefined,
+      peerCertificates: peerCertificatesOf(ctx.req.socket as TLSSocket),
     });
     if (!outcome.result) {
       this.deps.logger.info({ refusals: outcome.refusals, path: ctx.path }, 'authentication failed');

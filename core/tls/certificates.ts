@@ -32,17 +32,21 @@ export function newRsaKeyPem(bits = 2048): string {
   return privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
+// UTF8String, as Go writes names: forge's default PrintableString cannot hold '@', '_' or non-ASCII.
+const utf8 = (shortName: string, value: string) =>
+  ({ shortName, value, valueTagClass: forge.asn1.Type.UTF8 }) as unknown as forge.pki.CertificateField;
+
 function subject(spec: SubjectSpec): forge.pki.CertificateField[] {
-  return [
-    ...(spec.organizations ?? []).map((o) => ({ shortName: 'O', value: o })),
-    { shortName: 'CN', value: spec.commonName },
-  ];
+  return [...(spec.organizations ?? []).map((o) => utf8('O', o)), utf8('CN', spec.commonName)];
 }
 
-/** 128 random bits, positive (the top bit cleared), as upstream's certificate helpers do. */
-function serialNumber(): string {
+/**
+ * 128 random bits as a positive, minimally encoded DER integer: the first byte has its top bit
+ * clear (positive) and is not zero (a leading zero byte is non-minimal, and Go rejects it).
+ */
+export function serialNumber(): string {
   const bytes = randomBytes(16);
-  bytes[0]! &= 0x7f;
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
   return bytes.toString('hex');
 }
 

@@ -4,8 +4,8 @@
  * and the service-account signing key pair. Private keys are written mode 0600, and a key that others
  * can read stops start-up.
  */
-import { createPublicKey, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SkiffError } from '../errors.js';
 import {
@@ -76,12 +76,35 @@ function checkPrivate(path: string): void {
   }
 }
 
-function loadPair(dir: string, name: string): KeyPair | undefined {
+function loadPair(dir: string, name: string, ca?: KeyPair): KeyPair | undefined {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  if (!existsSync(cert) || !existsSync(key)) return undefined;
+  if (!existsSync(cert) && !existsSync(key)) return undefined;
+  if (!existsSync(cert) || !existsSync(key)) {
+    throw new SkiffError(
+      'SKIFF_PKI_INCOMPLETE',
+      `${existsSync(cert) ? cert : key} exists but ${existsSync(cert) ? key : cert} does not`,
+      `restore the missing file, or delete both ${name}.crt and ${name}.key so they are created anew`,
+    );
+  }
   checkPrivate(key);
-  return { certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+  const pair = { certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+  const x509 = new X509Certificate(pair.certPem);
+  if (!x509.checkPrivateKey(createPrivateKey(pair.keyPem))) {
+    throw new SkiffError(
+      'SKIFF_PKI_KEY_MISMATCH',
+      `${key} is not the key of ${cert}`,
+      `delete both ${name}.crt and ${name}.key so they are created anew`,
+    );
+  }
+  if (ca && !x509.verify(new X509Certificate(ca.certPem).publicKey)) {
+    throw new SkiffError(
+      'SKIFF_PKI_CERT_INVALID',
+      `${cert} was not signed by the CA in ${dir}`,
+      `delete ${name}.crt and ${name}.key so they are issued by the current CA (or restore the CA that signed them)`,
+    );
+  }
+  return pair;
 }
 
 function savePair(dir: string, name: string, pair: KeyPair, created: string[]): KeyPair {
@@ -111,7 +134,7 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): Pki {
   const now = options.now ?? new Date();
   const ca = loadPair(dir, 'ca') ?? savePair(dir, 'ca', createCertificateAuthority('skiff-ca', 10, now), created);
   const issue = (name: string, spec: LeafSpec) =>
-    loadPair(dir, name) ?? savePair(dir, name, issueCertificate(ca, spec, now), created);
+    loadPair(dir, name, ca) ?? savePair(dir, name, issueCertificate(ca, spec, now), created);
   const apiserver = issue('apiserver', {
     commonName: 'kube-apiserver',
     usage: 'server',
@@ -132,9 +155,19 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): Pki {
   return { dir, ca, apiserver, admin: admin!, created };
 }
 
-/** Each certificate in the PKI directory with its expiry. */
-export function certificateExpiries(dir: string, names: string[]): { name: string; notAfter: Date; subject: string }[] {
-  return names
+/** Each certificate in the PKI directory with its expiry: the known ones first, then any other *.crt. */
+export function certificateExpiries(
+  dir: string,
+  names: string[] = PKI_CERTIFICATES,
+): { name: string; notAfter: Date; subject: string }[] {
+  const others = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.crt'))
+        .map((f) => f.slice(0, -4))
+        .filter((n) => !names.includes(n))
+        .sort()
+    : [];
+  return [...names, ...others]
     .filter((n) => existsSync(join(dir, `${n}.crt`)))
     .map((n) => {
       const cert = new X509Certificate(readFileSync(join(dir, `${n}.crt`)));
@@ -147,7 +180,7 @@ export const PKI_CERTIFICATES = ['ca', 'apiserver', ...Object.keys(COMPONENT_CLI
 /** Warnings for certificates that have expired or expire within `days`. */
 export function expiryWarnings(dir: string, now = new Date(), days = 30): string[] {
   const soon = now.getTime() + days * 24 * 3600 * 1000;
-  return certificateExpiries(dir, PKI_CERTIFICATES).flatMap((c) => {
+  return certificateExpiries(dir).flatMap((c) => {
     if (c.notAfter.getTime() < now.getTime())
       return [`certificate ${c.name}.crt expired on ${c.notAfter.toISOString()}`];
     if (c.notAfter.getTime() < soon) return [`certificate ${c.name}.crt expires on ${c.notAfter.toISOString()}`];

@@ -69,7 +69,7 @@ export default definePlugin({
     const api = () => ctx.container.resolve<ApiService>('api');
     const lookup: Lookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
-      return api().storeFor('', 'v1', plural)?.get(namespace, name);
+      return api().getCached('', 'v1', plural, namespace, name);
     };
     ctx.provide.authenticator((request) => {
       const token = bearerToken(request.headers);

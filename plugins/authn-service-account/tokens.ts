@@ -76,12 +76,48 @@ export type Lookup = (
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3 && token.startsWith('eyJ');
 
+// RS256 verification costs far more than the request it guards; a verified token's claims are kept
+// until it expires (bounded), while expiry and the existence checks still run on every request.
+const VERIFIED_MAX = 4096;
+const verified = new WeakMap<TokenSettings, Map<string, jwt.JwtPayload>>();
+
+function cachedPayload(s: TokenSettings, token: string, now: number): jwt.JwtPayload | undefined {
+  const payload = verified.get(s)?.get(token);
+  if (!payload) return undefined;
+  if (typeof payload.exp === 'number' && payload.exp * 1000 <= now) {
+    verified.get(s)!.delete(token);
+    return undefined;
+  }
+  return payload;
+}
+
+function remember(s: TokenSettings, token: string, payload: jwt.JwtPayload): void {
+  let cache = verified.get(s);
+  if (!cache) {
+    cache = new Map();
+    verified.set(s, cache);
+  }
+  if (cache.size >= VERIFIED_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(token, payload);
+}
+
 export async function authenticateToken(
   s: TokenSettings,
   token: string,
   lookup: Lookup,
 ): Promise<AuthenticationResult> {
   if (!looksLikeJwt(token)) return undefined; // not ours: let other authenticators try
+  let payload = cachedPayload(s, token, Date.now());
+  if (!payload) {
+    const result = verify(s, token);
+    if ('error' in result) return result;
+    payload = result.payload;
+    remember(s, token, payload);
+  }
+  return userOf(payload, lookup);
+}
+
+function verify(s: TokenSettings, token: string): { payload: jwt.JwtPayload } | { error: string } {
   let payload: jwt.JwtPayload | undefined;
   let lastError = '';
   for (const key of s.publicKeys) {
@@ -96,7 +132,10 @@ export async function authenticateToken(
       lastError = (err as Error).message;
     }
   }
-  if (!payload) return { error: `service account token is invalid: ${lastError}` };
+  return payload ? { payload } : { error: `service account token is invalid: ${lastError}` };
+}
+
+async function userOf(payload: jwt.JwtPayload, lookup: Lookup): Promise<AuthenticationResult> {
   const k8s = payload['kubernetes.io'] as KubernetesClaims | undefined;
   if (!k8s?.namespace || !k8s.serviceaccount?.name)
     return { error: 'service account token has no kubernetes.io claims' };

@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- read formats create watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
+ * `npm run bench [-- read formats https create watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
  * prints one table, every figure beside a baseline measured in the same run.
  */
 import { writeFileSync } from 'node:fs';
 import { benchCreate } from './create.js';
 import { benchFormats } from './formats.js';
+import { benchHttps } from './https.js';
 import { generator } from './load.js';
 import { benchRead } from './read.js';
 import { printTable, type Row } from './report.js';
@@ -18,11 +19,12 @@ const option = (name: string) => {
 };
 const seconds = Number(option('--seconds') ?? 10);
 const jsonFile = option('--json');
-const wanted = new Set(args.length ? args : ['read', 'formats', 'create', 'watch', 'startup']);
+const wanted = new Set(args.length ? args : ['read', 'formats', 'https', 'create', 'watch', 'startup']);
 
 const scenarios: [string, () => Promise<Row[]>][] = [
   ['read', () => benchRead(seconds)],
   ['formats', () => benchFormats(seconds)],
+  ['https', () => benchHttps(seconds)],
   ['create', () => benchCreate(seconds)],
   ['watch', () => benchWatch([100, 1000])],
   ['startup', () => benchStartup()],

@@ -1,14 +1,15 @@
 /** The PKI (core/tls) and the `skiff certs` / `skiff kubeconfig` commands. */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { SkiffError } from '../../core/errors.js';
-import { issueCertificate } from '../../core/tls/certificates.js';
-import { ensurePki, expiryWarnings } from '../../core/tls/layout.js';
+import { issueCertificate, serialNumber } from '../../core/tls/certificates.js';
+import { ensurePki, expiryWarnings, writePrivate as writePrivateKey } from '../../core/tls/layout.js';
+import { verifyClientCertificate } from '../../plugins/authn-x509/verify.js';
 
 const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
 const skiff = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -61,6 +62,39 @@ describe('core/tls: the PKI', function () {
     );
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.contain('apiserver.crt: OK').and.contain('admin.crt: OK');
+  });
+
+  it('writes names as UTF-8 and serials as minimal positive integers (what Go accepts)', () => {
+    const pair = issueCertificate(pki.ca, {
+      commonName: 'alice@example.com',
+      organizations: ['dev_ops', 'a,b', 'équipe'],
+      usage: 'client',
+    });
+    const cert = new X509Certificate(pair.certPem);
+    const result = verifyClientCertificate(cert.raw, [new X509Certificate(pki.ca.certPem)], new Date());
+    expect(result).to.deep.equal({ user: { name: 'alice@example.com', groups: ['dev_ops', 'a,b', 'équipe'] } });
+    expect(cert.serialNumber).to.have.length(32);
+    for (let i = 0; i < 2000; i++) {
+      const first = Number.parseInt(serialNumber().slice(0, 2), 16);
+      expect(first).to.be.within(1, 0x7f);
+    }
+  });
+
+  it('refuses a half-present pair and a certificate the CA did not sign', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-pki-half-'));
+    ensurePki(dir);
+    rmSync(join(dir, 'pki', 'scheduler.key'));
+    expect(() => ensurePki(dir)).to.throw(SkiffError, /scheduler\.crt exists but .*scheduler\.key does not/);
+    const other = mkdtempSync(join(tmpdir(), 'skiff-pki-other-'));
+    const foreign = ensurePki(other);
+    writeFileSync(join(dir, 'pki', 'scheduler.crt'), foreign.admin.certPem);
+    writePrivateKey(join(dir, 'pki', 'scheduler.key'), foreign.admin.keyPem);
+    try {
+      ensurePki(dir);
+      expect.fail('should refuse');
+    } catch (err) {
+      expect((err as SkiffError).code).to.equal('SKIFF_PKI_CERT_INVALID');
+    }
   });
 
   it('refuses a private key others can read (SKIFF_PKI_KEY_PERMISSIONS)', () => {
