@@ -87,7 +87,13 @@ export class ApiService {
    * An object as the watch cache has it (consistent with the newest write), for plugins that read on
    * the hot path, e.g. authenticators checking that a service account still exists.
    */
-  async getCached(group: string, version: string, plural: string, namespace: string, name: string): Promise<KubeObject> {
+  async getCached(
+    group: string,
+    version: string,
+    plural: string,
+    namespace: string,
+    name: string,
+  ): Promise<KubeObject> {
     const served = this.served.get(`${group}/${version}/${plural}`);
     if (!served) throw errors.notFoundPath();
     const key = served.store.key(namespace, name);
