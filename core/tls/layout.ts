@@ -23,6 +23,11 @@ export interface PkiOptions {
   serviceIP?: string;
   /** More SANs for the serving certificate: IPs or DNS names. */
   extraSANs?: string[];
+  /**
+   * Also the controller manager's and scheduler's client certificates (`skiff certs` makes them;
+   * `skiff up` runs those components in-process and skips them, which halves first start-up).
+   */
+  components?: boolean;
   now?: Date;
 }
 
@@ -142,6 +147,7 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): Pki {
   });
   let admin: KeyPair | undefined;
   for (const [name, subject] of Object.entries(COMPONENT_CLIENTS)) {
+    if (name !== 'admin' && !options.components) continue;
     const pair = issue(name, { ...subject, usage: 'client' });
     if (name === 'admin') admin = pair;
   }

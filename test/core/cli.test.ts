@@ -24,7 +24,13 @@ describe('core/cli: the skiff bin', function () {
       expect(r.stdout).to.contain('Usage: skiff');
     }
     expect(run(['up', '--help']).stdout)
-      .to.contain('--insecure-port')
+      .to.contain('--secure-port')
+      .and.contain('--tls-cert-file')
+      .and.contain('--client-ca-file')
+      .and.contain('--token-auth-file')
+      .and.contain('--basic-auth-file')
+      .and.contain('--service-account-key-file')
+      .and.contain('--insecure-port')
       .and.contain('--storage-backend')
       .and.contain('--data-dir');
   });

@@ -64,6 +64,13 @@ describe('core/config', () => {
     expect(off.server.insecurePort).to.equal(0);
   });
 
+  it('an authentication flag turns its plugin on, merged over the file entry', async () => {
+    const tokens = write('tokens.csv', 't,u,1\n');
+    const c = await loadConfig(undefined, { plugins: { 'authn-token-file': { tokenAuthFile: tokens } } });
+    const entry = c.plugins.find((p) => p.name === 'authn-token-file');
+    expect(entry?.config).to.deep.equal({ tokenAuthFile: tokens });
+  });
+
   it('flags override the file', async () => {
     const c = await loadConfig(undefined, { insecurePort: 9999, storageBackend: 'memory', dataDir: '/tmp/x' });
     expect(c.server).to.include({ insecurePort: 9999, storageBackend: 'memory', dataDir: '/tmp/x' });

@@ -18,7 +18,7 @@ const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 describe('core/tls: the PKI', function () {
   this.timeout(60_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-pki-'));
-  const pki = ensurePki(dataDir);
+  const pki = ensurePki(dataDir, { components: true });
 
   it('creates a CA and leaf certificates that verify against it, with the right usages', () => {
     const ca = new X509Certificate(pki.ca.certPem);
@@ -82,15 +82,18 @@ describe('core/tls: the PKI', function () {
 
   it('refuses a half-present pair and a certificate the CA did not sign', () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-pki-half-'));
-    ensurePki(dir);
+    ensurePki(dir, { components: true });
     rmSync(join(dir, 'pki', 'scheduler.key'));
-    expect(() => ensurePki(dir)).to.throw(SkiffError, /scheduler\.crt exists but .*scheduler\.key does not/);
+    expect(() => ensurePki(dir, { components: true })).to.throw(
+      SkiffError,
+      /scheduler\.crt exists but .*scheduler\.key does not/,
+    );
     const other = mkdtempSync(join(tmpdir(), 'skiff-pki-other-'));
     const foreign = ensurePki(other);
     writeFileSync(join(dir, 'pki', 'scheduler.crt'), foreign.admin.certPem);
     writePrivateKey(join(dir, 'pki', 'scheduler.key'), foreign.admin.keyPem);
     try {
-      ensurePki(dir);
+      ensurePki(dir, { components: true });
       expect.fail('should refuse');
     } catch (err) {
       expect((err as SkiffError).code).to.equal('SKIFF_PKI_CERT_INVALID');

@@ -29,7 +29,7 @@ export function certsCommand(): Command {
     .option('--data-dir <dir>', 'data directory (default: ./data)', './data')
     .configureHelp({ showGlobalOptions: true })
     .action((opts: { dataDir: string }) => {
-      const pki = ensurePki(resolve(opts.dataDir));
+      const pki = ensurePki(resolve(opts.dataDir), { components: true });
       const out = pki.created.length
         ? [`created in ${pki.dir}:`, ...pki.created.map((f) => `  ${f}`)]
         : [`the PKI in ${pki.dir} is complete; nothing created`];

@@ -21,6 +21,10 @@ interface ServeOptions {
   tokenAuthFile?: string;
   basicAuthFile?: string;
   anonymousAuth?: boolean;
+  serviceAccountIssuer?: string;
+  serviceAccountKeyFile?: string[];
+  serviceAccountSigningKeyFile?: string;
+  apiAudiences?: string;
   logLevel: string;
 }
 
@@ -46,6 +50,12 @@ function pluginFlags(opts: ServeOptions): Record<string, Record<string, unknown>
   if (opts.tokenAuthFile) out['authn-token-file'] = { tokenAuthFile: opts.tokenAuthFile };
   if (opts.basicAuthFile) out['authn-basic-file'] = { basicAuthFile: opts.basicAuthFile };
   if (opts.anonymousAuth) out['authn-anonymous'] = {};
+  const sa: Record<string, unknown> = {};
+  if (opts.serviceAccountIssuer) sa.issuer = opts.serviceAccountIssuer;
+  if (opts.serviceAccountKeyFile?.length) sa.keyFiles = opts.serviceAccountKeyFile;
+  if (opts.serviceAccountSigningKeyFile) sa.signingKeyFile = opts.serviceAccountSigningKeyFile;
+  if (opts.apiAudiences) sa.apiAudiences = opts.apiAudiences.split(',').filter(Boolean);
+  if (Object.keys(sa).length) out['authn-service-account'] = sa;
   return out;
 }
 
@@ -126,6 +136,14 @@ function serveCommand(role: string, description: string): Command {
     .option('--token-auth-file <file>', 'static bearer tokens, CSV (turns on authn-token-file)')
     .option('--basic-auth-file <file>', 'static passwords, CSV; removed upstream in 1.19 (turns on authn-basic-file)')
     .option('--anonymous-auth <bool>', 'requests without credentials act as system:anonymous (default: false)', bool)
+    .option('--service-account-issuer <url>', 'issuer of service-account tokens (turns on authn-service-account)')
+    .option(
+      '--service-account-key-file <file>',
+      'public key verifying service-account tokens; repeatable',
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .option('--service-account-signing-key-file <file>', 'private key signing service-account tokens')
+    .option('--api-audiences <list>', 'comma-separated audiences the API accepts in service-account tokens')
     .option('--storage-backend <name>', 'storage backend: sqlite, memory, ... (default: sqlite)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
     .action((opts: ServeOptions) => serve(role, opts));
