@@ -55,6 +55,11 @@ export interface ConfigOverrides {
   /** Plugins enabled by upstream-named flags (--token-auth-file, ...): their config keys are merged
    * over the file's entry, and the plugin is enabled even when the file does not list it. */
   plugins?: Record<string, Record<string, unknown>>;
+  /**
+   * Upstream's --authorization-mode: replaces every authz-* plugin of the file with these, in
+   * this order (the chain's order).
+   */
+  authorizers?: { name: string; config?: Record<string, unknown> }[];
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -126,6 +131,10 @@ export async function loadConfigFromObject(
     );
   }
   const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
+  if (overrides.authorizers) {
+    for (const name of Object.keys(entries)) if (name.startsWith('authz-')) delete entries[name];
+    for (const a of overrides.authorizers) entries[a.name] = { enabled: true, config: a.config };
+  }
   for (const [name, config] of Object.entries(overrides.plugins ?? {})) {
     const entry = entries[name];
     entries[name] = { ...entry, enabled: true, config: { ...entry?.config, ...config } };

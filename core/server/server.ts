@@ -50,6 +50,12 @@ export interface SkiffServer {
   client(user?: UserInfo): ApiClient;
 }
 
+const SELF_REVIEWS = new Set([
+  'authentication.k8s.io/selfsubjectreviews',
+  'authorization.k8s.io/selfsubjectaccessreviews',
+  'authorization.k8s.io/selfsubjectrulesreviews',
+]);
+
 const numericPort = (p: Port) => (p === 'auto' ? 0 : p);
 
 const noGeneratedIdentity: IdentityProvider = async () => {
@@ -75,6 +81,16 @@ function coreTaps(hooks: Hooks): void {
   hooks.authorize.tap('system:masters', (a) =>
     a.user.groups.includes('system:masters')
       ? { decision: 'allow', reason: 'user is in group system:masters' }
+      : undefined,
+  );
+  // Asking about yourself reveals nothing you could not learn by trying: every authenticated user may
+  // create self-reviews, as upstream's bootstrap role system:basic-user grants (Skiff has no RBAC).
+  hooks.authorize.tap('self-reviews', (a) =>
+    a.resourceRequest &&
+    a.verb === 'create' &&
+    SELF_REVIEWS.has(`${a.apiGroup}/${a.resource}`) &&
+    a.user.groups.includes('system:authenticated')
+      ? { decision: 'allow', reason: 'every authenticated user may review itself (system:basic-user)' }
       : undefined,
   );
 }

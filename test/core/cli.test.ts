@@ -48,6 +48,14 @@ describe('core/cli: the skiff bin', function () {
     expect(bad.stderr).to.contain('SKIFF_CONFIG_NOT_FOUND').and.contain('fix:');
   });
 
+  it('--authorization-mode names upstream modes; an unknown one, or ABAC without a file, exits 2', () => {
+    const rbac = run(['up', '--authorization-mode=RBAC', '--secure-port', '0']);
+    expect(rbac.status).to.equal(2);
+    expect(rbac.stderr).to.contain('SKIFF_AUTHORIZATION_MODE').and.contain('AlwaysAllow, AlwaysDeny, ABAC');
+    const abac = run(['up', '--authorization-mode=ABAC', '--secure-port', '0']);
+    expect(abac.stderr).to.contain('--authorization-policy-file');
+  });
+
   it('an unknown flag or command exits 2', () => {
     expect(run(['up', '--no-such-flag']).status).to.equal(2);
     expect(run(['fly']).status).to.equal(2);

@@ -39,6 +39,7 @@ describe('core/config', () => {
       'api-core-v1',
       'api-coordination-v1',
       'api-authentication-v1',
+      'api-authorization-v1',
       'authn-x509',
       'authn-service-account',
     ]);
@@ -69,6 +70,17 @@ describe('core/config', () => {
     const c = await loadConfig(undefined, { plugins: { 'authn-token-file': { tokenAuthFile: tokens } } });
     const entry = c.plugins.find((p) => p.name === 'authn-token-file');
     expect(entry?.config).to.deep.equal({ tokenAuthFile: tokens });
+  });
+
+  it("--authorization-mode replaces the file's authorizers, in the order given", async () => {
+    const c = await loadConfig(write('authz.yaml', 'plugins:\n  storage-memory: {}\n  authz-always-allow: {}\n'), {
+      storageBackend: 'memory',
+      authorizers: [{ name: 'authz-always-deny' }, { name: 'authz-always-allow' }],
+    });
+    expect(c.plugins.map((p) => p.name).filter((n) => n.startsWith('authz-'))).to.deep.equal([
+      'authz-always-deny',
+      'authz-always-allow',
+    ]);
   });
 
   it('flags override the file', async () => {

@@ -53,6 +53,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         'api-core-v1': {},
         'api-coordination-v1': {},
         'api-authentication-v1': {},
+        'api-authorization-v1': {},
         ...options.plugins,
       },
     },

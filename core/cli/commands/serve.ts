@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { describeChains } from '../../chains.js';
 import { loadConfig } from '../../config/load.js';
 import type { Port } from '../../config/schema.js';
+import { SkiffError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
 import { preparePki, writeAdminKubeconfig } from '../../tls/startup.js';
 
@@ -25,6 +26,9 @@ interface ServeOptions {
   serviceAccountKeyFile?: string[];
   serviceAccountSigningKeyFile?: string;
   apiAudiences?: string;
+  authorizationMode?: string;
+  authorizationPolicyFile?: string;
+  abacStrict?: boolean;
   logLevel: string;
 }
 
@@ -41,6 +45,36 @@ function bool(value: string): boolean {
   if (value === 'true') return true;
   if (value === 'false') return false;
   throw new InvalidArgumentError('expected true or false');
+}
+
+const AUTHORIZATION_MODES: Record<string, string> = {
+  AlwaysAllow: 'authz-always-allow',
+  AlwaysDeny: 'authz-always-deny',
+  ABAC: 'authz-abac',
+};
+
+/** --authorization-mode=ABAC,AlwaysDeny → the authorizer plugins, in that order. */
+function authorizers(opts: ServeOptions): { name: string; config?: Record<string, unknown> }[] | undefined {
+  if (!opts.authorizationMode) return undefined;
+  return opts.authorizationMode.split(',').map((mode) => {
+    const name = AUTHORIZATION_MODES[mode.trim()];
+    if (!name) {
+      throw new SkiffError(
+        'SKIFF_AUTHORIZATION_MODE',
+        `--authorization-mode: unknown or unsupported mode "${mode}"`,
+        `use a comma-separated list of ${Object.keys(AUTHORIZATION_MODES).join(', ')}`,
+      );
+    }
+    if (name !== 'authz-abac') return { name };
+    if (!opts.authorizationPolicyFile) {
+      throw new SkiffError(
+        'SKIFF_AUTHORIZATION_MODE',
+        '--authorization-mode includes ABAC, but no --authorization-policy-file was given',
+        'add --authorization-policy-file FILE (one JSON policy object per line)',
+      );
+    }
+    return { name, config: { policyFile: opts.authorizationPolicyFile, strict: opts.abacStrict ?? false } };
+  });
 }
 
 /** Upstream's authentication flags, each of which turns on the plugin that implements it. */
@@ -71,6 +105,7 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     insecurePort: opts.insecurePort,
     storageBackend: opts.storageBackend,
     plugins: pluginFlags(opts),
+    authorizers: authorizers(opts),
   });
   const started = Date.now();
   const { pki, identityProvider } = preparePki(config, logger);
@@ -144,6 +179,9 @@ function serveCommand(role: string, description: string): Command {
     )
     .option('--service-account-signing-key-file <file>', 'private key signing service-account tokens')
     .option('--api-audiences <list>', 'comma-separated audiences the API accepts in service-account tokens')
+    .option('--authorization-mode <modes>', 'comma-separated authorizers in order: AlwaysAllow, AlwaysDeny, ABAC')
+    .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
+    .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
     .option('--storage-backend <name>', 'storage backend: sqlite, memory, ... (default: sqlite)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
     .action((opts: ServeOptions) => serve(role, opts));

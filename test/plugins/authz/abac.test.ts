@@ -1,0 +1,204 @@
+/** authz-abac: the seed's policy file, upstream's matching rules, reloads, and kubectl over HTTPS. */
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { AuthorizationAttributes } from '../../../core/auth-types.js';
+import { runAuthorization } from '../../../core/chains.js';
+import { SkiffError } from '../../../core/errors.js';
+import { firstMatch, parsePolicy } from '../../../plugins/authz-abac/policy.js';
+import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+
+const SEED_POLICY = new URL('../../../config/examples/abac-policy.jsonl', import.meta.url).pathname;
+const KUBECTL_POLICY = new URL('../../../config/examples/abac-policy-kubectl.jsonl', import.meta.url).pathname;
+const SEED_TOKENS = new URL('../../../config/examples/abac-tokens.csv', import.meta.url).pathname;
+
+const user = (name: string, groups: string[] = []) => ({ name, groups: [...groups, 'system:authenticated'] });
+function req(
+  name: string,
+  verb: string,
+  resource: string,
+  namespace = 'default',
+  apiGroup = '',
+): AuthorizationAttributes {
+  return {
+    user: user(name),
+    verb,
+    resourceRequest: true,
+    namespace,
+    apiGroup,
+    apiVersion: 'v1',
+    resource,
+    subresource: '',
+    name: '',
+    path: '',
+  };
+}
+function path(name: string, verb: string, p: string): AuthorizationAttributes {
+  return {
+    user: user(name),
+    verb,
+    resourceRequest: false,
+    namespace: '',
+    apiGroup: '',
+    apiVersion: '',
+    resource: '',
+    subresource: '',
+    name: '',
+    path: p,
+  };
+}
+
+describe('plugins: authz-abac policy files', () => {
+  const seed = parsePolicy(readFileSync(SEED_POLICY, 'utf8'));
+
+  it('loads the seed example exactly as printed, warning about "ns" and the spaces by line', () => {
+    expect(seed.errors).to.deep.equal([]);
+    expect(seed.rules.map((r) => r.line)).to.deep.equal([1, 2, 3, 4]);
+    const line4 = seed.warnings.filter((w) => w.line === 4).map((w) => w.message);
+    expect(
+      line4.some((m) => m.includes('"ns" read as "namespace"') && m.includes('upstream Kubernetes never read "ns"')),
+    ).to.equal(true);
+    expect(line4.some((m) => m.includes('surrounding spaces'))).to.equal(true);
+    expect(seed.rules[3]).to.include({ user: 'bob', resource: 'pods', readonly: true, namespace: 'myNamespace' });
+  });
+
+  it("behaves as the seed intends: the four people's rights, line by line", () => {
+    const allowed = (a: AuthorizationAttributes) => firstMatch(seed.rules, a)?.line;
+    expect(allowed(req('alice', 'create', 'pods', 'anywhere'))).to.equal(1);
+    expect(allowed(req('alice', 'delete', 'deployments', 'x', 'apps'))).to.equal(1);
+    expect(allowed(path('alice', 'get', '/healthz'))).to.equal(1);
+    expect(allowed(req('kubelet', 'get', 'pods', 'kube-system'))).to.equal(2);
+    expect(allowed(req('kubelet', 'watch', 'pods', ''))).to.equal(2);
+    expect(allowed(req('kubelet', 'create', 'pods'))).to.equal(undefined);
+    expect(allowed(req('kubelet', 'create', 'events'))).to.equal(3);
+    expect(allowed(req('kubelet', 'get', 'secrets'))).to.equal(undefined);
+    expect(allowed(req('bob', 'list', 'pods', 'myNamespace'))).to.equal(4);
+    expect(allowed(req('bob', 'list', 'pods', 'default'))).to.equal(undefined);
+    expect(allowed(req('bob', 'create', 'pods', 'myNamespace'))).to.equal(undefined);
+    expect(allowed(path('bob', 'get', '/version'))).to.equal(undefined);
+  });
+
+  it('reads v1beta1 Policy lines: groups, apiGroup, wildcards and non-resource path prefixes', () => {
+    const p = parsePolicy(
+      [
+        '# comment, then a blank line',
+        '',
+        '{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"group": "system:authenticated", "readonly": true, "nonResourcePath": "/apis/*"}}',
+        '{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"user": "*", "namespace": "*", "resource": "leases", "apiGroup": "coordination.k8s.io"}}',
+        '{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": {"group": "ops", "namespace": "prod", "resource": "*", "apiGroup": "*"}}',
+      ].join('\n'),
+    );
+    expect(p.errors).to.deep.equal([]);
+    expect(firstMatch(p.rules, path('anyone', 'get', '/apis/apps/v1'))?.line).to.equal(3);
+    expect(firstMatch(p.rules, path('anyone', 'post', '/apis/apps/v1'))).to.equal(undefined);
+    expect(firstMatch(p.rules, path('anyone', 'get', '/api'))).to.equal(undefined);
+    expect(firstMatch(p.rules, req('anyone', 'update', 'leases', 'x', 'coordination.k8s.io'))?.line).to.equal(4);
+    expect(firstMatch(p.rules, req('anyone', 'update', 'leases', 'x', ''))).to.equal(undefined);
+    const ops = { ...req('carol', 'delete', 'pods', 'prod'), user: user('carol', ['ops']) };
+    expect(firstMatch(p.rules, ops)?.line).to.equal(5);
+    const anonymous = { ...req('system:anonymous', 'update', 'leases', 'x', 'coordination.k8s.io') };
+    anonymous.user = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+    expect(firstMatch(p.rules, anonymous), '"*" means any authenticated user').to.equal(undefined);
+  });
+
+  it('reports broken lines and unknown keys with their line numbers', () => {
+    const p = parsePolicy('{"user": "a"}\nnot json\n{"user": "b", "verb": "get"}\n{"apiVersion": "v2"}\n');
+    expect(p.errors.map((e) => e.line)).to.deep.equal([2, 4]);
+    expect(p.warnings).to.deep.include({ line: 3, message: 'unknown key "verb" ignored' });
+  });
+});
+
+describe('plugins: authz-abac in a server', function () {
+  this.timeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-abac-'));
+  const policy = join(dir, 'policy.jsonl');
+  copyFileSync(KUBECTL_POLICY, policy);
+  let ts: TestServer;
+
+  before(async () => {
+    ts = await startTestServer({
+      secure: true,
+      plugins: {
+        'authn-token-file': { config: { tokenAuthFile: SEED_TOKENS } },
+        'authz-abac': { config: { policyFile: policy, reloadIntervalMs: 100 } },
+      },
+    });
+    await fetch(`${ts.url}/api/v1/namespaces`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'myNamespace'.toLowerCase() } }),
+    });
+  });
+  after(async () => ts?.close());
+
+  const as = (name: string) => ({ name, groups: ['system:authenticated'] });
+
+  it('allows through the chain with a reason naming the file and line', async () => {
+    const d = await runAuthorization(ts.server.hooks, { ...req('kubelet', 'create', 'events'), user: as('kubelet') });
+    expect(d.decision).to.equal('allow');
+    expect(d.authorizer).to.equal('authz-abac');
+    expect(d.reason).to.contain(`${policy} line 3`);
+    const none = await runAuthorization(ts.server.hooks, { ...req('bob', 'get', 'secrets'), user: as('bob') });
+    expect(none.decision).to.equal('no-opinion');
+  });
+
+  it('kubectl as bob: reads pods only where the policy says, with upstream 403 text elsewhere', async function () {
+    if (!kubectlPath) return this.skip();
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, ts.pki!.ca.certPem);
+    const bob = (args: string[]) =>
+      kubectl(ts.secureUrl!, [`--certificate-authority=${caFile}`, '--token=bob-token', ...args]);
+    // The seed's namespace has a capital letter, which Kubernetes names cannot: its rule still holds for it.
+    const denied = await bob(['get', 'pods', '-n', 'default']);
+    expect(denied.code).to.not.equal(0);
+    expect(denied.stderr, denied.stderr).to.contain(
+      'pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "default"',
+    );
+    const canI = await bob(['auth', 'can-i', 'list', 'pods', '-n', 'myNamespace']);
+    expect(canI.stdout.trim()).to.equal('yes');
+    const cannot = await bob(['auth', 'can-i', 'create', 'pods', '-n', 'myNamespace']);
+    expect(cannot.stdout.trim()).to.equal('no');
+    const alice = await kubectl(ts.secureUrl!, [
+      `--certificate-authority=${caFile}`,
+      '--token=alice-token',
+      'get',
+      'pods',
+      '-A',
+    ]);
+    expect(alice.code, alice.stderr).to.equal(0);
+  });
+
+  it('re-reads the policy file when it changes, and keeps the old policy when the new one is broken', async () => {
+    const bobGetsSecrets = async () =>
+      (await runAuthorization(ts.server.hooks, { ...req('bob', 'get', 'secrets'), user: as('bob') })).decision;
+    writeFileSync(policy, `${readFileSync(KUBECTL_POLICY, 'utf8')}{"user":"bob", "resource": "secrets"}\n`);
+    const deadline = Date.now() + 10_000;
+    while ((await bobGetsSecrets()) !== 'allow' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await bobGetsSecrets()).to.equal('allow');
+    writeFileSync(policy, '{"user": broken\n');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await bobGetsSecrets(), 'a broken file keeps the previous policy').to.equal('allow');
+  });
+
+  it('stops start-up on a broken file, and on unknown keys when strict', async () => {
+    const broken = join(dir, 'broken.jsonl');
+    writeFileSync(broken, '{"user": "a"}\n{oops\n');
+    const strictFile = join(dir, 'strict.jsonl');
+    writeFileSync(strictFile, '{"user": "a", "verbs": ["get"]}\n');
+    for (const [file, strict, line] of [
+      [broken, false, ':2:'],
+      [strictFile, true, ':1:'],
+    ] as const) {
+      try {
+        await startTestServer({ plugins: { 'authz-abac': { config: { policyFile: file, strict } } } });
+        expect.fail('start-up should fail');
+      } catch (err) {
+        expect(err).to.be.instanceOf(SkiffError);
+        expect((err as SkiffError).code).to.equal('SKIFF_ABAC_POLICY_INVALID');
+        expect((err as Error).message).to.contain(line);
+      }
+    }
+  });
+});
