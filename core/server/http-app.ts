@@ -21,6 +21,7 @@ import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { encodeJson, encodeProtobufResponse, encodeTable } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
+import { impersonate } from './impersonation.js';
 import type { ApiMetrics } from './metrics.js';
 import { OPENAPI_V2_PROTOBUF_RESPONSE_TYPE, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
@@ -152,7 +153,7 @@ export class HttpApp {
       this.deps.logger.info({ refusals: outcome.refusals, path: ctx.path }, 'authentication failed');
       throw errors.unauthorized();
     }
-    state.user = outcome.result.user;
+    state.user = await impersonate(this.deps.hooks, outcome.result.user, ctx.req.headers);
     state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
     if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user);
   }

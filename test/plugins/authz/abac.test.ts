@@ -170,6 +170,26 @@ describe('plugins: authz-abac in a server', function () {
     expect(alice.code, alice.stderr).to.equal(0);
   });
 
+  it("impersonation: alice may act as bob (and gets bob's rights); bob may not act as alice", async function () {
+    if (!kubectlPath) return this.skip();
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, ts.pki!.ca.certPem);
+    const as = (token: string, args: string[]) =>
+      kubectl(ts.secureUrl!, [`--certificate-authority=${caFile}`, `--token=${token}`, ...args]);
+    const who = await as('alice-token', ['--as=bob', '--as-group=auditors', 'auth', 'whoami']);
+    expect(who.code, who.stderr).to.equal(0);
+    expect(who.stdout)
+      .to.match(/Username\s+bob/)
+      .and.match(/Groups\s+\[auditors system:authenticated\]/);
+    const asBob = await as('alice-token', ['--as=bob', 'get', 'pods', '-n', 'default']);
+    expect(asBob.stderr).to.contain('User "bob" cannot list resource "pods"');
+    const refused = await as('bob-token', ['--as=alice', 'get', 'pods', '-n', 'default']);
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.contain(
+      'users "alice" is forbidden: User "bob" cannot impersonate resource "users" in API group "" at the cluster scope',
+    );
+  });
+
   it('re-reads the policy file when it changes, and keeps the old policy when the new one is broken', async () => {
     const bobGetsSecrets = async () =>
       (await runAuthorization(ts.server.hooks, { ...req('bob', 'get', 'secrets'), user: as('bob') })).decision;

@@ -1,0 +1,74 @@
+/**
+ * Impersonation (`kubectl --as`, `--as-group`, `--as-uid`): the Impersonate-User, -Group, -Uid and
+ * -Extra-* headers, honoured only when the real user is authorized to `impersonate` each of them, as
+ * upstream's WithImpersonation filter. The request then runs entirely as the impersonated user.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { forbiddenError } from '../api/forbidden.js';
+import type { AuthorizationAttributes, UserInfo } from '../auth-types.js';
+import { runAuthorization } from '../chains.js';
+import { errors } from '../errors.js';
+import type { Hooks } from '../hooks.js';
+
+const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function attributes(
+  user: UserInfo,
+  resource: string,
+  name: string,
+  apiGroup = '',
+  subresource = '',
+): AuthorizationAttributes {
+  return {
+    user,
+    verb: 'impersonate',
+    resourceRequest: true,
+    namespace: '',
+    apiGroup,
+    apiVersion: '',
+    resource,
+    subresource,
+    name,
+    path: '',
+  };
+}
+
+/** The user the request acts as: the real one, or the impersonated one when every check passes. */
+export async function impersonate(hooks: Hooks, real: UserInfo, headers: IncomingHttpHeaders): Promise<UserInfo> {
+  const name = list(headers['impersonate-user'])[0];
+  const groups = list(headers['impersonate-group']);
+  const uid = list(headers['impersonate-uid'])[0];
+  const extra: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.startsWith('impersonate-extra-')) extra[decodeURIComponent(key.slice(18))] = list(value);
+  }
+  if (name === undefined) {
+    if (groups.length || uid !== undefined || Object.keys(extra).length) {
+      throw errors.badRequest('requested impersonation of groups, uid or extra without impersonating a user');
+    }
+    return real;
+  }
+  const checks: AuthorizationAttributes[] = [];
+  const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(name);
+  checks.push(
+    sa ? { ...attributes(real, 'serviceaccounts', sa[2]!), namespace: sa[1]! } : attributes(real, 'users', name),
+  );
+  for (const g of groups) checks.push(attributes(real, 'groups', g));
+  if (uid !== undefined) checks.push(attributes(real, 'uids', uid, 'authentication.k8s.io'));
+  for (const [key, values] of Object.entries(extra)) {
+    for (const v of values) checks.push(attributes(real, 'userextras', v, 'authentication.k8s.io', key));
+  }
+  for (const check of checks) {
+    const decision = await runAuthorization(hooks, check);
+    if (decision.decision !== 'allow') throw forbiddenError(check, decision.decision === 'deny' ? decision.reason : '');
+  }
+  const impersonatedGroups = [...groups];
+  if (sa) impersonatedGroups.push('system:serviceaccounts', `system:serviceaccounts:${sa[1]}`);
+  if (name !== 'system:anonymous' && !impersonatedGroups.includes('system:authenticated')) {
+    impersonatedGroups.push('system:authenticated');
+  }
+  const user: UserInfo = { name, groups: impersonatedGroups };
+  if (uid !== undefined) user.uid = uid;
+  if (Object.keys(extra).length) user.extra = extra;
+  return user;
+}
