@@ -1,6 +1,7 @@
 /** The `skiff` command line. One file per command under ./commands. */
 import { Command, CommanderError } from 'commander';
 import { SkiffError } from '../errors.js';
+import { abacCommand } from './commands/abac.js';
 import { certsCommand, kubeconfigCommand } from './commands/certs.js';
 import { configCommand } from './commands/config.js';
 import { serveCommands } from './commands/serve.js';
@@ -19,7 +20,14 @@ function strict(command: Command): Command {
   return command;
 }
 
-for (const command of [...serveCommands(), certsCommand(), kubeconfigCommand(), configCommand(), versionCommand()]) {
+for (const command of [
+  ...serveCommands(),
+  certsCommand(),
+  kubeconfigCommand(),
+  abacCommand(),
+  configCommand(),
+  versionCommand(),
+]) {
   program.addCommand(strict(command));
 }
 

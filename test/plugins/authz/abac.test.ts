@@ -1,4 +1,5 @@
 /** authz-abac: the seed's policy file, upstream's matching rules, reloads, and kubectl over HTTPS. */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { expect } from 'chai';
 import type { AuthorizationAttributes } from '../../../core/auth-types.js';
 import { runAuthorization } from '../../../core/chains.js';
 import { SkiffError } from '../../../core/errors.js';
+import { lint } from '../../../plugins/authz-abac/lint.js';
 import { firstMatch, parsePolicy } from '../../../plugins/authz-abac/policy.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -107,6 +109,33 @@ describe('plugins: authz-abac policy files', () => {
     const p = parsePolicy('{"user": "a"}\nnot json\n{"user": "b", "verb": "get"}\n{"apiVersion": "v2"}\n');
     expect(p.errors.map((e) => e.line)).to.deep.equal([2, 4]);
     expect(p.warnings).to.deep.include({ line: 3, message: 'unknown key "verb" ignored' });
+  });
+});
+
+describe('skiff abac check / lint', function () {
+  this.timeout(60_000);
+  const BIN = new URL('../../../scripts/skiff.mjs', import.meta.url).pathname;
+  const skiff = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  it('lint finds shadowed lines, wide lines and unknown keys', () => {
+    const findings = lint(
+      parsePolicy(
+        '{"user":"alice"}\n{"user":"alice", "resource":"pods", "namespace":"x"}\n{"user":"bob","resource":"pods","verb":"get"}\n',
+      ),
+    );
+    expect(findings).to.include('line 2: shadowed: line 1 already allows everything it allows');
+    expect(findings.some((f) => f.startsWith('line 1: wide: has no resource'))).to.equal(true);
+    expect(findings).to.include('line 3: warning: unknown key "verb" ignored');
+    expect(findings.some((f) => f.startsWith('line 3: shadowed'))).to.equal(false);
+  });
+
+  it('check prints the deciding line, and no-opinion when nothing matches', () => {
+    const base = ['abac', 'check', '--policy', SEED_POLICY, '--user', 'bob', '--verb', 'list', '--resource', 'pods'];
+    const yes = skiff([...base, '--namespace', 'myNamespace']);
+    expect(yes.status, yes.stderr).to.equal(0);
+    expect(yes.stdout).to.match(/^allow: line 4: /);
+    expect(skiff([...base, '--namespace', 'default']).stdout).to.match(/^no-opinion/);
+    expect(skiff(['abac', 'lint', SEED_POLICY]).stdout).to.contain('line 4: warning: key "ns" read as "namespace"');
   });
 });
 

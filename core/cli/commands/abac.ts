@@ -1,0 +1,86 @@
+/**
+ * `skiff abac check` and `skiff abac lint`: ABAC policy files offline, for training. They use the
+ * authz-abac plugin's own parser and matcher, so what they say is what the server does.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { lint } from '../../../plugins/authz-abac/lint.js';
+import { firstMatch, parsePolicy } from '../../../plugins/authz-abac/policy.js';
+import type { AuthorizationAttributes } from '../../auth-types.js';
+import { SkiffError } from '../../errors.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function readPolicy(file: string) {
+  try {
+    return parsePolicy(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new SkiffError(
+      'SKIFF_ABAC_POLICY_INVALID',
+      `cannot read ${file}: ${(err as Error).message}`,
+      'check the path',
+    );
+  }
+}
+
+interface CheckOptions {
+  policy: string;
+  user: string;
+  group: string[];
+  verb: string;
+  resource?: string;
+  apiGroup: string;
+  namespace: string;
+  path?: string;
+}
+
+export function abacCommand(): Command {
+  const abac = new Command('abac').description('ABAC policy files, offline: check a request, lint a file');
+  abac
+    .command('check')
+    .description('would this request be allowed? prints allow or no-opinion and the deciding line')
+    .requiredOption('--policy <file>', 'the policy file (one JSON object per line)')
+    .requiredOption('--user <name>', 'the user name')
+    .option('--group <name>', 'a group of the user; repeat for more (system:authenticated is added)', collect, [])
+    .requiredOption('--verb <verb>', 'get, list, watch, create, update, patch, delete, ...')
+    .option('--resource <resource>', 'the resource (plural, e.g. pods)')
+    .option('--api-group <group>', 'the resource API group ("" is core)', '')
+    .option('--namespace <ns>', 'the namespace ("" for cluster-scoped)', '')
+    .option('--path <path>', 'a non-resource path, e.g. /healthz (instead of --resource)')
+    .action((opts: CheckOptions) => {
+      if (Boolean(opts.resource) === Boolean(opts.path)) {
+        throw new InvalidArgumentError('give exactly one of --resource and --path');
+      }
+      const policy = readPolicy(opts.policy);
+      const a: AuthorizationAttributes = {
+        user: { name: opts.user, groups: [...opts.group, 'system:authenticated'] },
+        verb: opts.verb,
+        resourceRequest: Boolean(opts.resource),
+        namespace: opts.namespace,
+        apiGroup: opts.apiGroup,
+        apiVersion: '',
+        resource: opts.resource ?? '',
+        subresource: '',
+        name: '',
+        path: opts.path ?? '',
+      };
+      const rule = firstMatch(policy.rules, a);
+      const out = rule
+        ? [`allow: line ${rule.line}: ${rule.source}`]
+        : ['no-opinion: no line matched (the next authorizer decides; at the end of the chain, 403)'];
+      for (const w of policy.warnings) out.push(`warning: line ${w.line}: ${w.message}`);
+      for (const e of policy.errors) out.push(`error: line ${e.line}: ${e.message}`);
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+  abac
+    .command('lint')
+    .description('report unknown keys, shadowed lines and rules wider than they look')
+    .argument('<file>', 'the policy file')
+    .action((file: string) => {
+      const policy = readPolicy(file);
+      const findings = lint(policy);
+      process.stdout.write(`${findings.length ? findings.join('\n') : 'no findings'}\n`);
+      if (policy.errors.length) process.exitCode = 1;
+    });
+  return abac;
+}
