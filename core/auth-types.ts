@@ -87,3 +87,37 @@ export interface AdmissionPlugin {
   admit?(attributes: AdmissionAttributes): void | Promise<void>;
   validate?(attributes: AdmissionAttributes): void | Promise<void>;
 }
+
+export type AuditStage = 'RequestReceived' | 'ResponseStarted' | 'ResponseComplete' | 'Panic';
+
+/**
+ * What the server knows about one request, for audit plugins (hooks.audit). Filled as the request
+ * moves through the pipeline; plugins decide what to write (upstream's audit policy levels).
+ */
+export interface AuditRecord {
+  auditID: string;
+  requestReceivedTimestamp: Date;
+  verb: string;
+  requestURI: string;
+  sourceIPs: string[];
+  userAgent?: string;
+  /** The authenticated user (the real one when impersonating). */
+  user?: UserInfo;
+  impersonatedUser?: UserInfo;
+  /** The authenticator that identified the user. */
+  authenticator?: string;
+  objectRef?: {
+    resource: string;
+    namespace?: string;
+    name?: string;
+    apiGroup?: string;
+    apiVersion?: string;
+    subresource?: string;
+  };
+  resourceRequest: boolean;
+  /** The authorization chain's verdict: the deciding authorizer and its reason. */
+  authorization?: { decision: 'allow' | 'forbid'; authorizer?: string; reason: string };
+  responseStatus?: { code: number; status?: string; reason?: string; message?: string };
+  requestObject?: unknown;
+  responseObject?: unknown;
+}

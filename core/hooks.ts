@@ -8,6 +8,8 @@ import type Router from '@koa/router';
 import { AsyncSeriesBailHook, AsyncSeriesHook, SyncHook } from 'tapable';
 import type {
   AdmissionAttributes,
+  AuditRecord,
+  AuditStage,
   AuthenticationRequest,
   AuthenticationResult,
   AuthorizationAttributes,
@@ -42,6 +44,8 @@ export function createHooks() {
     registerControllers: new AsyncSeriesHook<[ControllerRegistry]>(['registry']),
     /** Plugins that serve HTTP add routes (proxy, kubelet API). Runs once while the app is built. */
     routes: new SyncHook<[Router]>(['router']),
+    /** Each request at each audit stage (only built when something taps it, so it costs nothing otherwise). */
+    audit: new SyncHook<[AuditRecord, AuditStage]>(['record', 'stage']),
     /** After the server listens. */
     ready: new AsyncSeriesHook<[]>(),
     /** Before plugins close, in order; listeners have stopped accepting. */

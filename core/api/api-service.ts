@@ -3,7 +3,7 @@
  * body. HTTP (core/server) and the in-process client both go through here, so authorization,
  * admission and storage semantics are identical whichever way a request arrives.
  */
-import type { AuthorizationAttributes, UserInfo } from '../auth-types.js';
+import type { AuditRecord, AuthorizationAttributes, UserInfo } from '../auth-types.js';
 import { runAuthorization } from '../chains.js';
 import { errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
@@ -30,6 +30,8 @@ export interface ApiCall {
   /** The decoded request body (JSON object for writes; DeleteOptions for deletes), if any. */
   body?: unknown;
   patchType?: PatchType;
+  /** Filled with the authorization verdict when the request is audited. */
+  audit?: AuditRecord;
 }
 
 export interface ApiOutcome {
@@ -115,7 +117,7 @@ export class ApiService {
     return served;
   }
 
-  async authorize(info: RequestInfo, user: UserInfo): Promise<void> {
+  async authorize(info: RequestInfo, user: UserInfo, audit?: AuditRecord): Promise<void> {
     const attributes: AuthorizationAttributes = {
       user,
       verb: info.verb,
@@ -130,6 +132,13 @@ export class ApiService {
     };
     if (info.resource === 'namespaces' && info.name) attributes.namespace = info.name;
     const decision = await runAuthorization(this.hooks, attributes);
+    if (audit) {
+      audit.authorization = {
+        decision: decision.decision === 'allow' ? 'allow' : 'forbid',
+        authorizer: decision.authorizer,
+        reason: decision.reason,
+      };
+    }
     if (decision.decision !== 'allow')
       throw forbiddenError(attributes, decision.decision === 'deny' ? decision.reason : '');
   }
@@ -137,7 +146,7 @@ export class ApiService {
   async handle(call: ApiCall): Promise<ApiOutcome> {
     const { info } = call;
     const served = this.servedFor(info);
-    await this.authorize(info, call.user);
+    await this.authorize(info, call.user, call.audit);
     const sub = info.subresource;
     if (sub) return this.handleSubresource(served, call);
     this.checkVerb(served.def, info.verb);
@@ -178,7 +187,7 @@ export class ApiService {
   /** Start a watch after authorizing it; events arrive already encoded once for every watcher. */
   async watch(call: ApiCall, onEvent: (e: CacheEvent) => void, onClose?: () => void): Promise<{ cancel(): void }> {
     const served = this.servedFor(call.info);
-    await this.authorize(call.info, call.user);
+    await this.authorize(call.info, call.user, call.audit);
     this.checkVerb(served.def, 'watch');
     if (!served.reader || call.info.subresource) throw errors.methodNotAllowed();
     const q = call.query;

@@ -12,11 +12,12 @@ import type { ApiService } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import type { KubeObject, ResourceDefinition } from '../api/types.js';
 import { type CacheEvent, makeEvent } from '../api/watch-cache.js';
-import type { Transport, UserInfo } from '../auth-types.js';
+import type { AuditRecord, Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
 import { errors, isStatusError, type StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
+import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { encodeJson, encodeProtobufResponse, encodeTable } from './encode.js';
@@ -45,6 +46,7 @@ interface State {
   info?: RequestInfo;
   user?: UserInfo;
   query: URLSearchParams;
+  audit?: AuditRecord;
 }
 
 /** Which listener a socket came from: set by the server on each listener's connections. */
@@ -91,6 +93,7 @@ export class HttpApp {
       const started = performance.now();
       const state = ctx.state as State;
       state.query = new URLSearchParams(ctx.querystring);
+      state.audit = startAudit(deps.hooks, ctx);
       this.inFlight++;
       try {
         await this.authenticate(ctx);
@@ -98,6 +101,7 @@ export class HttpApp {
       } catch (err) {
         this.writeError(ctx, err);
       } finally {
+        if (state.audit) this.finishAudit(state.audit, ctx);
         deps.metrics.observe(state.info, state.query.has('dryRun'), ctx.status, (performance.now() - started) / 1000);
         this.inFlight--;
         if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
@@ -126,6 +130,8 @@ export class HttpApp {
   private writeError(ctx: Koa.Context, err: unknown): void {
     const status = isStatusError(err) ? err : this.unexpected(err);
     ctx.status = status.code;
+    const audit = (ctx.state as State).audit;
+    if (audit) auditStatus(audit, status.code, status.toStatus());
     if (responseFormatOf(ctx.get('Accept')) === 'protobuf') writeProtobuf(ctx, status.toStatus());
     else {
       ctx.set('Content-Type', 'application/json');
@@ -142,6 +148,15 @@ export class HttpApp {
     return errors.internal((err as Error)?.message ?? String(err));
   }
 
+  private finishAudit(audit: AuditRecord, ctx: Koa.Context): void {
+    if (!audit.responseStatus) auditStatus(audit, ctx.status, undefined);
+    try {
+      emitAudit(this.deps.hooks, audit, 'ResponseComplete');
+    } catch (err) {
+      this.deps.logger.error({ err }, 'an audit plugin failed');
+    }
+  }
+
   private async authenticate(ctx: Koa.Context): Promise<void> {
     const state = ctx.state as State;
     const outcome = await runAuthentication(this.deps.hooks, {
@@ -155,7 +170,11 @@ export class HttpApp {
     }
     state.user = await impersonate(this.deps.hooks, outcome.result.user, ctx.req.headers);
     state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
-    if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user);
+    if (state.audit) {
+      auditAuthenticated(state.audit, outcome.result.user, state.user, outcome.result.authenticator, state.info);
+      emitAudit(this.deps.hooks, state.audit, 'RequestReceived');
+    }
+    if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user, state.audit);
   }
 
   private routes(): Router {
@@ -224,8 +243,20 @@ export class HttpApp {
       const raw = await readBody(ctx.req, this.deps.maxRequestBodyBytes);
       ({ body, patchType } = decodeBody(raw, ctx.get('Content-Type'), info.verb));
     }
-    const outcome = await this.deps.api.handle({ info, user: state.user!, query: state.query, body, patchType });
+    if (state.audit) state.audit.requestObject = body;
+    const outcome = await this.deps.api.handle({
+      info,
+      user: state.user!,
+      query: state.query,
+      body,
+      patchType,
+      audit: state.audit,
+    });
     ctx.status = outcome.code;
+    if (state.audit) {
+      state.audit.responseObject = outcome.body;
+      auditStatus(state.audit, outcome.code, undefined);
+    }
     if (format === 'protobuf') return writeProtobuf(ctx, outcome.body);
     ctx.set('Content-Type', 'application/json');
     const def =
@@ -261,7 +292,7 @@ export class HttpApp {
     const include = def ? includeObjectOf(state.query) : 'Metadata';
     const convert = (e: CacheEvent) => (def ? asTableEvent(def, e, include) : e);
     const handle = await this.deps.api.watch(
-      { info: state.info!, user: state.user!, query: state.query },
+      { info: state.info!, user: state.user!, query: state.query, audit: state.audit },
       (e) => (stream ? stream.onEvent(convert(e)) : pending.push(convert(e))),
       () => {
         if (stream) stream.end();
@@ -275,6 +306,10 @@ export class HttpApp {
     });
     stream = s;
     this.watches.add(s);
+    if (state.audit) {
+      auditStatus(state.audit, 200, undefined);
+      emitAudit(this.deps.hooks, state.audit, 'ResponseStarted');
+    }
     for (const e of pending) s.onEvent(e);
     if (closedEarly) s.end();
     await s.ended;

@@ -26,6 +26,10 @@ interface ServeOptions {
   serviceAccountKeyFile?: string[];
   serviceAccountSigningKeyFile?: string;
   apiAudiences?: string;
+  auditLogPath?: string;
+  auditPolicyFile?: string;
+  auditLogMaxsize?: string;
+  auditLogMaxbackup?: string;
   authorizationMode?: string;
   authorizationPolicyFile?: string;
   abacStrict?: boolean;
@@ -90,6 +94,14 @@ function pluginFlags(opts: ServeOptions): Record<string, Record<string, unknown>
   if (opts.serviceAccountSigningKeyFile) sa.signingKeyFile = opts.serviceAccountSigningKeyFile;
   if (opts.apiAudiences) sa.apiAudiences = opts.apiAudiences.split(',').filter(Boolean);
   if (Object.keys(sa).length) out['authn-service-account'] = sa;
+  if (opts.auditLogPath) {
+    out['audit-log'] = {
+      path: opts.auditLogPath,
+      ...(opts.auditPolicyFile ? { policyFile: opts.auditPolicyFile } : {}),
+      ...(opts.auditLogMaxsize ? { maxSizeMB: Number(opts.auditLogMaxsize) } : {}),
+      ...(opts.auditLogMaxbackup ? { maxBackups: Number(opts.auditLogMaxbackup) } : {}),
+    };
+  }
   return out;
 }
 
@@ -179,6 +191,10 @@ function serveCommand(role: string, description: string): Command {
     )
     .option('--service-account-signing-key-file <file>', 'private key signing service-account tokens')
     .option('--api-audiences <list>', 'comma-separated audiences the API accepts in service-account tokens')
+    .option('--audit-log-path <file>', 'write audit events here (turns on audit-log)')
+    .option('--audit-policy-file <file>', 'an audit.k8s.io/v1 Policy (default: every request at Metadata)')
+    .option('--audit-log-maxsize <MB>', 'rotate the audit log at this size (default 100)')
+    .option('--audit-log-maxbackup <n>', 'rotated audit logs kept (default 10)')
     .option('--authorization-mode <modes>', 'comma-separated authorizers in order: AlwaysAllow, AlwaysDeny, ABAC')
     .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
     .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
