@@ -145,8 +145,10 @@ export class ApiService {
 
   async handle(call: ApiCall): Promise<ApiOutcome> {
     const { info } = call;
-    const served = this.servedFor(info);
+    // Authorization comes first, as upstream's filter chain: an unauthorized user learns nothing,
+    // not even whether the resource exists.
     await this.authorize(info, call.user, call.audit);
+    const served = this.servedFor(info);
     const sub = info.subresource;
     if (sub) return this.handleSubresource(served, call);
     this.checkVerb(served.def, info.verb);
@@ -186,8 +188,8 @@ export class ApiService {
 
   /** Start a watch after authorizing it; events arrive already encoded once for every watcher. */
   async watch(call: ApiCall, onEvent: (e: CacheEvent) => void, onClose?: () => void): Promise<{ cancel(): void }> {
-    const served = this.servedFor(call.info);
     await this.authorize(call.info, call.user, call.audit);
+    const served = this.servedFor(call.info);
     this.checkVerb(served.def, 'watch');
     if (!served.reader || call.info.subresource) throw errors.methodNotAllowed();
     const q = call.query;

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SkiffError } from '../../core/errors.js';
 import { definePlugin } from '../../core/plugins/contract.js';
-import { firstMatch, type ParsedPolicy, type PolicyRule, parsePolicy } from './policy.js';
+import { type ParsedPolicy, PolicyIndex, parsePolicy } from './policy.js';
 
 function load(path: string, strict: boolean): { policy: ParsedPolicy; problem?: string } {
   let content: string;
@@ -56,8 +56,8 @@ export default definePlugin({
         ctx.logger.warn({ file: path, line: w.line }, `ABAC policy ${path}:${w.line}: ${w.message}`);
     };
     report(first.policy);
-    let rules: PolicyRule[] = first.policy.rules;
-    ctx.logger.info({ file: path, rules: rules.length }, 'ABAC policy loaded');
+    let index = new PolicyIndex(first.policy.rules);
+    ctx.logger.info({ file: path, rules: index.rules.length }, 'ABAC policy loaded');
 
     watchFile(path, { interval: ctx.config.reloadIntervalMs }, () => {
       const next = load(path, ctx.config.strict);
@@ -66,13 +66,13 @@ export default definePlugin({
         return;
       }
       report(next.policy);
-      rules = next.policy.rules;
-      ctx.logger.info({ file: path, rules: rules.length }, 'ABAC policy reloaded');
+      index = new PolicyIndex(next.policy.rules);
+      ctx.logger.info({ file: path, rules: index.rules.length }, 'ABAC policy reloaded');
     });
     ctx.onClose(() => unwatchFile(path));
 
     ctx.provide.authorizer((attributes) => {
-      const rule = firstMatch(rules, attributes);
+      const rule = index.firstMatch(attributes);
       if (!rule) return { decision: 'no-opinion', reason: 'No policy matched.' };
       return { decision: 'allow', reason: `ABAC: ${path} line ${rule.line} matched: ${rule.source}` };
     });

@@ -190,3 +190,46 @@ export function ruleMatches(rule: PolicyRule, a: AuthorizationAttributes): boole
 export function firstMatch(rules: PolicyRule[], a: AuthorizationAttributes): PolicyRule | undefined {
   return rules.find((r) => ruleMatches(r, a));
 }
+
+/**
+ * Rules indexed by subject, so a request is checked against the lines that can name its user (by
+ * name, by group or by "*") instead of the whole file. Candidate lists are cached per user and
+ * group set; the index is rebuilt when the file is reloaded. First match still means lowest line.
+ */
+export class PolicyIndex {
+  private readonly byUser = new Map<string, PolicyRule[]>();
+  private readonly byGroup = new Map<string, PolicyRule[]>();
+  private readonly anyone: PolicyRule[] = [];
+  private readonly candidates = new Map<string, PolicyRule[]>();
+
+  constructor(readonly rules: PolicyRule[]) {
+    const add = (map: Map<string, PolicyRule[]>, key: string, r: PolicyRule) => {
+      const list = map.get(key);
+      if (list) list.push(r);
+      else map.set(key, [r]);
+    };
+    for (const r of rules) {
+      // A rule naming a specific user is only ever a candidate for that user, whatever its group.
+      if (r.user && r.user !== '*') add(this.byUser, r.user, r);
+      else if (r.group && r.group !== '*') add(this.byGroup, r.group, r);
+      else this.anyone.push(r);
+    }
+  }
+
+  private candidatesFor(user: { name: string; groups: string[] }): PolicyRule[] {
+    const key = `${user.name}\u0000${user.groups.join('\u0000')}`;
+    let list = this.candidates.get(key);
+    if (!list) {
+      const set = new Set<PolicyRule>([...(this.byUser.get(user.name) ?? []), ...this.anyone]);
+      for (const g of user.groups) for (const r of this.byGroup.get(g) ?? []) set.add(r);
+      list = [...set].sort((a, b) => a.line - b.line);
+      if (this.candidates.size > 10_000) this.candidates.clear();
+      this.candidates.set(key, list);
+    }
+    return list;
+  }
+
+  firstMatch(a: AuthorizationAttributes): PolicyRule | undefined {
+    return firstMatch(this.candidatesFor(a.user), a);
+  }
+}

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- read formats https create watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
+ * `npm run bench [-- read formats https abac create watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
  * prints one table, every figure beside a baseline measured in the same run.
  */
 import { writeFileSync } from 'node:fs';
+import { benchAbac } from './abac.js';
 import { benchCreate } from './create.js';
 import { benchFormats } from './formats.js';
 import { benchHttps } from './https.js';
@@ -19,12 +20,13 @@ const option = (name: string) => {
 };
 const seconds = Number(option('--seconds') ?? 10);
 const jsonFile = option('--json');
-const wanted = new Set(args.length ? args : ['read', 'formats', 'https', 'create', 'watch', 'startup']);
+const wanted = new Set(args.length ? args : ['read', 'formats', 'https', 'abac', 'create', 'watch', 'startup']);
 
 const scenarios: [string, () => Promise<Row[]>][] = [
   ['read', () => benchRead(seconds)],
   ['formats', () => benchFormats(seconds)],
   ['https', () => benchHttps(seconds)],
+  ['abac', () => benchAbac(seconds)],
   ['create', () => benchCreate(seconds)],
   ['watch', () => benchWatch([100, 1000])],
   ['startup', () => benchStartup()],

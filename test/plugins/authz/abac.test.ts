@@ -8,7 +8,7 @@ import type { AuthorizationAttributes } from '../../../core/auth-types.js';
 import { runAuthorization } from '../../../core/chains.js';
 import { SkiffError } from '../../../core/errors.js';
 import { lint } from '../../../plugins/authz-abac/lint.js';
-import { firstMatch, parsePolicy } from '../../../plugins/authz-abac/policy.js';
+import { firstMatch, PolicyIndex, parsePolicy } from '../../../plugins/authz-abac/policy.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
@@ -103,6 +103,42 @@ describe('plugins: authz-abac policy files', () => {
     const anonymous = { ...req('system:anonymous', 'update', 'leases', 'x', 'coordination.k8s.io') };
     anonymous.user = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
     expect(firstMatch(p.rules, anonymous), '"*" means any authenticated user').to.equal(undefined);
+  });
+
+  it('the index answers exactly as a scan of the whole file', () => {
+    const lines: string[] = [];
+    const users = ['alice', 'bob', 'carol', '*'];
+    const groups = ['devs', 'ops', '*', ''];
+    for (let i = 0; i < 200; i++) {
+      const spec: Record<string, unknown> = {
+        resource: ['pods', 'services', '*'][i % 3],
+        namespace: ['a', 'b', '*'][i % 3],
+      };
+      if (i % 4 !== 3) spec.user = users[i % users.length];
+      if (groups[i % groups.length]) spec.group = groups[(i * 7) % groups.length];
+      if (i % 5 === 0) spec.readonly = true;
+      lines.push(
+        JSON.stringify({
+          apiVersion: 'abac.authorization.kubernetes.io/v1beta1',
+          kind: 'Policy',
+          spec: { apiGroup: '*', ...spec },
+        }),
+      );
+    }
+    const p = parsePolicy(lines.join('\n'));
+    const index = new PolicyIndex(p.rules);
+    for (const name of ['alice', 'bob', 'dave']) {
+      for (const g of [[], ['devs'], ['ops', 'devs']]) {
+        for (const verb of ['get', 'create']) {
+          for (const resource of ['pods', 'services', 'secrets']) {
+            const a = { ...req(name, verb, resource, 'a'), user: user(name, g) };
+            expect(index.firstMatch(a)?.line, `${name} ${g} ${verb} ${resource}`).to.equal(
+              firstMatch(p.rules, a)?.line,
+            );
+          }
+        }
+      }
+    }
   });
 
   it('reports broken lines and unknown keys with their line numbers', () => {
