@@ -121,3 +121,12 @@ export interface AuditRecord {
   requestObject?: unknown;
   responseObject?: unknown;
 }
+
+/** What a user may do in a namespace, as SelfSubjectRulesReview reports it (`kubectl auth can-i --list`). */
+export interface SubjectRules {
+  resourceRules: { verbs: string[]; apiGroups: string[]; resources: string[]; resourceNames?: string[] }[];
+  nonResourceRules: { verbs: string[]; nonResourceURLs: string[] }[];
+}
+
+/** An authorizer's optional answer to "list the rules for this user" (upstream's RuleResolver). */
+export type RuleResolver = (user: UserInfo, namespace: string) => SubjectRules;

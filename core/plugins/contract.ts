@@ -13,6 +13,7 @@ import type {
   AuthenticationResult,
   AuthorizationAttributes,
   AuthorizationDecision,
+  RuleResolver,
 } from '../auth-types.js';
 import type { ApiClient } from '../client/types.js';
 import type { ControllerRegistration, Hooks } from '../hooks.js';
@@ -59,6 +60,8 @@ export interface Contributions {
     authorize: (
       attributes: AuthorizationAttributes,
     ) => AuthorizationDecision | undefined | Promise<AuthorizationDecision | undefined>,
+    /** Lists what a user may do, for SelfSubjectRulesReview; without it the review says "incomplete". */
+    rules?: RuleResolver,
   ): void;
   controller(registration: ControllerRegistration): void;
   /** A named check under /livez and/or /readyz; throw (or reject) to fail it. */

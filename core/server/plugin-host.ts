@@ -5,6 +5,7 @@
 import type { AwilixContainer } from 'awilix';
 import type { Logger } from 'pino';
 import type { ResourceRegistry } from '../api/registry.js';
+import type { RuleResolver } from '../auth-types.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { SkiffError } from '../errors.js';
@@ -31,6 +32,8 @@ interface HostDeps {
   healthChecks: HealthCheck[];
   backends: StorageBackends;
   bootstraps: Bootstrap[];
+  /** Per authorizer (tap name), its rule lister, if it has one. */
+  ruleResolvers: Map<string, RuleResolver | undefined>;
 }
 
 export interface PluginHost {
@@ -65,7 +68,10 @@ function contributions(name: string, deps: HostDeps): Contributions {
       }
     },
     authenticator: (fn) => hooks.authenticate.tapPromise(name, async (req) => fn(req)),
-    authorizer: (fn) => hooks.authorize.tapPromise(name, async (a) => fn(a)),
+    authorizer: (fn, rules) => {
+      hooks.authorize.tapPromise(name, async (a) => fn(a));
+      deps.ruleResolvers.set(name, rules);
+    },
     controller: (registration) => hooks.registerControllers.tap(name, (registry) => registry.register(registration)),
     healthCheck: (check, kinds, fn) => deps.healthChecks.push({ name: check, kinds, check: fn }),
     bootstrap: (task, run) => deps.bootstraps.push({ plugin: name, name: task, run }),

@@ -9,7 +9,7 @@ import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import { type Logger, pino } from 'pino';
 import { ApiService } from '../api/api-service.js';
 import { ResourceRegistry } from '../api/registry.js';
-import type { UserInfo } from '../auth-types.js';
+import type { RuleResolver, UserInfo } from '../auth-types.js';
 import { InProcessClient } from '../client/in-process.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -55,6 +55,36 @@ const SELF_REVIEWS = new Set([
   'authorization.k8s.io/selfsubjectaccessreviews',
   'authorization.k8s.io/selfsubjectrulesreviews',
 ]);
+
+/** What the core authorizers allow, for SelfSubjectRulesReview. */
+const CORE_RULES: [string, RuleResolver][] = [
+  [
+    'system:masters',
+    (user) =>
+      user.groups.includes('system:masters')
+        ? {
+            resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+            nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+          }
+        : { resourceRules: [], nonResourceRules: [] },
+  ],
+  [
+    'self-reviews',
+    (user) => ({
+      resourceRules: user.groups.includes('system:authenticated')
+        ? [
+            { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
+            {
+              verbs: ['create'],
+              apiGroups: ['authorization.k8s.io'],
+              resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+            },
+          ]
+        : [],
+      nonResourceRules: [],
+    }),
+  ],
+];
 
 const numericPort = (p: Port) => (p === 'auto' ? 0 : p);
 
@@ -120,6 +150,8 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const healthChecks: HealthCheck[] = [];
   const backends: StorageBackends = new Map();
   const bootstraps: Bootstrap[] = [];
+  const ruleResolvers = new Map<string, RuleResolver | undefined>(CORE_RULES);
+  container.register({ ruleResolvers: asValue(ruleResolvers) });
   const plugins = await setupPlugins({
     config,
     container,
@@ -130,6 +162,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     healthChecks,
     backends,
     bootstraps,
+    ruleResolvers,
   });
 
   const open = backends.get(config.server.storageBackend);

@@ -4,7 +4,7 @@
  * LocalSubjectAccessReview ask about someone else. Nothing is stored. See README.md.
  */
 import type { KubeObject, ResourceDefinition } from '../../core/api/types.js';
-import type { AuthorizationAttributes, UserInfo } from '../../core/auth-types.js';
+import type { AuthorizationAttributes, RuleResolver, SubjectRules, UserInfo } from '../../core/auth-types.js';
 import { runAuthorization } from '../../core/chains.js';
 import { errors } from '../../core/errors.js';
 import type { Hooks } from '../../core/hooks.js';
@@ -94,6 +94,35 @@ function definition(kind: string, plural: string, namespaced: boolean, create: R
   } satisfies ResourceDefinition;
 }
 
+/** Every authorizer's rules for the requester, in chain order; one without a lister makes it incomplete. */
+function rulesReview(hooks: Hooks, resolvers: Map<string, RuleResolver | undefined>, body: KubeObject, user: UserInfo) {
+  const spec = (body.spec ?? {}) as Spec;
+  const namespace = str(spec.namespace);
+  const status: Record<string, unknown> & SubjectRules = { resourceRules: [], nonResourceRules: [], incomplete: false };
+  const missing: string[] = [];
+  for (const tap of hooks.authorize.taps) {
+    const resolve = resolvers.get(tap.name);
+    if (!resolve) {
+      missing.push(tap.name);
+      continue;
+    }
+    const rules = resolve(user, namespace);
+    status.resourceRules.push(...rules.resourceRules);
+    status.nonResourceRules.push(...rules.nonResourceRules);
+  }
+  if (missing.length) {
+    status.incomplete = true;
+    status.evaluationError = `authorizers that cannot list rules: ${missing.join(', ')}`;
+  }
+  return {
+    apiVersion: `${GROUP}/v1`,
+    kind: 'SelfSubjectRulesReview',
+    metadata: { ...body.metadata },
+    spec,
+    status,
+  } as KubeObject;
+}
+
 export default definePlugin({
   name: 'api-authorization-v1',
   description: 'authorization.k8s.io access reviews (kubectl auth can-i), answered by the authorization chain.',
@@ -102,6 +131,11 @@ export default definePlugin({
     ctx.provide.resource(
       definition('SelfSubjectAccessReview', 'selfsubjectaccessreviews', false, (_ns, body, _dry, requester) =>
         review(hooks, 'SelfSubjectAccessReview', body, requester),
+      ),
+    );
+    ctx.provide.resource(
+      definition('SelfSubjectRulesReview', 'selfsubjectrulesreviews', false, async (_ns, body, _dry, requester) =>
+        rulesReview(hooks, ctx.container.resolve('ruleResolvers'), body, requester),
       ),
     );
     ctx.provide.resource(

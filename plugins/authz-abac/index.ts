@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { SkiffError } from '../../core/errors.js';
 import { definePlugin } from '../../core/plugins/contract.js';
-import { type ParsedPolicy, PolicyIndex, parsePolicy } from './policy.js';
+import { type ParsedPolicy, PolicyIndex, parsePolicy, rulesFor } from './policy.js';
 
 function load(path: string, strict: boolean): { policy: ParsedPolicy; problem?: string } {
   let content: string;
@@ -71,10 +71,13 @@ export default definePlugin({
     });
     ctx.onClose(() => unwatchFile(path));
 
-    ctx.provide.authorizer((attributes) => {
-      const rule = index.firstMatch(attributes);
-      if (!rule) return { decision: 'no-opinion', reason: 'No policy matched.' };
-      return { decision: 'allow', reason: `ABAC: ${path} line ${rule.line} matched: ${rule.source}` };
-    });
+    ctx.provide.authorizer(
+      (attributes) => {
+        const rule = index.firstMatch(attributes);
+        if (!rule) return { decision: 'no-opinion', reason: 'No policy matched.' };
+        return { decision: 'allow', reason: `ABAC: ${path} line ${rule.line} matched: ${rule.source}` };
+      },
+      (user, namespace) => rulesFor(index.rules, user, namespace),
+    );
   },
 });

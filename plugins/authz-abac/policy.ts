@@ -4,7 +4,7 @@
  * resource, namespace) or an `abac.authorization.kubernetes.io/v1beta1` Policy. The first matching
  * line allows; no match is "no opinion". Every rule remembers its line, so decisions can say why.
  */
-import type { AuthorizationAttributes } from '../../core/auth-types.js';
+import type { AuthorizationAttributes, SubjectRules } from '../../core/auth-types.js';
 
 export interface PolicyRule {
   line: number;
@@ -232,4 +232,34 @@ export class PolicyIndex {
   firstMatch(a: AuthorizationAttributes): PolicyRule | undefined {
     return firstMatch(this.candidatesFor(a.user), a);
   }
+}
+
+/** The rules a user has in a namespace, for SelfSubjectRulesReview (`kubectl auth can-i --list`). */
+export function rulesFor(
+  rules: PolicyRule[],
+  user: { name: string; groups: string[] },
+  namespace: string,
+): SubjectRules {
+  const out: SubjectRules = { resourceRules: [], nonResourceRules: [] };
+  const probe = {
+    user,
+    verb: 'get',
+    resourceRequest: true,
+    namespace,
+    apiGroup: '',
+    apiVersion: '',
+    resource: '',
+    subresource: '',
+    name: '',
+    path: '',
+  };
+  for (const r of rules) {
+    if (!subjectMatches(r, probe)) continue;
+    const verbs = r.readonly ? ['get', 'list', 'watch'] : ['*'];
+    if (r.resource && (r.namespace === '*' || r.namespace === namespace)) {
+      out.resourceRules.push({ verbs, apiGroups: [r.apiGroup || '*'], resources: [r.resource] });
+    }
+    if (r.nonResourcePath) out.nonResourceRules.push({ verbs, nonResourceURLs: [r.nonResourcePath] });
+  }
+  return out;
 }

@@ -6,6 +6,12 @@ export default definePlugin({
   description: "Allows every request (upstream's --authorization-mode=AlwaysAllow).",
   setup(ctx) {
     ctx.logger.warn('authorization mode AlwaysAllow: every authenticated request is allowed');
-    ctx.provide.authorizer(() => ({ decision: 'allow', reason: 'AlwaysAllow allows every request' }));
+    ctx.provide.authorizer(
+      () => ({ decision: 'allow', reason: 'AlwaysAllow allows every request' }),
+      () => ({
+        resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+        nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+      }),
+    );
   },
 });

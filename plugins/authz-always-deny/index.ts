@@ -5,6 +5,9 @@ export default definePlugin({
   name: 'authz-always-deny',
   description: "Denies every request (upstream's --authorization-mode=AlwaysDeny), for testing the chain.",
   setup(ctx) {
-    ctx.provide.authorizer(() => ({ decision: 'deny', reason: 'Everything is forbidden.' }));
+    ctx.provide.authorizer(
+      () => ({ decision: 'deny', reason: 'Everything is forbidden.' }),
+      () => ({ resourceRules: [], nonResourceRules: [] }),
+    );
   },
 });

@@ -235,6 +235,39 @@ describe('plugins: authz-abac in a server', function () {
     expect(alice.code, alice.stderr).to.equal(0);
   });
 
+  it("the seed's example end to end: can-i and can-i --list for alice, kubelet and bob", async function () {
+    if (!kubectlPath) return this.skip();
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, ts.pki!.ca.certPem);
+    const canI = async (token: string, ...args: string[]) =>
+      (
+        await kubectl(ts.secureUrl!, [
+          `--certificate-authority=${caFile}`,
+          `--token=${token}`,
+          'auth',
+          'can-i',
+          ...args,
+        ])
+      ).stdout.trim();
+    expect(await canI('alice-token', 'delete', 'nodes')).to.equal('yes');
+    expect(await canI('kubelet-token', 'watch', 'pods', '--all-namespaces')).to.equal('yes');
+    expect(await canI('kubelet-token', 'create', 'pods')).to.equal('no');
+    expect(await canI('kubelet-token', 'create', 'events', '-n', 'kube-system')).to.equal('yes');
+    expect(await canI('bob-token', 'get', 'pods', '-n', 'default')).to.equal('no');
+    const list = await kubectl(ts.secureUrl!, [
+      `--certificate-authority=${caFile}`,
+      '--token=bob-token',
+      'auth',
+      'can-i',
+      '--list',
+      '-n',
+      'myNamespace',
+    ]);
+    expect(list.code, list.stderr).to.equal(0);
+    expect(list.stdout, list.stdout).to.match(/^pods\.\*\s+\[\]\s+\[\]\s+\[get list watch\]/m);
+    expect(list.stdout).to.match(/selfsubjectaccessreviews\.authorization\.k8s\.io/);
+  });
+
   it("impersonation: alice may act as bob (and gets bob's rights); bob may not act as alice", async function () {
     if (!kubectlPath) return this.skip();
     const caFile = join(dir, 'ca.crt');
