@@ -1,6 +1,6 @@
 /** The skiff bin as a user runs it: help, config check, coded errors, and up + SIGTERM. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -54,6 +54,54 @@ describe('core/cli: the skiff bin', function () {
     expect(rbac.stderr).to.contain('SKIFF_AUTHORIZATION_MODE').and.contain('AlwaysAllow, AlwaysDeny, ABAC');
     const abac = run(['up', '--authorization-mode=ABAC', '--secure-port', '0']);
     expect(abac.stderr).to.contain('--authorization-policy-file');
+  });
+
+  it('--authorization-config: upstream AuthorizationConfiguration sets the chain in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-authz-config-'));
+    const policy = join(dir, 'policy.jsonl');
+    writeFileSync(policy, '{"user":"alice"}\n');
+    const config = join(dir, 'authz.yaml');
+    writeFileSync(
+      config,
+      'apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers:\n  - {type: ABAC, name: abac, abac: {policyFile: ' +
+        policy +
+        '}}\n  - {type: AlwaysDeny, name: deny}\n',
+    );
+    const child = spawn(process.execPath, [
+      BIN,
+      'up',
+      '--authorization-config',
+      config,
+      '--secure-port',
+      '0',
+      '--insecure-port',
+      'auto',
+      '--storage-backend',
+      'memory',
+      '--data-dir',
+      dir,
+    ]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!out.includes('"chains"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const line = JSON.parse(out.split('\n').find((l) => l.includes('"chains"'))!);
+      expect(line.chains.authorization).to.deep.equal([
+        'system:masters',
+        'self-reviews',
+        'authz-abac',
+        'authz-always-deny',
+      ]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    writeFileSync(config, 'kind: Something\n');
+    const bad = run(['up', '--authorization-config', config, '--secure-port', '0']);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain('SKIFF_AUTHORIZATION_CONFIG');
   });
 
   it('an unknown flag or command exits 2', () => {

@@ -1,6 +1,8 @@
 /** `skiff up` and `skiff apiserver`: load the config, build the server, listen, stop gracefully on a signal. */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { describeChains } from '../../chains.js';
 import { loadConfig } from '../../config/load.js';
 import type { Port } from '../../config/schema.js';
@@ -31,6 +33,7 @@ interface ServeOptions {
   auditLogMaxsize?: string;
   auditLogMaxbackup?: string;
   authorizationMode?: string;
+  authorizationConfig?: string;
   authorizationPolicyFile?: string;
   abacStrict?: boolean;
   logLevel: string;
@@ -57,28 +60,80 @@ const AUTHORIZATION_MODES: Record<string, string> = {
   ABAC: 'authz-abac',
 };
 
-/** --authorization-mode=ABAC,AlwaysDeny → the authorizer plugins, in that order. */
-function authorizers(opts: ServeOptions): { name: string; config?: Record<string, unknown> }[] | undefined {
-  if (!opts.authorizationMode) return undefined;
-  return opts.authorizationMode.split(',').map((mode) => {
-    const name = AUTHORIZATION_MODES[mode.trim()];
-    if (!name) {
+type Authorizers = { name: string; config?: Record<string, unknown> }[];
+
+/**
+ * --authorization-config FILE: upstream's AuthorizationConfiguration (apiserver.config.k8s.io/v1),
+ * `authorizers: [{type, name}]` in chain order. Upstream accepts no ABAC there; Skiff does, with the
+ * policy file under `abac: {policyFile}` (or from --authorization-policy-file).
+ */
+function authorizationConfig(file: string, opts: ServeOptions): Authorizers {
+  let doc: { kind?: unknown; authorizers?: { type?: string; name?: string; abac?: { policyFile?: string } }[] };
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new SkiffError(
+      'SKIFF_AUTHORIZATION_CONFIG',
+      `cannot read ${file}: ${(err as Error).message}`,
+      'give a YAML AuthorizationConfiguration',
+    );
+  }
+  if (doc.kind !== 'AuthorizationConfiguration' || !Array.isArray(doc.authorizers) || doc.authorizers.length === 0) {
+    throw new SkiffError(
+      'SKIFF_AUTHORIZATION_CONFIG',
+      `${file}: expected kind AuthorizationConfiguration with a non-empty authorizers list`,
+      'write apiVersion: apiserver.config.k8s.io/v1, kind: AuthorizationConfiguration, authorizers: [{type: ABAC, name: abac}, ...]',
+    );
+  }
+  const names = new Set<string>();
+  return doc.authorizers.map((a, i) => {
+    if (!a.name || names.has(a.name)) {
       throw new SkiffError(
-        'SKIFF_AUTHORIZATION_MODE',
-        `--authorization-mode: unknown or unsupported mode "${mode}"`,
-        `use a comma-separated list of ${Object.keys(AUTHORIZATION_MODES).join(', ')}`,
+        'SKIFF_AUTHORIZATION_CONFIG',
+        `${file}: authorizers[${i}].name must be set and unique`,
+        'give every authorizer its own name',
       );
     }
-    if (name !== 'authz-abac') return { name };
-    if (!opts.authorizationPolicyFile) {
-      throw new SkiffError(
-        'SKIFF_AUTHORIZATION_MODE',
-        '--authorization-mode includes ABAC, but no --authorization-policy-file was given',
-        'add --authorization-policy-file FILE (one JSON policy object per line)',
-      );
-    }
-    return { name, config: { policyFile: opts.authorizationPolicyFile, strict: opts.abacStrict ?? false } };
+    names.add(a.name);
+    const policyFile = a.abac?.policyFile ?? opts.authorizationPolicyFile;
+    return modeToPlugin(a.type ?? '', policyFile, opts.abacStrict, `${file}: authorizers[${i}].type`);
   });
+}
+
+function modeToPlugin(mode: string, policyFile: string | undefined, strict: boolean | undefined, where: string) {
+  const name = AUTHORIZATION_MODES[mode.trim()];
+  if (!name) {
+    throw new SkiffError(
+      'SKIFF_AUTHORIZATION_MODE',
+      `${where}: unknown or unsupported mode "${mode}"`,
+      `use one of ${Object.keys(AUTHORIZATION_MODES).join(', ')}`,
+    );
+  }
+  if (name !== 'authz-abac') return { name };
+  if (!policyFile) {
+    throw new SkiffError(
+      'SKIFF_AUTHORIZATION_MODE',
+      `${where} includes ABAC, but no --authorization-policy-file was given`,
+      'add --authorization-policy-file FILE (one JSON policy object per line)',
+    );
+  }
+  return { name, config: { policyFile, strict: strict ?? false } };
+}
+
+/** --authorization-mode=ABAC,AlwaysDeny → the authorizer plugins, in that order. */
+function authorizers(opts: ServeOptions): Authorizers | undefined {
+  if (opts.authorizationMode && opts.authorizationConfig) {
+    throw new SkiffError(
+      'SKIFF_AUTHORIZATION_MODE',
+      '--authorization-mode and --authorization-config cannot be used together',
+      'keep one of them, as upstream requires',
+    );
+  }
+  if (opts.authorizationConfig) return authorizationConfig(opts.authorizationConfig, opts);
+  if (!opts.authorizationMode) return undefined;
+  return opts.authorizationMode
+    .split(',')
+    .map((mode) => modeToPlugin(mode, opts.authorizationPolicyFile, opts.abacStrict, '--authorization-mode'));
 }
 
 /** Upstream's authentication flags, each of which turns on the plugin that implements it. */
@@ -196,6 +251,7 @@ function serveCommand(role: string, description: string): Command {
     .option('--audit-log-maxsize <MB>', 'rotate the audit log at this size (default 100)')
     .option('--audit-log-maxbackup <n>', 'rotated audit logs kept (default 10)')
     .option('--authorization-mode <modes>', 'comma-separated authorizers in order: AlwaysAllow, AlwaysDeny, ABAC')
+    .option('--authorization-config <file>', "upstream's AuthorizationConfiguration: authorizers: [{type, name}]")
     .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
     .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
     .option('--storage-backend <name>', 'storage backend: sqlite, memory, ... (default: sqlite)')
