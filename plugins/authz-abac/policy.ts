@@ -48,20 +48,34 @@ function text(obj: Json, key: string, line: number, out: ParsedPolicy): string {
   return v.trim();
 }
 
-/** Upstream's conversion of an unversioned (v0) line: empty fields widen to "*". */
-function legacyRule(obj: Json, line: number, source: string, out: ParsedPolicy): PolicyRule {
+/**
+ * Reads the seed's "ns" as "namespace" (upstream never read it: `whatUpstreamDid` says what that
+ * meant) and warns about every key upstream does not know.
+ */
+function checkKeys(
+  obj: Json,
+  known: string[],
+  prefix: string,
+  whatUpstreamDid: string,
+  line: number,
+  out: ParsedPolicy,
+) {
   if ('ns' in obj && !('namespace' in obj)) {
     out.warnings.push({
       line,
-      message:
-        'key "ns" read as "namespace"; upstream Kubernetes never read "ns" and would have applied this line to every namespace',
+      message: `key "${prefix}ns" read as "${prefix}namespace"; upstream Kubernetes never read "ns" and ${whatUpstreamDid}`,
     });
     obj.namespace = obj.ns;
   }
   for (const key of Object.keys(obj)) {
-    if (!LEGACY_KEYS.includes(key) && key !== 'ns')
-      out.warnings.push({ line, message: `unknown key "${key}" ignored` });
+    if (!known.includes(key) && key !== 'ns')
+      out.warnings.push({ line, message: `unknown key "${prefix}${key}" ignored` });
   }
+}
+
+/** Upstream's conversion of an unversioned (v0) line: empty fields widen to "*". */
+function legacyRule(obj: Json, line: number, source: string, out: ParsedPolicy): PolicyRule {
+  checkKeys(obj, LEGACY_KEYS, '', 'would have applied this line to every namespace', line, out);
   const user = text(obj, 'user', line, out);
   const group = text(obj, 'group', line, out);
   const resource = text(obj, 'resource', line, out);
@@ -94,18 +108,7 @@ function v1beta1Rule(obj: Json, line: number, source: string, out: ParsedPolicy)
       out.warnings.push({ line, message: `unknown key "${key}" ignored` });
   }
   const spec = (obj.spec ?? {}) as Json;
-  if ('ns' in spec && !('namespace' in spec)) {
-    out.warnings.push({
-      line,
-      message:
-        'key "spec.ns" read as "spec.namespace"; upstream Kubernetes never read "ns" and would have left namespace empty',
-    });
-    spec.namespace = spec.ns;
-  }
-  for (const key of Object.keys(spec)) {
-    if (!SPEC_KEYS.includes(key) && key !== 'ns')
-      out.warnings.push({ line, message: `unknown key "spec.${key}" ignored` });
-  }
+  checkKeys(spec, SPEC_KEYS, 'spec.', 'would have left namespace empty', line, out);
   return {
     line,
     source,

@@ -3,7 +3,6 @@
  * against the same GET under AlwaysAllow in the same run (both over HTTPS with a static token, the
  * same load generator, alternating rounds).
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,22 +12,8 @@ import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer } from '../../core/server/server.js';
 import { preparePki } from '../../core/tls/startup.js';
 import { pod } from './fixtures.js';
+import { runClient } from './https-run.js';
 import { fmt, type Row } from './report.js';
-
-const CLIENT = new URL('./https-client.ts', import.meta.url).pathname;
-
-function runClient(options: object): Promise<{ requestsPerSecond: number; p99Ms: number; errors: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
-  });
-}
 
 async function serverWith(dataDir: string, authorizer: Record<string, unknown>) {
   mkdirSync(dataDir, { recursive: true });
@@ -82,7 +67,7 @@ export async function benchAbac(seconds: number): Promise<Row[]> {
         ['allow', allow],
       ] as const) {
         const r = await runClient({ mode: 'requests', url: s.url, ca: s.ca, headers, connections: 20, seconds: round });
-        runs[name].push(r.requestsPerSecond);
+        runs[name].push(r.requestsPerSecond ?? 0);
         runs.errors += r.errors;
       }
     }

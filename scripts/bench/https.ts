@@ -3,7 +3,6 @@
  * static token and a service-account JWT, each against the same GET on the insecure port; and new TLS
  * connections per second against a bare Node https server with the same certificate.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:https';
@@ -16,31 +15,8 @@ import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer as createSkiff } from '../../core/server/server.js';
 import { preparePki } from '../../core/tls/startup.js';
 import { pod } from './fixtures.js';
+import { type ClientResult, runClient } from './https-run.js';
 import { fmt, type Row } from './report.js';
-
-const CLIENT = new URL('./https-client.ts', import.meta.url).pathname;
-
-interface ClientResult {
-  requestsPerSecond?: number;
-  handshakesPerSecond?: number;
-  p99Ms?: number;
-  errors: number;
-}
-
-function runClient(options: object): Promise<ClientResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLIENT, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`https client exited ${code}`)),
-    );
-  });
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
