@@ -22,7 +22,7 @@ import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { encodeJson, encodeProtobufResponse, encodeTable } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
-import { impersonate } from './impersonation.js';
+import { impersonate, wantsImpersonation } from './impersonation.js';
 import type { ApiMetrics } from './metrics.js';
 import { OPENAPI_V2_PROTOBUF_RESPONSE_TYPE, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
@@ -168,7 +168,8 @@ export class HttpApp {
       this.deps.logger.info({ refusals: outcome.refusals, path: ctx.path }, 'authentication failed');
       throw errors.unauthorized();
     }
-    state.user = await impersonate(this.deps.hooks, outcome.result.user, ctx.req.headers);
+    const real = outcome.result.user;
+    state.user = wantsImpersonation(ctx.req.headers) ? await impersonate(this.deps.hooks, real, ctx.req.headers) : real;
     state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
     if (state.audit) {
       auditAuthenticated(state.audit, outcome.result.user, state.user, outcome.result.authenticator, state.info);

@@ -33,6 +33,12 @@ function attributes(
   };
 }
 
+/** Whether the request asks for impersonation at all (checked on every request: kept cheap). */
+export function wantsImpersonation(headers: IncomingHttpHeaders): boolean {
+  for (const key in headers) if (key.startsWith('impersonate-')) return true;
+  return false;
+}
+
 /** The user the request acts as: the real one, or the impersonated one when every check passes. */
 export async function impersonate(hooks: Hooks, real: UserInfo, headers: IncomingHttpHeaders): Promise<UserInfo> {
   const name = list(headers['impersonate-user'])[0];
