@@ -268,6 +268,52 @@ describe('plugins: authz-abac in a server', function () {
     expect(list.stdout).to.match(/selfsubjectaccessreviews\.authorization\.k8s\.io/);
   });
 
+  it('SubjectAccessReview and LocalSubjectAccessReview answer for another user, with the deciding line', async () => {
+    const post = async (path: string, body: unknown) =>
+      (
+        await fetch(`${ts.url}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json() as Promise<{ status: { allowed: boolean; reason?: string }; code?: number; message?: string }>;
+    const sar = await post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: { user: 'kubelet', resourceAttributes: { verb: 'create', resource: 'events', namespace: 'default' } },
+    });
+    expect(sar.status.allowed).to.equal(true);
+    expect(sar.status.reason).to.contain('line 3');
+    const lsar = await post('/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'LocalSubjectAccessReview',
+      spec: { user: 'bob', resourceAttributes: { verb: 'list', resource: 'pods' } },
+    });
+    expect(lsar.status.allowed).to.equal(false);
+    const both = await post('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: { user: 'bob' },
+    });
+    expect(both.code).to.equal(422);
+  });
+
+  it('kubectl as kubelet: reads pods everywhere, writes events, may not create pods', async function () {
+    if (!kubectlPath) return this.skip();
+    const caFile = join(dir, 'ca.crt');
+    writeFileSync(caFile, ts.pki!.ca.certPem);
+    const kubelet = (args: string[], input?: string) =>
+      kubectl(ts.secureUrl!, [`--certificate-authority=${caFile}`, '--token=kubelet-token', ...args], input);
+    expect((await kubelet(['get', 'pods', '-A'])).code).to.equal(0);
+    const event =
+      'apiVersion: v1\nkind: Event\nmetadata: {name: e1}\ninvolvedObject: {kind: Pod, name: p, namespace: default}\nreason: Started\n';
+    const created = await kubelet(['create', '-f', '-', '--validate=false'], event);
+    expect(created.code, created.stderr).to.equal(0);
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: busybox}]}\n';
+    const refused = await kubelet(['create', '-f', '-', '--validate=false'], pod);
+    expect(refused.stderr).to.contain('pods is forbidden: User "kubelet" cannot create resource "pods"');
+  });
+
   it("impersonation: alice may act as bob (and gets bob's rights); bob may not act as alice", async function () {
     if (!kubectlPath) return this.skip();
     const caFile = join(dir, 'ca.crt');
