@@ -9,19 +9,20 @@ import { errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
+import { APPLY_MEDIA_TYPE, ManagedStore, validatePatchOptions, withFieldManager } from './apply/apply.js';
 import { forbiddenError } from './forbidden.js';
 import { decodeStored } from './meta.js';
 import { applyPatch } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
-import { type DeleteOptions, GenericStore, type WriteScope } from './store/generic-store.js';
+import type { DeleteOptions, GenericStore, WriteScope } from './store/generic-store.js';
 import { parseLimit } from './store/query.js';
 import { type ListQuery, ResourceReader } from './store/reader.js';
 import type { KubeObject, ResourceDefinition, SubresourceDefinition, SubresourceRequest } from './types.js';
 import { apiVersionOf } from './types.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
 
-export type PatchType = 'json' | 'merge' | 'strategic';
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
 export interface ApiCall {
   info: RequestInfo;
@@ -30,6 +31,8 @@ export interface ApiCall {
   /** The decoded request body (JSON object for writes; DeleteOptions for deletes), if any. */
   body?: unknown;
   patchType?: PatchType;
+  /** The client's User-Agent: names the field manager of writes without `fieldManager`. */
+  userAgent?: string;
   /** Filled with the authorization verdict when the request is audited. */
   audit?: AuditRecord;
 }
@@ -59,7 +62,7 @@ export class ApiService {
   /** Build a store and a watch cache for every registered resource, and fill the caches. */
   async start(): Promise<void> {
     for (const def of this.registry.all()) {
-      const store = new GenericStore(def, this.storage, this.hooks, this.resolve);
+      const store = new ManagedStore(def, this.storage, this.hooks, this.resolve);
       const served: Served = { def, store };
       if (!def.virtualCreate) {
         const cache = new WatchCache({
@@ -175,8 +178,11 @@ export class ApiService {
         const { object, created } = await store.update(scope, info.name, requireObject(call.body));
         return { code: created ? 201 : 200, body: object };
       }
-      case 'patch':
-        return { code: 200, body: await this.patch(served, scope, info.name, call) };
+      case 'patch': {
+        if (call.patchType !== 'apply') return { code: 200, body: await this.patch(served, scope, info.name, call) };
+        const applied = await (store as ManagedStore).apply(scope, info.name, call.body, call.query);
+        return { code: applied.created ? 201 : 200, body: applied.object };
+      }
       case 'delete':
         return this.delete(served, scope, info.name, deleteOptions(call));
       case 'deletecollection':
@@ -220,17 +226,19 @@ export class ApiService {
   }
 
   private scope(call: ApiCall): WriteScope {
-    return {
+    const scope = {
       user: call.user,
       namespace: call.info.namespace,
       dryRun: dryRun(call.query),
       subresource: call.info.subresource,
     };
+    return withFieldManager(scope, call.query, call.userAgent);
   }
 
   private async patch(served: Served, scope: WriteScope, name: string, call: ApiCall): Promise<KubeObject> {
     const type = call.patchType;
     if (!type) throw errors.unsupportedMediaType('', PATCH_MEDIA_TYPES);
+    validatePatchOptions(call.query, type === 'apply');
     return served.store.updateWith(
       scope,
       name,
@@ -347,6 +355,7 @@ export const PATCH_MEDIA_TYPES = [
   'application/json-patch+json',
   'application/merge-patch+json',
   'application/strategic-merge-patch+json',
+  APPLY_MEDIA_TYPE,
 ];
 
 function requireObject(body: unknown): KubeObject {

@@ -5,6 +5,7 @@
  */
 import jsonPatch from 'fast-json-patch';
 import { errors, isStatusError, StatusError } from '../errors.js';
+import { merge as mergeApplied } from './apply/fieldset.js';
 import type { PatchMeta } from './types.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -14,7 +15,7 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 
 export function applyPatch(
   original: object,
-  type: 'json' | 'merge' | 'strategic',
+  type: 'json' | 'merge' | 'strategic' | 'apply',
   patch: unknown,
   meta?: PatchMeta,
 ): object {
@@ -27,6 +28,9 @@ export function applyPatch(
     case 'strategic':
       if (!isObject(patch)) throw errors.badRequest('a strategic merge patch must be a JSON object');
       return strategicMerge(structuredClone(original) as JsonObject, patch, meta ?? {}, '');
+    case 'apply': // without field ownership (subresources); the main resource applies in apply/apply.ts
+      if (!isObject(patch)) throw errors.badRequest('an applied configuration must be an object');
+      return mergeApplied(structuredClone(original) as Json, patch, meta ?? {}) as object;
   }
 }
 

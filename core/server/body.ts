@@ -14,6 +14,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
   'application/merge-patch+json': 'merge',
   'application/strategic-merge-patch+json': 'strategic',
+  'application/apply-patch+yaml': 'apply',
 };
 
 export function mediaTypeOf(contentType: string | undefined): string {
@@ -50,7 +51,7 @@ export function decodeBody(
   if (verb === 'patch') {
     const patchType = PATCH_TYPES[media];
     if (!patchType) throw errors.unsupportedMediaType(media, PATCH_MEDIA_TYPES);
-    return { body: parseJson(raw), patchType };
+    return { body: patchType === 'apply' ? parseYamlBody(raw) : parseJson(raw), patchType };
   }
   if (media === 'application/json' || (media === '' && raw.length === 0)) return { body: parseJson(raw) };
   if (media === 'application/yaml') return { body: parseYamlBody(raw) };

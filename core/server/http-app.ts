@@ -251,6 +251,7 @@ export class HttpApp {
       query: state.query,
       body,
       patchType,
+      userAgent: ctx.get('User-Agent') || undefined,
       audit: state.audit,
     });
     ctx.status = outcome.code;

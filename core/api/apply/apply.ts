@@ -1,0 +1,389 @@
+/**
+ * Server-side apply and field ownership, after upstream's fieldmanager and structured-merge-diff:
+ * every write records who changed which fields in metadata.managedFields, and an apply
+ * (PATCH application/apply-patch+yaml) merges a configuration, removes fields its manager dropped,
+ * and refuses to change fields other managers own unless forced.
+ */
+import { errors, isStatusError, StatusError } from '../../errors.js';
+import { nowTimestamp } from '../meta.js';
+import { GenericStore, type WriteScope } from '../store/generic-store.js';
+import type { KubeObject, PatchMeta, ResourceDefinition } from '../types.js';
+import { apiVersionOf } from '../types.js';
+import {
+  checkApplyLists,
+  compare,
+  type FieldPath,
+  FieldSet,
+  isObject,
+  type Json,
+  type JsonObject,
+  merge,
+  pathString,
+  removePath,
+  toFieldSet,
+} from './fieldset.js';
+import {
+  decodeManagedFields,
+  decodeOrEmpty,
+  encodeManagedFields,
+  type ManagedEntry,
+  managerKey,
+  managerOf,
+  printManager,
+} from './managed-fields.js';
+
+export const APPLY_MEDIA_TYPE = 'application/apply-patch+yaml';
+export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** What field tracking needs to know about a kind and a request. */
+export interface ManagedContext {
+  manager: string;
+  apiVersion: string;
+  meta: PatchMeta;
+  /** The main resource of a kind with a status subresource does not own .status (upstream's reset fields). */
+  ignoreStatus: boolean;
+  /** For tests: the time to record. */
+  now?: string;
+}
+
+/** Fields no one owns (upstream's stripMetaManager). */
+const STRIPPED = FieldSet.of([
+  ['f:apiVersion'],
+  ['f:kind'],
+  ['f:metadata'],
+  ...['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'clusterName', 'generation', 'managedFields'].map(
+    (f) => ['f:metadata', `f:${f}`],
+  ),
+  ['f:metadata', 'f:resourceVersion'],
+]);
+const STATUS = FieldSet.of([['f:status']]);
+
+function scoped(set: FieldSet, ctx: ManagedContext): FieldSet {
+  const s = set.difference(STRIPPED);
+  return ctx.ignoreStatus ? s.recursiveDifference(STATUS) : s;
+}
+
+/** The object as field tracking compares it: without managedFields. */
+function body(obj: KubeObject | undefined): JsonObject | undefined {
+  if (!obj) return undefined;
+  const { managedFields: _mf, ...metadata } = obj.metadata ?? {};
+  return { ...(obj as unknown as JsonObject), metadata: metadata as JsonObject };
+}
+
+/** What a create compares against: an empty object, with the always-present structs of a typed one. */
+function emptyLike(obj: KubeObject): JsonObject {
+  const out: JsonObject = { metadata: {} };
+  for (const f of ['spec', 'status']) if (isObject(obj[f])) out[f] = {};
+  return out;
+}
+
+/**
+ * Record a non-apply write (create, update, patch) by `ctx.manager` in next.metadata.managedFields:
+ * the fields it added or changed become its own (taken from other managers), removed fields leave
+ * every manager. Managed fields sent by the client replace the live ones (as upstream allows).
+ */
+export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx: ManagedContext): void {
+  let managers: Map<string, ManagedEntry> | undefined;
+  const provided = next.metadata.managedFields;
+  if (Array.isArray(provided) && provided.length > 0) {
+    try {
+      managers = decodeManagedFields(provided);
+    } catch {
+      managers = undefined;
+    }
+    if (managers && managers.size === 0) managers = undefined;
+  }
+  managers ??= decodeOrEmpty(live?.metadata.managedFields);
+  const cmp = compare(body(live) ?? emptyLike(next), body(next), ctx.meta);
+  const changed = scoped(cmp.modified.union(cmp.added), ctx);
+  const removed = scoped(cmp.removed, ctx);
+  const me = managerKey({ manager: ctx.manager, operation: 'Update', apiVersion: ctx.apiVersion, subresource: '' });
+  for (const [key, m] of managers) {
+    if (key !== me) m.set = m.set.difference(changed).difference(removed);
+  }
+  const previous = managers.get(me);
+  if (!changed.isEmpty()) {
+    managers.set(me, {
+      manager: ctx.manager,
+      operation: 'Update',
+      apiVersion: ctx.apiVersion,
+      subresource: '',
+      time: ctx.now ?? nowTimestamp(),
+      set: (previous?.set.difference(removed) ?? new FieldSet()).union(changed),
+    });
+  } else if (previous) {
+    previous.set = previous.set.difference(removed);
+  }
+  setManagedFields(next, managers);
+}
+
+function setManagedFields(obj: KubeObject, managers: Map<string, ManagedEntry>): void {
+  const encoded = encodeManagedFields(managers);
+  if (encoded.length > 0) obj.metadata.managedFields = encoded;
+  else delete obj.metadata.managedFields;
+}
+
+export interface Conflict {
+  manager: ManagedEntry;
+  path: FieldPath;
+}
+
+/** Upstream's NewConflictError: 409 Conflict with a FieldManagerConflict cause per field. */
+export function conflictError(conflicts: Conflict[]): StatusError {
+  const causes = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${printManager(c.manager)}`,
+    field: pathString(c.path),
+  }));
+  let message: string;
+  if (conflicts.length === 1) {
+    const c = conflicts[0]!;
+    message = `Apply failed with 1 conflict: conflict with ${printManager(c.manager)}: ${pathString(c.path)}`;
+  } else {
+    const byManager = new Map<string, string[]>();
+    for (const c of conflicts) {
+      const m = printManager(c.manager);
+      byManager.set(m, [...(byManager.get(m) ?? []), pathString(c.path)]);
+    }
+    const lines: string[] = [];
+    for (const m of [...byManager.keys()].sort()) {
+      lines.push(`conflicts with ${m}:`);
+      for (const p of byManager.get(m)!) lines.push(`- ${p}`);
+    }
+    message = `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+  }
+  return new StatusError(409, 'Conflict', message, { causes });
+}
+
+/**
+ * Apply `config` by `ctx.manager` to `live` (undefined: the object does not exist yet). Returns the
+ * object to write, with its managedFields; throws a 409 on conflicts unless `force`.
+ */
+export function applyConfig(
+  live: KubeObject | undefined,
+  config: KubeObject,
+  ctx: ManagedContext,
+  force: boolean,
+): KubeObject {
+  const managers = decodeOrEmpty(live?.metadata.managedFields);
+  const me = managerKey({ manager: ctx.manager, operation: 'Apply', apiVersion: ctx.apiVersion, subresource: '' });
+  const previous = managers.get(me);
+  const liveBody = body(live) ?? {};
+  const configBody = body(config)!;
+  const newSet = scoped(toFieldSet(configBody, ctx.meta), ctx);
+  const merged = merge(liveBody, configBody, ctx.meta) as JsonObject;
+  managers.set(me, {
+    manager: ctx.manager,
+    operation: 'Apply',
+    apiVersion: ctx.apiVersion,
+    subresource: '',
+    set: newSet,
+    ...(previous?.time ? { time: previous.time } : {}),
+  });
+
+  // Fields this manager applied before and dropped now go, unless someone else owns them.
+  if (previous) {
+    let owned = new FieldSet();
+    for (const m of managers.values()) owned = owned.union(m.set);
+    for (const p of previous.set.difference(owned).paths()) {
+      if (!owned.hasBelow(p)) removePath(merged, p, ctx.meta);
+    }
+  }
+
+  const cmp = compare(live ? liveBody : emptyLike(config), merged, ctx.meta);
+  const changed = scoped(cmp.modified.union(cmp.added), ctx);
+  const removed = scoped(cmp.removed, ctx);
+  const conflicts: Conflict[] = [];
+  for (const [key, m] of managers) {
+    if (key === me) continue;
+    for (const path of m.set.intersection(changed).paths()) conflicts.push({ manager: m, path });
+  }
+  if (conflicts.length > 0 && !force) {
+    if (!allowedByLastApplied(live, conflicts, ctx)) throw conflictError(conflicts);
+  }
+  for (const [key, m] of managers) {
+    if (key !== me) m.set = m.set.difference(changed).difference(removed);
+  }
+  const object = merged as unknown as KubeObject;
+  object.metadata ??= {};
+  const entry = managers.get(me)!;
+  if (!previous || JSON.stringify(merged) !== JSON.stringify(liveBody)) entry.time = ctx.now ?? nowTimestamp();
+  syncLastApplied(object, configBody, ctx);
+  setManagedFields(object, managers);
+  return object;
+}
+
+/**
+ * Upstream's lastAppliedManager: `kubectl apply --server-side` (manager "kubectl") may take over
+ * fields from client-side apply without conflicts when they are all in the last-applied
+ * configuration and the live object has not drifted from it.
+ */
+function allowedByLastApplied(live: KubeObject | undefined, conflicts: Conflict[], ctx: ManagedContext): boolean {
+  if (ctx.manager !== 'kubectl' || !live) return false;
+  const text = live.metadata.annotations?.[LAST_APPLIED_ANNOTATION];
+  if (!text) return false;
+  let last: Json;
+  try {
+    last = JSON.parse(text) as Json;
+  } catch {
+    return false;
+  }
+  if (!isObject(last)) return false;
+  // Only fields whose live value is still the last-applied one.
+  const allowed = toFieldSet(last, ctx.meta).difference(compare(last, body(live), ctx.meta).modified);
+  return conflicts.every((c) => allowed.has(c.path));
+}
+
+/** Upstream's lastAppliedUpdater: kubectl's server-side apply keeps an existing last-applied annotation current. */
+function syncLastApplied(object: KubeObject, config: JsonObject, ctx: ManagedContext): void {
+  const annotations = object.metadata.annotations;
+  if (ctx.manager !== 'kubectl' || !annotations?.[LAST_APPLIED_ANNOTATION]) return;
+  const copy = structuredClone(config) as KubeObject;
+  if (copy.metadata?.annotations) {
+    delete copy.metadata.annotations[LAST_APPLIED_ANNOTATION];
+    if (Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
+  }
+  annotations[LAST_APPLIED_ANNOTATION] = JSON.stringify(copy);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/** Upstream's ValidatePatchOptions: 422 on PatchOptions. */
+function invalidPatchOptions(field: string, reason: 'FieldValueRequired' | 'FieldValueForbidden', detail: string) {
+  const text = reason === 'FieldValueRequired' ? 'Required value' : 'Forbidden';
+  return new StatusError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${text}: ${detail}`, {
+    group: 'meta.k8s.io',
+    kind: 'PatchOptions',
+    causes: [{ reason, message: `${text}: ${detail}`, field }],
+  });
+}
+
+/** Check a PATCH's options: apply needs a fieldManager; `force` is for apply only. */
+export function validatePatchOptions(query: URLSearchParams, apply: boolean): void {
+  if (!apply && query.has('force'))
+    throw invalidPatchOptions('force', 'FieldValueForbidden', 'may not be specified for non-apply patch');
+  if (apply && !query.get('fieldManager'))
+    throw invalidPatchOptions('fieldManager', 'FieldValueRequired', 'is required for apply patch');
+}
+
+/** Only well-formed bodies are tracked; the store refuses the rest with upstream's 400. */
+const trackable = (obj: unknown): obj is KubeObject => isObject(obj) && isObject(obj.metadata);
+
+const trackedScopes = new WeakMap<WriteScope, string>();
+
+/** Mark a write scope as an API request by the manager that `fieldManager` or the User-Agent names. */
+export function withFieldManager(scope: WriteScope, query: URLSearchParams, userAgent: string | undefined): WriteScope {
+  trackedScopes.set(scope, managerOf(query, userAgent));
+  return scope;
+}
+
+/**
+ * The generic store with field tracking: creates and updates made through a scope marked by
+ * withFieldManager record their manager in managedFields; `apply` serves server-side apply.
+ */
+export class ManagedStore extends GenericStore {
+  private context(manager: string): ManagedContext {
+    const def: ResourceDefinition = this.definition;
+    return {
+      manager,
+      apiVersion: apiVersionOf(def),
+      meta: def.patchMeta ?? {},
+      ignoreStatus: Boolean(def.hasStatus || def.subresources?.status),
+    };
+  }
+
+  /** The manager a write records, or undefined when it is not tracked (internal writes, subresources). */
+  private managerFor(scope: WriteScope): string | undefined {
+    if (scope.subresource) return undefined;
+    return trackedScopes.get(scope);
+  }
+
+  override async create(scope: WriteScope, body: KubeObject): Promise<KubeObject> {
+    const manager = this.managerFor(scope);
+    if (manager !== undefined && trackable(body)) {
+      trackUpdate(undefined, body, this.context(manager));
+    }
+    return super.create(scope, body);
+  }
+
+  override async updateWith(
+    scope: WriteScope,
+    name: string,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+    precondition?: string,
+  ): Promise<KubeObject> {
+    const manager = this.managerFor(scope);
+    if (manager === undefined) return super.updateWith(scope, name, mutate, precondition);
+    const ctx = this.context(manager);
+    return super.updateWith(
+      scope,
+      name,
+      async (current) => {
+        const live = structuredClone(current);
+        const next = await mutate(current);
+        if (trackable(next)) trackUpdate(live, next, ctx);
+        return next;
+      },
+      precondition,
+    );
+  }
+
+  /** PATCH application/apply-patch+yaml: create or update. */
+  async apply(
+    scope: WriteScope,
+    name: string,
+    config: unknown,
+    query: URLSearchParams,
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    validatePatchOptions(query, true);
+    const ctx = this.context(query.get('fieldManager')!);
+    const force = query.get('force') === 'true';
+    const obj = this.checkApplied(config, name);
+    const precondition = obj.metadata.resourceVersion;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const object = await super.updateWith(
+          scope,
+          name,
+          (current) => applyConfig(current, obj, ctx, force),
+          precondition,
+        );
+        return { object, created: false };
+      } catch (err) {
+        if (!isStatusError(err) || err.code !== 404) throw err;
+      }
+      try {
+        const fresh = applyConfig(undefined, obj, ctx, force);
+        fresh.metadata.name = name;
+        return { object: await super.create(scope, fresh), created: true };
+      } catch (err) {
+        // Created by someone else meanwhile: apply to theirs.
+        if (!isStatusError(err) || err.reason !== 'AlreadyExists' || attempt >= 2) throw err;
+      }
+    }
+  }
+
+  private checkApplied(config: unknown, name: string): KubeObject {
+    if (!isObject(config)) throw errors.badRequest('error decoding YAML: the applied configuration must be an object');
+    const obj = structuredClone(config) as unknown as KubeObject;
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (!isObject(obj.metadata)) throw errors.badRequest('metadata must be an object');
+    if (obj.metadata.managedFields !== undefined && obj.metadata.managedFields !== null)
+      throw errors.badRequest('metadata.managedFields must be nil');
+    delete obj.metadata.managedFields;
+    const expected = apiVersionOf(this.definition);
+    if (obj.apiVersion !== expected) {
+      throw errors.badRequest(
+        `Incorrect version specified in apply patch. Specified patch version: ${String(obj.apiVersion ?? '')}, expected: ${expected}`,
+      );
+    }
+    if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
+      throw errors.badRequest(
+        `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    checkApplyLists(obj as unknown as Json, this.definition.patchMeta ?? {});
+    return obj;
+  }
+}

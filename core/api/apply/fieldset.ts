@@ -1,0 +1,432 @@
+/**
+ * Field sets as structured-merge-diff has them: the set of paths a manager owns, encoded as
+ * upstream's FieldsV1 (`f:<field>`, `k:{"name":"c"}`, `v:<value>`, `i:<index>`, `.` for the item
+ * itself). The schema is the kind's PatchMeta: a list with a merge key is an associative list keyed
+ * by it, a merge list without a key (finalizers) is a set, every other list is atomic; every map is
+ * granular.
+ */
+import { errors } from '../../errors.js';
+import type { PatchMeta } from '../types.js';
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+/** A path: encoded path elements, e.g. ['f:spec', 'f:containers', 'k:{"name":"c"}', 'f:image']. */
+export type FieldPath = string[];
+
+export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A tree of path elements; `member` says the path ending here is itself in the set. */
+export class FieldSet {
+  member = false;
+  readonly children = new Map<string, FieldSet>();
+
+  static of(paths: FieldPath[]): FieldSet {
+    const s = new FieldSet();
+    for (const p of paths) s.insert(p);
+    return s;
+  }
+
+  insert(path: FieldPath): void {
+    let node: FieldSet = this;
+    for (const pe of path) {
+      let next = node.children.get(pe);
+      if (!next) {
+        next = new FieldSet();
+        node.children.set(pe, next);
+      }
+      node = next;
+    }
+    node.member = true;
+  }
+
+  has(path: FieldPath): boolean {
+    const node = this.node(path);
+    return node?.member ?? false;
+  }
+
+  /** Whether some member lies strictly below `path`. */
+  hasBelow(path: FieldPath): boolean {
+    const node = this.node(path);
+    return !!node && [...node.children.values()].some((c) => !c.isEmpty());
+  }
+
+  private node(path: FieldPath): FieldSet | undefined {
+    let node: FieldSet | undefined = this;
+    for (const pe of path) {
+      node = node.children.get(pe);
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
+  isEmpty(): boolean {
+    if (this.member) return false;
+    for (const c of this.children.values()) if (!c.isEmpty()) return false;
+    return true;
+  }
+
+  /** Every member path, in upstream's iteration order: this level's members, then each child's. */
+  paths(prefix: FieldPath = []): FieldPath[] {
+    const out: FieldPath[] = [];
+    const keys = sortedKeys(this.children);
+    for (const k of keys) if (this.children.get(k)!.member) out.push([...prefix, k]);
+    for (const k of keys) {
+      const c = this.children.get(k)!;
+      for (const p of c.paths([...prefix, k])) if (p.length > prefix.length + 1) out.push(p);
+    }
+    return out;
+  }
+
+  union(other: FieldSet): FieldSet {
+    const out = this.copy();
+    for (const p of other.paths()) out.insert(p);
+    return out;
+  }
+
+  /** Members of this set not in `other` (exact paths, as Set.Difference). */
+  difference(other: FieldSet): FieldSet {
+    return FieldSet.of(this.paths().filter((p) => !other.has(p)));
+  }
+
+  /** Members of this set that are neither in `other` nor below one of its members. */
+  recursiveDifference(other: FieldSet): FieldSet {
+    return FieldSet.of(this.paths().filter((p) => !p.some((_, i) => other.has(p.slice(0, i + 1)))));
+  }
+
+  intersection(other: FieldSet): FieldSet {
+    return FieldSet.of(this.paths().filter((p) => other.has(p)));
+  }
+
+  equals(other: FieldSet): boolean {
+    const a = this.paths().map((p) => JSON.stringify(p));
+    const b = other.paths().map((p) => JSON.stringify(p));
+    return a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+
+  copy(): FieldSet {
+    return FieldSet.of(this.paths());
+  }
+
+  /** Upstream's FieldsV1 JSON: `{".": {}, "f:name": {}, ...}`, keys sorted as upstream sorts them. */
+  toFieldsV1(): JsonObject {
+    const out: JsonObject = {};
+    const live = sortedKeys(this.children).filter((k) => !this.children.get(k)!.isEmpty());
+    for (const k of live) {
+      const c = this.children.get(k)!;
+      const hasChildren = [...c.children.values()].some((x) => !x.isEmpty());
+      if (!hasChildren) {
+        out[k] = {};
+        continue;
+      }
+      const body = c.toFieldsV1();
+      out[k] = c.member ? { '.': {}, ...body } : body;
+    }
+    return out;
+  }
+
+  static fromFieldsV1(v: unknown): FieldSet {
+    const s = new FieldSet();
+    const walk = (node: unknown, path: FieldPath) => {
+      if (!isObject(node)) throw new Error('FieldsV1 must be an object');
+      for (const [k, child] of Object.entries(node)) {
+        if (k === '.') {
+          s.insert(path);
+          continue;
+        }
+        if (!/^[fkvi]:/.test(k)) throw new Error(`unknown FieldsV1 key ${k}`);
+        const p = [...path, k];
+        if (isObject(child) && Object.keys(child).length === 0) s.insert(p);
+        else walk(child, p);
+      }
+    };
+    walk(v, []);
+    return s;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path elements
+
+export const fieldPE = (name: string) => `f:${name}`;
+
+const RANK: Record<string, number> = { f: 0, k: 1, v: 2, i: 3 };
+
+function compareValues(a: Json, b: Json): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Upstream's PathElement ordering: fields, then keys, then values, then indexes. */
+export function comparePE(a: string, b: string): number {
+  const ra = RANK[a[0]!] ?? 4;
+  const rb = RANK[b[0]!] ?? 4;
+  if (ra !== rb) return ra - rb;
+  const x = a.slice(2);
+  const y = b.slice(2);
+  switch (a[0]) {
+    case 'f':
+      return x < y ? -1 : x > y ? 1 : 0;
+    case 'i':
+      return Number(x) - Number(y);
+    case 'v':
+      return compareValues(JSON.parse(x) as Json, JSON.parse(y) as Json);
+    default: {
+      const ka = JSON.parse(x) as JsonObject;
+      const kb = JSON.parse(y) as JsonObject;
+      const names = [...new Set([...Object.keys(ka), ...Object.keys(kb)])].sort();
+      for (const n of names) {
+        if (!(n in ka)) return 1;
+        if (!(n in kb)) return -1;
+        const c = compareValues(ka[n]!, kb[n]!);
+        if (c !== 0) return c;
+      }
+      return 0;
+    }
+  }
+}
+
+function sortedKeys(m: Map<string, unknown>): string[] {
+  return [...m.keys()].sort(comparePE);
+}
+
+/** Go's value.ToString for a key or set value: strings quoted, numbers and bools as they are. */
+function valueString(v: Json): string {
+  return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v);
+}
+
+/** Upstream's Path.String(): `.spec.containers[name="c"].image`. */
+export function pathString(path: FieldPath): string {
+  return path
+    .map((pe) => {
+      const rest = pe.slice(2);
+      switch (pe[0]) {
+        case 'f':
+          return `.${rest}`;
+        case 'k': {
+          const key = JSON.parse(rest) as JsonObject;
+          return `[${Object.keys(key)
+            .sort()
+            .map((n) => `${n}=${valueString(key[n]!)}`)
+            .join(',')}]`;
+        }
+        case 'v':
+          return `[=${valueString(JSON.parse(rest) as Json)}]`;
+        default:
+          return `[${rest}]`;
+      }
+    })
+    .join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The schema: how a list at a path behaves
+
+export type ListRule = { kind: 'atomic' } | { kind: 'map'; key: string } | { kind: 'set' };
+
+export function listRule(meta: PatchMeta, schemaPath: string): ListRule {
+  const rule = meta[schemaPath];
+  if (rule?.strategy !== 'merge') return { kind: 'atomic' };
+  return rule.mergeKey ? { kind: 'map', key: rule.mergeKey } : { kind: 'set' };
+}
+
+const childSchema = (sp: string, key: string) => (sp ? `${sp}.${key}` : key);
+
+/** The path element of a list item, or undefined when it has none (no merge key). */
+export function itemPE(rule: ListRule, item: Json): string | undefined {
+  if (rule.kind === 'set') return `v:${JSON.stringify(item)}`;
+  if (rule.kind !== 'map' || !isObject(item)) return undefined;
+  const id = item[rule.key];
+  if (id === undefined || id === null) return undefined;
+  return `k:${JSON.stringify({ [rule.key]: id })}`;
+}
+
+/** Index a list by path element; undefined when an item lacks a key or keys repeat (then: atomic). */
+function indexList(rule: ListRule, list: Json[]): Map<string, Json> | undefined {
+  if (rule.kind === 'atomic') return undefined;
+  const out = new Map<string, Json>();
+  for (const item of list) {
+    const pe = itemPE(rule, item);
+    if (pe === undefined || out.has(pe)) return undefined;
+    out.set(pe, item);
+  }
+  return out;
+}
+
+/** Refuse an applied configuration whose associative lists cannot be keyed (upstream: 400/422). */
+export function checkApplyLists(v: Json, meta: PatchMeta, sp = '', at = ''): void {
+  if (isObject(v)) {
+    for (const [k, c] of Object.entries(v)) checkApplyLists(c, meta, childSchema(sp, k), `${at}.${k}`);
+    return;
+  }
+  if (!Array.isArray(v)) return;
+  const rule = listRule(meta, sp);
+  if (rule.kind === 'atomic') return;
+  const seen = new Set<string>();
+  v.forEach((item, i) => {
+    const pe = itemPE(rule, item);
+    if (pe === undefined && rule.kind === 'map') {
+      throw errors.badRequest(
+        `${at}: element ${i}: associative list with keys has an element that omits key field "${rule.key}"`,
+      );
+    }
+    if (pe !== undefined && seen.has(pe)) {
+      throw errors.badRequest(`${at}: duplicate entries for key ${pathString([pe])}`);
+    }
+    if (pe !== undefined) seen.add(pe);
+    checkApplyLists(item, meta, `${sp}[]`, `${at}[${i}]`);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ToFieldSet, Compare, Merge, RemoveItems
+
+/** The fields an applied configuration sets (upstream's TypedValue.ToFieldSet). */
+export function toFieldSet(v: Json, meta: PatchMeta): FieldSet {
+  const set = new FieldSet();
+  const walk = (x: Json, sp: string, path: FieldPath) => {
+    if (isObject(x)) {
+      for (const [k, c] of Object.entries(x)) walk(c, childSchema(sp, k), [...path, fieldPE(k)]);
+      return;
+    }
+    if (Array.isArray(x)) {
+      const rule = listRule(meta, sp);
+      const index = indexList(rule, x);
+      if (!index) {
+        set.insert(path);
+        return;
+      }
+      for (const [pe, item] of index) {
+        const p = [...path, pe];
+        if (rule.kind === 'map') walk(item, `${sp}[]`, p);
+        set.insert(p);
+      }
+      return;
+    }
+    set.insert(path);
+  };
+  if (isObject(v)) walk(v, '', []);
+  return set;
+}
+
+export interface Comparison {
+  added: FieldSet;
+  modified: FieldSet;
+  removed: FieldSet;
+}
+
+/**
+ * What changed from `lhs` to `rhs` (upstream's TypedValue.Compare). A map or list item that
+ * appears is itself added (`.`) along with its fields; one that goes is removed with its fields.
+ */
+export function compare(lhs: Json | undefined, rhs: Json | undefined, meta: PatchMeta): Comparison {
+  const out: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
+  const all = (x: Json, sp: string, path: FieldPath, into: FieldSet) => {
+    into.insert(path);
+    if (isObject(x)) {
+      for (const [k, c] of Object.entries(x)) all(c, childSchema(sp, k), [...path, fieldPE(k)], into);
+    } else if (Array.isArray(x) && x.length > 0) {
+      const rule = listRule(meta, sp);
+      const index = indexList(rule, x);
+      if (index) for (const [pe, item] of index) all(item, `${sp}[]`, [...path, pe], into);
+    }
+  };
+  const walk = (a: Json | undefined, b: Json | undefined, sp: string, path: FieldPath) => {
+    if (a === undefined && b === undefined) return;
+    // null is an empty value of the other side's type (a Go nil slice or map), not a change of type.
+    if (a === null && (isObject(b) || Array.isArray(b))) a = Array.isArray(b) ? [] : {};
+    if (b === null && (isObject(a) || Array.isArray(a))) b = Array.isArray(a) ? [] : {};
+    if (a === undefined) return all(b!, sp, path, out.added);
+    if (b === undefined) return all(a, sp, path, out.removed);
+    if (isObject(a) && isObject(b)) {
+      if (Object.keys(a).length === 0 && Object.keys(b).length === 0) return;
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(a[k], b[k], childSchema(sp, k), [...path, fieldPE(k)]);
+      return;
+    }
+    if (Array.isArray(a) && Array.isArray(b) && (a.length > 0 || b.length > 0)) {
+      const rule = listRule(meta, sp);
+      const ia = indexList(rule, a);
+      const ib = indexList(rule, b);
+      if (ia && ib) {
+        for (const pe of new Set([...ia.keys(), ...ib.keys()])) walk(ia.get(pe), ib.get(pe), `${sp}[]`, [...path, pe]);
+        return;
+      }
+    }
+    if (JSON.stringify(a) !== JSON.stringify(b)) out.modified.insert(path);
+  };
+  walk(lhs ?? {}, rhs ?? {}, '', []);
+  return out;
+}
+
+/** Merge an applied configuration into the live object (upstream's TypedValue.Merge). */
+export function merge(live: Json | undefined, config: Json, meta: PatchMeta, sp = ''): Json {
+  if (isObject(config)) {
+    const out: JsonObject = isObject(live) ? { ...live } : {};
+    for (const [k, v] of Object.entries(config)) {
+      if (v === null) delete out[k];
+      else out[k] = merge(out[k], v, meta, childSchema(sp, k));
+    }
+    return out;
+  }
+  if (Array.isArray(config) && Array.isArray(live)) {
+    const rule = listRule(meta, sp);
+    const ilive = indexList(rule, live);
+    const iconf = indexList(rule, config);
+    if (!ilive || !iconf) return structuredClone(config);
+    const out = [...live];
+    const at = new Map([...ilive.keys()].map((pe, i) => [pe, i]));
+    for (const [pe, item] of iconf) {
+      const i = at.get(pe);
+      if (i === undefined) out.push(structuredClone(item));
+      else out[i] = rule.kind === 'map' ? merge(out[i], item, meta, `${sp}[]`) : item;
+    }
+    return out;
+  }
+  return structuredClone(config);
+}
+
+/** Remove the value at `path` from `obj` (in place); maps and lists it empties go too. */
+export function removePath(obj: JsonObject, path: FieldPath, meta: PatchMeta): void {
+  const parents: { container: JsonObject | Json[]; pe: string }[] = [];
+  let cur: Json = obj;
+  let sp = '';
+  for (const pe of path) {
+    if (isObject(cur) && pe.startsWith('f:')) {
+      const name = pe.slice(2);
+      if (!(name in cur)) return;
+      parents.push({ container: cur, pe });
+      cur = cur[name]!;
+      sp = childSchema(sp, name);
+    } else if (Array.isArray(cur)) {
+      const rule = listRule(meta, sp);
+      const i = cur.findIndex((item) => itemPE(rule, item) === pe);
+      if (i < 0) return;
+      parents.push({ container: cur, pe });
+      cur = cur[i]!;
+      sp = `${sp}[]`;
+    } else {
+      return;
+    }
+  }
+  for (let depth = parents.length - 1; depth >= 0; depth--) {
+    const { container, pe } = parents[depth]!;
+    if (Array.isArray(container)) {
+      const i = container.findIndex((item) => itemPE(listRuleAt(meta, path, depth), item) === pe);
+      if (i >= 0) container.splice(i, 1);
+    } else {
+      delete container[pe.slice(2)];
+    }
+    // Keep going up only while the removal left an empty map or list behind (depth 0 is the object).
+    const empty = Array.isArray(container) ? container.length === 0 : Object.keys(container).length === 0;
+    if (!empty || depth === 0) return;
+  }
+}
+
+function listRuleAt(meta: PatchMeta, path: FieldPath, depth: number): ListRule {
+  let sp = '';
+  for (const pe of path.slice(0, depth)) sp = pe.startsWith('f:') ? childSchema(sp, pe.slice(2)) : `${sp}[]`;
+  return listRule(meta, sp);
+}
