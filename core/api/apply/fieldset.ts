@@ -77,24 +77,53 @@ export class FieldSet {
     return out;
   }
 
+  // The set operations walk both tries together (no path lists, no sorting): every write runs them.
+
   union(other: FieldSet): FieldSet {
     const out = this.copy();
-    for (const p of other.paths()) out.insert(p);
+    out.member ||= other.member;
+    for (const [k, c] of other.children) {
+      const mine = out.children.get(k);
+      out.children.set(k, mine ? mine.union(c) : c.copy());
+    }
     return out;
   }
 
   /** Members of this set not in `other` (exact paths, as Set.Difference). */
   difference(other: FieldSet): FieldSet {
-    return FieldSet.of(this.paths().filter((p) => !other.has(p)));
+    const out = new FieldSet();
+    out.member = this.member && !other.member;
+    for (const [k, c] of this.children) {
+      const theirs = other.children.get(k);
+      const child = theirs ? c.difference(theirs) : c.copy();
+      if (!child.isEmpty()) out.children.set(k, child);
+    }
+    return out;
   }
 
   /** Members of this set that are neither in `other` nor below one of its members. */
   recursiveDifference(other: FieldSet): FieldSet {
-    return FieldSet.of(this.paths().filter((p) => !p.some((_, i) => other.has(p.slice(0, i + 1)))));
+    const out = new FieldSet();
+    out.member = this.member && !other.member;
+    for (const [k, c] of this.children) {
+      const theirs = other.children.get(k);
+      if (theirs?.member) continue;
+      const child = theirs ? c.recursiveDifference(theirs) : c.copy();
+      if (!child.isEmpty()) out.children.set(k, child);
+    }
+    return out;
   }
 
   intersection(other: FieldSet): FieldSet {
-    return FieldSet.of(this.paths().filter((p) => other.has(p)));
+    const out = new FieldSet();
+    out.member = this.member && other.member;
+    for (const [k, c] of this.children) {
+      const theirs = other.children.get(k);
+      if (!theirs) continue;
+      const child = c.intersection(theirs);
+      if (!child.isEmpty()) out.children.set(k, child);
+    }
+    return out;
   }
 
   equals(other: FieldSet): boolean {
@@ -104,22 +133,27 @@ export class FieldSet {
   }
 
   copy(): FieldSet {
-    return FieldSet.of(this.paths());
+    const out = new FieldSet();
+    out.member = this.member;
+    for (const [k, c] of this.children) out.children.set(k, c.copy());
+    return out;
   }
 
   /** Upstream's FieldsV1 JSON: `{".": {}, "f:name": {}, ...}`, keys sorted as upstream sorts them. */
   toFieldsV1(): JsonObject {
-    const out: JsonObject = {};
-    const live = sortedKeys(this.children).filter((k) => !this.children.get(k)!.isEmpty());
-    for (const k of live) {
+    return this.encode() ?? {};
+  }
+
+  /** This node's children as FieldsV1, or undefined when nothing below is a member (one pass). */
+  private encode(): JsonObject | undefined {
+    const keys = this.children.size > 1 ? sortedKeys(this.children) : [...this.children.keys()];
+    let out: JsonObject | undefined;
+    for (const k of keys) {
       const c = this.children.get(k)!;
-      const hasChildren = [...c.children.values()].some((x) => !x.isEmpty());
-      if (!hasChildren) {
-        out[k] = {};
-        continue;
-      }
-      const body = c.toFieldsV1();
-      out[k] = c.member ? { '.': {}, ...body } : body;
+      const below = c.encode();
+      if (!below && !c.member) continue;
+      out ??= {};
+      out[k] = below ? (c.member ? { '.': {}, ...below } : below) : {};
     }
     return out;
   }
