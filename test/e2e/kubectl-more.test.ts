@@ -1,0 +1,131 @@
+/**
+ * kubectl 1.32 beyond get/create/apply: edit (with a scripted editor), patch in all three types,
+ * label, annotate, wait --for=delete, describe. Against a real server on loopback.
+ */
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { type KubectlResult, kubectl, kubectlArgs, kubectlPath } from '../helpers/kubectl.js';
+import { api, startTestServer, type TestServer } from '../helpers/server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'skiff-kubectl-more-'));
+const podYaml = (name: string) =>
+  `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels: {app: web}\nspec:\n  containers:\n  - name: web\n    image: nginx:1\n    env:\n    - {name: MODE, value: a}\n  - name: side\n    image: busybox:1\n`;
+
+describe('e2e: kubectl edit, patch, label, annotate, wait, describe', function () {
+  this.timeout(120_000);
+  let ts: TestServer;
+
+  before(async function () {
+    if (!kubectlPath) {
+      console.warn('    SKIPPED: kubectl is not installed on this machine (.ci/run installs it)');
+      this.skip();
+    }
+    ts = await startTestServer();
+  });
+  after(async () => ts?.close());
+
+  const run = (args: string[], input?: string) => kubectl(ts.url, args, input);
+  async function ok(args: string[], input?: string): Promise<string> {
+    const r = await run(args, input);
+    expect(r.code, `kubectl ${args.join(' ')}\n${r.stderr}`).to.equal(0);
+    return r.stdout;
+  }
+  const getPod = async (name: string) => (await api(ts.url, 'GET', `/api/v1/namespaces/default/pods/${name}`)).body;
+
+  it('edit with a scripted editor changes the object', async () => {
+    await ok(['create', '-f', '-'], podYaml('edited'));
+    const editor = join(dir, 'editor.sh');
+    writeFileSync(editor, '#!/bin/sh\nsed -i "s/app: web/app: edited/" "$1"\n');
+    chmodSync(editor, 0o755);
+    const r = await new Promise<KubectlResult>((resolve) => {
+      execFile(
+        kubectlPath!,
+        kubectlArgs(ts.url, ['edit', 'pod', 'edited']),
+        { env: { ...process.env, KUBECONFIG: '/dev/null', HOME: dir, KUBE_EDITOR: editor }, timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+      );
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('pod/edited edited');
+    expect((await getPod('edited')).metadata.labels).to.deep.equal({ app: 'edited' });
+  });
+
+  it('patch: strategic merges containers by name, merge and json patches, a failing test op', async () => {
+    await ok(['create', '-f', '-'], podYaml('patched'));
+    await ok(['patch', 'pod', 'patched', '-p', '{"spec":{"containers":[{"name":"web","image":"nginx:2"}]}}']);
+    let pod = await getPod('patched');
+    expect(pod.spec.containers.map((c: { image: string }) => c.image)).to.deep.equal(['nginx:2', 'busybox:1']);
+    expect(pod.spec.containers[0].env).to.deep.equal([{ name: 'MODE', value: 'a' }]);
+    await ok(['patch', 'pod', 'patched', '--type=merge', '-p', '{"metadata":{"labels":{"tier":"front"}}}']);
+    await ok([
+      'patch',
+      'pod',
+      'patched',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/containers/1/image","value":"busybox:2"}]',
+    ]);
+    pod = await getPod('patched');
+    expect(pod.metadata.labels).to.deep.equal({ app: 'web', tier: 'front' });
+    expect(pod.spec.containers[1].image).to.equal('busybox:2');
+    const failed = await run([
+      'patch',
+      'pod',
+      'patched',
+      '--type=json',
+      '-p',
+      '[{"op":"test","path":"/metadata/name","value":"other"}]',
+    ]);
+    expect(failed.code).to.not.equal(0);
+    expect(failed.stderr).to.contain('testing value failed');
+  });
+
+  it('label and annotate: add, refuse to overwrite without --overwrite, overwrite, remove', async () => {
+    await ok(['create', '-f', '-'], podYaml('labelled'));
+    await ok(['label', 'pod', 'labelled', 'env=dev']);
+    const refused = await run(['label', 'pod', 'labelled', 'env=prod']);
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.contain("'env' already has a value (dev), and --overwrite is false");
+    await ok(['label', 'pod', 'labelled', 'env=prod', '--overwrite']);
+    await ok(['label', 'pod', 'labelled', 'app-']);
+    await ok(['annotate', 'pod', 'labelled', 'owner=team-a']);
+    await ok(['annotate', 'pod', 'labelled', 'owner=team-b', '--overwrite']);
+    const pod = await getPod('labelled');
+    expect(pod.metadata.labels).to.deep.equal({ env: 'prod' });
+    expect(pod.metadata.annotations.owner).to.equal('team-b');
+    await ok(['annotate', 'pod', 'labelled', 'owner-']);
+    expect((await getPod('labelled')).metadata.annotations?.owner).to.equal(undefined);
+  });
+
+  it('wait --for=delete returns when the object goes, and at once when it is already gone', async () => {
+    await ok(['create', '-f', '-'], podYaml('doomed'));
+    const waiting = run(['wait', '--for=delete', 'pod/doomed', '--timeout=30s']);
+    await new Promise((r) => setTimeout(r, 500));
+    await ok(['delete', 'pod', 'doomed']);
+    const r = await waiting;
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('pod/doomed condition met');
+    const gone = await run(['wait', '--for=delete', 'pod/never-there', '--timeout=5s']);
+    expect(gone.code, gone.stderr).to.equal(0);
+  });
+
+  it('describe pod, service, replicationcontroller and namespace print their sections', async () => {
+    await ok(['create', '-f', '-'], podYaml('described'));
+    const pod = await ok(['describe', 'pod', 'described']);
+    for (const line of ['Name:', 'Namespace:', 'Labels:', 'Containers:', 'web:', 'Image:', 'nginx:1', 'Events:']) {
+      expect(pod).to.contain(line);
+    }
+    await ok(['create', 'service', 'clusterip', 'front', '--tcp=80:8080']);
+    expect(await ok(['describe', 'service', 'front']))
+      .to.match(/IP:\s+127\.96\./)
+      .and.contain('Port:');
+    const rc =
+      'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc1}\nspec:\n  replicas: 2\n  selector: {app: rc1}\n  template:\n    metadata: {labels: {app: rc1}}\n    spec: {containers: [{name: c, image: busybox}]}\n';
+    await ok(['create', '-f', '-'], rc);
+    expect(await ok(['describe', 'rc', 'rc1'])).to.match(/Replicas:\s+\d+ current \/ 2 desired/);
+    expect(await ok(['describe', 'namespace', 'default'])).to.match(/Status:\s+Active/);
+  });
+});
