@@ -2,6 +2,7 @@
  * api-coordination-v1: coordination.k8s.io/v1 Lease, the object leader election and node
  * heartbeats renew every few seconds. See README.md.
  */
+import { ageOf } from '../../core/api/age.js';
 import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
 import type { FieldError } from '../../core/errors.js';
 import { definePlugin } from '../../core/plugins/contract.js';
@@ -101,6 +102,19 @@ export const leaseDefinition: ResourceDefinition = {
   namespaced: true,
   strategy: leaseStrategy,
   allowCreateOnUpdate: true,
+  // Upstream's printer: NAME HOLDER AGE.
+  table: {
+    columns: [
+      { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.' },
+      { name: 'Holder', type: 'string', description: 'The holder of the lease.' },
+      { name: 'Age', type: 'string', description: 'Time since the object was created.' },
+    ],
+    row: (o, now) => [
+      o.metadata.name,
+      String((o.spec as { holderIdentity?: string })?.holderIdentity ?? ''),
+      ageOf(o.metadata, now),
+    ],
+  },
 };
 
 export default definePlugin({

@@ -200,6 +200,91 @@ const TABLES: Record<string, TableDefinition> = {
     columns: [NAME, col('Secrets', 'integer'), AGE],
     row: (o, now) => [o.metadata.name, list(o.secrets).length, ageOf(o.metadata, now)],
   },
+  Event: {
+    columns: [
+      col('Last Seen'),
+      col('Type'),
+      col('Reason'),
+      col('Object'),
+      col('Subobject', 'string', 1),
+      col('Source', 'string', 1),
+      col('Message'),
+      col('First Seen', 'string', 1),
+      col('Count', 'string', 1),
+      col('Name', 'string', 1),
+    ],
+    row: eventRow,
+  },
+  ResourceQuota: {
+    columns: [NAME, AGE, col('Request'), col('Limit')],
+    row: (o, now) => [o.metadata.name, ageOf(o.metadata, now), quotaUsage(o, false), quotaUsage(o, true)],
+  },
+  LimitRange: {
+    columns: [NAME, { name: 'Created At', type: 'date' }],
+    row: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ''],
+  },
+  PersistentVolume: {
+    columns: [
+      NAME,
+      col('Capacity'),
+      col('Access Modes'),
+      col('Reclaim Policy'),
+      col('Status'),
+      col('Claim'),
+      col('StorageClass'),
+      col('VolumeAttributesClass'),
+      col('Reason'),
+      AGE,
+      col('VolumeMode', 'string', 1),
+    ],
+    row: (o, now) => {
+      const spec = obj((o as Record<string, unknown>).spec);
+      const status = obj((o as Record<string, unknown>).status);
+      const claim = obj(spec.claimRef);
+      return [
+        o.metadata.name,
+        storage(spec.capacity),
+        accessModes(spec.accessModes),
+        str(spec.persistentVolumeReclaimPolicy, ''),
+        str(status.phase, ''),
+        claim.name ? `${String(claim.namespace ?? '')}/${String(claim.name)}` : '',
+        str(spec.storageClassName, ''),
+        str(spec.volumeAttributesClassName, '<unset>'),
+        str(status.reason, ''),
+        ageOf(o.metadata, now),
+        str(spec.volumeMode, 'Filesystem'),
+      ];
+    },
+  },
+  PersistentVolumeClaim: {
+    columns: [
+      NAME,
+      col('Status'),
+      col('Volume'),
+      col('Capacity'),
+      col('Access Modes'),
+      col('StorageClass'),
+      col('VolumeAttributesClass'),
+      AGE,
+      col('VolumeMode', 'string', 1),
+    ],
+    row: (o, now) => {
+      const spec = obj((o as Record<string, unknown>).spec);
+      const status = obj((o as Record<string, unknown>).status);
+      const bound = Boolean(spec.volumeName);
+      return [
+        o.metadata.name,
+        str(status.phase, o.metadata.deletionTimestamp ? 'Terminating' : ''),
+        str(spec.volumeName, ''),
+        bound ? storage(status.capacity) : '',
+        bound ? accessModes(status.accessModes) : '',
+        str(spec.storageClassName, ''),
+        str(spec.volumeAttributesClassName, '<unset>'),
+        ageOf(o.metadata, now),
+        str(spec.volumeMode, 'Filesystem'),
+      ];
+    },
+  },
   Endpoints: {
     columns: [NAME, col('Endpoints'), AGE],
     row: (o, now) => {
@@ -214,6 +299,52 @@ const TABLES: Record<string, TableDefinition> = {
     },
   },
 };
+
+const ACCESS_MODES: Record<string, string> = {
+  ReadWriteOnce: 'RWO',
+  ReadOnlyMany: 'ROX',
+  ReadWriteMany: 'RWX',
+  ReadWriteOncePod: 'RWOP',
+};
+const accessModes = (v: unknown) =>
+  list(v)
+    .map((m) => ACCESS_MODES[String(m)] ?? String(m))
+    .join(',');
+const storage = (v: unknown) => str(obj(v).storage, '');
+
+function eventRow(o: KubeObject, now: Date): unknown[] {
+  const e = o as KubeObject & Record<string, unknown>;
+  const involved = obj(e.involvedObject);
+  const source = obj(e.source);
+  const last = str(e.lastTimestamp, '') || str(e.eventTime, '') || (o.metadata.creationTimestamp ?? '');
+  const first = str(e.firstTimestamp, '') || str(e.eventTime, '') || (o.metadata.creationTimestamp ?? '');
+  const since = (t: string) => (t ? ageOf({ creationTimestamp: t }, now) : '<unknown>');
+  const count = typeof e.count === 'number' ? e.count : 1;
+  return [
+    since(last),
+    str(e.type, ''),
+    str(e.reason, ''),
+    `${String(involved.kind ?? '').toLowerCase()}/${String(involved.name ?? '')}`,
+    str(involved.fieldPath, ''),
+    [source.component, source.host].filter(Boolean).join(', '),
+    str(e.message, ''),
+    since(first),
+    count,
+    o.metadata.name,
+  ];
+}
+
+function quotaUsage(o: KubeObject, limits: boolean): string {
+  const hard = obj(obj((o as Record<string, unknown>).status).hard);
+  const used = obj(obj((o as Record<string, unknown>).status).used);
+  const specHard = obj(obj((o as Record<string, unknown>).spec).hard);
+  const source = Object.keys(hard).length ? hard : specHard;
+  return Object.keys(source)
+    .filter((r) => r.startsWith('limits.') === limits)
+    .sort()
+    .map((r) => `${r}: ${String(used[r] ?? '0')}/${String(source[r])}`)
+    .join(', ');
+}
 
 export function tableFor(kind: string): TableDefinition | undefined {
   return TABLES[kind];

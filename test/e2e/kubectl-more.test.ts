@@ -128,4 +128,39 @@ describe('e2e: kubectl edit, patch, label, annotate, wait, describe', function (
     expect(await ok(['describe', 'rc', 'rc1'])).to.match(/Replicas:\s+\d+ current \/ 2 desired/);
     expect(await ok(['describe', 'namespace', 'default'])).to.match(/Status:\s+Active/);
   });
+
+  it('get prints upstream columns for events, quotas, limit ranges, PVs, PVCs and leases', async () => {
+    const manifests = [
+      'apiVersion: v1\nkind: Event\nmetadata: {name: ev1}\ninvolvedObject: {kind: Pod, name: web, namespace: default}\nreason: Pulled\ntype: Normal\nmessage: image pulled\ncount: 3\nsource: {component: kubelet, host: node-1}\n',
+      'apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q1}\nspec: {hard: {pods: "10", limits.cpu: "4", requests.cpu: "2"}}\n',
+      'apiVersion: v1\nkind: LimitRange\nmetadata: {name: lr1}\nspec: {limits: [{type: Container, default: {cpu: 500m}}]}\n',
+      'apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv1}\nspec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], persistentVolumeReclaimPolicy: Retain, hostPath: {path: /tmp/pv1}}\n',
+      'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: pvc1}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n',
+      'apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: l1}\nspec: {holderIdentity: node-1, leaseDurationSeconds: 40}\n',
+    ];
+    for (const m of manifests) await ok(['create', '-f', '-', '--validate=false'], m);
+    const headers: [string[], RegExp][] = [
+      [['get', 'events'], /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/m],
+      [
+        ['get', 'events', '-o', 'wide'],
+        /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+SUBOBJECT\s+SOURCE\s+MESSAGE\s+FIRST SEEN\s+COUNT\s+NAME$/m,
+      ],
+      [['get', 'quota'], /^NAME\s+AGE\s+REQUEST\s+LIMIT$/m],
+      [['get', 'limits'], /^NAME\s+CREATED AT$/m],
+      [
+        ['get', 'pv'],
+        /^NAME\s+CAPACITY\s+ACCESS MODES\s+RECLAIM POLICY\s+STATUS\s+CLAIM\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+REASON\s+AGE$/m,
+      ],
+      [
+        ['get', 'pvc'],
+        /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/m,
+      ],
+      [['get', 'leases'], /^NAME\s+HOLDER\s+AGE$/m],
+    ];
+    for (const [args, header] of headers) expect(await ok(args), args.join(' ')).to.match(header);
+    expect(await ok(['get', 'events'])).to.match(/Normal\s+Pulled\s+pod\/web\s+image pulled/);
+    expect(await ok(['get', 'quota'])).to.match(/q1\s+\S+\s+pods: 0\/10, requests\.cpu: 0\/2\s+limits\.cpu: 0\/4/);
+    expect(await ok(['get', 'pv'])).to.match(/pv1\s+1Gi\s+RWO\s+Retain/);
+    expect(await ok(['get', 'leases'])).to.match(/l1\s+node-1\s+/);
+  });
 });
