@@ -20,6 +20,7 @@ import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
+import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
 import { encodeJson, encodeProtobufResponse, encodeTable } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
 import { impersonate, wantsImpersonation } from './impersonation.js';
@@ -187,8 +188,16 @@ export class HttpApp {
       ctx.body = body;
     };
     router.get('/version', (ctx) => json(ctx, versionInfo()));
-    router.get('/api', (ctx) => json(ctx, apiVersions(this.deps.advertise)));
-    router.get('/apis', (ctx) => json(ctx, apiGroupList(registry)));
+    // Aggregated discovery when asked for it (kubectl lists it first), the legacy documents otherwise.
+    const discovery = (ctx: Koa.Context, core: boolean, legacy: () => unknown) => {
+      const version = wantsAggregated(ctx.get('Accept'));
+      ctx.set('Vary', 'Accept');
+      if (!version) return json(ctx, legacy());
+      ctx.set('Content-Type', discoveryContentType(version));
+      ctx.body = aggregatedDiscovery(registry, core, version);
+    };
+    router.get('/api', (ctx) => discovery(ctx, true, () => apiVersions(this.deps.advertise)));
+    router.get('/apis', (ctx) => discovery(ctx, false, () => apiGroupList(registry)));
     router.get('/api/:version', (ctx) => json(ctx, apiResourceList(registry, '', ctx.params.version!)));
     router.get('/apis/:group', (ctx) => json(ctx, apiGroupDocument(registry, ctx.params.group!)));
     router.get('/apis/:group/:version', (ctx) =>
