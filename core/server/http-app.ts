@@ -10,13 +10,15 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ApiService } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
-import type { KubeObject, ResourceDefinition } from '../api/types.js';
+import { apiVersionOf, type KubeObject, type ResourceDefinition } from '../api/types.js';
 import { type CacheEvent, makeEvent } from '../api/watch-cache.js';
 import type { AuditRecord, Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
 import { errors, isStatusError, type StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
+import { messageForKind } from '../wire/schema.js';
+import { dropUnknownFields, fieldValidationOf } from '../wire/unknown-fields.js';
 import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
@@ -252,6 +254,7 @@ export class HttpApp {
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
       const raw = await readBody(ctx.req, this.deps.maxRequestBodyBytes);
       ({ body, patchType } = decodeBody(raw, ctx.get('Content-Type'), info.verb));
+      if (info.verb === 'create' || info.verb === 'update') this.validateFields(ctx, info, body);
     }
     if (state.audit) state.audit.requestObject = body;
     const outcome = await this.deps.api.handle({
@@ -273,6 +276,28 @@ export class HttpApp {
     const def =
       (info.verb === 'get' || info.verb === 'list') && !info.subresource ? this.tableDefinition(ctx, info) : undefined;
     ctx.body = def ? encodeTable(def, outcome.body, includeObjectOf(state.query)) : encodeJson(outcome.body);
+  }
+
+  /**
+   * fieldValidation for create and update bodies of kinds with a schema: unknown fields are refused
+   * (Strict), dropped with a Warning header each (Warn, the default), or dropped (Ignore).
+   */
+  private validateFields(ctx: Koa.Context, info: RequestInfo, body: unknown): void {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+    if (info.subresource && info.subresource !== 'status') return;
+    const mode = fieldValidationOf((ctx.state as State).query);
+    const def = this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
+    const schema = def && messageForKind(apiVersionOf(def), def.kind);
+    if (!def || !schema) return;
+    const unknown = dropUnknownFields(body as Record<string, unknown>, schema.name);
+    if (unknown.length === 0 || mode === 'Ignore') return;
+    const listed = unknown.map((u) => `unknown field "${u}"`);
+    if (mode === 'Strict') {
+      throw errors.badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${listed.join(', ')}`,
+      );
+    }
+    for (const l of listed) ctx.append('Warning', `299 - ${JSON.stringify(l)}`);
   }
 
   /** The resource's definition when the client asked for a Table, else undefined. */

@@ -1,0 +1,84 @@
+/**
+ * fieldValidation: finding the fields of a request body that the kind's schema does not have (a
+ * typo like `imagee`), with upstream's paths (`spec.containers[0].imagee`). Strict refuses them,
+ * Warn (the default) drops them and says so in a Warning header, Ignore drops them silently.
+ */
+import { errors } from '../errors.js';
+import { META, type MessageSchema, message } from './schema.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+/** Types whose JSON form is free or a scalar: nothing below them to check. */
+const OPAQUE = new Set([
+  `${META}.Time`,
+  `${META}.MicroTime`,
+  `${META}.Duration`,
+  `${META}.FieldsV1`,
+  'k8s.io.apimachinery.pkg.api.resource.Quantity',
+  'k8s.io.apimachinery.pkg.util.intstr.IntOrString',
+  'k8s.io.apimachinery.pkg.runtime.RawExtension',
+]);
+
+export function fieldValidationOf(query: URLSearchParams): FieldValidation {
+  const v = query.get('fieldValidation') ?? 'Warn';
+  if (v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
+    throw errors.badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${v}"`);
+  }
+  return v;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Every known field name of a message, inline messages' fields included. */
+function knownFields(schema: MessageSchema): Map<string, { type: string; repeated: boolean; map: boolean }> {
+  const out = new Map<string, { type: string; repeated: boolean; map: boolean }>();
+  for (const f of schema.fields) {
+    if (f.inline) {
+      const inner = message(f.type);
+      if (inner) for (const [k, v] of knownFields(inner)) out.set(k, v);
+    } else out.set(f.name, { type: f.type, repeated: f.repeated, map: f.map });
+  }
+  return out;
+}
+
+const cache = new Map<string, ReturnType<typeof knownFields>>();
+function fieldsOf(type: string) {
+  let f = cache.get(type);
+  if (!f) {
+    const schema = message(type);
+    if (!schema || schema.wrapper) return undefined;
+    f = knownFields(schema);
+    cache.set(type, f);
+  }
+  return f;
+}
+
+/**
+ * Removes the unknown fields of `obj` (a message of `type`) and returns their paths. The top level
+ * also knows apiVersion and kind.
+ */
+export function dropUnknownFields(obj: Obj, type: string, top = true): string[] {
+  const found: string[] = [];
+  const walk = (value: unknown, t: string, path: string) => {
+    if (OPAQUE.has(t) || !t.includes('.') || !isObj(value)) return;
+    const fields = fieldsOf(t);
+    if (!fields) return;
+    for (const key of Object.keys(value)) {
+      const f = fields.get(key);
+      const at = path ? `${path}.${key}` : key;
+      if (!f) {
+        if (top && path === '' && (key === 'apiVersion' || key === 'kind')) continue;
+        found.push(at);
+        delete value[key];
+        continue;
+      }
+      const v = value[key];
+      if (f.map && isObj(v)) for (const [k, item] of Object.entries(v)) walk(item, f.type, `${at}[${k}]`);
+      else if (f.repeated && Array.isArray(v)) v.forEach((item, i) => walk(item, f.type, `${at}[${i}]`));
+      else walk(v, f.type, at);
+    }
+  };
+  walk(obj, type, '');
+  return found;
+}
