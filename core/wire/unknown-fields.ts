@@ -75,8 +75,9 @@ export function dropUnknownFields(obj: Obj, type: string, top = true): string[] 
       }
       const v = value[key];
       if (f.map && isObj(v)) for (const [k, item] of Object.entries(v)) walk(item, f.type, `${at}[${k}]`);
-      else if (f.repeated && Array.isArray(v)) v.forEach((item, i) => walk(item, f.type, `${at}[${i}]`));
-      else walk(v, f.type, at);
+      else if (f.repeated && Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) walk(v[i], f.type, `${at}[${i}]`);
+      } else walk(v, f.type, at);
     }
   };
   walk(obj, type, '');
