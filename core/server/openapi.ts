@@ -1,12 +1,14 @@
 /**
- * Just enough OpenAPI for kubectl's default validation: /openapi/v3 lists one document per group
- * version whose PATCH operations carry the `fieldValidation` parameter and the kind's
- * x-kubernetes-group-version-kind, so kubectl sends fieldValidation=Strict instead of validating
- * client-side. /openapi/v2 is an empty document. Full schemas come with the wire-compatibility work.
+ * OpenAPI: /openapi/v3 lists one document per group version, with the built-in kinds' schemas
+ * (core/wire/openapi-schemas.ts; `kubectl explain` reads them) and PATCH operations that carry the
+ * `fieldValidation` parameter, so kubectl validates on the server (fieldValidation=Strict) rather
+ * than client-side. /openapi/v2 is still an empty document (kubectl 1.32 uses v3).
  */
 import { createHash } from 'node:crypto';
 import { type ResourceRegistry, verbsOf } from '../api/registry.js';
 import type { ResourceDefinition } from '../api/types.js';
+import { componentSchemas } from '../wire/openapi-schemas.js';
+import { messageForKind } from '../wire/schema.js';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -35,7 +37,24 @@ const QUERY = (name: string, description: string) => ({
   schema: { type: 'string', uniqueItems: true },
 });
 
+// The registry does not change once the server runs: build each document once.
+const documents = new WeakMap<ResourceRegistry, Map<string, object>>();
+
 export function openApiV3Document(registry: ResourceRegistry, group: string, version: string) {
+  let byGv = documents.get(registry);
+  if (!byGv) {
+    byGv = new Map();
+    documents.set(registry, byGv);
+  }
+  let doc = byGv.get(`${group}/${version}`);
+  if (!doc) {
+    doc = buildDocument(registry, group, version);
+    byGv.set(`${group}/${version}`, doc);
+  }
+  return doc;
+}
+
+function buildDocument(registry: ResourceRegistry, group: string, version: string) {
   const paths: Record<string, unknown> = {};
   for (const def of registry.inGroupVersion(group, version)) {
     if (!verbsOf(def).includes('patch')) continue;
@@ -60,7 +79,13 @@ export function openApiV3Document(registry: ResourceRegistry, group: string, ver
       },
     };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas: {} } };
+  const kinds = registry
+    .inGroupVersion(group, version)
+    .map((d) => ({ group: d.group, version: d.version, kind: d.kind }));
+  const schemas = componentSchemas(kinds, (k) =>
+    messageForKind(k.group ? `${k.group}/${k.version}` : k.version, k.kind),
+  );
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas } };
 }
 
 /** Clients ask for this media type; upstream answers with application/octet-stream (Go's mime parser rejects the '@'). */

@@ -1,0 +1,57 @@
+/** /openapi/v3 with real schemas, and kubectl explain reading them. */
+import { expect } from 'chai';
+import { kubectl, kubectlPath } from '../helpers/kubectl.js';
+import { api, startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('e2e: OpenAPI v3 and kubectl explain', function () {
+  this.timeout(60_000);
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer();
+  });
+  after(async () => ts?.close());
+
+  it('serves schemas generated from the API definitions, with group-version-kinds and list semantics', async () => {
+    const root = await api(ts.url, 'GET', '/openapi/v3');
+    const url = root.body.paths['api/v1'].serverRelativeURL as string;
+    expect(url).to.match(/^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{32}$/);
+    const doc = (await api(ts.url, 'GET', url)).body;
+    const schemas = doc.components.schemas;
+    const pod = schemas['io.k8s.api.core.v1.Pod'];
+    expect(pod['x-kubernetes-group-version-kind']).to.deep.equal([{ group: '', version: 'v1', kind: 'Pod' }]);
+    expect(pod.properties.spec).to.deep.equal({ allOf: [{ $ref: '#/components/schemas/io.k8s.api.core.v1.PodSpec' }] });
+    const containers = schemas['io.k8s.api.core.v1.PodSpec'].properties.containers;
+    expect(containers).to.include({
+      type: 'array',
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-patch-merge-key': 'name',
+    });
+    expect(containers['x-kubernetes-list-map-keys']).to.deep.equal(['name']);
+    expect(schemas['io.k8s.api.core.v1.Container'].required).to.deep.equal(['name']);
+    expect(schemas['io.k8s.api.core.v1.Volume'].properties).to.have.property('emptyDir'); // inlined VolumeSource
+    expect(schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'].properties.creationTimestamp).to.deep.equal({
+      type: 'string',
+      format: 'date-time',
+    });
+  });
+
+  it('kubectl explain walks fields of core and other groups', async function () {
+    if (!kubectlPath) return this.skip();
+    const containers = await kubectl(ts.url, ['explain', 'pod.spec.containers']);
+    expect(containers.code, containers.stderr).to.equal(0);
+    expect(containers.stdout).to.match(/FIELD: containers <\[\]Container>/);
+    expect(containers.stdout)
+      .to.match(/^\s+image\s+<string>/m)
+      .and.match(/^\s+ports\s+<\[\]ContainerPort>/m);
+    const rc = await kubectl(ts.url, ['explain', 'rc.spec']);
+    expect(rc.stdout)
+      .to.match(/^\s+selector\s+<map\[string\]string>/m)
+      .and.match(/^\s+template\s+<PodTemplateSpec>/m);
+    const recursive = await kubectl(ts.url, ['explain', 'pods', '--recursive']);
+    expect(recursive.stdout).to.match(/^\s+metadata\s+<ObjectMeta>/m);
+    const lease = await kubectl(ts.url, ['explain', 'leases.spec']);
+    expect(lease.stdout)
+      .to.contain('GROUP:      coordination.k8s.io')
+      .and.match(/holderIdentity\s+<string>/);
+  });
+});
