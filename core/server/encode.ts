@@ -137,12 +137,47 @@ export function encodeProtobufResponse(body: unknown): Buffer | undefined {
 
 /** Field 2 (items) of a List message, length-delimited. */
 function listItemField(bytes: Buffer): Buffer {
-  const len: number[] = [];
-  let n = bytes.length;
-  while (n > 0x7f) {
-    len.push((n & 0x7f) | 0x80);
-    n >>>= 7;
+  return Buffer.concat([Buffer.from([0x12]), varint(bytes.length), bytes]);
+}
+
+// ------------------------------------------------------------------ protobuf watch frames
+
+const frames = new WeakMap<object, Buffer>();
+
+/**
+ * One watch event as client-go's protobuf stream decoder reads it: a 4-byte big-endian length, then
+ * a metav1.WatchEvent message (no envelope) whose object is a RawExtension holding the object in
+ * the usual `k8s\0` envelope. Undefined when the object's kind has no protobuf form.
+ */
+export function protobufWatchFrame(e: { type: string; object: object }): Buffer | undefined {
+  let frame = frames.get(e);
+  if (frame) return frame;
+  const object = encodeProtobufResponse(e.object);
+  if (!object) return undefined;
+  const raw = Buffer.concat([Buffer.from([0x0a]), varint(object.length), object]);
+  const type = Buffer.from(e.type);
+  const event = Buffer.concat([
+    Buffer.from([0x0a]),
+    varint(type.length),
+    type,
+    Buffer.from([0x12]),
+    varint(raw.length),
+    raw,
+  ]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(event.length);
+  frame = Buffer.concat([length, event]);
+  frames.set(e, frame);
+  return frame;
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
   }
-  len.push(n);
-  return Buffer.concat([Buffer.from([0x12, ...len]), bytes]);
+  out.push(v);
+  return Buffer.from(out);
 }

@@ -23,7 +23,7 @@ import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.
 import { decodeBody, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
-import { encodeJson, encodeProtobufResponse, encodeTable } from './encode.js';
+import { encodeJson, encodeProtobufResponse, encodeTable, protobufWatchFrame } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
 import { impersonate, wantsImpersonation } from './impersonation.js';
 import type { ApiMetrics } from './metrics.js';
@@ -245,10 +245,7 @@ export class HttpApp {
     const info = state.info!;
     if (!info.resourceRequest) throw errors.notFoundPath();
     const format = this.responseFormat(ctx);
-    if (info.verb === 'watch') {
-      if (format === 'protobuf') throw errors.notAcceptable('application/json (watches are served as JSON)');
-      return this.serveWatch(ctx, state);
-    }
+    if (info.verb === 'watch') return this.serveWatch(ctx, state, format);
     let body: unknown;
     let patchType: ReturnType<typeof decodeBody>['patchType'];
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
@@ -316,7 +313,7 @@ export class HttpApp {
     return format;
   }
 
-  private async serveWatch(ctx: Koa.Context, state: State): Promise<void> {
+  private async serveWatch(ctx: Koa.Context, state: State, format: 'json' | 'protobuf'): Promise<void> {
     const timeout = state.query.get('timeoutSeconds');
     if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds "${timeout}"`);
     let stream: WatchStream | undefined;
@@ -336,10 +333,15 @@ export class HttpApp {
       },
     );
     ctx.respond = false;
-    const s = openWatchStream(ctx.res, timeout === null ? undefined : Number(timeout), () => {
-      handle.cancel();
-      this.watches.delete(s);
-    });
+    const s = openWatchStream(
+      ctx.res,
+      timeout === null ? undefined : Number(timeout),
+      () => {
+        handle.cancel();
+        this.watches.delete(s);
+      },
+      format === 'protobuf' ? PROTOBUF_WATCH : undefined,
+    );
     stream = s;
     this.watches.add(s);
     if (state.audit) {
@@ -351,6 +353,12 @@ export class HttpApp {
     await s.ended;
   }
 }
+
+/** client-go's protobuf watch stream; an event whose kind has no protobuf form falls back to its JSON line. */
+const PROTOBUF_WATCH = {
+  contentType: `${PROTOBUF_MEDIA_TYPE};stream=watch`,
+  encode: (e: CacheEvent) => protobufWatchFrame(e) ?? e.encoded(),
+};
 
 function responseFormatOf(accept: string): 'json' | 'protobuf' | undefined {
   if (!accept) return 'json';

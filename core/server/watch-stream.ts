@@ -1,6 +1,6 @@
 /**
- * Streams one watch to one HTTP response: headers flushed at once, one JSON line per event (already
- * encoded once for every watcher by the watch cache), ended by timeoutSeconds, by the client going
+ * Streams one watch to one HTTP response: headers flushed at once, one JSON line (or protobuf frame)
+ * per event, encoded once for every watcher, ended by timeoutSeconds, by the client going
  * away, by the cache ending the watch, or by server shutdown. A client that cannot keep up is cut
  * off rather than buffered without bound, as upstream does.
  */
@@ -17,13 +17,22 @@ export interface WatchStream {
   readonly ended: Promise<void>;
 }
 
+/** How events go on the wire: JSON lines (the default), or length-prefixed protobuf frames. */
+export interface WatchEncoding {
+  contentType: string;
+  encode(e: CacheEvent): Buffer;
+}
+
+const JSON_LINES: WatchEncoding = { contentType: 'application/json', encode: (e) => e.encoded() };
+
 export function openWatchStream(
   res: ServerResponse,
   timeoutSeconds: number | undefined,
   onEnd: () => void,
+  encoding: WatchEncoding = JSON_LINES,
 ): WatchStream {
   res.writeHead(200, {
-    'Content-Type': 'application/json',
+    'Content-Type': encoding.contentType,
     'Cache-Control': 'no-cache, private',
     'Transfer-Encoding': 'chunked',
   });
@@ -52,7 +61,7 @@ export function openWatchStream(
         end();
         return;
       }
-      res.write(e.encoded());
+      res.write(encoding.encode(e));
     },
     end,
     ended,

@@ -109,4 +109,66 @@ describe('e2e: kubectl create (protobuf bodies)', function () {
     expect(((await wrong.json()) as { message: string }).message).to.contain('no kind "ConfigMoo"');
     expect((await api(ts.url, 'GET', '/api/v1/namespaces/team-a/configmaps/broken')).status).to.equal(404);
   });
+
+  it('streams a watch as length-prefixed protobuf frames to a client that accepts only protobuf', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${ts.url}/api/v1/namespaces/team-a/configmaps?watch=1&timeoutSeconds=5`, {
+      headers: { Accept: PROTOBUF_MEDIA_TYPE },
+      signal: controller.signal,
+    });
+    expect(res.headers.get('content-type')).to.equal(`${PROTOBUF_MEDIA_TYPE};stream=watch`);
+    await api(ts.url, 'POST', '/api/v1/namespaces/team-a/configmaps', {
+      metadata: { name: 'streamed' },
+      data: { a: 'b' },
+    });
+    const reader = res.body!.getReader();
+    let buf = Buffer.alloc(0);
+    const events: { type: string; object: { kind: string; metadata: { name: string } } }[] = [];
+    const deadline = Date.now() + 5000;
+    while (!events.some((e) => e.object.metadata.name === 'streamed') && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf = Buffer.concat([buf, Buffer.from(value)]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+        const frame = buf.subarray(4, 4 + buf.readUInt32BE(0));
+        buf = buf.subarray(4 + frame.length);
+        events.push(readWatchEvent(frame));
+      }
+    }
+    controller.abort();
+    const added = events.find((e) => e.object.metadata.name === 'streamed');
+    expect(added?.type).to.equal('ADDED');
+    expect(added?.object.kind).to.equal('ConfigMap');
+  });
 });
+
+/** metav1.WatchEvent: 1 = type (string), 2 = RawExtension { 1 = raw: the object in its envelope }. */
+function readWatchEvent(frame: Buffer) {
+  const fields = (b: Buffer) => {
+    const out = new Map<number, Buffer>();
+    let i = 0;
+    const varint = () => {
+      let v = 0;
+      let shift = 0;
+      for (;;) {
+        const byte = b[i++]!;
+        v += (byte & 0x7f) * 2 ** shift;
+        if (!(byte & 0x80)) return v;
+        shift += 7;
+      }
+    };
+    while (i < b.length) {
+      const key = varint();
+      const len = varint();
+      out.set(key >> 3, b.subarray(i, i + len));
+      i += len;
+    }
+    return out;
+  };
+  const event = fields(frame);
+  const raw = fields(event.get(2)!).get(1)!;
+  return {
+    type: event.get(1)!.toString(),
+    object: decodeProtobuf(raw) as { kind: string; metadata: { name: string } },
+  };
+}
