@@ -245,6 +245,10 @@ export class HttpApp {
     const info = state.info!;
     if (!info.resourceRequest) throw errors.notFoundPath();
     const format = this.responseFormat(ctx);
+    const tableable = (info.verb === 'get' || info.verb === 'list' || info.verb === 'watch') && !info.subresource;
+    if (!tableable && onlyTables(ctx.get('Accept'))) {
+      throw errors.notAcceptable('application/json (a Table is served only for get, list and watch of a resource)');
+    }
     if (info.verb === 'watch') return this.serveWatch(ctx, state, format);
     let body: unknown;
     let patchType: ReturnType<typeof decodeBody>['patchType'];
@@ -359,6 +363,15 @@ const PROTOBUF_WATCH = {
   contentType: `${PROTOBUF_MEDIA_TYPE};stream=watch`,
   encode: (e: CacheEvent) => protobufWatchFrame(e) ?? e.encoded(),
 };
+
+/** The client asked for Tables and nothing else (no plain JSON, no wildcard). */
+function onlyTables(accept: string): boolean {
+  if (!accept) return false;
+  return accept.split(',').every((part) => {
+    const params = part.split(';').map((p) => p.trim());
+    return params[0] === 'application/json' && params.includes('as=Table');
+  });
+}
 
 function responseFormatOf(accept: string): 'json' | 'protobuf' | undefined {
   if (!accept) return 'json';
