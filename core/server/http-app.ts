@@ -16,11 +16,12 @@ import type { AuditRecord, Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
 import { errors, isStatusError, type StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
+import { duplicateFields } from '../wire/duplicate-fields.js';
 import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { messageForKind } from '../wire/schema.js';
 import { dropUnknownFields, fieldValidationOf } from '../wire/unknown-fields.js';
 import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
-import { decodeBody, readBody } from './body.js';
+import { decodeBody, mediaTypeOf, readBody } from './body.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
 import { encodeJson, encodeProtobufResponse, encodeTable, protobufWatchFrame } from './encode.js';
@@ -255,7 +256,7 @@ export class HttpApp {
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
       const raw = await readBody(ctx.req, this.deps.maxRequestBodyBytes);
       ({ body, patchType } = decodeBody(raw, ctx.get('Content-Type'), info.verb));
-      if (info.verb === 'create' || info.verb === 'update') this.validateFields(ctx, info, body);
+      if (info.verb === 'create' || info.verb === 'update') this.validateFields(ctx, info, body, raw);
     }
     if (state.audit) state.audit.requestObject = body;
     const outcome = await this.deps.api.handle({
@@ -283,16 +284,18 @@ export class HttpApp {
    * fieldValidation for create and update bodies of kinds with a schema: unknown fields are refused
    * (Strict), dropped with a Warning header each (Warn, the default), or dropped (Ignore).
    */
-  private validateFields(ctx: Koa.Context, info: RequestInfo, body: unknown): void {
+  private validateFields(ctx: Koa.Context, info: RequestInfo, body: unknown, raw: Buffer): void {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
     if (info.subresource && info.subresource !== 'status') return;
     const mode = fieldValidationOf((ctx.state as State).query);
     const def = this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
     const schema = def && messageForKind(apiVersionOf(def), def.kind);
     if (!def || !schema) return;
+    const duplicates =
+      mediaTypeOf(ctx.get('Content-Type')) === 'application/json' ? duplicateFields(raw.toString('utf8')) : [];
     const unknown = dropUnknownFields(body as Record<string, unknown>, schema.name);
-    if (unknown.length === 0 || mode === 'Ignore') return;
-    const listed = unknown.map((u) => `unknown field "${u}"`);
+    if ((unknown.length === 0 && duplicates.length === 0) || mode === 'Ignore') return;
+    const listed = [...duplicates.map((d) => `duplicate field "${d}"`), ...unknown.map((u) => `unknown field "${u}"`)];
     if (mode === 'Strict') {
       throw errors.badRequest(
         `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${listed.join(', ')}`,

@@ -1,5 +1,6 @@
 /** fieldValidation=Strict|Warn|Ignore for unknown fields, over HTTP and with kubectl. */
 import { expect } from 'chai';
+import { duplicateFields } from '../../../core/wire/duplicate-fields.js';
 import { dropUnknownFields } from '../../../core/wire/unknown-fields.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
@@ -62,6 +63,30 @@ describe('wire: fieldValidation', function () {
     expect(ignored.headers.get('warning')).to.equal(null);
     const bad = await api(ts.url, 'POST', '/api/v1/namespaces/default/pods?fieldValidation=Loose', typoPod('bad'));
     expect(bad.status).to.equal(400);
+  });
+
+  it('finds duplicate fields in a JSON body: Strict refuses, Warn warns', async () => {
+    expect(duplicateFields('{"a":1,"b":{"c":[{"d":1,"d":"x\\"y"}],"c":2},"a":[]}')).to.deep.equal([
+      'b.c[0].d',
+      'b.c',
+      'a',
+    ]);
+    const body =
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup","name":"dup"},"data":{"k":"1","k":"2"}}';
+    const post = (q: string) =>
+      fetch(`${ts.url}/api/v1/namespaces/default/configmaps${q}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body,
+      });
+    const strict = await post('?fieldValidation=Strict');
+    expect(strict.status).to.equal(400);
+    expect(((await strict.json()) as { message: string }).message).to.contain(
+      'strict decoding error: duplicate field "metadata.name", duplicate field "data.k"',
+    );
+    const warned = await post('');
+    expect(warned.status).to.equal(201);
+    expect(warned.headers.get('warning')).to.contain('duplicate field \\"data.k\\"');
   });
 
   it('kubectl create -f with a typo fails as upstream; --validate=warn creates with a warning', async function () {
