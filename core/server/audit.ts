@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
+import type { Logger } from 'pino';
 import type { AuditRecord, AuditStage, UserInfo } from '../auth-types.js';
 import type { Hooks } from '../hooks.js';
 import type { RequestInfo } from './request-info.js';
@@ -45,9 +46,13 @@ export function auditAuthenticated(
   }
 }
 
-/** Runs the taps for a stage; an audit plugin's failure is logged by the caller, never the request's. */
-export function emitAudit(hooks: Hooks, audit: AuditRecord, stage: AuditStage): void {
-  hooks.audit.call(audit, stage);
+/** Runs the taps for a stage. An audit plugin's failure is logged, never the request's failure. */
+export function emitAudit(hooks: Hooks, logger: Logger, audit: AuditRecord, stage: AuditStage): void {
+  try {
+    hooks.audit.call(audit, stage);
+  } catch (err) {
+    logger.error({ err, stage }, 'an audit plugin failed');
+  }
 }
 
 export function auditStatus(audit: AuditRecord, code: number, body: unknown): void {

@@ -4,7 +4,7 @@
  * together from their items' cached bytes instead of encoding every item again.
  */
 import type { KubeObject, ResourceDefinition } from '../api/types.js';
-import { encodeMessageBytes, wrapEnvelope } from '../wire/protobuf.js';
+import { encodeBytesFields, encodeMessageBytes, wrapEnvelope } from '../wire/protobuf.js';
 import { messageForKind } from '../wire/schema.js';
 import { type IncludeObject, tableCells, tableColumns } from './table.js';
 
@@ -132,12 +132,9 @@ export function encodeProtobufResponse(body: unknown): Buffer | undefined {
   if (!list || !messageForKind(apiVersion, itemKind)) return undefined;
   const head = encodeMessageBytes(list, { metadata: b.metadata });
   const items = b.items.map((item) => messageBytes(item, apiVersion, itemKind)!);
-  return wrapEnvelope(apiVersion, kind, Buffer.concat([head, ...items.map(listItemField)]));
-}
-
-/** Field 2 (items) of a List message, length-delimited. */
-function listItemField(bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([0x12]), varint(bytes.length), bytes]);
+  // Field 2 of every List message is its items.
+  const itemFields = encodeBytesFields(items.map((item): [number, Buffer] => [2, item]));
+  return wrapEnvelope(apiVersion, kind, Buffer.concat([head, itemFields]));
 }
 
 // ------------------------------------------------------------------ protobuf watch frames
@@ -154,30 +151,14 @@ export function protobufWatchFrame(e: { type: string; object: object }): Buffer 
   if (frame) return frame;
   const object = encodeProtobufResponse(e.object);
   if (!object) return undefined;
-  const raw = Buffer.concat([Buffer.from([0x0a]), varint(object.length), object]);
-  const type = Buffer.from(e.type);
-  const event = Buffer.concat([
-    Buffer.from([0x0a]),
-    varint(type.length),
-    type,
-    Buffer.from([0x12]),
-    varint(raw.length),
-    raw,
+  const raw = encodeBytesFields([[1, object]]); // RawExtension.raw
+  const event = encodeBytesFields([
+    [1, Buffer.from(e.type)],
+    [2, raw],
   ]);
   const length = Buffer.alloc(4);
   length.writeUInt32BE(event.length);
   frame = Buffer.concat([length, event]);
   frames.set(e, frame);
   return frame;
-}
-
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  let v = n;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  out.push(v);
-  return Buffer.from(out);
 }

@@ -154,11 +154,7 @@ export class HttpApp {
 
   private finishAudit(audit: AuditRecord, ctx: Koa.Context): void {
     if (!audit.responseStatus) auditStatus(audit, ctx.status, undefined);
-    try {
-      emitAudit(this.deps.hooks, audit, 'ResponseComplete');
-    } catch (err) {
-      this.deps.logger.error({ err }, 'an audit plugin failed');
-    }
+    emitAudit(this.deps.hooks, this.deps.logger, audit, 'ResponseComplete');
   }
 
   private async authenticate(ctx: Koa.Context): Promise<void> {
@@ -177,7 +173,7 @@ export class HttpApp {
     state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
     if (state.audit) {
       auditAuthenticated(state.audit, outcome.result.user, state.user, outcome.result.authenticator, state.info);
-      emitAudit(this.deps.hooks, state.audit, 'RequestReceived');
+      emitAudit(this.deps.hooks, this.deps.logger, state.audit, 'RequestReceived');
     }
     if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user, state.audit);
   }
@@ -353,7 +349,7 @@ export class HttpApp {
     this.watches.add(s);
     if (state.audit) {
       auditStatus(state.audit, 200, undefined);
-      emitAudit(this.deps.hooks, state.audit, 'ResponseStarted');
+      emitAudit(this.deps.hooks, this.deps.logger, state.audit, 'ResponseStarted');
     }
     for (const e of pending) s.onEvent(e);
     if (closedEarly) s.end();

@@ -14,7 +14,19 @@ function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
 }
 
+// The root hashes every document; kubectl asks for it on each command, so it is built once too.
+const roots = new WeakMap<ResourceRegistry, object>();
+
 export function openApiV3Root(registry: ResourceRegistry) {
+  let root = roots.get(registry);
+  if (!root) {
+    root = buildRoot(registry);
+    roots.set(registry, root);
+  }
+  return root;
+}
+
+function buildRoot(registry: ResourceRegistry) {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const gv of registry.groupVersions()) {
     const doc = JSON.stringify(openApiV3Document(registry, gv.group, gv.version));

@@ -19,6 +19,7 @@ import { errors, SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
 import type { Storage } from '../storage/types.js';
+import { CORE_AUTHORIZERS } from './core-authorizers.js';
 import type { HealthCheck } from './health.js';
 import { HttpApp, TRANSPORT } from './http-app.js';
 import { ApiMetrics } from './metrics.js';
@@ -50,42 +51,6 @@ export interface SkiffServer {
   client(user?: UserInfo): ApiClient;
 }
 
-const SELF_REVIEWS = new Set([
-  'authentication.k8s.io/selfsubjectreviews',
-  'authorization.k8s.io/selfsubjectaccessreviews',
-  'authorization.k8s.io/selfsubjectrulesreviews',
-]);
-
-/** What the core authorizers allow, for SelfSubjectRulesReview. */
-const CORE_RULES: [string, RuleResolver][] = [
-  [
-    'system:masters',
-    (user) =>
-      user.groups.includes('system:masters')
-        ? {
-            resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-            nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-          }
-        : { resourceRules: [], nonResourceRules: [] },
-  ],
-  [
-    'self-reviews',
-    (user) => ({
-      resourceRules: user.groups.includes('system:authenticated')
-        ? [
-            { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
-            {
-              verbs: ['create'],
-              apiGroups: ['authorization.k8s.io'],
-              resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
-            },
-          ]
-        : [],
-      nonResourceRules: [],
-    }),
-  ],
-];
-
 const numericPort = (p: Port) => (p === 'auto' ? 0 : p);
 
 const noGeneratedIdentity: IdentityProvider = async () => {
@@ -107,22 +72,7 @@ function coreTaps(hooks: Hooks): void {
   hooks.authenticate.tap('in-process', (req) =>
     req.transport === 'in-process' && req.inProcessUser ? { user: req.inProcessUser } : undefined,
   );
-  // Upstream always puts the privileged-group authorizer first: system:masters may do anything.
-  hooks.authorize.tap('system:masters', (a) =>
-    a.user.groups.includes('system:masters')
-      ? { decision: 'allow', reason: 'user is in group system:masters' }
-      : undefined,
-  );
-  // Asking about yourself reveals nothing you could not learn by trying: every authenticated user may
-  // create self-reviews, as upstream's bootstrap role system:basic-user grants (Skiff has no RBAC).
-  hooks.authorize.tap('self-reviews', (a) =>
-    a.resourceRequest &&
-    a.verb === 'create' &&
-    SELF_REVIEWS.has(`${a.apiGroup}/${a.resource}`) &&
-    a.user.groups.includes('system:authenticated')
-      ? { decision: 'allow', reason: 'every authenticated user may review itself (system:basic-user)' }
-      : undefined,
-  );
+  for (const core of CORE_AUTHORIZERS) hooks.authorize.tap(core.name, core.authorize);
 }
 
 export async function createServer(options: ServerOptions): Promise<SkiffServer> {
@@ -150,7 +100,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const healthChecks: HealthCheck[] = [];
   const backends: StorageBackends = new Map();
   const bootstraps: Bootstrap[] = [];
-  const ruleResolvers = new Map<string, RuleResolver | undefined>(CORE_RULES);
+  const ruleResolvers = new Map<string, RuleResolver | undefined>(CORE_AUTHORIZERS.map((a) => [a.name, a.rules]));
   container.register({ ruleResolvers: asValue(ruleResolvers) });
   const plugins = await setupPlugins({
     config,

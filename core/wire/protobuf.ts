@@ -10,7 +10,6 @@ import { type FieldSchema, META, type MessageSchema, message, messageForKind } f
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
-const UNKNOWN = message('k8s.io.apimachinery.pkg.runtime.Unknown')!;
 
 const TIME = `${META}.Time`;
 const MICRO_TIME = `${META}.MicroTime`;
@@ -270,14 +269,20 @@ function decodeEnvelope(buf: Buffer): Obj {
   if (buf.length < 4 || !buf.subarray(0, 4).equals(MAGIC)) {
     throw new DecodeError('the body does not start with the "k8s\\x00" protobuf envelope prefix');
   }
-  const unknown = decodeMessage(UNKNOWN, buf.subarray(4), 'Unknown');
-  const apiVersion = typeof unknown.apiVersion === 'string' ? unknown.apiVersion : '';
-  const kind = typeof unknown.kind === 'string' ? unknown.kind : '';
+  // runtime.Unknown: 1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding. Read directly, so
+  // the object's bytes are not turned into base64 and back.
+  const unknown = readFields(buf.subarray(4));
+  const text = (v: number | Buffer | undefined, what: string) =>
+    v === undefined ? '' : asBuffer(v, what).toString('utf8');
+  const typeMeta = readFields(asBuffer(unknown.get(1)?.at(-1) ?? Buffer.alloc(0), 'Unknown.typeMeta'));
+  const apiVersion = text(typeMeta.get(1)?.at(-1), 'Unknown.typeMeta.apiVersion');
+  const kind = text(typeMeta.get(2)?.at(-1), 'Unknown.typeMeta.kind');
   if (!kind) throw new DecodeError('the envelope does not name a kind');
-  if (unknown.contentEncoding) throw new DecodeError(`unsupported contentEncoding "${unknown.contentEncoding}"`);
+  const contentEncoding = text(unknown.get(3)?.at(-1), 'Unknown.contentEncoding');
+  if (contentEncoding) throw new DecodeError(`unsupported contentEncoding "${contentEncoding}"`);
   const schema = messageForKind(apiVersion, kind);
   if (!schema) throw new DecodeError(`no kind "${kind}" is registered for version "${apiVersion}"`);
-  const raw = Buffer.from(typeof unknown.raw === 'string' ? unknown.raw : '', 'base64');
+  const raw = asBuffer(unknown.get(2)?.at(-1) ?? Buffer.alloc(0), 'Unknown.raw');
   return { apiVersion, kind, ...decodeMessage(schema, raw, kind) };
 }
 
@@ -453,6 +458,16 @@ function encodeMessage(w: Writer, schema: MessageSchema, obj: Obj): void {
 export function encodeMessageBytes(schema: MessageSchema, obj: Obj): Buffer {
   const w = new Writer();
   encodeMessage(w, schema, obj);
+  return w.finish();
+}
+
+/**
+ * A message made of length-delimited fields only, from bytes already encoded: list items from the
+ * per-object cache, a watch event around an object's envelope.
+ */
+export function encodeBytesFields(fields: [number, Buffer][]): Buffer {
+  const w = new Writer();
+  for (const [num, bytes] of fields) w.lengthDelimited(num, bytes);
   return w.finish();
 }
 
