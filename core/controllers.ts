@@ -1,10 +1,11 @@
 /**
  * The controller manager's core: collects registrations from the registerControllers hook and
  * runs each controller until shutdown. A controller that fails is logged and restarted after a
- * back-off, so one broken controller cannot take the others down.
+ * back-off, so one broken controller cannot take the others down. Where the controllers run (in the
+ * API server's process, or in `skiff controller-manager` over HTTPS) only changes their context.
  */
 import type { Logger } from 'pino';
-import type { ControllerRegistration, Hooks } from './hooks.js';
+import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
 
 const RESTART_DELAY_MS = 5_000;
 
@@ -15,6 +16,7 @@ export class ControllerManager {
   constructor(
     private readonly hooks: Hooks,
     private readonly logger: Logger,
+    private readonly context: (controller: string) => ControllerContext,
   ) {}
 
   async start(): Promise<string[]> {
@@ -28,9 +30,10 @@ export class ControllerManager {
     const { signal } = this.abort;
     while (!signal.aborted) {
       try {
-        const controller = await r.create();
+        const controller = await r.create(this.context(r.name));
         await controller.run(signal);
       } catch (err) {
+        if (signal.aborted) return;
         this.logger.error({ err, controller: r.name }, 'controller failed; restarting after a delay');
         await new Promise((res) => setTimeout(res, RESTART_DELAY_MS).unref());
       }

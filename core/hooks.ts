@@ -5,6 +5,7 @@
  * tapable's `before`/`stage` ordering. Order is plugin load order, which is config order.
  */
 import type Router from '@koa/router';
+import type { Logger } from 'pino';
 import { AsyncSeriesBailHook, AsyncSeriesHook, SyncHook } from 'tapable';
 import type {
   AdmissionAttributes,
@@ -15,15 +16,24 @@ import type {
   AuthorizationAttributes,
   AuthorizationDecision,
 } from './auth-types.js';
+import type { ApiClient, ResourceRef } from './client/types.js';
 
 /** A controller run by the controller manager. `run` resolves when `signal` aborts. */
 export interface Controller {
   run(signal: AbortSignal): Promise<void>;
 }
 
+/** What a controller gets: a client acting as the controller manager, and a logger. */
+export interface ControllerContext {
+  client: ApiClient;
+  logger: Logger;
+  /** Every namespaced resource that can be listed and deleted (the namespace controller empties them). */
+  namespacedResources(): Promise<ResourceRef[]>;
+}
+
 export interface ControllerRegistration {
   name: string;
-  create(): Controller | Promise<Controller>;
+  create(ctx: ControllerContext): Controller | Promise<Controller>;
 }
 
 export interface ControllerRegistry {

@@ -105,6 +105,16 @@ export class ApiService {
     return served.reader ? served.reader.get(key, name) : served.store.get(namespace, name);
   }
 
+  /**
+   * Every object of a resource in one namespace ('' = all), as the watch cache has them (caught up
+   * with the newest write): for admission plugins that read policy objects (LimitRanges, quotas).
+   */
+  async listCached(group: string, version: string, plural: string, namespace: string): Promise<KubeObject[]> {
+    const served = this.served.get(`${group}/${version}/${plural}`);
+    if (!served?.reader) throw errors.notFoundPath();
+    return (await served.reader.list(namespace, {})).items;
+  }
+
   private servedFor(info: RequestInfo): Served {
     const served = this.served.get(`${info.apiGroup}/${info.apiVersion}/${info.resource}`);
     if (!served) throw errors.notFoundPath();

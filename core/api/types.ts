@@ -148,7 +148,7 @@ export interface ObjectStore {
     namespace: string,
     name: string,
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    options?: { dryRun?: boolean; expectedResourceVersion?: string; subresource?: string },
+    options?: { dryRun?: boolean; expectedResourceVersion?: string; subresource?: string; user?: UserInfo },
   ): Promise<KubeObject>;
 }
 

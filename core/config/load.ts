@@ -12,7 +12,7 @@ import type { ZodError, ZodType } from 'zod';
 import { SkiffError } from '../errors.js';
 import type { PluginManifest } from '../plugins/contract.js';
 import { orderPlugins } from './order.js';
-import { fileSchema, type PluginEntry, type Port } from './schema.js';
+import { fileSchema, type PluginEntry, type Port, pluginEntrySchema } from './schema.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -35,6 +35,9 @@ export interface LoadedPlugin {
   config: unknown;
   /** 'built-in', an absolute path, or a package name. */
   source: string;
+  /** What a failure of the plugin's admission work does: reject the request, or be skipped. */
+  failurePolicy: 'Fail' | 'Ignore';
+  timeoutSeconds: number;
 }
 
 export interface ResolvedConfig {
@@ -60,6 +63,10 @@ export interface ConfigOverrides {
    * this order (the chain's order).
    */
   authorizers?: { name: string; config?: Record<string, unknown> }[];
+  /** Plugins turned off whatever the file says (upstream's --disable-admission-plugins). */
+  disabled?: string[];
+  /** Config merged over the file's entry without enabling the plugin (--admission-control-config-file). */
+  configure?: Record<string, Record<string, unknown>>;
 }
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -133,12 +140,22 @@ export async function loadConfigFromObject(
   const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
   if (overrides.authorizers) {
     for (const name of Object.keys(entries)) if (name.startsWith('authz-')) delete entries[name];
-    for (const a of overrides.authorizers) entries[a.name] = { enabled: true, config: a.config };
+    for (const a of overrides.authorizers) entries[a.name] = pluginEntrySchema.parse({ config: a.config });
   }
   for (const [name, config] of Object.entries(overrides.plugins ?? {})) {
     const entry = entries[name];
-    entries[name] = { ...entry, enabled: true, config: { ...entry?.config, ...config } };
+    entries[name] = {
+      ...pluginEntrySchema.parse({}),
+      ...entry,
+      enabled: true,
+      config: { ...entry?.config, ...config },
+    };
   }
+  for (const [name, config] of Object.entries(overrides.configure ?? {})) {
+    const entry = entries[name];
+    if (entry) entries[name] = { ...entry, config: { ...entry.config, ...config } };
+  }
+  for (const name of overrides.disabled ?? []) if (entries[name]) entries[name].enabled = false;
   const plugins: LoadedPlugin[] = [];
   for (const [name, entry] of Object.entries(entries)) {
     if (entry.enabled === false) continue;
@@ -207,7 +224,7 @@ async function loadPlugin(
       'remove the config block',
     );
   }
-  return { name, manifest, config, source };
+  return { name, manifest, config, source, failurePolicy: entry.failurePolicy, timeoutSeconds: entry.timeoutSeconds };
 }
 
 function locate(

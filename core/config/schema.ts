@@ -9,6 +9,11 @@ export const pluginEntrySchema = z
     /** A third-party plugin published as an npm package. */
     package: z.string().min(1).optional(),
     config: z.record(z.string(), z.unknown()).optional(),
+    /** For the plugin's admission work: Fail rejects the request when the plugin throws, hangs or
+     * answers garbage; Ignore logs it and goes on (upstream's webhook failurePolicy). */
+    failurePolicy: z.enum(['Fail', 'Ignore']).default('Fail'),
+    /** How long one admission call of the plugin may take before it counts as failed. */
+    timeoutSeconds: z.number().positive().max(30).default(10),
   })
   .strict()
   .refine((e) => !(e.path && e.package), { message: 'give either path or package, not both' });
@@ -51,7 +56,7 @@ export const fileSchema = z
     plugins: z
       .record(
         z.string(),
-        pluginEntrySchema.nullable().transform((e) => e ?? { enabled: true }),
+        pluginEntrySchema.nullable().transform((e) => e ?? pluginEntrySchema.parse({})),
       )
       .default({}),
   })

@@ -16,6 +16,7 @@ const SELF_REVIEWS: [string, string][] = [
   ['authorization.k8s.io', 'selfsubjectaccessreviews'],
   ['authorization.k8s.io', 'selfsubjectrulesreviews'],
 ];
+const CONTROLLER_MANAGER = 'system:kube-controller-manager';
 const SELF_REVIEW_KEYS = new Set(SELF_REVIEWS.map(([g, r]) => `${g}/${r}`));
 
 export const CORE_AUTHORIZERS: CoreAuthorizer[] = [
@@ -32,6 +33,20 @@ export const CORE_AUTHORIZERS: CoreAuthorizer[] = [
             resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
             nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
           }
+        : { resourceRules: [], nonResourceRules: [] },
+  },
+  // Skiff has no RBAC to carry upstream's bootstrap role system:kube-controller-manager; the
+  // controllers need to read and write every kind, so the controller manager's identity (its
+  // client certificate's CN, or the in-process controllers) may do what that role grants, and more.
+  {
+    name: 'system:kube-controller-manager',
+    authorize: (a) =>
+      a.user.name === CONTROLLER_MANAGER
+        ? { decision: 'allow', reason: `${CONTROLLER_MANAGER} runs the controllers (upstream's bootstrap role)` }
+        : undefined,
+    rules: (user) =>
+      user.name === CONTROLLER_MANAGER
+        ? { resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }], nonResourceRules: [] }
         : { resourceRules: [], nonResourceRules: [] },
   },
   // Asking about yourself reveals nothing you could not learn by trying: every authenticated user may

@@ -12,6 +12,7 @@ import { SkiffError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { Contributions, PluginContext, ServerSettings } from '../plugins/contract.js';
 import type { Storage } from '../storage/types.js';
+import { type AdmissionPolicy, guardAdmission } from './admission-guard.js';
 import type { HealthCheck } from './health.js';
 
 export type StorageBackends = Map<string, () => Promise<Storage>>;
@@ -41,7 +42,7 @@ export interface PluginHost {
   closeAll(): Promise<void>;
 }
 
-function contributions(name: string, deps: HostDeps): Contributions {
+function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps): Contributions {
   const { hooks } = deps;
   return {
     resource: (def) => deps.registry.add(def, name),
@@ -57,15 +58,10 @@ function contributions(name: string, deps: HostDeps): Contributions {
       deps.backends.set(backend, open);
     },
     admission: (plugin) => {
-      const handles = (op: Parameters<NonNullable<typeof plugin.handles>>[0]) => !plugin.handles || plugin.handles(op);
-      if (plugin.admit) {
-        const admit = plugin.admit.bind(plugin);
-        hooks.admitMutating.tapPromise(plugin.name, async (a) => (handles(a.operation) ? admit(a) : undefined));
-      }
-      if (plugin.validate) {
-        const validate = plugin.validate.bind(plugin);
-        hooks.admitValidating.tapPromise(plugin.name, async (a) => (handles(a.operation) ? validate(a) : undefined));
-      }
+      const admit = guardAdmission(plugin, 'admit', policy, deps.logger.child({ plugin: name }));
+      const validate = guardAdmission(plugin, 'validate', policy, deps.logger.child({ plugin: name }));
+      if (admit) hooks.admitMutating.tapPromise(plugin.name, admit);
+      if (validate) hooks.admitValidating.tapPromise(plugin.name, validate);
     },
     authenticator: (fn) => hooks.authenticate.tapPromise(name, async (req) => fn(req)),
     authorizer: (fn, rules) => {
@@ -100,7 +96,7 @@ export async function setupPlugins(deps: HostDeps): Promise<PluginHost> {
       container: deps.container,
       hooks: deps.hooks,
       server: deps.settings,
-      provide: contributions(plugin.name, deps),
+      provide: contributions(plugin.name, plugin, deps),
       onClose: (release) => done.push({ name: plugin.name, close: release }),
     };
     try {

@@ -62,6 +62,11 @@ const noGeneratedIdentity: IdentityProvider = async () => {
 };
 
 const APISERVER_USER: UserInfo = { name: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] };
+/** Controllers run in-process act as the controller manager, as they would over HTTPS. */
+const CONTROLLER_MANAGER_USER: UserInfo = {
+  name: 'system:kube-controller-manager',
+  groups: ['system:authenticated'],
+};
 /** Upstream's insecure port identity: an unrestricted admin. */
 const INSECURE_USER: UserInfo = { name: 'system:unsecured', groups: ['system:masters', 'system:authenticated'] };
 
@@ -75,7 +80,9 @@ function coreTaps(hooks: Hooks): void {
   for (const core of CORE_AUTHORIZERS) hooks.authorize.tap(core.name, core.authorize);
 }
 
-export async function createServer(options: ServerOptions): Promise<SkiffServer> {
+/** Everything plugins set up, before storage opens: shared by the server, `skiff controller-manager`
+ * and `skiff config check` (which prints the chains this produces). */
+export async function preparePlugins(options: Pick<ServerOptions, 'config' | 'role' | 'logger'>) {
   const { config } = options;
   const logger = options.logger ?? pino({ name: 'skiff' });
   const hooks = createHooks();
@@ -114,6 +121,13 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     bootstraps,
     ruleResolvers,
   });
+  return { logger, hooks, container, registry, settings, healthChecks, backends, bootstraps, plugins };
+}
+
+export async function createServer(options: ServerOptions): Promise<SkiffServer> {
+  const { config } = options;
+  const { logger, hooks, container, registry, settings, healthChecks, backends, bootstraps, plugins } =
+    await preparePlugins(options);
 
   const open = backends.get(config.server.storageBackend);
   if (!open) {
@@ -168,7 +182,15 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
       ? container.resolve<string>('basicAuthRealm')
       : undefined,
   });
-  const controllers = new ControllerManager(hooks, logger);
+  const controllers = new ControllerManager(hooks, logger, (name) => ({
+    client: client(CONTROLLER_MANAGER_USER),
+    logger: logger.child({ controller: name }),
+    namespacedResources: async () =>
+      registry
+        .all()
+        .filter((d) => d.namespaced && !d.virtualCreate)
+        .map((d) => ({ group: d.group, version: d.version, resource: d.plural })),
+  }));
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
 

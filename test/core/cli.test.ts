@@ -91,6 +91,7 @@ describe('core/cli: the skiff bin', function () {
       const line = JSON.parse(out.split('\n').find((l) => l.includes('"chains"'))!);
       expect(line.chains.authorization).to.deep.equal([
         'system:masters',
+        'system:kube-controller-manager',
         'self-reviews',
         'authz-abac',
         'authz-always-deny',

@@ -32,6 +32,8 @@ export interface TestServerOptions {
   plugins?: Record<string, unknown>;
   /** Also serve HTTPS on a free port, with a PKI created in the data directory (as `skiff up`). */
   secure?: boolean;
+  /** 'up' also runs the controllers of enabled controller plugins (default: 'apiserver'). */
+  role?: 'apiserver' | 'up';
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -61,7 +63,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   );
   const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
   const { pki, identityProvider } = preparePki(config, logger);
-  const server = await createServer({ config, role: 'apiserver', logger, identityProvider });
+  const server = await createServer({ config, role: options.role ?? 'apiserver', logger, identityProvider });
   const addresses = await server.listen();
   const port = addresses.insecure!.port;
   const secureUrl = addresses.secure ? `https://127.0.0.1:${addresses.secure.port}` : undefined;

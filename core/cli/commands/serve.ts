@@ -9,8 +9,9 @@ import type { Port } from '../../config/schema.js';
 import { SkiffError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
 import { preparePki, writeAdminKubeconfig } from '../../tls/startup.js';
+import { type AdmissionFlags, admissionOptions, admissionOverrides } from './admission-flags.js';
 
-interface ServeOptions {
+interface ServeOptions extends AdmissionFlags {
   config?: string;
   dataDir?: string;
   bindAddress?: string;
@@ -162,6 +163,7 @@ function pluginFlags(opts: ServeOptions): Record<string, Record<string, unknown>
 
 async function serve(role: string, opts: ServeOptions): Promise<void> {
   const logger = pino({ name: 'skiff', level: opts.logLevel });
+  const admission = admissionOverrides(opts);
   const config = await loadConfig(opts.config, {
     dataDir: opts.dataDir,
     bindAddress: opts.bindAddress,
@@ -171,7 +173,8 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     insecureBindAddress: opts.insecureBindAddress,
     insecurePort: opts.insecurePort,
     storageBackend: opts.storageBackend,
-    plugins: pluginFlags(opts),
+    ...admission,
+    plugins: { ...pluginFlags(opts), ...admission.plugins },
     authorizers: authorizers(opts),
   });
   const started = Date.now();
@@ -224,7 +227,7 @@ const hostPort = (address: string, port: number) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 
 function serveCommand(role: string, description: string): Command {
-  return new Command(role)
+  const command = new Command(role)
     .description(description)
     .option('--config <file>', 'config file (default: config/default.yaml)')
     .option('--data-dir <dir>', 'where data is kept (default: ./data, or server.dataDir in the config)')
@@ -255,8 +258,8 @@ function serveCommand(role: string, description: string): Command {
     .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
     .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
     .option('--storage-backend <name>', 'storage backend: sqlite, memory, ... (default: sqlite)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
-    .action((opts: ServeOptions) => serve(role, opts));
+    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');
+  return admissionOptions(command).action((opts: ServeOptions) => serve(role, opts));
 }
 
 export function serveCommands(): Command[] {

@@ -1,0 +1,100 @@
+/**
+ * The plugin SDK: everything a third-party plugin needs, from one import.
+ *
+ *   import { definePlugin, forbidden, type AdmissionPlugin } from 'skiff/sdk';
+ *
+ * Inside this repository `skiff/sdk` resolves through tsconfig.json's `paths` (the `skiff` launcher
+ * names that tsconfig, so it works from any directory); installed as a package, through the
+ * `exports` map of package.json. Plugins must not import other core files: what is not exported
+ * here may change without notice.
+ */
+import type { ApiService } from './api/api-service.js';
+import type { KubeObject, ObjectStore } from './api/types.js';
+import type { AdmissionAttributes } from './auth-types.js';
+import { errors, isStatusError, type StatusError } from './errors.js';
+import type { PluginContext } from './plugins/contract.js';
+
+export {
+  canonicalQuantity,
+  formatQuantity,
+  parseQuantity,
+  parseQuantityWithFormat,
+  type Quantity,
+  type QuantityFormat,
+} from './api/quantity.js';
+export type { KubeObject, ObjectMeta, ObjectStore, ResourceDefinition } from './api/types.js';
+export type {
+  AdmissionAttributes,
+  AdmissionOperation,
+  AdmissionPlugin,
+  AuthorizationAttributes,
+  AuthorizationDecision,
+  UserInfo,
+} from './auth-types.js';
+export { type ChangeType, delay, Informer, objectKey, WorkQueue } from './client/informer.js';
+export type { ApiClient, KubeList, ResourceRef, WatchEvent } from './client/types.js';
+export { CORE_V1 } from './client/types.js';
+export type { FieldError, StatusError } from './errors.js';
+export type { Controller, ControllerContext, ControllerRegistration } from './hooks.js';
+export type { Contributions, PluginContext, PluginManifest, ServerSettings } from './plugins/contract.js';
+export { definePlugin } from './plugins/contract.js';
+export { errors, isStatusError };
+
+/**
+ * Reject an admission request as upstream's admission.NewForbidden does:
+ * `pods "web" is forbidden: <reason>` with status 403 and reason Forbidden.
+ */
+export function forbidden(attributes: AdmissionAttributes, reason: string): StatusError {
+  const { group, resource } = attributes.resource;
+  return errors.forbidden(
+    { group, resource },
+    attributes.name || attributes.object?.metadata.generateName || '',
+    reason,
+  );
+}
+
+/** Whether a request is about this resource (and no subresource): `isResource(a, '', 'pods')`. */
+export function isResource(attributes: AdmissionAttributes, group: string, resource: string): boolean {
+  return attributes.resource.group === group && attributes.resource.resource === resource && !attributes.subresource;
+}
+
+/**
+ * Reads from the server's watch caches, caught up with the newest write: cheap enough for every
+ * admission call. Use it only in the API server process (admission always runs there).
+ */
+export interface CachedObjects {
+  /** The object, or undefined when it does not exist. */
+  get(group: string, version: string, plural: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Every object of a resource in a namespace ('' for cluster-scoped ones or all namespaces). */
+  list(group: string, version: string, plural: string, namespace: string): Promise<KubeObject[]>;
+}
+
+export function cachedObjects(ctx: Pick<PluginContext<unknown>, 'container'>): CachedObjects {
+  const api = () => ctx.container.resolve<ApiService>('api');
+  return {
+    async get(group, version, plural, namespace, name) {
+      try {
+        return await api().getCached(group, version, plural, namespace, name);
+      } catch (err) {
+        if (isStatusError(err) && err.code === 404) return undefined;
+        throw err;
+      }
+    },
+    list: (group, version, plural, namespace) => api().listCached(group, version, plural, namespace),
+  };
+}
+
+/**
+ * The store of a resource, for plugins that must write around the request pipeline (e.g. charging
+ * a quota's status). Writes still run the kind's strategy and admission. Call it after setup.
+ */
+export function storeOf(
+  ctx: Pick<PluginContext<unknown>, 'container'>,
+  group: string,
+  version: string,
+  plural: string,
+): ObjectStore {
+  const store = ctx.container.resolve<ApiService>('api').storeFor(group, version, plural);
+  if (!store) throw new Error(`no resource ${plural}${group ? `.${group}` : ''}/${version} is served`);
+  return store;
+}
