@@ -11,13 +11,22 @@ export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public'];
 
 const isCode = (err: unknown, code: number) => err instanceof StatusError && err.code === code;
 
-/** Create unless present; AlreadyExists means another server (or an earlier start) did it. */
+/**
+ * Create unless present; AlreadyExists means another server (or an earlier start) did it. Looks
+ * first, as upstream's bootstrap does, so a restart writes nothing and passes admission untouched.
+ */
 async function createIfMissing(
   client: ApiClient,
   resource: string,
   namespace: string,
   obj: KubeObject,
 ): Promise<boolean> {
+  try {
+    await client.get(CORE_V1(resource), namespace, obj.metadata.name ?? '');
+    return false;
+  } catch (err) {
+    if (!isCode(err, 404)) throw err;
+  }
   try {
     await client.create(CORE_V1(resource), namespace, obj);
     return true;

@@ -106,6 +106,25 @@ function validateLimitRange(lr: KubeObject): FieldError[] {
   return errs;
 }
 
+/**
+ * Upstream's SetDefaults_LimitRangeItem, for Container items: the default limit falls back to max,
+ * the default request to the default limit, else to min. So `kubectl get limits -o yaml` shows the
+ * values LimitRanger will really apply.
+ */
+function defaultLimitRange(lr: KubeObject): void {
+  for (const item of objList(objOf(lr.spec).limits)) {
+    if (item.type !== 'Container') continue;
+    const fallback = (target: 'default' | 'defaultRequest', from: 'max' | 'default' | 'min') => {
+      const into = { ...objOf(item[target]) };
+      for (const [name, value] of Object.entries(objOf(item[from]))) if (!(name in into)) into[name] = value;
+      if (Object.keys(into).length) item[target] = into;
+    };
+    fallback('default', 'max');
+    fallback('defaultRequest', 'default');
+    fallback('defaultRequest', 'min');
+  }
+}
+
 export const quotaDefinitions: ResourceDefinition[] = [
   {
     group: '',
@@ -126,6 +145,11 @@ export const quotaDefinitions: ResourceDefinition[] = [
     singular: 'limitrange',
     namespaced: true,
     shortNames: ['limits'],
-    strategy: { validate: validateLimitRange, validateUpdate: validateLimitRange },
+    strategy: {
+      prepareForCreate: defaultLimitRange,
+      prepareForUpdate: defaultLimitRange,
+      validate: validateLimitRange,
+      validateUpdate: validateLimitRange,
+    },
   },
 ];

@@ -42,6 +42,13 @@ describe('core/config', () => {
       'api-authorization-v1',
       'authn-x509',
       'authn-service-account',
+      'admission-namespace-lifecycle',
+      'admission-limit-ranger',
+      'admission-service-account',
+      'admission-resource-quota',
+      'controller-namespace',
+      'controller-service-account',
+      'controller-resource-quota',
     ]);
     expect(c.server.bindAddress).to.equal('127.0.0.1');
     expect(c.server.dataDir).to.equal(resolve('data'));

@@ -130,8 +130,11 @@ describe('plugins/api-core-v1: nodes, endpoints, events, quotas, volumes', () =>
         spec: { limits: [{ type: 'Container', min: { cpu: '2' }, max: { cpu: '1' } }] },
       }),
     );
+    // Defaulting runs first, as upstream: default and defaultRequest come from max, and clash with min too.
     expect(messages(err)).to.deep.equal([
       'spec.limits[0].min[cpu]: Invalid value: "2": min value 2 is greater than max value 1',
+      'spec.limits[0].defaultRequest[cpu]: Invalid value: "1": min value 2 is greater than default request value 1',
+      'spec.limits[0].default[cpu]: Invalid value: "1": min value 2 is greater than default value 1',
     ]);
   });
 

@@ -1,0 +1,208 @@
+/**
+ * Charging quotas without ever letting usage pass a hard limit, after upstream's quota admission:
+ * requests for one namespace queue up and are evaluated in batches against the quotas' status;
+ * the batch's charges are written with an optimistic update of each quota's status (compare and
+ * swap on its resourceVersion). On a conflict (the quota controller or another API server wrote
+ * first) the charges already written are refunded and the batch is evaluated again from fresh
+ * quotas, a bounded number of times; after that the batch is refused: unsure means no.
+ */
+import { type AdmissionAttributes, errors, forbidden, type KubeObject, type StatusError } from '../../core/sdk.js';
+import {
+  add,
+  type GroupResource,
+  podConstraintError,
+  prettyPrint,
+  quotaApplies,
+  restrictedResources,
+  type Usage,
+  usageFromList,
+  usageOf,
+  usageToList,
+} from './usage.js';
+
+export interface QuotaAccess {
+  /** Every ResourceQuota in the namespace, current as of the newest write. */
+  list(namespace: string): Promise<KubeObject[]>;
+  /** Write status.used if the quota is still at `resourceVersion`; false on a conflict. */
+  writeUsed(quota: KubeObject, used: Record<string, string>, resourceVersion: string): Promise<boolean>;
+  /** Take back a charge whatever the quota's version (always safe: it only lowers what we added). */
+  refund(namespace: string, name: string, delta: Usage): Promise<void>;
+}
+
+export interface LimitedResource {
+  apiGroup: string;
+  resource: string;
+  matchContains: string[];
+}
+
+interface Pending {
+  attributes: AdmissionAttributes;
+  resolve(): void;
+  reject(err: StatusError): void;
+}
+
+interface WorkingQuota {
+  quota: KubeObject;
+  used: Usage;
+  delta: Usage;
+}
+
+const MAX_ATTEMPTS = 5;
+
+export class QuotaCharger {
+  private readonly queues = new Map<string, Pending[]>();
+
+  constructor(
+    private readonly access: QuotaAccess,
+    private readonly limited: LimitedResource[] = [],
+  ) {}
+
+  /** Resolves when the request fits every quota (and has been charged), rejects with a Status otherwise. */
+  charge(attributes: AdmissionAttributes): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(attributes.namespace);
+      const pending = { attributes, resolve, reject };
+      if (queue) queue.push(pending);
+      else {
+        this.queues.set(attributes.namespace, [pending]);
+        void this.drain(attributes.namespace);
+      }
+    });
+  }
+
+  /** One worker per namespace: take everything queued, settle it, repeat until the queue is empty. */
+  private async drain(namespace: string): Promise<void> {
+    for (;;) {
+      const batch = this.queues.get(namespace) ?? [];
+      if (batch.length === 0) {
+        this.queues.delete(namespace);
+        return;
+      }
+      this.queues.set(namespace, []);
+      try {
+        await this.settle(namespace, batch);
+      } catch (err) {
+        const failure = errors.internal(`charging resource quotas failed: ${(err as Error).message}`);
+        for (const p of batch) p.reject(failure);
+      }
+    }
+  }
+
+  private async settle(namespace: string, batch: Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const quotas = (await this.access.list(namespace)).map(
+        (quota): WorkingQuota => ({ quota, used: usageFromList(objectAt(quota.status).used), delta: new Map() }),
+      );
+      const verdicts = batch.map((p) => this.evaluate(p.attributes, quotas));
+      const written = await this.write(quotas);
+      if (written === 'ok') {
+        batch.forEach((p, i) => {
+          const refusal = verdicts[i];
+          if (refusal) p.reject(refusal);
+          else p.resolve();
+        });
+        return;
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        const busy = errors.conflict(
+          { group: '', resource: 'resourcequotas' },
+          written,
+          'the object has been modified; please apply your changes to the latest version and try again',
+        );
+        for (const p of batch) p.reject(busy);
+        return;
+      }
+    }
+  }
+
+  /** Writes every changed quota; on a conflict refunds what was written and names the quota. */
+  private async write(quotas: WorkingQuota[]): Promise<'ok' | string> {
+    const done: WorkingQuota[] = [];
+    for (const q of quotas) {
+      if (q.delta.size === 0) continue;
+      const ok = await this.access.writeUsed(q.quota, usageToList(q.used), q.quota.metadata.resourceVersion ?? '');
+      if (!ok) {
+        for (const d of done)
+          await this.access.refund(d.quota.metadata.namespace ?? '', d.quota.metadata.name ?? '', d.delta);
+        return q.quota.metadata.name ?? '';
+      }
+      done.push(q);
+    }
+    return 'ok';
+  }
+
+  /** Checks one request against every quota; charges the working copies when it fits. */
+  private evaluate(a: AdmissionAttributes, quotas: WorkingQuota[]): StatusError | undefined {
+    const r: GroupResource = { group: a.resource.group, resource: a.resource.resource };
+    const usage = usageOf(r, a.object!);
+    const applicable: { q: WorkingQuota; restricted: string[] }[] = [];
+    for (const q of quotas) {
+      const hard = objectAt(objectAt(q.quota.spec).hard);
+      const restricted = restrictedResources(hard, r);
+      if (restricted.length === 0 || !quotaApplies(q.quota, r, a.object!)) continue;
+      applicable.push({ q, restricted });
+    }
+    const limited = this.limitedNames(r, usage);
+    const covered = new Set(applicable.flatMap((x) => x.restricted));
+    const uncovered = limited.filter((n) => !covered.has(n));
+    if (uncovered.length) return forbidden(a, `insufficient quota to consume: ${uncovered.join(',')}`);
+    for (const { q, restricted } of applicable) {
+      const refusal = this.check(a, r, q, restricted, usage);
+      if (refusal) return refusal;
+    }
+    if (a.dryRun) return undefined;
+    for (const { q, restricted } of applicable) {
+      for (const name of restricted) {
+        const amount = usage.get(name);
+        if (!amount || amount.nano === 0n) continue;
+        add(q.used, name, amount);
+        add(q.delta, name, amount);
+      }
+    }
+    return undefined;
+  }
+
+  private check(
+    a: AdmissionAttributes,
+    r: GroupResource,
+    q: WorkingQuota,
+    restricted: string[],
+    usage: Usage,
+  ): StatusError | undefined {
+    const name = q.quota.metadata.name ?? '';
+    if (r.group === '' && r.resource === 'pods') {
+      const missing = podConstraintError(restricted, a.object!);
+      if (missing) return forbidden(a, `failed quota: ${name}: ${missing}`);
+    }
+    // Limits the controller has not confirmed yet are not enforceable: refuse rather than guess.
+    const statusHard = usageFromList(objectAt(q.quota.status).hard);
+    const unknown = restricted.filter((n) => !statusHard.has(n) || !q.used.has(n));
+    if (unknown.length)
+      return forbidden(a, `status unknown for quota: ${name}, resources: ${unknown.sort().join(',')}`);
+    const exceeded = restricted.filter((n) => {
+      const wanted = usage.get(n)?.nano ?? 0n;
+      return wanted > 0n && (q.used.get(n)?.nano ?? 0n) + wanted > statusHard.get(n)!.nano;
+    });
+    if (exceeded.length === 0) return undefined;
+    return forbidden(
+      a,
+      `exceeded quota: ${name}, requested: ${prettyPrint(usage, exceeded)}, used: ${prettyPrint(q.used, exceeded)}, limited: ${prettyPrint(statusHard, exceeded)}`,
+    );
+  }
+
+  /** Upstream's limitedResources: usage names that must be covered by some quota to be consumed at all. */
+  private limitedNames(r: GroupResource, usage: Usage): string[] {
+    const names = new Set<string>();
+    for (const l of this.limited) {
+      if (l.apiGroup !== r.group || l.resource !== r.resource) continue;
+      for (const [name, q] of usage) {
+        if (q.nano > 0n && l.matchContains.some((m) => name.includes(m))) names.add(name);
+      }
+    }
+    return [...names].sort();
+  }
+}
+
+function objectAt(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}

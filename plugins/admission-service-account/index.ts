@@ -1,0 +1,97 @@
+/**
+ * admission-service-account: upstream's ServiceAccount admission plugin. A pod that names no
+ * account gets `default`; a pod whose account does not exist is refused; unless automounting is
+ * turned off, the account's token is mounted as a projected volume. See README.md.
+ */
+import { randomInt } from 'node:crypto';
+import {
+  type AdmissionAttributes,
+  cachedObjects,
+  definePlugin,
+  forbidden,
+  isResource,
+  type KubeObject,
+} from '../../core/sdk.js';
+
+export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+const MIRROR_POD = 'kubernetes.io/config.mirror';
+// Upstream's name generator alphabet: no vowels (no words), no look-alikes (0/o, 1/l).
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+type Fields = Record<string, unknown>;
+const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
+// Objects are returned as they are (not copied), so changing them changes the pod.
+const list = (v: unknown): Fields[] => (Array.isArray(v) ? v.map(fields) : []);
+
+export default definePlugin({
+  name: 'admission-service-account',
+  description: "Gives pods a service account and mounts its token (upstream's ServiceAccount admission).",
+  setup(ctx) {
+    const objects = cachedObjects(ctx);
+
+    async function admit(a: AdmissionAttributes): Promise<void> {
+      if (!isResource(a, '', 'pods') || !a.object || isMirrorPod(a.object)) return;
+      const spec = fields(a.object.spec);
+      a.object.spec = spec;
+      if (!spec.serviceAccountName) spec.serviceAccountName = 'default';
+      const name = String(spec.serviceAccountName);
+      const account = await objects.get('', 'v1', 'serviceaccounts', a.namespace, name);
+      if (!account) {
+        throw forbidden(
+          a,
+          `error looking up service account ${a.namespace}/${name}: serviceaccount "${name}" not found`,
+        );
+      }
+      if (shouldAutomount(account, spec)) mountToken(spec);
+    }
+
+    ctx.provide.admission({ name: 'ServiceAccount', handles: (op) => op === 'CREATE', admit });
+  },
+});
+
+function isMirrorPod(pod: KubeObject): boolean {
+  return pod.metadata.annotations?.[MIRROR_POD] !== undefined;
+}
+
+/** The pod's own setting wins, then the account's; the default is to mount. */
+function shouldAutomount(account: KubeObject, spec: Fields): boolean {
+  if (typeof spec.automountServiceAccountToken === 'boolean') return spec.automountServiceAccountToken;
+  if (typeof account.automountServiceAccountToken === 'boolean') return account.automountServiceAccountToken;
+  return true;
+}
+
+/** Upstream's kube-api-access-xxxxx volume: a bound token, the cluster CA and the namespace. */
+function mountToken(spec: Fields): void {
+  const containers = [...list(spec.initContainers), ...list(spec.containers)];
+  const needing = containers.filter((c) => !list(c.volumeMounts).some((m) => m.mountPath === TOKEN_MOUNT_PATH));
+  if (needing.length === 0) return;
+  const volumeName = `kube-api-access-${randomSuffix()}`;
+  spec.volumes = [...list(spec.volumes), tokenVolume(volumeName)];
+  for (const c of needing) {
+    c.volumeMounts = [...list(c.volumeMounts), { name: volumeName, readOnly: true, mountPath: TOKEN_MOUNT_PATH }];
+  }
+}
+
+function tokenVolume(name: string): Fields {
+  return {
+    name,
+    projected: {
+      defaultMode: 0o644,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+function randomSuffix(): string {
+  let out = '';
+  for (let i = 0; i < 5; i++) out += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
+  return out;
+}
