@@ -4,6 +4,7 @@
  * back-off, so one broken controller cannot take the others down. Where the controllers run (in the
  * API server's process, or in `skiff controller-manager` over HTTPS) only changes their context.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
 
@@ -17,7 +18,10 @@ export class ControllerManager {
     private readonly hooks: Hooks,
     private readonly logger: Logger,
     private readonly context: (controller: string) => ControllerContext,
-  ) {}
+  ) {
+    // Every informer and work queue of every controller listens for the one shutdown signal.
+    setMaxListeners(0, this.abort.signal);
+  }
 
   async start(): Promise<string[]> {
     const registrations: ControllerRegistration[] = [];
