@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import {
+  type ChangeType,
   CORE_V1,
   type ControllerContext,
   definePlugin,
@@ -17,6 +18,7 @@ import {
   WorkQueue,
 } from '../../core/sdk.js';
 import {
+  podCounts,
   quotaApplies,
   restrictedResources,
   type Usage,
@@ -66,9 +68,9 @@ class QuotaController {
   async run(signal: AbortSignal): Promise<void> {
     const namespacesWithQuota = () => new Set([...this.quotas.items.values()].map((q) => q.metadata.namespace ?? ''));
     const watchers = WATCHED.map((resource) =>
-      new Informer(this.c.client, CORE_V1(resource), this.c.logger).run(signal, (_type, obj) => {
+      new Informer(this.c.client, CORE_V1(resource), this.c.logger).run(signal, (type, obj) => {
         const ns = obj.metadata.namespace ?? '';
-        if (namespacesWithQuota().has(ns)) this.queue.add(ns);
+        if (frees(type, obj) && namespacesWithQuota().has(ns)) this.queue.add(ns);
       }),
     );
     const resync = setInterval(() => {
@@ -147,6 +149,14 @@ class QuotaController {
     const all = await this.c.namespacedResources();
     return all.filter((ref) => restrictedResources(hard, { group: ref.group, resource: ref.resource }).length > 0);
   }
+}
+
+/**
+ * Upstream's replenishment: admission already charged every create, so only what gives usage back
+ * (a delete, a pod that finished) needs a recount; the resync catches everything else.
+ */
+function frees(type: ChangeType, obj: KubeObject): boolean {
+  return type === 'DELETED' || (type === 'MODIFIED' && !podCounts(obj));
 }
 
 function needsSync(quota: KubeObject): boolean {

@@ -14,16 +14,20 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
-export async function startBenchServer(): Promise<BenchServer> {
+/** `extraPlugins` are added after storage and the core kinds; `role: 'up'` also runs controllers. */
+export async function startBenchServer(
+  extraPlugins: Record<string, unknown> = {},
+  role: 'apiserver' | 'up' = 'apiserver',
+): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
   const config = await loadConfigFromObject(
     {
       server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: 'sqlite' },
-      plugins: { 'storage-sqlite': {}, 'api-core-v1': {}, 'api-coordination-v1': {} },
+      plugins: { 'storage-sqlite': {}, 'api-core-v1': {}, 'api-coordination-v1': {}, ...extraPlugins },
     },
     '(bench)',
   );
-  const server = await createServer({ config, role: 'apiserver', logger: pino({ level: 'warn' }) });
+  const server = await createServer({ config, role, logger: pino({ level: 'warn' }) });
   const { insecure } = await server.listen();
   return {
     url: `http://127.0.0.1:${insecure!.port}`,

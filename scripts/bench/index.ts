@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- read formats https abac create watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
+ * `npm run bench [-- read formats https abac create admission watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
  * prints one table, every figure beside a baseline measured in the same run.
  */
 import { writeFileSync } from 'node:fs';
 import { benchAbac } from './abac.js';
+import { benchAdmission } from './admission.js';
 import { benchCreate } from './create.js';
 import { benchFormats } from './formats.js';
 import { benchHttps } from './https.js';
@@ -20,7 +21,9 @@ const option = (name: string) => {
 };
 const seconds = Number(option('--seconds') ?? 10);
 const jsonFile = option('--json');
-const wanted = new Set(args.length ? args : ['read', 'formats', 'https', 'abac', 'create', 'watch', 'startup']);
+const wanted = new Set(
+  args.length ? args : ['read', 'formats', 'https', 'abac', 'create', 'admission', 'watch', 'startup'],
+);
 
 const scenarios: [string, () => Promise<Row[]>][] = [
   ['read', () => benchRead(seconds)],
@@ -28,6 +31,7 @@ const scenarios: [string, () => Promise<Row[]>][] = [
   ['https', () => benchHttps(seconds)],
   ['abac', () => benchAbac(seconds)],
   ['create', () => benchCreate(seconds)],
+  ['admission', () => benchAdmission(seconds)],
   ['watch', () => benchWatch([100, 1000])],
   ['startup', () => benchStartup()],
 ];
