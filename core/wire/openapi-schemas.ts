@@ -2,8 +2,9 @@
  * OpenAPI v3 component schemas for the built-in kinds, generated from the schema table (so they
  * describe exactly what the server decodes and validates): properties and types, list and map
  * semantics, required fields and the group-version-kind of top-level kinds. `kubectl explain`
- * reads them. No description text: Skiff does not copy upstream's prose.
+ * reads them. Description text comes from core/wire/openapi-descriptions.ts, where it is known.
  */
+import { descriptionsOf } from './openapi-descriptions.js';
 import { type FieldSchema, META, type MessageSchema, message } from './schema.js';
 
 type Schema = Record<string, unknown>;
@@ -72,19 +73,25 @@ function fieldSchema(f: FieldSchema, refs: Set<string>): Schema {
 function objectSchema(m: MessageSchema, refs: Set<string>): Schema {
   const properties: Record<string, Schema> = {};
   const required: string[] = [];
+  // Upstream's spec inlines embedded structs (Volume's VolumeSource), so their fields are described
+  // under the outer type.
+  const outer = descriptionsOf(m.name).fields;
   const add = (msg: MessageSchema) => {
+    const text = msg === m ? outer : descriptionsOf(msg.name).fields;
     for (const f of msg.fields) {
       if (f.inline) {
         const inner = message(f.type);
         if (inner) add(inner);
         continue;
       }
-      properties[f.name] = fieldSchema(f, refs);
+      const description = text.get(f.name) ?? outer.get(f.name);
+      properties[f.name] = description ? { description, ...fieldSchema(f, refs) } : fieldSchema(f, refs);
       if (!f.optional && !f.omitZero) required.push(f.name);
     }
   };
   add(m);
-  const s: Schema = { type: 'object', properties };
+  const description = descriptionsOf(m.name).description;
+  const s: Schema = description ? { description, type: 'object', properties } : { type: 'object', properties };
   if (required.length) s.required = required.sort();
   return s;
 }
@@ -117,7 +124,8 @@ export function componentSchemas(
     if (seen.has(name)) continue;
     seen.add(name);
     if (NAMED_SCALARS[name]) {
-      out[definitionName(name)] = NAMED_SCALARS[name];
+      const description = descriptionsOf(name).description;
+      out[definitionName(name)] = description ? { description, ...NAMED_SCALARS[name] } : NAMED_SCALARS[name];
       continue;
     }
     const m = message(name);
@@ -127,7 +135,12 @@ export function componentSchemas(
     const gvk = gvks.get(name);
     if (gvk) {
       const props = schema.properties as Record<string, Schema>;
-      schema.properties = { apiVersion: { type: 'string' }, kind: { type: 'string' }, ...props };
+      const text = descriptionsOf(name).fields;
+      const typeMeta = (field: string): Schema => {
+        const description = text.get(field);
+        return description ? { description, type: 'string' } : { type: 'string' };
+      };
+      schema.properties = { apiVersion: typeMeta('apiVersion'), kind: typeMeta('kind'), ...props };
       schema['x-kubernetes-group-version-kind'] = [gvk];
     }
     out[definitionName(name)] = schema;

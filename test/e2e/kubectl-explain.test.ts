@@ -19,7 +19,9 @@ describe('e2e: OpenAPI v3 and kubectl explain', function () {
     const schemas = doc.components.schemas;
     const pod = schemas['io.k8s.api.core.v1.Pod'];
     expect(pod['x-kubernetes-group-version-kind']).to.deep.equal([{ group: '', version: 'v1', kind: 'Pod' }]);
-    expect(pod.properties.spec).to.deep.equal({ allOf: [{ $ref: '#/components/schemas/io.k8s.api.core.v1.PodSpec' }] });
+    expect(pod.properties.spec.allOf).to.deep.equal([{ $ref: '#/components/schemas/io.k8s.api.core.v1.PodSpec' }]);
+    expect(pod.description).to.match(/^Pod is a collection of containers/);
+    expect(pod.properties.spec.description).to.match(/^Specification of the desired behavior of the pod/);
     const containers = schemas['io.k8s.api.core.v1.PodSpec'].properties.containers;
     expect(containers).to.include({
       type: 'array',
@@ -29,10 +31,12 @@ describe('e2e: OpenAPI v3 and kubectl explain', function () {
     expect(containers['x-kubernetes-list-map-keys']).to.deep.equal(['name']);
     expect(schemas['io.k8s.api.core.v1.Container'].required).to.deep.equal(['name']);
     expect(schemas['io.k8s.api.core.v1.Volume'].properties).to.have.property('emptyDir'); // inlined VolumeSource
-    expect(schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'].properties.creationTimestamp).to.deep.equal({
+    expect(schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'].properties.creationTimestamp).to.include({
       type: 'string',
       format: 'date-time',
     });
+    // Fields of inlined structs are described under the outer type, as in upstream's spec.
+    expect(schemas['io.k8s.api.core.v1.Volume'].properties.emptyDir.description).to.match(/^emptyDir represents/);
   });
 
   it('kubectl explain walks fields of core and other groups', async function () {
@@ -43,6 +47,11 @@ describe('e2e: OpenAPI v3 and kubectl explain', function () {
     expect(containers.stdout)
       .to.match(/^\s+image\s+<string>/m)
       .and.match(/^\s+ports\s+<\[\]ContainerPort>/m);
+    expect(containers.stdout).to.match(/DESCRIPTION:\n\s+List of containers belonging to the pod\./);
+    const image = await kubectl(ts.url, ['explain', 'pod.spec.containers.image']);
+    expect(image.stdout)
+      .to.match(/FIELD: image <string>/)
+      .and.match(/^\s+Container image name\./m);
     const rc = await kubectl(ts.url, ['explain', 'rc.spec']);
     expect(rc.stdout)
       .to.match(/^\s+selector\s+<map\[string\]string>/m)
