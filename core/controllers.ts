@@ -3,35 +3,91 @@
  * runs each controller until shutdown. A controller that fails is logged and restarted after a
  * back-off, so one broken controller cannot take the others down. Where the controllers run (in the
  * API server's process, or in `skiff controller-manager` over HTTPS) only changes their context.
+ *
+ * With leader election, several managers may share one store: the controllers run only while this
+ * manager holds the lease, and stop (their signal aborts) when it loses it.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
+import { delay } from './client/informer.js';
+import { LeaderElector, type LeaderElectorOptions } from './client/leader-election.js';
+import type { ApiClient } from './client/types.js';
 import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
 
 const RESTART_DELAY_MS = 5_000;
 
+/** The lease options (upstream --leader-elect-* flags); name defaults to kube-controller-manager. */
+export type ControllerLeaderElection = Partial<Omit<LeaderElectorOptions, 'client' | 'logger'>> & {
+  /** The client the lease is written with. Default: the controllers' client. */
+  client?: ApiClient;
+};
+
+export interface ControllerManagerOptions {
+  /** Unset: the controllers run from start() to stop(), as a single manager. */
+  leaderElection?: ControllerLeaderElection;
+}
+
 export class ControllerManager {
   private readonly abort = new AbortController();
   private readonly running: Promise<void>[] = [];
+  private readonly elector?: LeaderElector;
 
   constructor(
     private readonly hooks: Hooks,
     private readonly logger: Logger,
     private readonly context: (controller: string) => ControllerContext,
+    options: ControllerManagerOptions = {},
   ) {
     // Every informer and work queue of every controller listens for the one shutdown signal.
     setMaxListeners(0, this.abort.signal);
+    const le = options.leaderElection;
+    // Built here so that a bad option fails at construction, not at start.
+    if (le) {
+      this.elector = new LeaderElector({
+        name: 'kube-controller-manager',
+        // The manager stops its controllers before the lease is released, which is the condition
+        // upstream sets for releaseOnCancel; so a graceful stop hands over at once by default.
+        releaseOnCancel: true,
+        ...le,
+        client: le.client ?? context('leader-election').client,
+        logger: logger.child({ component: 'leader-election' }),
+      });
+    }
+  }
+
+  /** The identity this manager campaigns as (undefined without leader election). */
+  get identity(): string | undefined {
+    return this.elector?.identity;
   }
 
   async start(): Promise<string[]> {
     const registrations: ControllerRegistration[] = [];
     await this.hooks.registerControllers.promise({ register: (r) => registrations.push(r) });
-    for (const r of registrations) this.running.push(this.runForever(r));
+    const { signal } = this.abort;
+    this.running.push(this.elector ? this.campaign(this.elector, registrations) : this.runAll(registrations, signal));
     return registrations.map((r) => r.name);
   }
 
-  private async runForever(r: ControllerRegistration): Promise<void> {
+  /** Upstream's kube-controller-manager exits when it loses the lease and is restarted; here the
+   * manager stops its controllers and campaigns again, which comes to the same. */
+  private async campaign(elector: LeaderElector, registrations: ControllerRegistration[]): Promise<void> {
     const { signal } = this.abort;
+    while (!signal.aborted) {
+      await elector.run(signal, {
+        onStartedLeading: (leading) => {
+          this.logger.info({ identity: elector.identity }, 'leading: starting the controllers');
+          return this.runAll(registrations, leading);
+        },
+        onStoppedLeading: () => this.logger.info({ identity: elector.identity }, 'not leading: controllers stopped'),
+      });
+    }
+  }
+
+  private async runAll(registrations: ControllerRegistration[], signal: AbortSignal): Promise<void> {
+    await Promise.all(registrations.map((r) => this.runForever(r, signal)));
+  }
+
+  private async runForever(r: ControllerRegistration, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
         const controller = await r.create(this.context(r.name));
@@ -39,7 +95,7 @@ export class ControllerManager {
       } catch (err) {
         if (signal.aborted) return;
         this.logger.error({ err, controller: r.name }, 'controller failed; restarting after a delay');
-        await new Promise((res) => setTimeout(res, RESTART_DELAY_MS).unref());
+        await delay(RESTART_DELAY_MS, signal);
       }
     }
   }

@@ -14,7 +14,7 @@ import { InProcessClient } from '../client/in-process.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Port } from '../config/schema.js';
-import { ControllerManager } from '../controllers.js';
+import { type ControllerLeaderElection, ControllerManager } from '../controllers.js';
 import { errors, SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
@@ -33,6 +33,8 @@ export interface ServerOptions {
   /** up | apiserver | ...: `up` also runs the registered controllers. */
   role: string;
   logger?: Logger;
+  /** Run the controllers only while holding this lease (several servers sharing one store). */
+  leaderElection?: ControllerLeaderElection;
 }
 
 export interface ListenAddresses {
@@ -182,15 +184,20 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
       ? container.resolve<string>('basicAuthRealm')
       : undefined,
   });
-  const controllers = new ControllerManager(hooks, logger, (name) => ({
-    client: client(CONTROLLER_MANAGER_USER),
-    logger: logger.child({ controller: name }),
-    namespacedResources: async () =>
-      registry
-        .all()
-        .filter((d) => d.namespaced && !d.virtualCreate)
-        .map((d) => ({ group: d.group, version: d.version, resource: d.plural })),
-  }));
+  const controllers = new ControllerManager(
+    hooks,
+    logger,
+    (name) => ({
+      client: client(CONTROLLER_MANAGER_USER),
+      logger: logger.child({ controller: name }),
+      namespacedResources: async () =>
+        registry
+          .all()
+          .filter((d) => d.namespaced && !d.virtualCreate)
+          .map((d) => ({ group: d.group, version: d.version, resource: d.plural })),
+    }),
+    { leaderElection: options.leaderElection },
+  );
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
 
