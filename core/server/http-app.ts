@@ -28,7 +28,14 @@ import { encodeJson, encodeProtobufResponse, encodeTable, protobufWatchFrame } f
 import { type HealthCheck, runHealth } from './health.js';
 import { impersonate, wantsImpersonation } from './impersonation.js';
 import type { ApiMetrics } from './metrics.js';
-import { OPENAPI_V2_PROTOBUF_RESPONSE_TYPE, openApiV2Json, openApiV3Document, openApiV3Root } from './openapi.js';
+import {
+  notModified,
+  OPENAPI_V2_PROTOBUF_RESPONSE_TYPE,
+  openApiV2,
+  openApiV3Document,
+  openApiV3Root,
+  wantsOpenApiV2Protobuf,
+} from './openapi.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { includeObjectOf, toTable, wantsTable } from './table.js';
 import { openWatchStream, type WatchStream } from './watch-stream.js';
@@ -226,12 +233,18 @@ export class HttpApp {
       json(ctx, found ? openApiV3Document(registry, group ?? '', version ?? '') : undefined);
     });
     router.get('/openapi/v2', (ctx) => {
-      if ((ctx.get('Accept') || '').includes('protobuf')) {
-        ctx.type = OPENAPI_V2_PROTOBUF_RESPONSE_TYPE;
-        ctx.body = Buffer.alloc(0);
+      const v2 = openApiV2(registry);
+      const protobuf = wantsOpenApiV2Protobuf(ctx.get('Accept'));
+      const encoded = protobuf ? v2.protobuf : v2.json;
+      ctx.set('Vary', 'Accept');
+      ctx.set('ETag', encoded.etag);
+      ctx.lastModified = v2.built;
+      if (notModified(ctx.get('If-None-Match'), ctx.get('If-Modified-Since'), encoded, v2.built)) {
+        ctx.status = 304;
         return;
       }
-      json(ctx, openApiV2Json());
+      ctx.set('Content-Type', protobuf ? OPENAPI_V2_PROTOBUF_RESPONSE_TYPE : 'application/json');
+      ctx.body = encoded.body;
     });
     this.deps.hooks.routes.call(router);
     return router;

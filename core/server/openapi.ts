@@ -2,13 +2,17 @@
  * OpenAPI: /openapi/v3 lists one document per group version, with the built-in kinds' schemas
  * (core/wire/openapi-schemas.ts; `kubectl explain` reads them) and PATCH operations that carry the
  * `fieldValidation` parameter, so kubectl validates on the server (fieldValidation=Strict) rather
- * than client-side. /openapi/v2 is still an empty document (kubectl 1.32 uses v3).
+ * than client-side. /openapi/v2 is the Swagger 2.0 document for all of them (core/wire/openapi-v2.ts),
+ * as JSON or as gnostic's protobuf, which kubectl 1.20 reads for explain, validation and apply.
  */
 import { createHash } from 'node:crypto';
 import { type ResourceRegistry, verbsOf } from '../api/registry.js';
 import type { ResourceDefinition } from '../api/types.js';
 import { componentSchemas } from '../wire/openapi-schemas.js';
+import { swaggerDocument } from '../wire/openapi-v2.js';
+import { encodeSwaggerProtobuf } from '../wire/openapi-v2-protobuf.js';
 import { messageForKind } from '../wire/schema.js';
+import { KUBERNETES_VERSION } from './discovery.js';
 
 function gvPath(group: string, version: string): string {
   return group ? `apis/${group}/${version}` : `api/${version}`;
@@ -104,6 +108,59 @@ function buildDocument(registry: ResourceRegistry, group: string, version: strin
 export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
 export const OPENAPI_V2_PROTOBUF_RESPONSE_TYPE = 'application/octet-stream';
 
-export function openApiV2Json() {
-  return { swagger: '2.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths: {}, definitions: {} };
+export interface EncodedDocument {
+  body: Buffer;
+  /** Quoted, as upstream's: the uppercase hex SHA-512 of the body. */
+  etag: string;
+}
+
+export interface OpenApiV2 {
+  json: EncodedDocument;
+  protobuf: EncodedDocument;
+  /** For Last-Modified: when the document was built. */
+  built: Date;
+  /** Milliseconds spent building and encoding it. */
+  buildMs: number;
+}
+
+const encoded = (body: Buffer): EncodedDocument => ({
+  body,
+  etag: `"${createHash('sha512').update(body).digest('hex').toUpperCase()}"`,
+});
+
+// kubectl fetches /openapi/v2 on every command: build and encode it once per registry.
+const v2Documents = new WeakMap<ResourceRegistry, OpenApiV2>();
+
+export function openApiV2(registry: ResourceRegistry): OpenApiV2 {
+  let v2 = v2Documents.get(registry);
+  if (!v2) {
+    const start = performance.now();
+    const doc = swaggerDocument(registry.all(), verbsOf, KUBERNETES_VERSION.gitVersion);
+    const json = encoded(Buffer.from(JSON.stringify(doc)));
+    const protobuf = encoded(encodeSwaggerProtobuf(doc));
+    v2 = { json, protobuf, built: new Date(), buildMs: performance.now() - start };
+    v2Documents.set(registry, v2);
+  }
+  return v2;
+}
+
+/** The representation an Accept header asks for: gnostic's protobuf only when named. */
+export function wantsOpenApiV2Protobuf(accept: string): boolean {
+  return accept.includes('com.github.proto-openapi.spec.v2');
+}
+
+/**
+ * Whether a conditional GET can be answered 304, as Go's http.ServeContent (upstream) decides:
+ * If-None-Match (weak comparison, `*`) wins; otherwise If-Modified-Since, to the second. Unlike
+ * koa's `ctx.fresh`, a request's `Cache-Control: no-cache` (fetch adds it) does not matter.
+ */
+export function notModified(ifNoneMatch: string, ifModifiedSince: string, doc: EncodedDocument, built: Date): boolean {
+  if (ifNoneMatch) {
+    return ifNoneMatch.split(',').some((tag) => {
+      const t = tag.trim().replace(/^W\//, '');
+      return t === '*' || t === doc.etag;
+    });
+  }
+  const since = Date.parse(ifModifiedSince);
+  return !Number.isNaN(since) && Math.floor(built.getTime() / 1000) <= Math.floor(since / 1000);
 }

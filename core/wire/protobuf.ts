@@ -300,7 +300,8 @@ export function decodeProtobuf(buf: Buffer): Obj {
 
 // ---------------------------------------------------------------- encoding
 
-class Writer {
+/** A protobuf writer: varints, tags, length-delimited fields (also used by the OpenAPI v2 encoder). */
+export class Writer {
   private chunks: Buffer[] = [];
   private buf = Buffer.allocUnsafe(256);
   private pos = 0;
