@@ -4,6 +4,7 @@ import { SkiffError } from '../errors.js';
 import { abacCommand } from './commands/abac.js';
 import { certsCommand, kubeconfigCommand } from './commands/certs.js';
 import { configCommand } from './commands/config.js';
+import { controllerManagerCommand } from './commands/controller-manager.js';
 import { serveCommands } from './commands/serve.js';
 import { versionCommand } from './commands/version.js';
 
@@ -22,6 +23,7 @@ function strict(command: Command): Command {
 
 for (const command of [
   ...serveCommands(),
+  controllerManagerCommand(),
   certsCommand(),
   kubeconfigCommand(),
   abacCommand(),

@@ -161,6 +161,28 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): Pki {
   return { dir, ca, apiserver, admin: admin!, created };
 }
 
+/**
+ * A component's client certificate and the CA to trust, for a component in its own process
+ * (`skiff controller-manager` on the API server's data dir). `skiff certs` makes them; when it has
+ * not run, the pair is issued here, which needs the CA's key. A missing CA is never created: a new
+ * CA would not be the one the API server trusts.
+ */
+export function componentCredentials(dataDir: string, name: keyof typeof COMPONENT_CLIENTS) {
+  const dir = join(dataDir, 'pki');
+  if (!existsSync(join(dir, 'ca.crt'))) loadCertificateAuthority(dir); // throws SKIFF_PKI_CA_MISSING
+  const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
+  const existing = loadPair(dir, name, { certPem: caPem, keyPem: '' });
+  if (existing) return { caPem, pair: existing, created: [] as string[] };
+  const created: string[] = [];
+  const pair = savePair(
+    dir,
+    name,
+    issueCertificate(loadCertificateAuthority(dir), { ...COMPONENT_CLIENTS[name]!, usage: 'client' }),
+    created,
+  );
+  return { caPem, pair, created };
+}
+
 /** Each certificate in the PKI directory with its expiry: the known ones first, then any other *.crt. */
 export function certificateExpiries(
   dir: string,

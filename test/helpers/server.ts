@@ -21,7 +21,9 @@ export interface TestServer {
 }
 
 export interface TestServerOptions {
-  storage?: 'memory' | 'sqlite';
+  storage?: 'memory' | 'sqlite' | 'etcd';
+  /** The storage plugin's config (e.g. storage-etcd's servers and prefix). */
+  storageConfig?: Record<string, unknown>;
   /** Reuse a data directory (restart tests). */
   dataDir?: string;
   /** Listen on this port instead of a random one (restart tests keep the URL). */
@@ -32,6 +34,8 @@ export interface TestServerOptions {
   plugins?: Record<string, unknown>;
   /** Also serve HTTPS on a free port, with a PKI created in the data directory (as `skiff up`). */
   secure?: boolean;
+  /** With `secure`: this HTTPS port instead of a free one (restart tests keep the URL). */
+  securePort?: number;
   /** 'up' also runs the controllers of enabled controller plugins (default: 'apiserver'). */
   role?: 'apiserver' | 'up';
 }
@@ -45,13 +49,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         dataDir,
         insecureBindAddress: '127.0.0.1',
         insecurePort: options.port ?? 'auto',
-        securePort: options.secure ? 'auto' : 0,
+        securePort: options.secure ? (options.securePort ?? 'auto') : 0,
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
         ...(options.watchCacheSize ? { watchCacheSize: options.watchCacheSize } : {}),
       },
       plugins: {
-        [`storage-${storage}`]: {},
+        [`storage-${storage}`]: options.storageConfig ? { config: options.storageConfig } : {},
         'api-core-v1': {},
         'api-coordination-v1': {},
         'api-authentication-v1': {},

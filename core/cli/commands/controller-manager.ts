@@ -1,0 +1,167 @@
+/**
+ * `skiff controller-manager`: the config file's controllers in their own process, talking to the
+ * API server over HTTPS as system:kube-controller-manager (its own client certificate), as
+ * upstream's kube-controller-manager does. The config file's controller plugins are set up as
+ * `skiff config check` sets plugins up (no storage is opened, nothing listens); only their
+ * controller registrations are used.
+ */
+import { Command } from 'commander';
+import { type Logger, pino } from 'pino';
+import { cachedDiscovery } from '../../client/discovery.js';
+import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
+import { delay } from '../../client/informer.js';
+import type { ServerConfig } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
+import { ControllerManager } from '../../controllers.js';
+import { isStatusError, SkiffError } from '../../errors.js';
+import { preparePlugins } from '../../server/server.js';
+import { componentCredentials } from '../../tls/layout.js';
+import { controllerPlugins, selectControllers } from './controller-selection.js';
+
+interface Options {
+  kubeconfig?: string;
+  master?: string;
+  config?: string;
+  dataDir?: string;
+  controllers: string;
+  logLevel: string;
+}
+
+const USER_AGENT = 'skiff-controller-manager';
+
+export function controllerManagerCommand(): Command {
+  return new Command('controller-manager')
+    .description("run the config file's controllers in their own process, against an API server over HTTPS")
+    .option('--kubeconfig <file>', 'how to reach the API server (default: <data-dir>/pki/controller-manager.crt)')
+    .option('--master <url>', "the API server's address; overrides the kubeconfig's (default: from the config file)")
+    .option('--config <file>', 'config file whose controller plugins run (default: config/default.yaml)')
+    .option('--data-dir <dir>', 'data directory holding the PKI (default: ./data, or server.dataDir in the config)')
+    .option('--controllers <list>', "controllers to run: '*' all, 'foo' also foo, '-foo' not foo", '*')
+    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
+    .action((opts: Options) => run(opts));
+}
+
+async function run(opts: Options): Promise<void> {
+  const logger = pino({ name: 'skiff', level: opts.logLevel });
+  const config = await loadConfig(opts.config, { dataDir: opts.dataDir });
+  const client = connect(opts, config.server, logger);
+  const plugins = controllerPlugins(config);
+  const prepared = await preparePlugins({ config: plugins, role: 'controller-manager', logger });
+  logger.info({ config: config.file, plugins: plugins.plugins.map((p) => p.name) }, 'plugins loaded');
+  const release = async () => {
+    await prepared.plugins.closeAll();
+    client.close();
+  };
+  const abort = new AbortController();
+  let manager: ControllerManager | undefined;
+  try {
+    const { hooks } = await selectControllers(prepared.hooks, opts.controllers);
+    stopOnSignals(logger, async () => {
+      abort.abort();
+      // Closed first: a controller caught between a list and its watch when the signal came would
+      // otherwise start a watch that nothing ends; with the client closed it fails at once.
+      client.close();
+      await manager?.stop();
+      await release();
+    });
+    await waitForApiServer(client, abort.signal, logger);
+    if (abort.signal.aborted) return;
+    const resources = cachedDiscovery(client);
+    manager = new ControllerManager(hooks, logger, (name) => ({
+      client: client.withUserAgent(`${USER_AGENT}/${name}`),
+      logger: logger.child({ controller: name }),
+      namespacedResources: resources,
+    }));
+    logger.info({ controllers: await manager.start(), server: client.server }, 'controllers started');
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/** SIGINT/SIGTERM: stop the controllers and exit 0; a second signal exits at once. */
+function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) {
+      logger.warn(`second ${signal}: exiting at once`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`${signal} received: stopping the controllers`);
+    stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+function connect(opts: Options, server: ServerConfig, logger: Logger): HttpsClient {
+  if (opts.kubeconfig) return fromKubeconfig(opts.kubeconfig, { server: opts.master, userAgent: USER_AGENT });
+  const { caPem, pair, created } = componentCredentials(server.dataDir, 'controller-manager');
+  if (created.length) logger.info({ created }, 'issued the controller manager its client certificate');
+  return new HttpsClient({
+    server: opts.master ?? defaultMaster(server),
+    ca: caPem,
+    cert: pair.certPem,
+    key: pair.keyPem,
+    userAgent: USER_AGENT,
+  });
+}
+
+/** Without --master or a kubeconfig: the secure port the same config file gives the API server. */
+export function defaultMaster(server: Pick<ServerConfig, 'bindAddress' | 'securePort'>): string {
+  if (typeof server.securePort !== 'number' || server.securePort === 0) {
+    throw new SkiffError(
+      'SKIFF_CONTROLLER_MANAGER_NO_MASTER',
+      `the config file's server.securePort is ${JSON.stringify(server.securePort)}, so the API server's address is not known`,
+      'give --master https://host:port, or --kubeconfig FILE',
+    );
+  }
+  const any = server.bindAddress === '0.0.0.0' || server.bindAddress === '::';
+  const host = any ? '127.0.0.1' : server.bindAddress;
+  return `https://${host.includes(':') ? `[${host}]` : host}:${server.securePort}`;
+}
+
+const SELF_REVIEWS = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' };
+
+/**
+ * Waits until the API server answers (it may start after us), logging who it says we are. Refused
+ * credentials and TLS mismatches stop start-up: waiting would not fix them.
+ */
+async function waitForApiServer(client: HttpsClient, signal: AbortSignal, logger: Logger): Promise<void> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      const review = await client.create(SELF_REVIEWS, '', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'SelfSubjectReview',
+        metadata: {},
+      });
+      const user = (review.status as { userInfo?: { username?: string; groups?: string[] } } | undefined)?.userInfo;
+      logger.info({ server: client.server, user: user?.username, groups: user?.groups }, 'connected to the API server');
+      return;
+    } catch (err) {
+      if (signal.aborted) return;
+      if (isStatusError(err) && err.code === 401) {
+        throw new SkiffError(
+          'SKIFF_CONTROLLER_MANAGER_UNAUTHORIZED',
+          `${client.server} refused the controller manager's credentials (401)`,
+          'give a kubeconfig whose client certificate the API server trusts (skiff certs creates one under <data-dir>/pki)',
+        );
+      }
+      // Some other Status: the server answers, it just offers no self-review (api-authentication-v1 off).
+      if (isStatusError(err)) return void logger.info({ server: client.server }, 'connected to the API server');
+      if (err instanceof SkiffError && err.code === 'SKIFF_API_TLS') throw err;
+      if (attempt % 10 === 0) logger.warn({ err: (err as Error).message }, 'waiting for the API server');
+      await delay(1_000, signal);
+    }
+  }
+}
