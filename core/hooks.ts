@@ -29,6 +29,11 @@ export interface ControllerContext {
   logger: Logger;
   /** Every namespaced resource that can be listed and deleted (the namespace controller empties them). */
   namespacedResources(): Promise<ResourceRef[]>;
+  /**
+   * The cluster CA that pods are given (upstream's --root-ca-file, else the CA the controller
+   * manager trusts the API server by). Unset in the API server's process: plugins read the PKI.
+   */
+  rootCA?: string;
 }
 
 export interface ControllerRegistration {

@@ -38,11 +38,16 @@ export default definePlugin<z.infer<typeof configSchema>>({
   dependencies: ['api-core-v1'],
   config: configSchema,
   setup(ctx) {
-    const file = resolve(ctx.config.rootCAFile ?? `${ctx.server.dataDir}/pki/ca.crt`);
+    const configured = ctx.config.rootCAFile && resolve(ctx.config.rootCAFile);
+    const file = resolve(`${ctx.server.dataDir}/pki/ca.crt`);
     ctx.provide.controller({
       name: 'root-ca-cert-publisher',
       // Read when the controller starts, not at setup: `skiff up` creates the PKI after setup.
-      create: (c) => ({ run: (signal) => runPublisher(c, signal, readCA(file)) }),
+      // The plugin's own file wins; then what the controller manager was given; then the PKI's CA.
+      create: (c) => {
+        const ca = configured ? readCA(configured) : (c.rootCA ?? readCA(file));
+        return { run: (signal) => runPublisher(c, signal, ca) };
+      },
     });
   },
 });

@@ -22,6 +22,15 @@ import { waitFor } from '../helpers/wait.js';
 const NAMESPACES = CORE_V1('namespaces');
 const SERVICE_ACCOUNTS = CORE_V1('serviceaccounts');
 const CONFIGMAPS = CORE_V1('configmaps');
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
+const SHORT_LEASE = [
+  '--leader-elect-lease-duration',
+  '2s',
+  '--leader-elect-renew-deadline',
+  '1500ms',
+  '--leader-elect-retry-period',
+  '300ms',
+];
 
 async function exists(client: HttpsClient, ref: typeof NAMESPACES, namespace: string, name: string) {
   try {
@@ -191,9 +200,63 @@ describe('e2e: skiff controller-manager as its own process', function () {
     expect(refused.output()).to.contain('SKIFF_CONTROLLER_MANAGER_UNAUTHORIZED').and.contain('fix:');
   });
 
-  it('SIGTERM stops the controller manager with exit 0', async () => {
+  it('publishes kube-root-ca.crt with the CA its kubeconfig trusts', async () => {
+    const ca = readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8');
+    const cm = await waitFor(
+      'kube-root-ca.crt in team',
+      () => admin.get(CONFIGMAPS, 'team', 'kube-root-ca.crt').catch(() => undefined),
+      (v) => v !== undefined,
+    );
+    expect((cm!.data as Record<string, string>)['ca.crt']).to.equal(ca);
+  });
+
+  it('SIGTERM stops the controller manager with exit 0, releasing its lease', async () => {
     cm.child.kill('SIGTERM');
     expect(await cm.exited(15_000), cm.output()).to.equal(0);
     expect(cm.lines.some((l) => l.msg === 'stopped')).to.equal(true);
+    const lease = await admin.get(LEASES, 'kube-system', 'kube-controller-manager');
+    expect((lease.spec as { holderIdentity?: string }).holderIdentity ?? '').to.equal('');
+  });
+
+  it('with two controller managers one leads; killing it (-9) hands over within the lease duration', async () => {
+    const start = () => {
+      const p = spawnSkiff(['controller-manager', '--kubeconfig', cmKubeconfig, '--data-dir', dir, ...SHORT_LEASE]);
+      processes.push(p);
+      return p;
+    };
+    const a = start();
+    const b = start();
+    const leading = (p: SkiffProcess) => p.lines.some((l) => String(l.msg).startsWith('leading'));
+    const first = await waitFor(
+      'a leader',
+      async () => [leading(a), leading(b)],
+      (v) => v[0] || v[1],
+      20_000,
+    );
+    expect(first[0] && first[1], 'never two leaders').to.equal(false);
+    const [leader, follower] = first[0] ? [a, b] : [b, a];
+    const held = await admin.get(LEASES, 'kube-system', 'kube-controller-manager');
+    const spec = held.spec as { holderIdentity: string; leaseDurationSeconds: number; leaseTransitions: number };
+    expect(spec.leaseDurationSeconds).to.equal(2);
+    const line = leader.lines.find((l) => String(l.msg).startsWith('leading'))!;
+    expect(spec.holderIdentity).to.equal(line.identity);
+
+    leader.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await follower.waitForLine('the follower to lead', (l) => String(l.msg).startsWith('leading'), 10_000);
+    // Lease duration plus the acquire loop's jittered retry (at most 2.2 retry periods) and slack.
+    expect(Date.now() - killedAt).to.be.below(2_000 + 2.2 * 300 + 1_000);
+    const taken = await admin.get(LEASES, 'kube-system', 'kube-controller-manager');
+    const next = taken.spec as { holderIdentity: string; leaseTransitions: number };
+    expect(next.holderIdentity).to.not.equal(spec.holderIdentity);
+    expect(next.leaseTransitions).to.equal(spec.leaseTransitions + 1);
+    await createNamespace(admin, 'after-handover');
+    await waitFor(
+      'the new leader to run the controllers',
+      () => exists(admin, SERVICE_ACCOUNTS, 'after-handover', 'default'),
+      (v) => v,
+    );
+    follower.child.kill('SIGTERM');
+    expect(await follower.exited()).to.equal(0);
   });
 });

@@ -5,14 +5,15 @@
  * `skiff config check` sets plugins up (no storage is opened, nothing listens); only their
  * controller registrations are used.
  */
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
 import { type Logger, pino } from 'pino';
 import { cachedDiscovery } from '../../client/discovery.js';
 import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
 import { delay } from '../../client/informer.js';
 import type { ServerConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
-import { ControllerManager } from '../../controllers.js';
+import { type ControllerLeaderElection, ControllerManager } from '../../controllers.js';
 import { isStatusError, SkiffError } from '../../errors.js';
 import { preparePlugins } from '../../server/server.js';
 import { componentCredentials } from '../../tls/layout.js';
@@ -24,7 +25,31 @@ interface Options {
   config?: string;
   dataDir?: string;
   controllers: string;
+  rootCaFile?: string;
+  leaderElect: boolean;
+  leaderElectLeaseDuration: number;
+  leaderElectRenewDeadline: number;
+  leaderElectRetryPeriod: number;
+  leaderElectResourceName: string;
+  leaderElectResourceNamespace: string;
   logLevel: string;
+}
+
+const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(h|m|s|ms))+$/;
+
+/** A Go duration ("15s", "1m30s", "500ms"), as upstream's flags take, in seconds. */
+export function goDurationSeconds(value: string): number {
+  if (!GO_DURATION.test(value)) throw new InvalidArgumentError('expected a duration such as 15s, 1m30s or 500ms');
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, n, u] of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number(n) * unit[u!]!;
+  return total;
+}
+
+function bool(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError('expected true or false');
 }
 
 const USER_AGENT = 'skiff-controller-manager';
@@ -37,6 +62,18 @@ export function controllerManagerCommand(): Command {
     .option('--config <file>', 'config file whose controller plugins run (default: config/default.yaml)')
     .option('--data-dir <dir>', 'data directory holding the PKI (default: ./data, or server.dataDir in the config)')
     .option('--controllers <list>', "controllers to run: '*' all, 'foo' also foo, '-foo' not foo", '*')
+    .option('--root-ca-file <file>', 'the CA published to pods as kube-root-ca.crt (default: the kubeconfig CA)')
+    .option('--leader-elect <bool>', 'run the controllers only while holding the leader lease', bool, true)
+    .option('--leader-elect-lease-duration <d>', 'how long a lease lasts unrenewed', goDurationSeconds, 15)
+    .option(
+      '--leader-elect-renew-deadline <d>',
+      'the leader gives up when it cannot renew for this long',
+      goDurationSeconds,
+      10,
+    )
+    .option('--leader-elect-retry-period <d>', 'how often to try to acquire or renew', goDurationSeconds, 2)
+    .option('--leader-elect-resource-name <name>', 'the Lease', 'kube-controller-manager')
+    .option('--leader-elect-resource-namespace <ns>', "the Lease's namespace", 'kube-system')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
     .action((opts: Options) => run(opts));
 }
@@ -45,12 +82,17 @@ async function run(opts: Options): Promise<void> {
   const logger = pino({ name: 'skiff', level: opts.logLevel });
   const config = await loadConfig(opts.config, { dataDir: opts.dataDir });
   const client = connect(opts, config.server, logger);
+  // The lease has a client of its own: at shutdown the controllers' client is closed first (see
+  // below), and the lease must still be released after they stop, so a successor starts at once.
+  const leaseClient = opts.leaderElect ? connect(opts, config.server, logger) : undefined;
+  const rootCA = opts.rootCaFile ? readFileSync(opts.rootCaFile, 'utf8') : client.options.ca;
   const plugins = controllerPlugins(config);
   const prepared = await preparePlugins({ config: plugins, role: 'controller-manager', logger });
   logger.info({ config: config.file, plugins: plugins.plugins.map((p) => p.name) }, 'plugins loaded');
   const release = async () => {
     await prepared.plugins.closeAll();
     client.close();
+    leaseClient?.close();
   };
   const abort = new AbortController();
   let manager: ControllerManager | undefined;
@@ -67,16 +109,33 @@ async function run(opts: Options): Promise<void> {
     await waitForApiServer(client, abort.signal, logger);
     if (abort.signal.aborted) return;
     const resources = cachedDiscovery(client);
-    manager = new ControllerManager(hooks, logger, (name) => ({
-      client: client.withUserAgent(`${USER_AGENT}/${name}`),
-      logger: logger.child({ controller: name }),
-      namespacedResources: resources,
-    }));
+    manager = new ControllerManager(
+      hooks,
+      logger,
+      (name) => ({
+        client: client.withUserAgent(`${USER_AGENT}/${name}`),
+        logger: logger.child({ controller: name }),
+        namespacedResources: resources,
+        rootCA,
+      }),
+      { leaderElection: leaseClient && leaderElection(opts, leaseClient) },
+    );
     logger.info({ controllers: await manager.start(), server: client.server }, 'controllers started');
   } catch (err) {
     await release();
     throw err;
   }
+}
+
+function leaderElection(opts: Options, client: HttpsClient): ControllerLeaderElection {
+  return {
+    client: client.withUserAgent(`${USER_AGENT}/leader-election`),
+    name: opts.leaderElectResourceName,
+    namespace: opts.leaderElectResourceNamespace,
+    leaseDuration: opts.leaderElectLeaseDuration,
+    renewDeadline: opts.leaderElectRenewDeadline,
+    retryPeriod: opts.leaderElectRetryPeriod,
+  };
 }
 
 /** SIGINT/SIGTERM: stop the controllers and exit 0; a second signal exits at once. */
