@@ -61,15 +61,20 @@ function parseGoStructs(dir: string): GoFields {
         continue;
       }
       if (line.startsWith('}')) current = undefined;
-      const field = /^\s+(?:\w+\s+)?(\*?)[\w.[\]*]+\s+`(.*)`/.exec(line);
+      const field = /^\s+(\w+\s+)?(\*?)([\w.[\]*]+)\s+`(.*)`/.exec(line);
       if (!current || !field) continue;
-      const json = /json:"([^"]*)"/.exec(field[2]!)?.[1];
-      const proto = /protobuf:"[^"]*name=(\w+)/.exec(field[2]!)?.[1];
+      const json = /json:"([^"]*)"/.exec(field[4]!)?.[1];
+      // An embedded struct's tag may carry no name= (EphemeralContainer's EphemeralContainerCommon):
+      // its proto field is then the type's name, lower-camel.
+      const embedded = field[1] ? undefined : field[3]!.replace(/^.*\./, '');
+      const proto =
+        /protobuf:"[^"]*name=(\w+)/.exec(field[4]!)?.[1] ??
+        (embedded && embedded[0]!.toLowerCase() + embedded.slice(1));
       if (json === undefined || !proto) continue;
       const [jsonName, ...opts] = json.split(',');
       let flags = '';
       if (opts.includes('omitempty')) flags += 'e';
-      if (field[1] === '*') flags += 'p';
+      if (field[2] === '*') flags += 'p';
       if (opts.includes('inline')) flags += 'i';
       current.set(proto, { json: jsonName && jsonName !== '-' ? jsonName : proto, flags });
     }
