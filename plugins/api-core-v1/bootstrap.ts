@@ -1,6 +1,7 @@
 /**
  * What every cluster starts with: the default namespaces, and the `kubernetes` service in `default`
- * with endpoints pointing at this API server (upstream's bootstrap controller, single server).
+ * (upstream's bootstrap controller). Its endpoints, which list every live API server, are kept by
+ * apiserver-endpoints.ts.
  */
 import type { KubeObject } from '../../core/api/types.js';
 import { type ApiClient, CORE_V1 } from '../../core/client/types.js';
@@ -62,19 +63,6 @@ function kubernetesService(clusterIP: string, port: number): KubeObject {
   };
 }
 
-function kubernetesEndpoints(endpoint: ApiServerEndpoint): KubeObject {
-  return {
-    metadata: {
-      name: 'kubernetes',
-      namespace: 'default',
-      labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
-    },
-    subsets: [
-      { addresses: [{ ip: endpoint.address }], ports: [{ name: 'https', port: endpoint.port, protocol: 'TCP' }] },
-    ],
-  };
-}
-
 /** Replace `fields` of the stored object when they differ; a concurrent writer wins (409 is fine). */
 async function reconcile(client: ApiClient, resource: string, desired: KubeObject, fields: (o: KubeObject) => unknown) {
   if (await createIfMissing(client, resource, 'default', desired)) return;
@@ -88,7 +76,6 @@ async function reconcile(client: ApiClient, resource: string, desired: KubeObjec
 }
 
 function merge(current: KubeObject, desired: KubeObject): KubeObject {
-  if (desired.subsets) return { ...current, subsets: desired.subsets };
   const spec = { ...(current.spec as Record<string, unknown>) };
   spec.ports = (desired.spec as Record<string, unknown>).ports;
   return { ...current, spec };
@@ -101,12 +88,10 @@ const servicePorts = (o: KubeObject) =>
     targetPort: p.targetPort,
   }));
 
-/** The kubernetes service (cluster IP fixed at the range's first address) and its endpoints. */
-export async function ensureKubernetesService(
-  client: ApiClient,
-  clusterIP: string,
-  endpoint: ApiServerEndpoint,
-): Promise<void> {
-  await reconcile(client, 'services', kubernetesService(clusterIP, endpoint.port), servicePorts);
-  await reconcile(client, 'endpoints', kubernetesEndpoints(endpoint), (o) => o.subsets);
+/**
+ * The kubernetes service (cluster IP fixed at the range's first address), its target port this
+ * server's: servers sharing a store are expected to serve the same port, as upstream's are.
+ */
+export async function ensureKubernetesService(client: ApiClient, clusterIP: string, port: number): Promise<void> {
+  await reconcile(client, 'services', kubernetesService(clusterIP, port), servicePorts);
 }

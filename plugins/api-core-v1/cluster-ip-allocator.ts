@@ -1,10 +1,13 @@
 /**
  * The ClusterIP and NodePort allocators (upstream's ipallocator and portallocator, single-stack
- * IPv4), with upstream's error messages. Both read the stored services to learn what is in use.
+ * IPv4), with upstream's error messages. Both read the stored services to learn what is in use
+ * and, given a storage accessor, claim every value in storage so that servers sharing it agree.
  * One instance per server, registered in the container as `clusterIPAllocator` and
  * `nodePortAllocator`; strategies resolve them through StrategyContext.resolve.
  */
 import type { KubeObject } from '../../core/api/types.js';
+import type { Storage } from '../../core/storage/types.js';
+import { StorageClaims } from './allocation-claims.js';
 import { isObj, listOf, objOf } from './field.js';
 import { RangeAllocator, type RangeAllocatorOptions, type StoredHold } from './range-allocator.js';
 
@@ -43,7 +46,34 @@ export function ownerOf(svc: KubeObject): string {
   return `${svc.metadata.namespace ?? ''}/${svc.metadata.name ?? ''}`;
 }
 
-export type ServiceLister = () => Promise<KubeObject[]>;
+/** The stored services (at `revision` when given). */
+export type ServiceLister = (revision?: number) => Promise<KubeObject[]>;
+
+export interface AllocatorOptions extends Partial<Omit<RangeAllocatorOptions, 'claims'>> {
+  /**
+   * Claim values in this storage (see allocation-claims.ts); asked once, at first use (storage
+   * opens after setup). Without it, or when it answers undefined, allocation is per process.
+   */
+  storage?: () => Storage | undefined;
+}
+
+function claimsIn(
+  options: AllocatorOptions,
+  range: string,
+  name: (o: number) => string,
+  offset: (n: string) => number | undefined,
+): () => StorageClaims | undefined {
+  let claims: StorageClaims | undefined;
+  let decided = false;
+  return () => {
+    if (!decided) {
+      const storage = options.storage?.();
+      claims = storage && new StorageClaims(() => storage, range, { name, offset }, options.now);
+      decided = true;
+    }
+    return claims;
+  };
+}
 
 export class ClusterIPAllocator {
   readonly cidr: string;
@@ -53,19 +83,26 @@ export class ClusterIPAllocator {
   private readonly size: number;
   private readonly ranges: RangeAllocator;
 
-  constructor(cidr: string, listServices: ServiceLister, options: Partial<RangeAllocatorOptions> = {}) {
+  constructor(cidr: string, listServices: ServiceLister, options: AllocatorOptions = {}) {
     const parsed = parseIPv4Cidr(cidr);
     if (!parsed || parsed.prefix > 30) throw new Error(`invalid service cluster IP range ${cidr}`);
     this.base = parsed.base;
     this.size = 2 ** (32 - parsed.prefix);
     this.cidr = `${formatIPv4(this.base)}/${parsed.prefix}`;
     this.kubernetesServiceIP = formatIPv4(this.base + 1);
+    const { storage: _storage, ...rangeOptions } = options;
     this.ranges = new RangeAllocator({
-      ...options,
+      ...rangeOptions,
       size: this.size,
       unusable: (o) => o === 0 || o === this.size - 1,
       reserved: (o) => o === 1,
-      load: async () => (await listServices()).flatMap((svc) => this.holdsOf(svc)),
+      load: async (revision) => (await listServices(revision)).flatMap((svc) => this.holdsOf(svc)),
+      claims: claimsIn(
+        options,
+        'serviceips',
+        (o) => formatIPv4(this.base + o),
+        (ip) => this.offsetOf(ip),
+      ),
     });
   }
 
@@ -103,14 +140,16 @@ export class ClusterIPAllocator {
   /** Any free address (the owner's own, if it still holds one), never the kubernetes service's. */
   async allocateNext(owner: string, dryRun = false): Promise<string> {
     const [own] = await this.ranges.heldBy(owner);
-    const offset = own ?? (await this.ranges.allocateNext(owner, dryRun));
+    // Claimed again: with shared storage the hold in memory may have been reclaimed meanwhile.
+    const kept = own !== undefined && (await this.ranges.allocate(own, owner, dryRun)) === 'ok';
+    const offset = kept ? own : await this.ranges.allocateNext(owner, dryRun);
     if (offset === undefined) throw new AllocationError('full', 'range is full');
     return formatIPv4(this.base + offset);
   }
 
-  release(ip: string, owner: string): void {
+  async release(ip: string, owner: string): Promise<void> {
     const o = this.offsetOf(ip);
-    if (o !== undefined) this.ranges.release(o, owner);
+    if (o !== undefined && this.ranges.inRange(o)) await this.ranges.release(o, owner);
   }
 }
 
@@ -121,18 +160,21 @@ export class NodePortAllocator {
     readonly first: number,
     readonly last: number,
     listServices: ServiceLister,
-    options: Partial<RangeAllocatorOptions> = {},
+    options: AllocatorOptions = {},
   ) {
+    const portOffset = (name: string) => (/^\d{1,5}$/.test(name) ? Number(name) - first : undefined);
+    const { storage: _storage, ...rangeOptions } = options;
     this.ranges = new RangeAllocator({
-      ...options,
+      ...rangeOptions,
       size: last - first + 1,
-      load: async () =>
-        (await listServices()).flatMap((svc) =>
+      load: async (revision) =>
+        (await listServices(revision)).flatMap((svc) =>
           nodePortsOf(svc)
             .map((p) => p - first)
             .filter((o) => this.ranges.inRange(o))
             .map((offset) => ({ offset, owner: ownerOf(svc) })),
         ),
+      claims: claimsIn(options, 'servicenodeports', (o) => String(first + o), portOffset),
     });
   }
 
@@ -157,8 +199,8 @@ export class NodePortAllocator {
     return this.first + offset;
   }
 
-  release(port: number, owner: string): void {
-    this.ranges.release(port - this.first, owner);
+  async release(port: number, owner: string): Promise<void> {
+    if (this.ranges.inRange(port - this.first)) await this.ranges.release(port - this.first, owner);
   }
 }
 

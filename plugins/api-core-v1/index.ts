@@ -1,21 +1,25 @@
 /**
  * api-core-v1: the built-in core/v1 kinds (pods, services, namespaces, ...), their strategies and
- * subresources, the ClusterIP and NodePort allocators, and the bootstrap of the default namespaces
- * and the `kubernetes` service. See README.md.
+ * subresources, the ClusterIP and NodePort allocators, the bootstrap of the default namespaces and
+ * the `kubernetes` service, and that service's endpoints (every live API server). See README.md.
  */
 import { asValue } from 'awilix';
 import { z } from 'zod';
+import type { ResourceRegistry } from '../../core/api/registry.js';
 import type { KubeObject, ObjectStore } from '../../core/api/types.js';
 import type { ApiClient } from '../../core/client/types.js';
 import { errors } from '../../core/errors.js';
 import { definePlugin, type PluginContext } from '../../core/plugins/contract.js';
 import type { Storage } from '../../core/storage/types.js';
+import { ApiServerEndpoints, LEASES } from './apiserver-endpoints.js';
 import { advertisedAddress, ensureDefaultNamespaces, ensureKubernetesService } from './bootstrap.js';
 import { ClusterIPAllocator, NodePortAllocator, parseIPv4Cidr } from './cluster-ip-allocator.js';
 import { coreV1Definitions } from './kinds.js';
 import { CLUSTER_IP_ALLOCATOR, NODE_PORT_ALLOCATOR } from './services.js';
 
 const SERVICES_PREFIX = '/registry/services/specs/';
+/** The endpoint reconciler of this server, in the container (tests halt it to play a dead server). */
+export const API_SERVER_ENDPOINTS = 'apiServerEndpoints';
 
 const ipv4Range = (v: string) => {
   const parsed = parseIPv4Cidr(v);
@@ -42,16 +46,35 @@ const configSchema = z
       .string()
       .refine((v) => parsePortRange(v) !== undefined, { error: 'must be a port range "first-last" (e.g. 30000-32767)' })
       .default('30000-32767'),
+    /**
+     * Claim every cluster IP and node port in storage so that API servers sharing it never hand out
+     * the same one. auto: for every backend but memory and sqlite, which one server owns alone.
+     */
+    allocationClaims: z.enum(['auto', 'always', 'never']).default('auto'),
+    /** How long an API server's identity lease lasts unrenewed (upstream's master lease TTL). */
+    apiServerLeaseDurationSeconds: z.number().int().min(1).max(3600).default(15),
+    /** How often each API server renews its lease and reconciles the kubernetes endpoints. */
+    endpointReconcileIntervalSeconds: z.number().positive().max(3600).default(10),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.endpointReconcileIntervalSeconds < c.apiServerLeaseDurationSeconds, {
+    path: ['endpointReconcileIntervalSeconds'],
+    error: 'must be shorter than apiServerLeaseDurationSeconds, or every lease expires before it is renewed',
+  });
 
 export type ApiCoreV1Config = z.infer<typeof configSchema>;
 
+/** Backends whose store one server owns alone: claims there would only cost writes. */
+const SINGLE_SERVER_BACKENDS = new Set(['memory', 'sqlite']);
+
+function claimsWanted(setting: ApiCoreV1Config['allocationClaims'], backend: string): boolean {
+  return setting === 'always' || (setting === 'auto' && !SINGLE_SERVER_BACKENDS.has(backend));
+}
+
 /** The stored services, read straight from storage (which opens after setup, hence lazily). */
-function serviceLister(ctx: PluginContext<ApiCoreV1Config>) {
-  return async (): Promise<KubeObject[]> => {
-    const storage = ctx.container.resolve<Storage>('storage');
-    const { items } = await storage.list(SERVICES_PREFIX);
+function serviceLister(storage: () => Storage) {
+  return async (revision?: number): Promise<KubeObject[]> => {
+    const { items } = await storage().list(SERVICES_PREFIX, { revision });
     return items.map((kv) => JSON.parse(kv.value) as KubeObject);
   };
 }
@@ -66,15 +89,31 @@ function podStore(ctx: PluginContext<ApiCoreV1Config>) {
   };
 }
 
+function endpointReconciler(ctx: PluginContext<ApiCoreV1Config>, client: ApiClient): ApiServerEndpoints {
+  const registry = ctx.container.resolve<ResourceRegistry>('registry');
+  const leases = registry.find(LEASES.group, LEASES.version, LEASES.resource) !== undefined;
+  if (!leases) ctx.logger.info('api-coordination-v1 is off: the kubernetes endpoints list this server alone');
+  return new ApiServerEndpoints({
+    client,
+    endpoint: { address: advertisedAddress(ctx.server.advertiseAddress), port: ctx.server.advertisePort },
+    leaseDurationSeconds: ctx.config.apiServerLeaseDurationSeconds,
+    intervalSeconds: ctx.config.endpointReconcileIntervalSeconds,
+    logger: ctx.logger,
+    leases,
+  });
+}
+
 export default definePlugin<ApiCoreV1Config>({
   name: 'api-core-v1',
   description: 'The core/v1 kinds (pods, services, namespaces, ...), their subresources and the default namespaces.',
   config: configSchema,
   setup(ctx) {
-    const listServices = serviceLister(ctx);
-    const clusterIPs = new ClusterIPAllocator(ctx.config.serviceClusterIPRange, listServices);
+    const storage = () => ctx.container.resolve<Storage>('storage');
+    const listServices = serviceLister(storage);
+    const claimIn = () => (claimsWanted(ctx.config.allocationClaims, storage().backend) ? storage() : undefined);
+    const clusterIPs = new ClusterIPAllocator(ctx.config.serviceClusterIPRange, listServices, { storage: claimIn });
     const ports = parsePortRange(ctx.config.serviceNodePortRange)!;
-    const nodePorts = new NodePortAllocator(ports.first, ports.last, listServices);
+    const nodePorts = new NodePortAllocator(ports.first, ports.last, listServices, { storage: claimIn });
     ctx.container.register({
       [CLUSTER_IP_ALLOCATOR]: asValue(clusterIPs),
       [NODE_PORT_ALLOCATOR]: asValue(nodePorts),
@@ -87,11 +126,10 @@ export default definePlugin<ApiCoreV1Config>({
     // A missing kubernetes service degrades in-cluster clients but must not keep the server down.
     const reconcileService = async () => {
       if (!client || ctx.server.advertisePort <= 0) return;
-      const endpoint = { address: advertisedAddress(ctx.server.advertiseAddress), port: ctx.server.advertisePort };
       try {
-        await ensureKubernetesService(client, clusterIPs.kubernetesServiceIP, endpoint);
+        await ensureKubernetesService(client, clusterIPs.kubernetesServiceIP, ctx.server.advertisePort);
       } catch (err) {
-        ctx.logger.warn({ err }, 'could not reconcile the kubernetes service and its endpoints');
+        ctx.logger.warn({ err }, 'could not reconcile the kubernetes service');
       }
     };
     ctx.provide.bootstrap('default-namespaces', async (c) => {
@@ -99,7 +137,15 @@ export default definePlugin<ApiCoreV1Config>({
       await ensureDefaultNamespaces(c);
       await reconcileService();
     });
-    ctx.hooks.ready.tapPromise('api-core-v1', reconcileService);
+    let endpoints: ApiServerEndpoints | undefined;
+    ctx.hooks.ready.tapPromise('api-core-v1', async () => {
+      await reconcileService();
+      if (!client || ctx.server.advertisePort <= 0) return;
+      endpoints = endpointReconciler(ctx, client);
+      ctx.container.register({ [API_SERVER_ENDPOINTS]: asValue(endpoints) });
+      await endpoints.start();
+    });
+    ctx.hooks.shutdown.tapPromise('api-core-v1', async () => endpoints?.stop());
     ctx.logger.debug(
       { serviceClusterIPRange: clusterIPs.cidr, serviceNodePortRange: nodePorts.range },
       'core/v1 ready',

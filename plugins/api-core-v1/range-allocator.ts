@@ -5,7 +5,13 @@
  * full or a requested value looks taken, because an in-memory hold can outlive a create that failed
  * after allocation (validation, admission, AlreadyExists). Holds younger than `pendingTtlMs` survive
  * a rebuild: their objects may simply not be stored yet.
+ *
+ * With `claims` (allocation-claims.ts) every value handed out is first claimed in storage, so that
+ * servers sharing the store never hand out the same one; a rebuild then also repairs the claims:
+ * a claim no stored object backs is dropped once older than `pendingTtlMs`, and a stored value
+ * without a claim (data written before claims existed) gets one.
  */
+import type { Claim, ClaimStore } from './allocation-claims.js';
 
 export interface StoredHold {
   offset: number;
@@ -18,8 +24,13 @@ export interface RangeAllocatorOptions {
   reserved?: (offset: number) => boolean;
   /** Never valid at all (e.g. the network and broadcast addresses). */
   unusable?: (offset: number) => boolean;
-  /** What storage holds now. */
-  load: () => Promise<StoredHold[]>;
+  /** What storage holds now (or at `revision`, to match a list of claims). */
+  load: (revision?: number) => Promise<StoredHold[]>;
+  /**
+   * Claims in shared storage; without them the in-memory holds are the only guard (one server).
+   * A function is asked at each use, since whether to claim can depend on a store not open yet.
+   */
+  claims?: ClaimStore | (() => ClaimStore | undefined);
   pendingTtlMs?: number;
   now?: () => number;
 }
@@ -51,18 +62,71 @@ export class RangeAllocator {
     return this.loading;
   }
 
+  private claims(): ClaimStore | undefined {
+    const c = this.options.claims;
+    return typeof c === 'function' ? c() : c;
+  }
+
+  private get pendingTtlMs(): number {
+    return this.options.pendingTtlMs ?? 60_000;
+  }
+
   /** Re-read storage now (also what the lazy first load does). */
   async rebuild(): Promise<void> {
+    const claims = this.claims();
+    if (claims) {
+      this.holds = await this.repairClaims(claims);
+      return;
+    }
     const started = this.now();
     const stored = await this.options.load();
-    const ttl = this.options.pendingTtlMs ?? 60_000;
     const next = new Map<number, Hold>();
     for (const { offset, owner } of stored) next.set(offset, { owner });
     for (const [offset, hold] of this.holds) {
-      const fresh = hold.pendingSince !== undefined && hold.pendingSince >= started - ttl;
+      const fresh = hold.pendingSince !== undefined && hold.pendingSince >= started - this.pendingTtlMs;
       if (fresh && !next.has(offset)) next.set(offset, hold);
     }
     this.holds = next;
+  }
+
+  /** Stored values and claims read at one revision, so that neither side looks ahead of the other. */
+  private async repairClaims(claims: ClaimStore): Promise<Map<number, Hold>> {
+    const started = this.now();
+    const { claims: found, revision } = await claims.list();
+    const next = new Map<number, Hold>();
+    for (const { offset, owner } of await this.options.load(revision)) next.set(offset, { owner });
+    const claimed = new Set<number>();
+    for (const claim of found) {
+      claimed.add(claim.offset);
+      if (next.has(claim.offset)) continue;
+      const fresh = claim.at >= started - this.pendingTtlMs && this.inRange(claim.offset);
+      // Unbacked and old: a create that failed, or a delete whose release never ran (a crash).
+      if (fresh) next.set(claim.offset, { owner: claim.owner, pendingSince: claim.at });
+      else await claims.drop(claim);
+    }
+    for (const [offset, hold] of next) {
+      if (!claimed.has(offset)) await claims.claim(offset, hold.owner);
+    }
+    return next;
+  }
+
+  /**
+   * Claim a value this call holds in memory already (or, for a dry run, look); false when another
+   * owner holds it in storage. `added`: the hold is this call's own, to undo if storage fails.
+   */
+  private async claimed(offset: number, owner: string, dryRun: boolean, added: boolean): Promise<boolean> {
+    const claims = this.claims();
+    if (!claims) return true;
+    let claim: Claim | undefined;
+    try {
+      claim = dryRun ? await claims.peek(offset) : await claims.claim(offset, owner);
+    } catch (err) {
+      if (added) this.holds.delete(offset);
+      throw err;
+    }
+    if (!claim || claim.owner === owner) return true;
+    this.holds.set(offset, { owner: claim.owner, pendingSince: claim.at });
+    return false;
   }
 
   private takenByOther(offset: number, owner: string): boolean {
@@ -70,9 +134,11 @@ export class RangeAllocator {
     return hold !== undefined && hold.owner !== owner;
   }
 
-  private hold(offset: number, owner: string): void {
-    if (this.holds.get(offset)?.owner === owner) return;
+  /** True when the hold is new. */
+  private hold(offset: number, owner: string): boolean {
+    if (this.holds.get(offset)?.owner === owner) return false;
     this.holds.set(offset, { owner, pendingSince: this.now() });
+    return true;
   }
 
   inRange(offset: number): boolean {
@@ -83,27 +149,33 @@ export class RangeAllocator {
   async allocate(offset: number, owner: string, dryRun = false): Promise<AllocateResult> {
     if (!this.inRange(offset)) return 'out-of-range';
     await this.ready();
-    if (this.takenByOther(offset, owner)) {
+    for (let rebuilt = false; ; rebuilt = true) {
+      if (!this.takenByOther(offset, owner)) {
+        const added = !dryRun && this.hold(offset, owner);
+        if (await this.claimed(offset, owner, dryRun, added)) return 'ok';
+      }
+      if (rebuilt) return 'allocated';
       await this.rebuild();
-      if (this.takenByOther(offset, owner)) return 'allocated';
     }
-    if (!dryRun) this.hold(offset, owner);
-    return 'ok';
   }
 
   /** The next free value after the last one handed out, or undefined when the range is full. */
   async allocateNext(owner: string, dryRun = false): Promise<number | undefined> {
     await this.ready();
-    let found = this.findFree();
-    if (found === undefined) {
-      await this.rebuild();
-      found = this.findFree();
+    for (let rebuilt = false; ; ) {
+      const found = this.findFree();
+      if (found === undefined) {
+        if (rebuilt) return undefined;
+        rebuilt = true;
+        await this.rebuild();
+        continue;
+      }
+      // Held before the first await, so that concurrent calls pick other values.
+      const added = !dryRun && this.hold(found, owner);
+      if (!dryRun) this.cursor = (found + 1) % this.options.size;
+      // Taken in storage: another server claimed it since our last rebuild; it is held now, try the next.
+      if (await this.claimed(found, owner, dryRun, added)) return found;
     }
-    if (found !== undefined && !dryRun) {
-      this.hold(found, owner);
-      this.cursor = (found + 1) % this.options.size;
-    }
-    return found;
   }
 
   /** Values this owner holds (a service re-created under the same name gets its address back). */
@@ -112,8 +184,10 @@ export class RangeAllocator {
     return [...this.holds].filter(([, h]) => h.owner === owner).map(([offset]) => offset);
   }
 
-  release(offset: number, owner: string): void {
+  /** Forgets the hold at once (so a caller that does not wait sees it free) and gives up the claim. */
+  async release(offset: number, owner: string): Promise<void> {
     if (this.holds.get(offset)?.owner === owner) this.holds.delete(offset);
+    await this.claims()?.release(offset, owner);
   }
 
   private findFree(): number | undefined {

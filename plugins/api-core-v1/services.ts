@@ -1,7 +1,8 @@
 /**
  * Services: defaulting, validation, and the allocation of cluster IPs and node ports. Allocation
  * happens in prepareForCreate (an allocated address is what a successful create returns) and is
- * released in afterDelete; see range-allocator.ts for how a failed create's hold is reclaimed.
+ * released in afterDelete; see range-allocator.ts for how a failed create's hold is reclaimed and
+ * allocation-claims.ts for how servers sharing storage agree.
  */
 import type { KubeObject, ResourceDefinition, Strategy, StrategyContext } from '../../core/api/types.js';
 import { errors, type FieldError } from '../../core/errors.js';
@@ -137,19 +138,19 @@ export const serviceStrategy: Strategy = {
   },
   validate: (obj) => [...nameErrors(obj), ...validateServiceSpec(obj)],
   validateUpdate: (obj, old) => [...validateServiceSpec(obj), ...validateClusterIPUpdate(obj, old)],
-  afterDelete(obj, ctx) {
+  async afterDelete(obj, ctx) {
     const owner = ownerOf(obj);
     const spec = specOfService(obj);
     mirrorClusterIPs(spec);
     const ips = listOf(spec.clusterIPs).filter((ip): ip is string => typeof ip === 'string' && ip !== 'None');
     if (ips.length) {
       const allocator = ctx.resolve<ClusterIPAllocator>(CLUSTER_IP_ALLOCATOR);
-      for (const ip of ips) allocator.release(ip, owner);
+      for (const ip of ips) await allocator.release(ip, owner);
     }
     const ports = nodePortsOf(obj);
     if (ports.length) {
       const allocator = ctx.resolve<NodePortAllocator>(NODE_PORT_ALLOCATOR);
-      for (const port of ports) allocator.release(port, owner);
+      for (const port of ports) await allocator.release(port, owner);
     }
   },
 };

@@ -42,12 +42,18 @@ describe('plugins/api-core-v1: the plugin', () => {
     expect(plugin.config!.parse({})).to.deep.equal({
       serviceClusterIPRange: '127.96.0.0/16',
       serviceNodePortRange: '30000-32767',
+      allocationClaims: 'auto',
+      apiServerLeaseDurationSeconds: 15,
+      endpointReconcileIntervalSeconds: 10,
     });
     for (const bad of [
       { serviceClusterIPRange: 'fd00::/108' },
       { serviceClusterIPRange: '10.0.0.0/31' },
       { nope: 1 },
       { serviceNodePortRange: '5-1' },
+      { apiServerLeaseDurationSeconds: 5, endpointReconcileIntervalSeconds: 5 },
+      { apiServerLeaseDurationSeconds: 1.5 },
+      { allocationClaims: true },
     ]) {
       expect(plugin.config!.safeParse(bad).success, JSON.stringify(bad)).to.equal(false);
     }
