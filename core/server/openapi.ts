@@ -53,6 +53,22 @@ const QUERY = (name: string, description: string) => ({
   schema: { type: 'string', uniqueItems: true },
 });
 
+const PATCH_SCHEMA = 'io.k8s.apimachinery.pkg.apis.meta.v1.Patch';
+const PATCH_MEDIA_TYPES = [
+  'application/apply-patch+yaml',
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
+// kubectl apply computes its strategic merge patch from the v3 schema only when the PATCH operation
+// says it takes one; otherwise it falls back to /openapi/v2.
+const PATCH_BODY = {
+  content: Object.fromEntries(
+    PATCH_MEDIA_TYPES.map((t) => [t, { schema: { $ref: `#/components/schemas/${PATCH_SCHEMA}` } }]),
+  ),
+  required: true,
+};
+
 // The registry does not change once the server runs: build each document once.
 const documents = new WeakMap<ResourceRegistry, Map<string, object>>();
 
@@ -91,6 +107,7 @@ function buildDocument(registry: ResourceRegistry, group: string, version: strin
             'fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.',
           ),
         ],
+        requestBody: PATCH_BODY,
         responses: { '200': { description: 'OK' } },
       },
     };
@@ -101,6 +118,8 @@ function buildDocument(registry: ResourceRegistry, group: string, version: strin
   const schemas = componentSchemas(kinds, (k) =>
     messageForKind(k.group ? `${k.group}/${k.version}` : k.version, k.kind),
   );
+  if (Object.keys(paths).length)
+    schemas[PATCH_SCHEMA] = { type: 'object', description: 'The body of a PATCH request.' };
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths, components: { schemas } };
 }
 

@@ -17,6 +17,9 @@ describe('e2e: OpenAPI v3 and kubectl explain', function () {
     expect(url).to.match(/^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{32}$/);
     const doc = (await api(ts.url, 'GET', url)).body;
     const schemas = doc.components.schemas;
+    // kubectl apply builds its strategic merge patch from v3 only when PATCH says it takes one.
+    const patch = doc.paths['/api/v1/namespaces/{namespace}/pods/{name}'].patch;
+    expect(patch.requestBody.content).to.have.property('application/strategic-merge-patch+json');
     const pod = schemas['io.k8s.api.core.v1.Pod'];
     expect(pod['x-kubernetes-group-version-kind']).to.deep.equal([{ group: '', version: 'v1', kind: 'Pod' }]);
     expect(pod.properties.spec.allOf).to.deep.equal([{ $ref: '#/components/schemas/io.k8s.api.core.v1.PodSpec' }]);
