@@ -1,11 +1,12 @@
 /**
- * `npm run bench [-- read formats https abac create admission watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
+ * `npm run bench [-- read formats https abac create admission etcd watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
  * prints one table, every figure beside a baseline measured in the same run.
  */
 import { writeFileSync } from 'node:fs';
 import { benchAbac } from './abac.js';
 import { benchAdmission } from './admission.js';
 import { benchCreate } from './create.js';
+import { benchEtcd } from './etcd.js';
 import { benchFormats } from './formats.js';
 import { benchHttps } from './https.js';
 import { generator } from './load.js';
@@ -22,7 +23,7 @@ const option = (name: string) => {
 const seconds = Number(option('--seconds') ?? 10);
 const jsonFile = option('--json');
 const wanted = new Set(
-  args.length ? args : ['read', 'formats', 'https', 'abac', 'create', 'admission', 'watch', 'startup'],
+  args.length ? args : ['read', 'formats', 'https', 'abac', 'create', 'admission', 'etcd', 'watch', 'startup'],
 );
 
 const scenarios: [string, () => Promise<Row[]>][] = [
@@ -32,6 +33,7 @@ const scenarios: [string, () => Promise<Row[]>][] = [
   ['abac', () => benchAbac(seconds)],
   ['create', () => benchCreate(seconds)],
   ['admission', () => benchAdmission(seconds)],
+  ['etcd', () => benchEtcd(seconds)],
   ['watch', () => benchWatch([100, 1000])],
   ['startup', () => benchStartup()],
 ];

@@ -42,7 +42,7 @@ describe('core/cli: the skiff bin', function () {
   it('config check prints the plugins in run order; a bad file exits 2 with a coded error', () => {
     const ok = run(['config', 'check']);
     expect(ok.status).to.equal(0);
-    expect(ok.stdout).to.match(/1\. storage-sqlite[\s\S]*3\. api-core-v1/);
+    expect(ok.stdout).to.match(/1\. storage-sqlite[\s\S]*4\. api-core-v1/);
     const bad = run(['config', 'check', '--config', '/nonexistent.yaml']);
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.contain('SKIFF_CONFIG_NOT_FOUND').and.contain('fix:');

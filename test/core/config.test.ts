@@ -36,6 +36,7 @@ describe('core/config', () => {
     expect(c.plugins.map((p) => p.name)).to.deep.equal([
       'storage-sqlite',
       'storage-memory',
+      'storage-etcd',
       'api-core-v1',
       'api-coordination-v1',
       'api-authentication-v1',
@@ -49,6 +50,7 @@ describe('core/config', () => {
       'controller-namespace',
       'controller-service-account',
       'controller-resource-quota',
+      'controller-root-ca-cert-publisher',
     ]);
     expect(c.server.bindAddress).to.equal('127.0.0.1');
     expect(c.server.dataDir).to.equal(resolve('data'));

@@ -21,6 +21,11 @@ interface ServeOptions extends AdmissionFlags {
   insecureBindAddress?: string;
   insecurePort?: Port;
   storageBackend?: string;
+  etcdServers?: string;
+  etcdPrefix?: string;
+  etcdCafile?: string;
+  etcdCertfile?: string;
+  etcdKeyfile?: string;
   clientCaFile?: string;
   tokenAuthFile?: string;
   basicAuthFile?: string;
@@ -137,9 +142,26 @@ function authorizers(opts: ServeOptions): Authorizers | undefined {
     .map((mode) => modeToPlugin(mode, opts.authorizationPolicyFile, opts.abacStrict, '--authorization-mode'));
 }
 
+/** Upstream's --etcd-* flags configure (and turn on) storage-etcd. */
+function etcdFlags(opts: ServeOptions): Record<string, unknown> | undefined {
+  const c: Record<string, unknown> = {};
+  if (opts.etcdServers)
+    c.servers = opts.etcdServers
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (opts.etcdPrefix !== undefined) c.prefix = opts.etcdPrefix;
+  if (opts.etcdCafile) c.caFile = opts.etcdCafile;
+  if (opts.etcdCertfile) c.certFile = opts.etcdCertfile;
+  if (opts.etcdKeyfile) c.keyFile = opts.etcdKeyfile;
+  return Object.keys(c).length ? c : undefined;
+}
+
 /** Upstream's authentication flags, each of which turns on the plugin that implements it. */
 function pluginFlags(opts: ServeOptions): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
+  const etcd = etcdFlags(opts);
+  if (etcd) out['storage-etcd'] = etcd;
   if (opts.clientCaFile) out['authn-x509'] = { clientCAFile: opts.clientCaFile };
   if (opts.tokenAuthFile) out['authn-token-file'] = { tokenAuthFile: opts.tokenAuthFile };
   if (opts.basicAuthFile) out['authn-basic-file'] = { basicAuthFile: opts.basicAuthFile };
@@ -172,7 +194,8 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     tlsPrivateKeyFile: opts.tlsPrivateKeyFile,
     insecureBindAddress: opts.insecureBindAddress,
     insecurePort: opts.insecurePort,
-    storageBackend: opts.storageBackend,
+    // As upstream, naming etcd servers means storing in etcd (unless --storage-backend says otherwise).
+    storageBackend: opts.storageBackend ?? (opts.etcdServers ? 'etcd' : undefined),
     ...admission,
     plugins: { ...pluginFlags(opts), ...admission.plugins },
     authorizers: authorizers(opts),
@@ -257,7 +280,12 @@ function serveCommand(role: string, description: string): Command {
     .option('--authorization-config <file>', "upstream's AuthorizationConfiguration: authorizers: [{type, name}]")
     .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
     .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
-    .option('--storage-backend <name>', 'storage backend: sqlite, memory, ... (default: sqlite)')
+    .option('--storage-backend <name>', 'storage backend: sqlite, etcd, memory, ... (default: sqlite)')
+    .option('--etcd-servers <urls>', 'comma-separated etcd client URLs; selects the etcd backend (storage-etcd)')
+    .option('--etcd-prefix <prefix>', "where the API's /registry keys live in etcd (default: /registry)")
+    .option('--etcd-cafile <file>', "CA certificate that signed the etcd servers' certificates")
+    .option('--etcd-certfile <file>', 'client certificate for etcd')
+    .option('--etcd-keyfile <file>', 'key of the etcd client certificate')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');
   return admissionOptions(command).action((opts: ServeOptions) => serve(role, opts));
 }
