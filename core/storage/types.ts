@@ -68,6 +68,11 @@ export interface Watch {
 
 export interface Storage {
   readonly backend: string;
+  /**
+   * True when other API servers may write to the same store at once (etcd). What one server keeps
+   * in memory alone (cluster IPs and ports in use) is then also claimed in the store.
+   */
+  readonly shared?: boolean;
   get(key: string): Promise<KeyValue | undefined>;
   /** Keys that start with `prefix`, in key order. */
   list(prefix: string, options?: ListOptions): Promise<ListResult>;

@@ -48,7 +48,7 @@ const configSchema = z
       .default('30000-32767'),
     /**
      * Claim every cluster IP and node port in storage so that API servers sharing it never hand out
-     * the same one. auto: for every backend but memory and sqlite, which one server owns alone.
+     * the same one. auto: when the backend is shared by several servers (Storage.shared, as etcd).
      */
     allocationClaims: z.enum(['auto', 'always', 'never']).default('auto'),
     /** How long an API server's identity lease lasts unrenewed (upstream's master lease TTL). */
@@ -64,11 +64,9 @@ const configSchema = z
 
 export type ApiCoreV1Config = z.infer<typeof configSchema>;
 
-/** Backends whose store one server owns alone: claims there would only cost writes. */
-const SINGLE_SERVER_BACKENDS = new Set(['memory', 'sqlite']);
-
-function claimsWanted(setting: ApiCoreV1Config['allocationClaims'], backend: string): boolean {
-  return setting === 'always' || (setting === 'auto' && !SINGLE_SERVER_BACKENDS.has(backend));
+/** A store one server owns alone needs no claims: they would only cost writes. */
+function claimsWanted(setting: ApiCoreV1Config['allocationClaims'], storage: Storage): boolean {
+  return setting === 'always' || (setting === 'auto' && storage.shared === true);
 }
 
 /** The stored services, read straight from storage (which opens after setup, hence lazily). */
@@ -110,7 +108,7 @@ export default definePlugin<ApiCoreV1Config>({
   setup(ctx) {
     const storage = () => ctx.container.resolve<Storage>('storage');
     const listServices = serviceLister(storage);
-    const claimIn = () => (claimsWanted(ctx.config.allocationClaims, storage().backend) ? storage() : undefined);
+    const claimIn = () => (claimsWanted(ctx.config.allocationClaims, storage()) ? storage() : undefined);
     const clusterIPs = new ClusterIPAllocator(ctx.config.serviceClusterIPRange, listServices, { storage: claimIn });
     const ports = parsePortRange(ctx.config.serviceNodePortRange)!;
     const nodePorts = new NodePortAllocator(ports.first, ports.last, listServices, { storage: claimIn });

@@ -52,6 +52,7 @@ const LIST_PAGE = 1000;
 
 export class EtcdStorage implements Storage {
   readonly backend = 'etcd';
+  readonly shared = true;
   private readonly keys: KeySpace;
   private readonly servers: string[];
   private readonly limitBytes: number;
