@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootCertificates } from 'node:tls';
-import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import type { Logger } from 'pino';
 import { SkiffError } from '../../core/errors.js';
@@ -63,9 +63,12 @@ export function createClient(options: EtcdConnectionOptions): Etcd3 {
     },
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
     faultHandling: {
-      // No automatic retries: a write whose answer was lost may have been applied, and retrying a
-      // create would then report KeyExists for our own key. Callers (and API clients) retry.
-      global: noop,
+      // No blind retries: a write whose answer was lost may have been applied, and retrying a
+      // create would then report KeyExists for our own key. Callers (and API clients) retry. A call
+      // gRPC never sent (no connection to that member) is tried on the next member, though: else a
+      // dead member among several fails a request each time its breaker lets one through to test it.
+      global:
+        options.servers.length > 1 ? retry(handleWhen(neverSent), { maxAttempts: options.servers.length - 1 }) : noop,
       // A server that failed three times in a row is skipped for 2 s (fail over to the next one).
       host: () =>
         circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 2000, breaker: new ConsecutiveBreaker(3) }),
@@ -73,6 +76,9 @@ export function createClient(options: EtcdConnectionOptions): Etcd3 {
   };
   return new Etcd3(config);
 }
+
+/** gRPC failed the call before sending it: it had no connection to that member (its picker failed the call). */
+export const neverSent = (err: Error): boolean => err.message.includes('No connection established');
 
 /** Waits until etcd answers (within the dial timeout) and returns its version; never leaves a failure unexplained. */
 export async function waitForEtcd(client: Etcd3, options: EtcdConnectionOptions, logger?: Logger): Promise<string> {

@@ -1,4 +1,5 @@
 /** etcd's and gRPC's failures, as the storage contract's errors. */
+import { isBrokenCircuitError } from 'cockatiel';
 import { StorageError, StorageUnavailableError, ValueTooLargeError } from '../../core/storage/types.js';
 
 /** etcd's default --max-request-bytes (1.5 MiB). */
@@ -24,8 +25,12 @@ export function storageError(err: unknown, servers: string[], limitBytes: number
     return new ValueTooLargeError(limitBytes);
   }
   if (text.includes('client was already closed')) return new StorageUnavailableError('the etcd store is closed');
+  // Not etcd's words but the client's breaker: say what it means (see client.ts).
+  const why = isBrokenCircuitError(err)
+    ? 'no member answers (each is tried again 2 s after three failures in a row)'
+    : text.replace(/^\w*Error: /, '');
   return new StorageUnavailableError(
-    `etcd at ${servers.join(',')} failed: ${text.replace(/^\w*Error: /, '')} (check that etcd runs and is reachable, ` +
+    `etcd at ${servers.join(',')} failed: ${why} (check that etcd runs and is reachable, ` +
       'and plugins.storage-etcd.servers / --etcd-servers)',
   );
 }

@@ -1,13 +1,15 @@
 /**
  * A real etcd for tests and benchmarks: its own mkdtemp data directory, free loopback ports (found
- * by binding port 0 first), started and stopped within bounded waits. Tests call `requireEtcd(this)`
- * first: without an `etcd` binary on PATH they are skipped with a message saying why.
+ * by binding port 0 first), started and stopped within bounded waits; or a cluster of several such
+ * members on loopback (startEtcdCluster). Tests call `requireEtcd(this)` first: without an `etcd`
+ * binary on PATH they are skipped with a message saying why.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 
 export const ETCD_BINARY = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim();
 
@@ -49,6 +51,8 @@ export interface EtcdProcess {
   dataDir: string;
   /** Stops etcd, keeping its data and ports, so that start() can bring the same member back. */
   stop(): Promise<void>;
+  /** Like stop(), but with SIGKILL: no clean shutdown, as in a crash. */
+  kill(): Promise<void>;
   start(): Promise<void>;
   /** Stops etcd and removes its directory. */
   remove(): Promise<void>;
@@ -89,39 +93,150 @@ async function launch(dir: string, options: EtcdOptions, clientPort: number, pee
   const peer = `http://127.0.0.1:${peerPort}`;
   const dataDir = join(dir, 'data');
   const args = [
-    `--name=skiff-test`,
-    `--data-dir=${dataDir}`,
-    `--listen-client-urls=${url}`,
-    `--advertise-client-urls=${url}`,
-    `--listen-peer-urls=${peer}`,
-    `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=skiff-test=${peer}`,
+    ...memberFlags('skiff-test', dataDir, url, peer, `skiff-test=${peer}`),
     // One member: a short election timeout only shortens start-up.
     '--heartbeat-interval=20',
     '--election-timeout=200',
     ...tlsFlags(options.tls),
     ...(options.flags ?? []),
   ];
-  let child: ChildProcess | undefined;
-  const start = async () => {
-    child = await spawnReady(args, options.readyTimeoutMs ?? 15_000);
-  };
-  const stop = async () => {
-    const c = child;
-    child = undefined;
-    if (c) await terminate(c);
-  };
-  await start();
+  const member = supervise(args, options.readyTimeoutMs ?? 15_000);
+  await member.start();
   return {
     url,
     dataDir,
-    start,
-    stop,
+    ...member,
     async remove() {
-      await stop();
+      await member.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function memberFlags(name: string, dataDir: string, url: string, peer: string, cluster: string): string[] {
+  return [
+    `--name=${name}`,
+    `--data-dir=${dataDir}`,
+    `--listen-client-urls=${url}`,
+    `--advertise-client-urls=${url}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=${cluster}`,
+  ];
+}
+
+/** One etcd process that can be stopped (SIGTERM), killed (SIGKILL) and started again with the same flags. */
+function supervise(args: string[], readyTimeoutMs: number) {
+  let child: ChildProcess | undefined;
+  const end = async (signal: NodeJS.Signals) => {
+    const c = child;
+    child = undefined;
+    if (c) await terminate(c, signal);
+  };
+  return {
+    async start() {
+      child = await spawnReady(args, readyTimeoutMs);
+    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+  };
+}
+
+export interface EtcdMember extends EtcdProcess {
+  name: string;
+  peerUrl: string;
+}
+
+export interface EtcdCluster {
+  members: EtcdMember[];
+  /** Every member's client URL, for --etcd-servers. */
+  urls: string[];
+  /** The member the others follow now, from etcd's own status (asked of the members still running). */
+  leader(): Promise<EtcdMember>;
+  /** Stops every member and removes their directories. */
+  remove(): Promise<void>;
+}
+
+/**
+ * A cluster of `size` members on loopback, each in its own directory with its own client and peer
+ * ports. Members are started together: each is ready only once a leader was elected among them.
+ * Default raft timings (100 ms heartbeat, 1 s election) so a loaded machine does not elect spuriously.
+ */
+export async function startEtcdCluster(size = 3, readyTimeoutMs = 20_000): Promise<EtcdCluster> {
+  if (!ETCD_BINARY) throw new Error(SKIP_REASON);
+  for (let attempt = 1; ; attempt++) {
+    const dirs = Array.from({ length: size }, () => mkdtempSync(join(tmpdir(), 'skiff-etcd-member-')));
+    const members = await planCluster(dirs, readyTimeoutMs);
+    // Wait for every start to settle, so no member comes up after a failed attempt was cleaned up.
+    const failed = (await Promise.allSettled(members.map((m) => m.start()))).find((r) => r.status === 'rejected');
+    if (!failed) return cluster(members);
+    // A port taken between our probe and etcd's bind: start over with new ports and directories.
+    await Promise.all(members.map((m) => m.remove()));
+    if (attempt >= 3) throw failed.reason;
+  }
+}
+
+async function planCluster(dirs: string[], readyTimeoutMs: number): Promise<EtcdMember[]> {
+  const ports: [number, number][] = [];
+  for (const _ of dirs) ports.push([await freePort(), await freePort()]);
+  const names = dirs.map((_, i) => `skiff-member-${i}`);
+  const initial = names.map((n, i) => `${n}=http://127.0.0.1:${ports[i]![1]}`).join(',');
+  const token = `skiff-test-${process.pid}-${Date.now()}`;
+  return dirs.map((dir, i) => {
+    const url = `http://127.0.0.1:${ports[i]![0]}`;
+    const peerUrl = `http://127.0.0.1:${ports[i]![1]}`;
+    const dataDir = join(dir, 'data');
+    const flags = memberFlags(names[i]!, dataDir, url, peerUrl, initial);
+    const member = supervise(
+      [...flags, '--initial-cluster-state=new', `--initial-cluster-token=${token}`],
+      readyTimeoutMs,
+    );
+    return {
+      name: names[i]!,
+      url,
+      peerUrl,
+      dataDir,
+      ...member,
+      async remove() {
+        await member.kill();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
+
+function cluster(members: EtcdMember[]): EtcdCluster {
+  return {
+    members,
+    urls: members.map((m) => m.url),
+    async leader() {
+      for (const m of members) {
+        const status = await memberStatus(m.url).catch(() => undefined);
+        if (!status || status.leader === '0') continue;
+        const leader = members.find((x) => x.name === status.names.get(status.leader));
+        if (leader) return leader;
+      }
+      throw new Error('no etcd member answered with a leader');
+    },
+    async remove() {
+      await Promise.all(members.map((m) => m.remove()));
+    },
+  };
+}
+
+/** etcd's maintenance status of one member: who leads (by member id), and every member's name by id. */
+async function memberStatus(url: string): Promise<{ leader: string; names: Map<string, string> }> {
+  const client = new Etcd3({
+    hosts: url,
+    defaultCallOptions: () => ({ deadline: Date.now() + 2000 }),
+  });
+  try {
+    const status = await client.maintenance.status({});
+    const list = await client.cluster.memberList({});
+    return { leader: status.leader, names: new Map(list.members.map((m) => [m.ID, m.name])) };
+  } finally {
+    client.close();
+  }
 }
 
 function tlsFlags(tls: EtcdTls | undefined): string[] {
@@ -161,8 +276,8 @@ function spawnReady(args: string[], timeoutMs: number): Promise<ChildProcess> {
   });
 }
 
-/** SIGTERM, then SIGKILL if etcd has not exited within 5 s. */
-function terminate(child: ChildProcess): Promise<void> {
+/** SIGTERM (then SIGKILL if etcd has not exited within 5 s), or SIGKILL at once. */
+function terminate(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -170,6 +285,6 @@ function terminate(child: ChildProcess): Promise<void> {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }

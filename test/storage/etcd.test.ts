@@ -19,7 +19,7 @@ import { type Storage, StorageError, StorageUnavailableError, ValueTooLargeError
 import { createCertificateAuthority, issueCertificate } from '../../core/tls/certificates.js';
 import { EtcdStorage, type EtcdStorageOptions } from '../../plugins/storage-etcd/etcd-storage.js';
 import plugin, { type EtcdStorageConfig } from '../../plugins/storage-etcd/index.js';
-import { type EtcdProcess, requireEtcd, startEtcd } from '../helpers/etcd.js';
+import { type EtcdProcess, freePort, requireEtcd, startEtcd } from '../helpers/etcd.js';
 import { api, startTestServer } from '../helpers/server.js';
 import { storageConformance } from './conformance.js';
 import { collect, rejection, waitFor } from './helpers.js';
@@ -94,6 +94,15 @@ describe('storage-etcd', function () {
       );
       expect(err).to.be.instanceOf(SkiffError).and.include({ code: 'SKIFF_STORAGE_ETCD_CONNECT' });
       expect((err as SkiffError).fix).to.include('--etcd-servers');
+    });
+
+    it('sends a request it could not send to a dead server to the next one, reads and writes alike', async () => {
+      // Nothing listens on the first server: gRPC fails every call picked for it before sending it.
+      const store = await open({ servers: [`http://127.0.0.1:${await freePort()}`, etcd.url] });
+      for (let i = 0; i < 20; i++) {
+        await store.create(`/registry/configmaps/ns/c${i}`, 'x');
+        expect((await store.get(`/registry/configmaps/ns/c${i}`))?.value).to.equal('x');
+      }
     });
 
     it('keeps the API keys under the prefix in etcd, in the layout upstream uses', async () => {

@@ -8,14 +8,7 @@ import type { AdmissionOperation, UserInfo } from '../../auth-types.js';
 import { runAdmissionPhase } from '../../chains.js';
 import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
-import {
-  KeyExistsError,
-  KeyNotFoundError,
-  RevisionMismatchError,
-  type Storage,
-  StorageUnavailableError,
-  ValueTooLargeError,
-} from '../../storage/types.js';
+import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from '../../storage/types.js';
 import {
   clone,
   decodeStored,
@@ -29,6 +22,7 @@ import { storageKey } from '../registry.js';
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../types.js';
 import { apiVersionOf } from '../types.js';
 import { validateObjectMeta } from '../validation.js';
+import { withStorageErrors } from './storage-errors.js';
 
 /** Who asks, and whether to write: passed to every write. */
 export interface WriteScope {
@@ -375,15 +369,8 @@ export class GenericStore implements ObjectStore {
   }
 
   /** Storage failures become API errors the client can act on. */
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ValueTooLargeError) throw errors.tooLarge(err.limitBytes);
-      if (err instanceof StorageUnavailableError)
-        throw errors.serviceUnavailable(`storage is unavailable: ${err.message}`);
-      throw err;
-    }
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    return withStorageErrors(fn);
   }
 }
 

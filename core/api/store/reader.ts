@@ -12,6 +12,7 @@ import type { KubeObject, ResourceDefinition } from '../types.js';
 import { apiVersionOf } from '../types.js';
 import type { CacheEvent, WatchCache } from '../watch-cache.js';
 import { type SelectionOptions, selectionFor } from './query.js';
+import { withStorageErrors } from './storage-errors.js';
 
 export interface ListQuery extends SelectionOptions {
   limit?: number;
@@ -52,7 +53,7 @@ export class ResourceReader {
    * the store's newest revision, so a client always reads its own writes.
    */
   async get(key: string, name: string): Promise<KubeObject> {
-    const newest = await this.storage.currentRevision();
+    const newest = await this.newestRevision();
     if (newest > this.cache.revision) await this.cache.waitFresh(newest);
     const obj = this.cache.get(key);
     if (!obj) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
@@ -79,7 +80,7 @@ export class ResourceReader {
       return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: rv, after: '' });
     }
     // '' = most recent (read our writes); '0' = any state; 'N' = not older than N.
-    if (rv === undefined) await this.cache.waitFresh(await this.storage.currentRevision());
+    if (rv === undefined) await this.cache.waitFresh(await this.newestRevision());
     else if (rv > 0) await this.cache.waitFresh(rv);
     const page = this.cache.list({
       namespace: this.def.namespaced && namespace ? namespace : undefined,
@@ -115,7 +116,9 @@ export class ResourceReader {
       // With a selector, pages may come back short; keep reading until the page is full.
       for (;;) {
         const want = limit ? limit - items.length : 0;
-        const page = await this.storage.list(prefix, { revision: token.revision, after, limit: want || undefined });
+        const page = await withStorageErrors(() =>
+          this.storage.list(prefix, { revision: token.revision, after, limit: want || undefined }),
+        );
         for (const kv of page.items) {
           const object = decodeStored(kv);
           if (!predicate || predicate(object)) items.push({ key: kv.key, object });
@@ -141,6 +144,11 @@ export class ResourceReader {
       if (!predicate) result.metadata.remainingItemCount = remaining;
     }
     return result;
+  }
+
+  /** The store's newest revision, which consistent reads wait for; an unreachable store is a 503. */
+  private newestRevision(): Promise<number> {
+    return withStorageErrors(() => this.storage.currentRevision());
   }
 
   private listObject(items: KubeObject[], revision: number): ListResult {
