@@ -5,7 +5,13 @@
  * storage has compacted that far.
  */
 import { errors } from '../errors.js';
-import { CompactedError, type Storage, type StorageEvent, type Watch } from '../storage/types.js';
+import {
+  CompactedError,
+  type Storage,
+  type StorageEvent,
+  StorageUnavailableError,
+  type Watch,
+} from '../storage/types.js';
 import type { KubeObject } from './types.js';
 
 export interface WatchCacheOptions {
@@ -384,7 +390,9 @@ export class WatchCache {
         const status =
           err instanceof CompactedError
             ? errors.expired(`too old resource version: ${from} (${err.compacted})`)
-            : errors.internal(`watch failed: ${err.message}`);
+            : err instanceof StorageUnavailableError
+              ? errors.serviceUnavailable(`storage is unavailable: ${err.message}`)
+              : errors.internal(`watch failed: ${err.message}`);
         w.onEvent(makeEvent('ERROR', status.toStatus() as unknown as KubeObject));
         w.close();
       },
