@@ -6,7 +6,7 @@
  * controller registrations are used.
  */
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { type Logger, pino } from 'pino';
 import { cachedDiscovery } from '../../client/discovery.js';
 import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
@@ -17,6 +17,8 @@ import { type ControllerLeaderElection, ControllerManager } from '../../controll
 import { isStatusError, SkiffError } from '../../errors.js';
 import { preparePlugins } from '../../server/server.js';
 import { componentCredentials } from '../../tls/layout.js';
+import { bool, goDurationSeconds } from '../flag-values.js';
+import { stopOnSignals } from '../stop-on-signals.js';
 import { controllerPlugins, selectControllers } from './controller-selection.js';
 
 interface Options {
@@ -33,23 +35,6 @@ interface Options {
   leaderElectResourceName: string;
   leaderElectResourceNamespace: string;
   logLevel: string;
-}
-
-const GO_DURATION = /^(?:(\d+(?:\.\d+)?)(h|m|s|ms))+$/;
-
-/** A Go duration ("15s", "1m30s", "500ms"), as upstream's flags take, in seconds. */
-export function goDurationSeconds(value: string): number {
-  if (!GO_DURATION.test(value)) throw new InvalidArgumentError('expected a duration such as 15s, 1m30s or 500ms');
-  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
-  let total = 0;
-  for (const [, n, u] of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number(n) * unit[u!]!;
-  return total;
-}
-
-function bool(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError('expected true or false');
 }
 
 const USER_AGENT = 'skiff-controller-manager';
@@ -98,7 +83,7 @@ async function run(opts: Options): Promise<void> {
   let manager: ControllerManager | undefined;
   try {
     const { hooks } = await selectControllers(prepared.hooks, opts.controllers);
-    stopOnSignals(logger, async () => {
+    stopOnSignals(logger, 'stopping the controllers', async () => {
       abort.abort();
       // Closed first: a controller caught between a list and its watch when the signal came would
       // otherwise start a watch that nothing ends; with the client closed it fails at once.
@@ -136,31 +121,6 @@ function leaderElection(opts: Options, client: HttpsClient): ControllerLeaderEle
     renewDeadline: opts.leaderElectRenewDeadline,
     retryPeriod: opts.leaderElectRetryPeriod,
   };
-}
-
-/** SIGINT/SIGTERM: stop the controllers and exit 0; a second signal exits at once. */
-function stopOnSignals(logger: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) {
-      logger.warn(`second ${signal}: exiting at once`);
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info(`${signal} received: stopping the controllers`);
-    stop().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
 function connect(opts: Options, server: ServerConfig, logger: Logger): HttpsClient {

@@ -9,6 +9,8 @@ import type { Port } from '../../config/schema.js';
 import { SkiffError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
 import { preparePki, writeAdminKubeconfig } from '../../tls/startup.js';
+import { bool } from '../flag-values.js';
+import { stopOnSignals } from '../stop-on-signals.js';
 import { type AdmissionFlags, admissionOptions, admissionOverrides } from './admission-flags.js';
 
 interface ServeOptions extends AdmissionFlags {
@@ -52,12 +54,6 @@ function port(value: string): Port {
     throw new InvalidArgumentError('expected a port number from 0 (off) to 65535, or "auto" for a free port');
   }
   return n;
-}
-
-function bool(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError('expected true or false');
 }
 
 const AUTHORIZATION_MODES: Record<string, string> = {
@@ -223,27 +219,7 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     );
   }
   logger.info({ role, dataDir: config.server.dataDir, ms: Date.now() - started }, 'ready');
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      logger.warn(`second ${signal}: exiting at once`);
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info(`${signal} received: shutting down`);
-    server.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(logger, 'shutting down', () => server.close());
 }
 
 const hostPort = (address: string, port: number) =>
