@@ -3,7 +3,14 @@
  * their unset requests and limits from the defaults, then must keep within min, max and
  * maxLimitRequestRatio. See README.md and limit-ranger.ts.
  */
-import { type AdmissionAttributes, cachedObjects, definePlugin, forbidden, isResource } from '../../core/sdk.js';
+import {
+  type AdmissionAttributes,
+  cachedObjects,
+  definePlugin,
+  forbidden,
+  isResource,
+  type KubeObject,
+} from '../../core/sdk.js';
 import { applyDefaults, violations } from './limit-ranger.js';
 
 export default definePlugin({
@@ -14,20 +21,32 @@ export default definePlugin({
     // Upstream handles pods on create only: containers cannot change after, so updates need nothing.
     const applies = (a: AdmissionAttributes) => isResource(a, '', 'pods') && a.object !== undefined;
     const limitRanges = (a: AdmissionAttributes) => objects.list('', 'v1', 'limitranges', a.namespace);
+    // The LimitRanges admit() read, by the object it defaulted: validate() of the same request checks
+    // against those same ranges instead of reading them again (and runs without awaiting anything).
+    const readFor = new WeakMap<object, KubeObject[]>();
+
+    function check(a: AdmissionAttributes, ranges: KubeObject[]): void {
+      const problems: string[] = [];
+      for (const lr of ranges) problems.push(...violations(a.object!, lr));
+      if (problems.length === 1) throw forbidden(a, problems[0]!);
+      // Upstream's aggregate error: several problems print as a bracketed list.
+      if (problems.length > 1) throw forbidden(a, `[${problems.join(', ')}]`);
+    }
 
     ctx.provide.admission({
       name: 'LimitRanger',
       handles: (op) => op === 'CREATE',
       async admit(a) {
         if (!applies(a)) return;
-        for (const lr of await limitRanges(a)) applyDefaults(a.object!, lr);
+        const ranges = await limitRanges(a);
+        readFor.set(a.object!, ranges);
+        for (const lr of ranges) applyDefaults(a.object!, lr);
       },
-      async validate(a) {
+      validate(a) {
         if (!applies(a)) return;
-        const problems = (await limitRanges(a)).flatMap((lr) => violations(a.object!, lr));
-        if (problems.length === 1) throw forbidden(a, problems[0]!);
-        // Upstream's aggregate error: several problems print as a bracketed list.
-        if (problems.length > 1) throw forbidden(a, `[${problems.join(', ')}]`);
+        const ranges = readFor.get(a.object!);
+        if (ranges) return check(a, ranges);
+        return limitRanges(a).then((read) => check(a, read));
       },
     });
   },

@@ -26,28 +26,63 @@ export interface LimitItem {
   default: Resources;
   defaultRequest: Resources;
   maxLimitRequestRatio: Resources;
+  /** The names under min, max and maxLimitRequestRatio, sorted: problems are reported in this order. */
+  names: { min: string[]; max: string[]; ratio: string[] };
+}
+
+/** A LimitRange as the rules read it: its items, and the Container defaults merged over its items. */
+interface RangeView {
+  items: LimitItem[];
+  requests: Resources;
+  limits: Resources;
+}
+
+// Stored objects (they carry a resourceVersion) come from the watch cache and never change, so
+// they are read once rather than for every pod created.
+const views = new WeakMap<KubeObject, RangeView>();
+
+function viewOf(limitRange: KubeObject): RangeView {
+  let view = views.get(limitRange);
+  if (!view) {
+    view = readView(limitRange);
+    if (limitRange.metadata?.resourceVersion) views.set(limitRange, view);
+  }
+  return view;
 }
 
 export function itemsOf(limitRange: KubeObject): LimitItem[] {
-  return list(fields(limitRange.spec).limits).map((l) => ({
-    type: String(l.type ?? ''),
-    min: fields(l.min),
-    max: fields(l.max),
-    default: fields(l.default),
-    defaultRequest: fields(l.defaultRequest),
-    maxLimitRequestRatio: fields(l.maxLimitRequestRatio),
-  }));
+  return viewOf(limitRange).items;
 }
 
-/** Fill unset requests and limits of every (init) container from the Container items' defaults. */
-export function applyDefaults(pod: KubeObject, limitRange: KubeObject): void {
+function readView(limitRange: KubeObject): RangeView {
+  const items = list(fields(limitRange.spec).limits).map((l): LimitItem => {
+    const item = {
+      type: String(l.type ?? ''),
+      min: fields(l.min),
+      max: fields(l.max),
+      default: fields(l.default),
+      defaultRequest: fields(l.defaultRequest),
+      maxLimitRequestRatio: fields(l.maxLimitRequestRatio),
+    };
+    const sortedNames = (r: Resources) => Object.keys(r).sort();
+    return {
+      ...item,
+      names: { min: sortedNames(item.min), max: sortedNames(item.max), ratio: sortedNames(item.maxLimitRequestRatio) },
+    };
+  });
   const requests: Resources = {};
   const limits: Resources = {};
-  for (const item of itemsOf(limitRange)) {
+  for (const item of items) {
     if (item.type !== 'Container') continue;
     Object.assign(requests, item.defaultRequest);
     Object.assign(limits, item.default);
   }
+  return { items, requests, limits };
+}
+
+/** Fill unset requests and limits of every (init) container from the Container items' defaults. */
+export function applyDefaults(pod: KubeObject, limitRange: KubeObject): void {
+  const { requests, limits } = viewOf(limitRange);
   const spec = fields(pod.spec);
   const notes: string[] = [];
   for (const c of list(spec.containers)) notes.push(...mergeContainer(c, requests, limits, 'container'));
@@ -98,47 +133,74 @@ export function violations(pod: KubeObject, limitRange: KubeObject): string[] {
 
 function checkItem(type: string, item: LimitItem, requests: Resources, limits: Resources): string[] {
   const out: string[] = [];
-  const each = (bounds: Resources, check: (name: string, enforced: unknown) => string | undefined) => {
-    for (const name of Object.keys(bounds).sort()) {
-      const problem = check(name, bounds[name]);
-      if (problem) out.push(problem);
-    }
-  };
-  each(item.min, (name, enforced) => minProblem(type, name, enforced, requests, limits));
-  each(item.max, (name, enforced) => maxProblem(type, name, enforced, requests, limits));
-  each(item.maxLimitRequestRatio, (name, enforced) => ratioProblem(type, name, enforced, requests, limits));
+  for (const name of item.names.min) {
+    const problem = minProblem(type, name, item.min[name], requests, limits);
+    if (problem) out.push(problem);
+  }
+  for (const name of item.names.max) {
+    const problem = maxProblem(type, name, item.max[name], requests, limits);
+    if (problem) out.push(problem);
+  }
+  for (const name of item.names.ratio) {
+    const problem = ratioProblem(type, name, item.maxLimitRequestRatio[name], requests, limits);
+    if (problem) out.push(problem);
+  }
   return out;
 }
 
-const q = (v: unknown) => parseQuantity(v) ?? 0n;
+const parsed = new Map<string, bigint>();
+
+/** Nano-units, 0 for what is not a quantity; remembered, since every pod brings the same few strings. */
+function q(v: unknown): bigint {
+  if (typeof v !== 'string') return parseQuantity(v) ?? 0n;
+  let n = parsed.get(v);
+  if (n === undefined) {
+    if (parsed.size >= 1024) parsed.clear();
+    n = parseQuantity(v) ?? 0n;
+    parsed.set(v, n);
+  }
+  return n;
+}
+
 const show = (v: unknown) => canonicalQuantity(v);
 
+// The messages' heads are built only for a problem: printing quantities costs more than checking
+// them. (Plain functions, not closures: under tsx every closure created also gets its name set.)
+const minHead = (type: string, name: string, enforced: unknown) =>
+  `minimum ${name} usage per ${type} is ${show(enforced)}`;
+const maxHead = (type: string, name: string, enforced: unknown) =>
+  `maximum ${name} usage per ${type} is ${show(enforced)}`;
+const ratioHead = (type: string, name: string, enforced: unknown) =>
+  `${name} max limit to request ratio per ${type} is ${show(enforced)}`;
+
 function minProblem(type: string, name: string, enforced: unknown, requests: Resources, limits: Resources) {
-  const head = `minimum ${name} usage per ${type} is ${show(enforced)}`;
-  if (!(name in requests)) return `${head}.  No request is specified`;
-  if (q(requests[name]) < q(enforced)) return `${head}, but request is ${show(requests[name])}`;
-  if (name in limits && q(limits[name]) < q(enforced)) return `${head}, but limit is ${show(limits[name])}`;
+  if (!(name in requests)) return `${minHead(type, name, enforced)}.  No request is specified`;
+  if (q(requests[name]) < q(enforced))
+    return `${minHead(type, name, enforced)}, but request is ${show(requests[name])}`;
+  if (name in limits && q(limits[name]) < q(enforced))
+    return `${minHead(type, name, enforced)}, but limit is ${show(limits[name])}`;
   return undefined;
 }
 
 function maxProblem(type: string, name: string, enforced: unknown, requests: Resources, limits: Resources) {
-  const head = `maximum ${name} usage per ${type} is ${show(enforced)}`;
-  if (!(name in limits)) return `${head}.  No limit is specified`;
-  if (q(limits[name]) > q(enforced)) return `${head}, but limit is ${show(limits[name])}`;
-  if (name in requests && q(requests[name]) > q(enforced)) return `${head}, but request is ${show(requests[name])}`;
+  if (!(name in limits)) return `${maxHead(type, name, enforced)}.  No limit is specified`;
+  if (q(limits[name]) > q(enforced)) return `${maxHead(type, name, enforced)}, but limit is ${show(limits[name])}`;
+  if (name in requests && q(requests[name]) > q(enforced))
+    return `${maxHead(type, name, enforced)}, but request is ${show(requests[name])}`;
   return undefined;
 }
 
 function ratioProblem(type: string, name: string, enforced: unknown, requests: Resources, limits: Resources) {
-  const head = `${name} max limit to request ratio per ${type} is ${show(enforced)}`;
   const request = q(requests[name]);
   const limit = q(limits[name]);
-  if (!(name in requests) || request === 0n) return `${head}, but no request is specified or request is 0`;
-  if (!(name in limits) || limit === 0n) return `${head}, but no limit is specified or limit is 0`;
+  if (!(name in requests) || request === 0n)
+    return `${ratioHead(type, name, enforced)}, but no request is specified or request is 0`;
+  if (!(name in limits) || limit === 0n)
+    return `${ratioHead(type, name, enforced)}, but no limit is specified or limit is 0`;
   // limit / request > enforced, compared exactly: limit × 10⁹ > enforced(nano) × request.
   if (limit * 1_000_000_000n <= q(enforced) * request) return undefined;
   const ratio = Number(limit) / Number(request);
-  return `${head}, but provided ratio is ${ratio.toFixed(6)}`;
+  return `${ratioHead(type, name, enforced)}, but provided ratio is ${ratio.toFixed(6)}`;
 }
 
 /** The pod's total: the sum over containers, or the largest init container if that is more. */

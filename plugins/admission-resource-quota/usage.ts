@@ -32,6 +32,24 @@ type Fields = Record<string, unknown>;
 const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
+const parsed = new Map<string, Quantity | undefined>();
+const PARSED_LIMIT = 1024;
+
+/**
+ * parseQuantityWithFormat, remembered: every pod brings the same few strings ("100m", "128Mi"),
+ * and parsing them again was a tenth of what charging a quota cost. The Quantities are frozen
+ * because they are shared; every Usage here builds new ones rather than changing them.
+ */
+export function quantityOf(v: unknown): Quantity | undefined {
+  if (typeof v !== 'string') return parseQuantityWithFormat(v);
+  const known = parsed.get(v);
+  if (known !== undefined || parsed.has(v)) return known;
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  const q = parseQuantityWithFormat(v);
+  parsed.set(v, q && Object.freeze(q));
+  return q;
+}
+
 export function add(usage: Usage, name: string, q: Quantity): void {
   const current = usage.get(name);
   usage.set(name, current ? { nano: current.nano + q.nano, format: current.format } : { ...q });
@@ -51,7 +69,7 @@ export function usageOf(r: GroupResource, obj: KubeObject): Usage {
   if (r.resource === 'pods') for (const [k, v] of podComputeUsage(obj)) usage.set(k, v);
   if (r.resource === 'services') serviceUsage(obj, usage);
   if (r.resource === 'persistentvolumeclaims') {
-    const storage = parseQuantityWithFormat(fields(fields(fields(obj.spec).resources).requests).storage);
+    const storage = quantityOf(fields(fields(fields(obj.spec).resources).requests).storage);
     if (storage) usage.set('requests.storage', storage);
   }
   return usage;
@@ -77,19 +95,32 @@ function containerResources(container: unknown): { requests: Fields; limits: Fie
   return { requests: fields(resources.requests), limits: fields(resources.limits) };
 }
 
+const requestNames = new Map<string, string>();
+const limitNames = new Map<string, string>();
+
+/** `${prefix}${name}`, built once per name: the same few names come with every pod. */
+function prefixed(names: Map<string, string>, prefix: string, name: string): string {
+  let full = names.get(name);
+  if (full === undefined) {
+    full = `${prefix}${name}`;
+    if (names.size < PARSED_LIMIT) names.set(name, full);
+  }
+  return full;
+}
+
 /** One container's compute usage: requests.X (and the bare X alias) and limits.X. */
 function containerUsage(container: unknown): Usage {
   const { requests, limits } = containerResources(container);
   const usage: Usage = new Map();
-  for (const [name, value] of Object.entries(requests)) {
-    const q = parseQuantityWithFormat(value);
+  for (const name in requests) {
+    const q = quantityOf(requests[name]);
     if (!q) continue;
-    usage.set(`requests.${name}`, q);
+    usage.set(prefixed(requestNames, 'requests.', name), q);
     if (COMPUTE.includes(name)) usage.set(name, q);
   }
-  for (const [name, value] of Object.entries(limits)) {
-    const q = parseQuantityWithFormat(value);
-    if (q) usage.set(`limits.${name}`, q);
+  for (const name in limits) {
+    const q = quantityOf(limits[name]);
+    if (q) usage.set(prefixed(limitNames, 'limits.', name), q);
   }
   return usage;
 }
@@ -107,7 +138,7 @@ function podComputeUsage(pod: KubeObject): Usage {
   }
   const overhead = fields(spec.overhead);
   for (const [name, value] of Object.entries(overhead)) {
-    const q = parseQuantityWithFormat(value);
+    const q = quantityOf(value);
     if (!q) continue;
     for (const key of [`requests.${name}`, `limits.${name}`, ...(COMPUTE.includes(name) ? [name] : [])]) {
       if (sum.has(key)) add(sum, key, q);
@@ -199,7 +230,7 @@ export function podConstraintError(required: string[], pod: KubeObject): string 
 export function usageFromList(resources: unknown): Usage {
   const usage: Usage = new Map();
   for (const [k, v] of Object.entries(fields(resources))) {
-    const q = parseQuantityWithFormat(v);
+    const q = quantityOf(v);
     if (q) usage.set(k, q);
   }
   return usage;

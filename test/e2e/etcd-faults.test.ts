@@ -27,13 +27,6 @@ const CONFIGMAPS = '/api/v1/namespaces/default/configmaps';
 /** No request may take longer than this, whatever etcd does (its request deadline is 10 s). */
 const REQUEST_BOUND_MS = 12_000;
 
-/**
- * admission-resource-quota turns a 503 it meets while charging (etcd went away between two reads)
- * into a 500: QuotaCharger.drain wraps every error as an InternalError. Off here until it lets
- * Status errors through as they are, so that these tests hold the rest to "never a 500".
- */
-const ADMISSION_FLAGS = ['--disable-admission-plugins', 'ResourceQuota'];
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const note = (text: string) => console.log(`      ${text}`);
@@ -266,7 +259,6 @@ describe('e2e: Skiff on etcd under faults', function () {
       dataDir,
       '--log-level',
       'info',
-      ...ADMISSION_FLAGS,
     ]);
     processes.push(child);
     await child.waitForLine('the API server to be ready', (l) => l.msg === 'ready', 30_000);
