@@ -58,6 +58,13 @@ export function isResource(attributes: AdmissionAttributes, group: string, resou
   return attributes.resource.group === group && attributes.resource.resource === resource && !attributes.subresource;
 }
 
+/** A namespace that exists and is not being deleted: controllers that fill namespaces act only on these. */
+export function isActiveNamespace(ns: KubeObject | undefined): boolean {
+  return (
+    ns !== undefined && !ns.metadata.deletionTimestamp && (ns.status as { phase?: string })?.phase !== 'Terminating'
+  );
+}
+
 /**
  * Reads from the server's watch caches, caught up with the newest write: cheap enough for every
  * admission call. Use it only in the API server process (admission always runs there).

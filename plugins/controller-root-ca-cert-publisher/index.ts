@@ -13,6 +13,7 @@ import {
   definePlugin,
   errors,
   Informer,
+  isActiveNamespace,
   isStatusError,
   type KubeObject,
   WorkQueue,
@@ -95,11 +96,9 @@ async function runPublisher(c: ControllerContext, signal: AbortSignal, caPem: st
   const namespaces = new Informer(c.client, NAMESPACES, c.logger);
   const configMaps = new Informer(c.client, CONFIG_MAPS, c.logger);
   const queue = new WorkQueue();
-  const active = (ns: KubeObject | undefined) =>
-    ns !== undefined && !ns.metadata.deletionTimestamp && (ns.status as { phase?: string })?.phase !== 'Terminating';
   const sync = async (namespace: string) => {
     await Promise.all([namespaces.hasSynced(), configMaps.hasSynced()]);
-    if (!active(namespaces.items.get(`/${namespace}`))) return;
+    if (!isActiveNamespace(namespaces.items.get(`/${namespace}`))) return;
     await publish(c.client, namespace, caPem, configMaps.items.get(`${namespace}/${ROOT_CA_CONFIG_MAP}`));
   };
   await Promise.all([

@@ -9,8 +9,8 @@ import {
   type ControllerContext,
   definePlugin,
   Informer,
+  isActiveNamespace,
   isStatusError,
-  type KubeObject,
   WorkQueue,
 } from '../../core/sdk.js';
 
@@ -51,11 +51,9 @@ async function runServiceAccountController(c: ControllerContext, signal: AbortSi
   const namespaces = new Informer(c.client, NAMESPACES, c.logger);
   const serviceAccounts = new Informer(c.client, SERVICE_ACCOUNTS, c.logger);
   const queue = new WorkQueue();
-  const active = (ns: KubeObject | undefined) =>
-    ns !== undefined && !ns.metadata.deletionTimestamp && (ns.status as { phase?: string })?.phase !== 'Terminating';
   const ensure = async (namespace: string) => {
     await serviceAccounts.hasSynced();
-    if (!active(namespaces.items.get(`/${namespace}`))) return;
+    if (!isActiveNamespace(namespaces.items.get(`/${namespace}`))) return;
     for (const name of accounts) {
       if (!serviceAccounts.items.has(`${namespace}/${name}`)) await createIfMissing(c.client, namespace, name);
     }
