@@ -7,13 +7,7 @@
  * creates (the same guarded transaction, no Skiff) with 50 in flight.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { CompareResult, CompareTarget, Etcd3 } from 'etcd3';
-import { pino } from 'pino';
-import { loadConfigFromObject } from '../../core/config/load.js';
-import { createServer } from '../../core/server/server.js';
 import { ETCD_BINARY, type EtcdProcess, startEtcd } from '../../test/helpers/etcd.js';
 import { type BenchServer, createPods, pod, startBenchServer } from './fixtures.js';
 import { type LoadResult, load } from './load.js';
@@ -22,30 +16,12 @@ import { fmt, type Row } from './report.js';
 const CONNECTIONS = 50;
 const PODS = 1000;
 
-async function startEtcdServer(etcd: EtcdProcess, maxWritesInFlight: number): Promise<BenchServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-etcd-'));
+function startEtcdServer(etcd: EtcdProcess, maxWritesInFlight: number): Promise<BenchServer> {
   const prefix = `/bench-${maxWritesInFlight}-${Date.now()}`;
-  const config = await loadConfigFromObject(
-    {
-      server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: 'etcd' },
-      plugins: {
-        'storage-etcd': { config: { servers: [etcd.url], prefix, maxWritesInFlight } },
-        'api-core-v1': {},
-        'api-coordination-v1': {},
-      },
-    },
-    '(bench)',
-  );
-  const server = await createServer({ config, role: 'apiserver', logger: pino({ level: 'warn' }) });
-  const { insecure } = await server.listen();
-  return {
-    url: `http://127.0.0.1:${insecure!.port}`,
-    server,
-    async close() {
-      await server.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  return startBenchServer({}, 'apiserver', {
+    backend: 'etcd',
+    config: { servers: [etcd.url], prefix, maxWritesInFlight },
+  });
 }
 
 /** CREATE for `seconds`, then GET one pod among PODS for `seconds`, on one server. */

@@ -14,16 +14,24 @@ export interface BenchServer {
   close(): Promise<void>;
 }
 
+/** What a bench server stores in: SQLite by default, or storage-etcd with this plugin config. */
+export interface BenchStorage {
+  backend: 'sqlite' | 'etcd';
+  config?: Record<string, unknown>;
+}
+
 /** `extraPlugins` are added after storage and the core kinds; `role: 'up'` also runs controllers. */
 export async function startBenchServer(
   extraPlugins: Record<string, unknown> = {},
   role: 'apiserver' | 'up' = 'apiserver',
+  storage: BenchStorage = { backend: 'sqlite' },
 ): Promise<BenchServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
+  const storagePlugin = { [`storage-${storage.backend}`]: storage.config ? { config: storage.config } : {} };
   const config = await loadConfigFromObject(
     {
-      server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: 'sqlite' },
-      plugins: { 'storage-sqlite': {}, 'api-core-v1': {}, 'api-coordination-v1': {}, ...extraPlugins },
+      server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: storage.backend },
+      plugins: { ...storagePlugin, 'api-core-v1': {}, 'api-coordination-v1': {}, ...extraPlugins },
     },
     '(bench)',
   );
