@@ -1,35 +1,9 @@
 /**
- * What the HTTPS client needs to read the API's answers: request paths (the same the in-process
- * client builds), Status bodies back into StatusErrors, transport failures into coded errors, and
+ * What the HTTPS client needs to read the API's answers: Status bodies back into StatusErrors, transport failures into coded errors, and
  * a watch stream's JSON lines split across arbitrary chunk boundaries.
  */
 import { StringDecoder } from 'node:string_decoder';
 import { SkiffError, type Status, StatusError, type StatusReason } from '../errors.js';
-import type { ResourceRef } from './types.js';
-
-export function resourcePath(r: ResourceRef, namespace: string, name?: string, subresource?: string): string {
-  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  let p =
-    namespace && r.resource !== 'namespaces'
-      ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.resource}`
-      : `${base}/${r.resource}`;
-  if (name) p += `/${encodeURIComponent(name)}`;
-  if (subresource) p += `/${subresource}`;
-  return p;
-}
-
-/** Options as query parameters, as the in-process client passes them (dryRun: true → All). */
-export function queryString(options: object): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(options)) {
-    if (v === undefined || v === null || k === 'subresource' || k === 'preconditions') continue;
-    if (k === 'dryRun') {
-      if (v) q.set(k, 'All');
-    } else q.set(k, String(v));
-  }
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
 
 // What upstream's client reports when an answer carries no Status of its own.
 const REASONS: Record<number, StatusReason> = {

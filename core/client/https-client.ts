@@ -9,8 +9,9 @@ import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubeObject } from '../api/types.js';
 import { errors, SkiffError } from '../errors.js';
-import { JsonLineDecoder, queryString, resourcePath, statusErrorOf, transportError } from './http-wire.js';
+import { JsonLineDecoder, statusErrorOf, transportError } from './http-wire.js';
 import { type ConnectionOptions, readKubeconfig } from './kubeconfig.js';
+import { queryString, resourcePath } from './request-paths.js';
 import type {
   ApiClient,
   DeleteOptions,

@@ -7,6 +7,8 @@ import type { ApiService } from '../api/api-service.js';
 import type { KubeObject } from '../api/types.js';
 import type { UserInfo } from '../auth-types.js';
 import { parseRequestInfo } from '../server/request-info.js';
+import { deepFreeze } from './deep-freeze.js';
+import { queryParams, resourcePath } from './request-paths.js';
 import type {
   ApiClient,
   DeleteOptions,
@@ -19,60 +21,6 @@ import type {
   WatchOptions,
   WriteOptions,
 } from './types.js';
-
-function path(r: ResourceRef, namespace: string, name?: string, subresource?: string): string {
-  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  let p =
-    namespace && r.resource !== 'namespaces'
-      ? `${base}/namespaces/${namespace}/${r.resource}`
-      : `${base}/${r.resource}`;
-  if (name) p += `/${encodeURIComponent(name)}`;
-  if (subresource) p += `/${subresource}`;
-  return p;
-}
-
-function query(options: object): URLSearchParams {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(options)) {
-    if (v === undefined || v === null || k === 'subresource' || k === 'preconditions') continue;
-    q.set(k, k === 'dryRun' ? (v ? 'All' : '') : String(v));
-    if (k === 'dryRun' && !v) q.delete(k);
-  }
-  return q;
-}
-
-/**
- * Freezes `obj` and everything it holds, so a mutation throws instead of changing what every other
- * reader of the watch cache sees. Objects already frozen are taken as frozen through, so a cache
- * object shared by many watchers is walked once. Not walked into: the insides of
- * managedFields[].fieldsV1, opaque to clients (upstream's FieldsV1 is raw bytes) and half the
- * objects of a typical pod; only their top object is frozen.
- */
-export function deepFreeze<T>(obj: T): T {
-  if (typeof obj !== 'object' || obj === null || Object.isFrozen(obj)) return obj;
-  Object.freeze(obj);
-  // for…in, not Object.values: no array per object.
-  for (const k in obj) {
-    const v = (obj as Record<string, unknown>)[k];
-    if (k === 'managedFields' && Array.isArray(v)) freezeManagedFields(v);
-    else deepFreeze(v);
-  }
-  return obj;
-}
-
-function freezeManagedFields(entries: unknown[]): void {
-  if (Object.isFrozen(entries)) return;
-  Object.freeze(entries);
-  for (const entry of entries) {
-    if (typeof entry !== 'object' || entry === null || Object.isFrozen(entry)) continue;
-    Object.freeze(entry);
-    for (const k in entry) {
-      const v = (entry as Record<string, unknown>)[k];
-      if (k === 'fieldsV1') Object.freeze(v);
-      else deepFreeze(v);
-    }
-  }
-}
 
 export class InProcessClient implements ApiClient {
   constructor(
@@ -99,7 +47,7 @@ export class InProcessClient implements ApiClient {
     name: string,
     subresource?: string,
   ): Promise<T> {
-    return this.call('GET', path(r, namespace, name, subresource), new URLSearchParams());
+    return this.call('GET', resourcePath(r, namespace, name, subresource), new URLSearchParams());
   }
 
   list<T extends KubeObject = KubeObject>(
@@ -107,7 +55,7 @@ export class InProcessClient implements ApiClient {
     namespace: string,
     options: ListOptions = {},
   ): Promise<KubeList<T>> {
-    return this.call('GET', path(r, namespace), query(options));
+    return this.call('GET', resourcePath(r, namespace), queryParams(options));
   }
 
   create<T extends KubeObject = KubeObject>(
@@ -117,7 +65,7 @@ export class InProcessClient implements ApiClient {
     options: WriteOptions = {},
   ): Promise<T> {
     const name = options.subresource ? obj.metadata.name : undefined;
-    return this.call('POST', path(r, namespace, name, options.subresource), query(options), obj);
+    return this.call('POST', resourcePath(r, namespace, name, options.subresource), queryParams(options), obj);
   }
 
   update<T extends KubeObject = KubeObject>(
@@ -126,7 +74,12 @@ export class InProcessClient implements ApiClient {
     obj: KubeObject,
     options: WriteOptions = {},
   ): Promise<T> {
-    return this.call('PUT', path(r, namespace, obj.metadata.name, options.subresource), query(options), obj);
+    return this.call(
+      'PUT',
+      resourcePath(r, namespace, obj.metadata.name, options.subresource),
+      queryParams(options),
+      obj,
+    );
   }
 
   patch<T extends KubeObject = KubeObject>(
@@ -137,12 +90,17 @@ export class InProcessClient implements ApiClient {
     patch: unknown,
     options: WriteOptions = {},
   ): Promise<T> {
-    return this.call('PATCH', path(r, namespace, name, options.subresource), query(options), patch, type);
+    return this.call('PATCH', resourcePath(r, namespace, name, options.subresource), queryParams(options), patch, type);
   }
 
   delete(r: ResourceRef, namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
     const { preconditions, ...rest } = options;
-    return this.call('DELETE', path(r, namespace, name), query(rest), preconditions ? { preconditions } : undefined);
+    return this.call(
+      'DELETE',
+      resourcePath(r, namespace, name),
+      queryParams(rest),
+      preconditions ? { preconditions } : undefined,
+    );
   }
 
   watch(r: ResourceRef, namespace: string, options: WatchOptions, onEvent: (e: WatchEvent) => void): WatchHandle {
@@ -166,8 +124,8 @@ export class InProcessClient implements ApiClient {
     onEvent: (e: WatchEvent) => void,
     own: (obj: KubeObject) => KubeObject,
   ): WatchHandle {
-    const q = query({ ...options, watch: 'true' });
-    const info = parseRequestInfo('GET', path(r, namespace), q);
+    const q = queryParams({ ...options, watch: 'true' });
+    const info = parseRequestInfo('GET', resourcePath(r, namespace), q);
     let resolveDone!: () => void;
     const done = new Promise<void>((res) => {
       resolveDone = res;

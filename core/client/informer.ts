@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeObject } from '../api/types.js';
-import { deepFreeze } from './in-process.js';
+import { deepFreeze } from './deep-freeze.js';
 import type { ApiClient, ResourceRef, WatchEvent, WatchHandle } from './types.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';

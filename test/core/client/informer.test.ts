@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { KubeObject } from '../../../core/api/types.js';
-import { deepFreeze } from '../../../core/client/in-process.js';
+import { deepFreeze } from '../../../core/client/deep-freeze.js';
 import { Informer } from '../../../core/client/informer.js';
 import { CORE_V1, type WatchEvent } from '../../../core/client/types.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';

@@ -1,0 +1,30 @@
+/** The request paths and query parameters both clients build: the same a real client sends. */
+import type { ResourceRef } from './types.js';
+
+export function resourcePath(r: ResourceRef, namespace: string, name?: string, subresource?: string): string {
+  const base = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
+  let p =
+    namespace && r.resource !== 'namespaces'
+      ? `${base}/namespaces/${encodeURIComponent(namespace)}/${r.resource}`
+      : `${base}/${r.resource}`;
+  if (name) p += `/${encodeURIComponent(name)}`;
+  if (subresource) p += `/${subresource}`;
+  return p;
+}
+
+/** Options as query parameters (dryRun: true → All; subresource and preconditions are not parameters). */
+export function queryParams(options: object): URLSearchParams {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(options)) {
+    if (v === undefined || v === null || k === 'subresource' || k === 'preconditions') continue;
+    if (k === 'dryRun') {
+      if (v) q.set(k, 'All');
+    } else q.set(k, String(v));
+  }
+  return q;
+}
+
+export function queryString(options: object): string {
+  const s = queryParams(options).toString();
+  return s ? `?${s}` : '';
+}
