@@ -100,7 +100,9 @@ export async function runAdmissionPhase(
   const hook = phase === 'mutating' ? hooks.admitMutating : hooks.admitValidating;
   for (const tap of tapsOf<[AdmissionAttributes], void>(hook)) {
     try {
-      await tap.fn(attributes);
+      // Await only what is pending: most plugins answer at once, and every write runs this loop.
+      const pending = tap.fn(attributes);
+      if (pending) await pending;
     } catch (err) {
       if (isStatusError(err)) throw err;
       throw errors.internal(`admission plugin "${tap.name}" failed: ${(err as Error).message}`);

@@ -20,8 +20,24 @@ export interface Quantity {
   format: QuantityFormat;
 }
 
+// Every pod brings the same few strings ("100m", "128Mi") to validation, defaulting, LimitRanger and
+// ResourceQuota: parse each once. Bounded, since clients choose the strings; the results are frozen
+// because every caller shares them.
+const parsedStrings = new Map<string, Readonly<Quantity> | null>();
+const PARSED_STRINGS_MAX = 4096;
+
 /** A quantity with the format it was written in; undefined when `v` is not a quantity. */
-export function parseQuantityWithFormat(v: unknown): Quantity | undefined {
+export function parseQuantityWithFormat(v: unknown): Readonly<Quantity> | undefined {
+  if (typeof v !== 'string') return parseUncached(v);
+  const known = parsedStrings.get(v);
+  if (known !== undefined) return known ?? undefined;
+  const parsed = parseUncached(v);
+  if (parsedStrings.size >= PARSED_STRINGS_MAX) parsedStrings.clear();
+  parsedStrings.set(v, parsed ? Object.freeze(parsed) : null);
+  return parsed;
+}
+
+function parseUncached(v: unknown): Quantity | undefined {
   const text = typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'string' ? v.trim() : undefined;
   const m = text === undefined ? null : QUANTITY.exec(text);
   if (!m) return undefined;

@@ -4,6 +4,9 @@
  * leaves the object without metadata has failed. With failurePolicy Fail that rejects the request
  * with an InternalError naming the plugin; with Ignore it is logged and the chain goes on.
  * A StatusError is the plugin's deliberate answer and always rejects.
+ *
+ * A plugin that answers synchronously is answered synchronously (no promise, no timer): most
+ * plugins only look at the object, and admission runs for every write.
  */
 import type { Logger } from 'pino';
 import type { AdmissionAttributes, AdmissionPlugin } from '../auth-types.js';
@@ -14,7 +17,8 @@ export interface AdmissionPolicy {
   timeoutSeconds: number;
 }
 
-type Step = (attributes: AdmissionAttributes) => Promise<void>;
+/** Undefined when the step is done; a promise when the plugin is still working on it. */
+export type AdmissionStep = (attributes: AdmissionAttributes) => Promise<void> | undefined;
 
 class AdmissionPluginFailure extends Error {}
 
@@ -23,58 +27,125 @@ export function guardAdmission(
   phase: 'admit' | 'validate',
   policy: AdmissionPolicy,
   logger: Logger,
-): Step | undefined {
+): AdmissionStep | undefined {
   const step = plugin[phase];
   if (!step) return undefined;
   const call = step.bind(plugin);
   const handles = plugin.handles?.bind(plugin);
-  const timeoutMs = policy.timeoutSeconds * 1000;
-  return async (attributes) => {
+  const deadlines = new Deadlines(policy.timeoutSeconds * 1000, plugin.name);
+
+  function failed(err: unknown): void {
+    if (isStatusError(err)) throw err;
+    const reason = (err as Error)?.message ?? String(err);
+    if (policy.failurePolicy === 'Ignore') {
+      logger.error(
+        { err, admissionPlugin: plugin.name, phase },
+        'admission plugin failed; ignored by its failurePolicy',
+      );
+      return;
+    }
+    throw errors.internal(`admission plugin "${plugin.name}" failed: ${reason}`);
+  }
+
+  function check(attributes: AdmissionAttributes, value: unknown): void {
+    if (value !== undefined) {
+      throw new AdmissionPluginFailure(
+        `${phase}() returned ${describe(value)}; admission plugins change attributes.object in place and return nothing`,
+      );
+    }
+    if (phase === 'admit' && attributes.object !== undefined && !hasMetadata(attributes.object)) {
+      throw new AdmissionPluginFailure('admit() left the object without metadata');
+    }
+  }
+
+  return (attributes) => {
+    let answer: unknown;
     try {
-      if (handles && !handles(attributes.operation)) return;
-      const answer = call(attributes);
-      // Only asynchronous plugins can hang in a way we can stop waiting for: time them alone.
-      const value = isPromise(answer) ? await withTimeout(answer, timeoutMs, plugin.name) : answer;
-      if (value !== undefined) {
-        throw new AdmissionPluginFailure(
-          `${phase}() returned ${describe(value)}; admission plugins change attributes.object in place and return nothing`,
-        );
-      }
-      if (phase === 'admit' && attributes.object !== undefined && !hasMetadata(attributes.object)) {
-        throw new AdmissionPluginFailure('admit() left the object without metadata');
+      if (handles && !handles(attributes.operation)) return undefined;
+      answer = call(attributes);
+      if (!isPromise(answer)) {
+        check(attributes, answer);
+        return undefined;
       }
     } catch (err) {
-      if (isStatusError(err)) throw err;
-      const reason = (err as Error)?.message ?? String(err);
-      if (policy.failurePolicy === 'Ignore') {
-        logger.error(
-          { err, admissionPlugin: plugin.name, phase },
-          'admission plugin failed; ignored by its failurePolicy',
-        );
-        return;
-      }
-      throw errors.internal(`admission plugin "${plugin.name}" failed: ${reason}`);
+      failed(err);
+      return undefined;
     }
+    // Only asynchronous plugins can hang in a way we can stop waiting for.
+    return deadlines
+      .race(answer)
+      .then((value) => check(attributes, value))
+      .catch(failed);
   };
+}
+
+/**
+ * Timeouts for one plugin's pending calls without a timer per call: every call has the same
+ * timeout, so deadlines fall in the order calls were made and one timer, armed for the oldest
+ * pending call, serves them all.
+ */
+class Deadlines {
+  private readonly pending: { deadline: number; settled: boolean; fail(err: Error): void }[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly name: string,
+  ) {}
+
+  race<T>(promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { deadline: Date.now() + this.timeoutMs, settled: false, fail: reject };
+      this.pending.push(entry);
+      this.arm();
+      promise.then(
+        (value) => {
+          this.settle(entry);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.settle(entry);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private settle(entry: { settled: boolean }): void {
+    entry.settled = true;
+    // Calls mostly end in the order they began: drop the answered ones from the front at once.
+    while (this.pending.length && this.pending[0]!.settled) this.pending.shift();
+  }
+
+  private arm(): void {
+    if (this.timer) return;
+    while (this.pending.length && this.pending[0]!.settled) this.pending.shift();
+    const first = this.pending[0];
+    if (!first) return;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, first.deadline - Date.now()));
+    this.timer.unref();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = Date.now();
+    while (this.pending.length) {
+      const first = this.pending[0]!;
+      if (!first.settled && first.deadline > now) break;
+      this.pending.shift();
+      if (!first.settled) {
+        first.settled = true;
+        first.fail(
+          new AdmissionPluginFailure(`no answer within ${this.timeoutMs / 1000}s (timeoutSeconds of "${this.name}")`),
+        );
+      }
+    }
+    this.arm();
+  }
 }
 
 function isPromise(v: unknown): v is Promise<unknown> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new AdmissionPluginFailure(`no answer within ${ms / 1000}s (timeoutSeconds of "${name}")`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function hasMetadata(obj: unknown): boolean {

@@ -60,8 +60,9 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps): C
     admission: (plugin) => {
       const admit = guardAdmission(plugin, 'admit', policy, deps.logger.child({ plugin: name }));
       const validate = guardAdmission(plugin, 'validate', policy, deps.logger.child({ plugin: name }));
-      if (admit) hooks.admitMutating.tapPromise(plugin.name, admit);
-      if (validate) hooks.admitValidating.tapPromise(plugin.name, validate);
+      // Plain taps: a guarded step answers synchronously when its plugin does (see admission-guard.ts).
+      if (admit) hooks.admitMutating.tap(plugin.name, admit);
+      if (validate) hooks.admitValidating.tap(plugin.name, validate);
     },
     authenticator: (fn) => hooks.authenticate.tapPromise(name, async (req) => fn(req)),
     authorizer: (fn, rules) => {

@@ -4,6 +4,9 @@
  * is skipped. Either way the server keeps serving and nothing half-written is left behind.
  */
 import { expect } from 'chai';
+import { pino } from 'pino';
+import type { AdmissionAttributes, AdmissionPlugin } from '../../core/auth-types.js';
+import { guardAdmission } from '../../core/server/admission-guard.js';
 import { api, startTestServer } from '../helpers/server.js';
 
 const BROKEN = new URL('../fixtures/plugins/broken-admission', import.meta.url).pathname;
@@ -63,5 +66,54 @@ describe('admission plugin failures (failurePolicy, timeoutSeconds)', () => {
       error = err as Error;
     }
     expect(error?.message).to.match(/plugins\.broken-admission\.failurePolicy/);
+  });
+});
+
+describe('guardAdmission (the guard itself)', () => {
+  const logger = pino({ level: 'silent' });
+  const attributes = (): AdmissionAttributes => ({
+    operation: 'CREATE',
+    resource: { group: '', version: 'v1', resource: 'configmaps' },
+    subresource: '',
+    kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+    namespace: 'default',
+    name: 'cm',
+    object: { metadata: { name: 'cm' } },
+    user: { name: 'u', groups: [] },
+    dryRun: false,
+  });
+  const guard = (admit: AdmissionPlugin['admit'], timeoutSeconds = 0.15) =>
+    guardAdmission({ name: 'P', admit }, 'admit', { failurePolicy: 'Fail', timeoutSeconds }, logger)!;
+
+  it('answers a synchronous plugin synchronously, and a throwing one by throwing', () => {
+    expect(guard(() => undefined)(attributes())).to.equal(undefined);
+    expect(() =>
+      guard(() => {
+        throw new Error('boom');
+      })(attributes()),
+    ).to.throw(/admission plugin "P" failed: boom/);
+  });
+
+  it('times out each hanging call at its own deadline, while calls that answer in time pass', async () => {
+    const never = new Promise<void>(() => undefined);
+    const step = guard((a) => (a.name === 'hang' ? never : new Promise<void>((r) => setTimeout(r, 20))));
+    const started = Date.now();
+    const outcome = (p: Promise<void> | undefined) =>
+      p!.then(
+        () => ({ ok: true, ms: Date.now() - started }),
+        (err: Error) => ({ ok: false, message: err.message, ms: Date.now() - started }),
+      );
+    const first = outcome(step({ ...attributes(), name: 'hang' }));
+    const fast = outcome(step(attributes()));
+    await new Promise((r) => setTimeout(r, 100));
+    const second = outcome(step({ ...attributes(), name: 'hang' }));
+    const [a, b, c] = await Promise.all([first, fast, second]);
+    expect(b).to.include({ ok: true });
+    expect(a).to.include({ ok: false });
+    expect((a as { message: string }).message).to.match(/no answer within 0.15s \(timeoutSeconds of "P"\)/);
+    expect(a.ms).to.be.within(140, 235);
+    // Started 100 ms later, so it ends about 100 ms later: not swept out with the first one.
+    expect(c).to.include({ ok: false });
+    expect(c.ms).to.be.within(245, 600);
   });
 });

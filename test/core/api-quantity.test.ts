@@ -33,4 +33,17 @@ describe('Quantity', () => {
     expect(parseQuantityWithFormat('1e3')!.format).to.equal('DecimalExponent');
     expect(parseQuantityWithFormat('12x')).to.equal(undefined);
   });
+
+  it('remembers what a string parsed to, shared read-only, and still refuses what is no quantity', () => {
+    const first = parseQuantityWithFormat(' 750m ')!;
+    const again = parseQuantityWithFormat(' 750m ')!;
+    expect(again).to.equal(first);
+    expect(again).to.deep.equal({ nano: 750_000_000n, format: 'DecimalSI' });
+    expect(() => {
+      (again as { nano: bigint }).nano = 1n;
+    }).to.throw(TypeError);
+    expect(parseQuantityWithFormat('12x')).to.equal(undefined);
+    expect(parseQuantityWithFormat('12x')).to.equal(undefined);
+    expect(parseQuantityWithFormat(1.5)).to.deep.equal({ nano: 1_500_000_000n, format: 'DecimalSI' });
+  });
 });
