@@ -59,16 +59,23 @@ interface Watcher {
   close(): void;
 }
 
+/** An event, encoded at most once however many watchers write it (a class: no closure per event). */
+class SharedEvent implements CacheEvent {
+  private buf: Buffer | undefined;
+
+  constructor(
+    readonly type: WatchEventType,
+    readonly object: KubeObject,
+  ) {}
+
+  encoded(): Buffer {
+    this.buf ??= Buffer.from(`{"type":"${this.type}","object":${JSON.stringify(this.object)}}\n`);
+    return this.buf;
+  }
+}
+
 export function makeEvent(type: WatchEventType, object: KubeObject): CacheEvent {
-  let buf: Buffer | undefined;
-  return {
-    type,
-    object,
-    encoded: () => {
-      buf ??= Buffer.from(`{"type":"${type}","object":${JSON.stringify(object)}}\n`);
-      return buf;
-    },
-  };
+  return new SharedEvent(type, object);
 }
 
 function withRevision(obj: KubeObject, revision: number): KubeObject {
@@ -103,6 +110,13 @@ function namespaceOfKey(prefix: string, key: string): string {
   return slash < 0 ? '' : rest.slice(0, slash);
 }
 
+interface Waiter {
+  revision: number;
+  deadline: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 export class WatchCache {
   private readonly objects = new Map<string, KubeObject>();
   private readonly byNamespace = new Map<string, Set<string>>();
@@ -111,7 +125,9 @@ export class WatchCache {
   /** Every event after this revision is in `history`. */
   private historyBase = 0;
   private readonly watchers = new Set<Watcher>();
-  private waiters: { revision: number; resolve(): void }[] = [];
+  /** Reads waiting for the cache to reach a revision; one timer, for the earliest deadline, serves them all. */
+  private waiters: Waiter[] = [];
+  private waiterTimer: NodeJS.Timeout | undefined;
   private storageWatch: Watch | undefined;
   private stopped = false;
   private _revision = 0;
@@ -226,9 +242,12 @@ export class WatchCache {
     if (revision <= this._revision) return;
     this._revision = revision;
     if (this.waiters.length === 0) return;
-    const ready = this.waiters.filter((w) => w.revision <= revision);
-    this.waiters = this.waiters.filter((w) => w.revision > revision);
-    for (const w of ready) w.resolve();
+    const waiting: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.revision <= revision) w.resolve();
+      else waiting.push(w);
+    }
+    this.waiters = waiting;
   }
 
   private deliver(w: Watcher, change: Change): void {
@@ -237,24 +256,37 @@ export class WatchCache {
     if (type) w.onEvent(viewOf(change, type));
   }
 
+  /**
+   * Resolves once the cache has seen `revision`. While writes stream in, most consistent reads
+   * land here for a moment, so a waiter costs an entry in a list rather than a timer of its own.
+   */
   waitFresh(revision: number, timeoutMs = 3000): Promise<void> {
     if (revision <= this._revision) return Promise.resolve();
     this.storageWatch?.requestProgress?.();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(errors.timeout(`Too large resource version: ${revision}, current: ${this._revision}`));
-      }, timeoutMs);
-      timer.unref();
-      const waiter = {
-        revision,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
+      this.waiters.push({ revision, deadline: Date.now() + timeoutMs, resolve, reject });
+      this.armWaiterTimer();
     });
+  }
+
+  private armWaiterTimer(): void {
+    if (this.waiterTimer || this.waiters.length === 0) return;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const w of this.waiters) earliest = Math.min(earliest, w.deadline);
+    this.waiterTimer = setTimeout(() => this.expireWaiters(), Math.max(0, earliest - Date.now()));
+    this.waiterTimer.unref();
+  }
+
+  private expireWaiters(): void {
+    this.waiterTimer = undefined;
+    const now = Date.now();
+    const waiting: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.deadline > now) waiting.push(w);
+      else w.reject(errors.timeout(`Too large resource version: ${w.revision}, current: ${this._revision}`));
+    }
+    this.waiters = waiting;
+    this.armWaiterTimer();
   }
 
   get(key: string): KubeObject | undefined {

@@ -5,29 +5,35 @@
  * object shared by many watchers is walked once. Not walked into: the insides of
  * managedFields[].fieldsV1, opaque to clients (upstream's FieldsV1 is raw bytes) and half the
  * objects of a typical pod; only their top object is frozen.
+ *
+ * Every created object passes through here once an in-process controller watches its kind, so the
+ * walk is kept cheap: arrays by index (for…in would enumerate their indices as strings), children
+ * before their parent, and no array allocated per object.
  */
 export function deepFreeze<T>(obj: T): T {
   if (typeof obj !== 'object' || obj === null || Object.isFrozen(obj)) return obj;
-  Object.freeze(obj);
-  // for…in, not Object.values: no array per object.
-  for (const k in obj) {
-    const v = (obj as Record<string, unknown>)[k];
-    if (k === 'managedFields' && Array.isArray(v)) freezeManagedFields(v);
-    else deepFreeze(v);
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) deepFreeze(obj[i]);
+  } else {
+    for (const k in obj) {
+      const v = (obj as Record<string, unknown>)[k];
+      if (k === 'managedFields' && Array.isArray(v)) freezeManagedFields(v);
+      else deepFreeze(v);
+    }
   }
-  return obj;
+  return Object.freeze(obj);
 }
 
 function freezeManagedFields(entries: unknown[]): void {
   if (Object.isFrozen(entries)) return;
-  Object.freeze(entries);
   for (const entry of entries) {
     if (typeof entry !== 'object' || entry === null || Object.isFrozen(entry)) continue;
-    Object.freeze(entry);
     for (const k in entry) {
       const v = (entry as Record<string, unknown>)[k];
       if (k === 'fieldsV1') Object.freeze(v);
       else deepFreeze(v);
     }
+    Object.freeze(entry);
   }
+  Object.freeze(entries);
 }

@@ -148,19 +148,8 @@ function checkItem(type: string, item: LimitItem, requests: Resources, limits: R
   return out;
 }
 
-const parsed = new Map<string, bigint>();
-
-/** Nano-units, 0 for what is not a quantity; remembered, since every pod brings the same few strings. */
-function q(v: unknown): bigint {
-  if (typeof v !== 'string') return parseQuantity(v) ?? 0n;
-  let n = parsed.get(v);
-  if (n === undefined) {
-    if (parsed.size >= 1024) parsed.clear();
-    n = parseQuantity(v) ?? 0n;
-    parsed.set(v, n);
-  }
-  return n;
-}
+/** Nano-units, 0 for what is not a quantity (the core's parser remembers every string it parsed). */
+const q = (v: unknown): bigint => parseQuantity(v) ?? 0n;
 
 const show = (v: unknown) => canonicalQuantity(v);
 

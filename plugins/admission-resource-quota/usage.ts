@@ -7,7 +7,7 @@
 import { formatQuantity, type KubeObject, parseQuantityWithFormat, type Quantity } from '../../core/sdk.js';
 
 /** Resource name → amount, e.g. {pods: 1, requests.cpu: 250m}. */
-export type Usage = Map<string, Quantity>;
+export type Usage = Map<string, Readonly<Quantity>>;
 
 export interface GroupResource {
   group: string;
@@ -32,23 +32,13 @@ type Fields = Record<string, unknown>;
 const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-const parsed = new Map<string, Quantity | undefined>();
-const PARSED_LIMIT = 1024;
+/** Names built per pod are remembered up to this many (clients choose them). */
+const NAMES_LIMIT = 1024;
 
-/**
- * parseQuantityWithFormat, remembered: every pod brings the same few strings ("100m", "128Mi"),
- * and parsing them again was a tenth of what charging a quota cost. The Quantities are frozen
- * because they are shared; every Usage here builds new ones rather than changing them.
- */
-export function quantityOf(v: unknown): Quantity | undefined {
-  if (typeof v !== 'string') return parseQuantityWithFormat(v);
-  const known = parsed.get(v);
-  if (known !== undefined || parsed.has(v)) return known;
-  if (parsed.size >= PARSED_LIMIT) parsed.clear();
-  const q = parseQuantityWithFormat(v);
-  parsed.set(v, q && Object.freeze(q));
-  return q;
-}
+// Quantities come from the core's parser, which remembers each string it has parsed: every pod
+// brings the same few ("100m", "128Mi"). They are shared, so every Usage here builds new ones
+// rather than changing them.
+const quantityOf = parseQuantityWithFormat;
 
 export function add(usage: Usage, name: string, q: Quantity): void {
   const current = usage.get(name);
@@ -103,7 +93,7 @@ function prefixed(names: Map<string, string>, prefix: string, name: string): str
   let full = names.get(name);
   if (full === undefined) {
     full = `${prefix}${name}`;
-    if (names.size < PARSED_LIMIT) names.set(name, full);
+    if (names.size < NAMES_LIMIT) names.set(name, full);
   }
   return full;
 }
