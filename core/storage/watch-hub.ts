@@ -128,13 +128,15 @@ export class WatchHub {
   private schedule(w: Watcher): void {
     if (w.scheduled || w.done) return;
     w.scheduled = true;
-    const run = () => {
-      w.scheduled = false;
-      this.pump(w);
-    };
     // Replay pages yield to I/O between them; live events go out as soon as the writer's turn ends.
-    if (w.replaying) setImmediate(run);
-    else queueMicrotask(run);
+    // (Inline arrows, not a named one: under tsx a named closure also gets its name set, per event.)
+    if (w.replaying) setImmediate(() => this.runScheduled(w));
+    else queueMicrotask(() => this.runScheduled(w));
+  }
+
+  private runScheduled(w: Watcher): void {
+    w.scheduled = false;
+    this.pump(w);
   }
 
   private pump(w: Watcher): void {

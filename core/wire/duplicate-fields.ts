@@ -4,65 +4,76 @@
  * decoder does. A small scanner over the raw text: it only tracks keys, it does not build values.
  */
 export function duplicateFields(text: string): string[] {
-  const found: string[] = [];
-  let i = 0;
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  };
-  const str = (): string => {
-    const start = i;
-    i++; // opening quote
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
-  };
-  const value = (path: string): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      const seen = new Set<string>();
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        const key = str();
-        const at = path ? `${path}.${key}` : key;
-        if (seen.has(key)) found.push(at);
-        seen.add(key);
-        ws();
-        i++; // colon
-        value(at);
-        ws();
-        if (text[i++] !== ',') return;
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      for (let n = 0; ; n++) {
-        value(`${path}[${n}]`);
-        ws();
-        if (text[i++] !== ',') return;
-      }
-    }
-    if (c === '"') {
-      str();
-      return;
-    }
-    while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
-  };
+  const scanner = new KeyScanner(text);
   try {
-    value('');
+    scanner.value('');
   } catch {
     // The body was already parsed successfully; a scanner hiccup must not fail the request.
   }
-  return found;
+  return scanner.found;
+}
+
+// A class, not closures made per request: under tsx every closure made also gets its name set.
+class KeyScanner {
+  readonly found: string[] = [];
+  private i = 0;
+
+  constructor(private readonly text: string) {}
+
+  private ws(): void {
+    while (this.i < this.text.length && ' \t\n\r'.includes(this.text[this.i]!)) this.i++;
+  }
+
+  private str(): string {
+    const start = this.i;
+    this.i++; // opening quote
+    while (this.i < this.text.length && this.text[this.i] !== '"') this.i += this.text[this.i] === '\\' ? 2 : 1;
+    this.i++;
+    return JSON.parse(this.text.slice(start, this.i)) as string;
+  }
+
+  value(path: string): void {
+    const text = this.text;
+    this.ws();
+    const c = text[this.i];
+    if (c === '{') {
+      this.i++;
+      const seen = new Set<string>();
+      this.ws();
+      if (text[this.i] === '}') {
+        this.i++;
+        return;
+      }
+      for (;;) {
+        this.ws();
+        const key = this.str();
+        const at = path ? `${path}.${key}` : key;
+        if (seen.has(key)) this.found.push(at);
+        seen.add(key);
+        this.ws();
+        this.i++; // colon
+        this.value(at);
+        this.ws();
+        if (text[this.i++] !== ',') return;
+      }
+    }
+    if (c === '[') {
+      this.i++;
+      this.ws();
+      if (text[this.i] === ']') {
+        this.i++;
+        return;
+      }
+      for (let n = 0; ; n++) {
+        this.value(`${path}[${n}]`);
+        this.ws();
+        if (text[this.i++] !== ',') return;
+      }
+    }
+    if (c === '"') {
+      this.str();
+      return;
+    }
+    while (this.i < text.length && !',}] \t\n\r'.includes(text[this.i]!)) this.i++;
+  }
 }

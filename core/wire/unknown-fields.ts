@@ -60,26 +60,29 @@ function fieldsOf(type: string) {
  */
 export function dropUnknownFields(obj: Obj, type: string, top = true): string[] {
   const found: string[] = [];
-  const walk = (value: unknown, t: string, path: string) => {
-    if (OPAQUE.has(t) || !t.includes('.') || !isObj(value)) return;
-    const fields = fieldsOf(t);
-    if (!fields) return;
-    for (const key of Object.keys(value)) {
-      const f = fields.get(key);
-      const at = path ? `${path}.${key}` : key;
-      if (!f) {
-        if (top && path === '' && (key === 'apiVersion' || key === 'kind')) continue;
-        found.push(at);
-        delete value[key];
-        continue;
-      }
-      const v = value[key];
-      if (f.map && isObj(v)) for (const [k, item] of Object.entries(v)) walk(item, f.type, `${at}[${k}]`);
-      else if (f.repeated && Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) walk(v[i], f.type, `${at}[${i}]`);
-      } else walk(v, f.type, at);
-    }
-  };
-  walk(obj, type, '');
+  dropUnknownIn(obj, type, '', top, found);
   return found;
+}
+
+// A function of its own, not a closure made per call: under tsx every closure made gets its name set.
+function dropUnknownIn(value: unknown, t: string, path: string, top: boolean, found: string[]): void {
+  if (OPAQUE.has(t) || !t.includes('.') || !isObj(value)) return;
+  const fields = fieldsOf(t);
+  if (!fields) return;
+  for (const key of Object.keys(value)) {
+    const f = fields.get(key);
+    const at = path ? `${path}.${key}` : key;
+    if (!f) {
+      if (top && path === '' && (key === 'apiVersion' || key === 'kind')) continue;
+      found.push(at);
+      delete value[key];
+      continue;
+    }
+    const v = value[key];
+    if (f.map && isObj(v))
+      for (const [k, item] of Object.entries(v)) dropUnknownIn(item, f.type, `${at}[${k}]`, top, found);
+    else if (f.repeated && Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) dropUnknownIn(v[i], f.type, `${at}[${i}]`, top, found);
+    } else dropUnknownIn(v, f.type, at, top, found);
+  }
 }

@@ -69,24 +69,26 @@ type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 const QOS_RESOURCES = ['cpu', 'memory'];
 
 /** Upstream's ComputePodQOS over containers and init containers, cpu and memory only. */
+/** Adds a resource list's cpu and memory into `into` (module-level: no closure made per pod). */
+function addQosResources(into: Map<string, bigint>, list: unknown, found?: Set<string>): void {
+  if (!isObj(list)) return;
+  for (const [name, value] of Object.entries(list)) {
+    const q = parseQuantity(value);
+    if (!QOS_RESOURCES.includes(name) || q === undefined || q <= 0n) continue;
+    into.set(name, (into.get(name) ?? 0n) + q);
+    found?.add(name);
+  }
+}
+
 export function computeQosClass(spec: Obj): QosClass {
   const requests = new Map<string, bigint>();
   const limits = new Map<string, bigint>();
   let guaranteed = true;
-  const add = (into: Map<string, bigint>, list: unknown, found?: Set<string>) => {
-    if (!isObj(list)) return;
-    for (const [name, value] of Object.entries(list)) {
-      const q = parseQuantity(value);
-      if (!QOS_RESOURCES.includes(name) || q === undefined || q <= 0n) continue;
-      into.set(name, (into.get(name) ?? 0n) + q);
-      found?.add(name);
-    }
-  };
   for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) {
     const resources = isObj(c.resources) ? c.resources : {};
-    add(requests, resources.requests);
+    addQosResources(requests, resources.requests);
     const found = new Set<string>();
-    add(limits, resources.limits, found);
+    addQosResources(limits, resources.limits, found);
     if (!QOS_RESOURCES.every((r) => found.has(r))) guaranteed = false;
   }
   if (requests.size === 0 && limits.size === 0) return 'BestEffort';

@@ -357,42 +357,60 @@ export interface Comparison {
  */
 export function compare(lhs: Json | undefined, rhs: Json | undefined, meta: PatchMeta): Comparison {
   const out: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  const all = (x: Json, sp: string, path: FieldPath, into: FieldSet) => {
-    into.insert(path);
-    if (isObject(x)) {
-      for (const [k, c] of Object.entries(x)) all(c, childSchema(sp, k), [...path, fieldPE(k)], into);
-    } else if (Array.isArray(x) && x.length > 0) {
-      const rule = listRule(meta, sp);
-      const index = indexList(rule, x);
-      if (index) for (const [pe, item] of index) all(item, `${sp}[]`, [...path, pe], into);
-    }
-  };
-  const walk = (a: Json | undefined, b: Json | undefined, sp: string, path: FieldPath) => {
-    if (a === undefined && b === undefined) return;
-    // null is an empty value of the other side's type (a Go nil slice or map), not a change of type.
-    if (a === null && (isObject(b) || Array.isArray(b))) a = Array.isArray(b) ? [] : {};
-    if (b === null && (isObject(a) || Array.isArray(a))) b = Array.isArray(a) ? [] : {};
-    if (a === undefined) return all(b!, sp, path, out.added);
-    if (b === undefined) return all(a, sp, path, out.removed);
-    if (isObject(a) && isObject(b)) {
-      if (Object.keys(a).length === 0 && Object.keys(b).length === 0) return;
-      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
-        walk(a[k], b[k], childSchema(sp, k), [...path, fieldPE(k)]);
+  compareAt(lhs ?? {}, rhs ?? {}, '', [], meta, out);
+  return out;
+}
+
+// compare's walk, as functions of their own rather than closures made per call: under tsx every
+// closure made also gets its name set, and compare runs for every write.
+function insertAll(x: Json, sp: string, path: FieldPath, into: FieldSet, meta: PatchMeta): void {
+  into.insert(path);
+  if (isObject(x)) {
+    for (const [k, c] of Object.entries(x)) insertAll(c, childSchema(sp, k), [...path, fieldPE(k)], into, meta);
+  } else if (Array.isArray(x) && x.length > 0) {
+    const rule = listRule(meta, sp);
+    const index = indexList(rule, x);
+    if (index) for (const [pe, item] of index) insertAll(item, `${sp}[]`, [...path, pe], into, meta);
+  }
+}
+
+function compareAt(
+  a: Json | undefined,
+  b: Json | undefined,
+  sp: string,
+  path: FieldPath,
+  meta: PatchMeta,
+  out: Comparison,
+): void {
+  if (a === undefined && b === undefined) return;
+  // null is an empty value of the other side's type (a Go nil slice or map), not a change of type.
+  if (a === null && (isObject(b) || Array.isArray(b))) a = Array.isArray(b) ? [] : {};
+  if (b === null && (isObject(a) || Array.isArray(a))) b = Array.isArray(a) ? [] : {};
+  if (a === undefined) {
+    insertAll(b!, sp, path, out.added, meta);
+    return;
+  }
+  if (b === undefined) {
+    insertAll(a, sp, path, out.removed, meta);
+    return;
+  }
+  if (isObject(a) && isObject(b)) {
+    if (Object.keys(a).length === 0 && Object.keys(b).length === 0) return;
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+      compareAt(a[k], b[k], childSchema(sp, k), [...path, fieldPE(k)], meta, out);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b) && (a.length > 0 || b.length > 0)) {
+    const rule = listRule(meta, sp);
+    const ia = indexList(rule, a);
+    const ib = indexList(rule, b);
+    if (ia && ib) {
+      for (const pe of new Set([...ia.keys(), ...ib.keys()]))
+        compareAt(ia.get(pe), ib.get(pe), `${sp}[]`, [...path, pe], meta, out);
       return;
     }
-    if (Array.isArray(a) && Array.isArray(b) && (a.length > 0 || b.length > 0)) {
-      const rule = listRule(meta, sp);
-      const ia = indexList(rule, a);
-      const ib = indexList(rule, b);
-      if (ia && ib) {
-        for (const pe of new Set([...ia.keys(), ...ib.keys()])) walk(ia.get(pe), ib.get(pe), `${sp}[]`, [...path, pe]);
-        return;
-      }
-    }
-    if (JSON.stringify(a) !== JSON.stringify(b)) out.modified.insert(path);
-  };
-  walk(lhs ?? {}, rhs ?? {}, '', []);
-  return out;
+  }
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.modified.insert(path);
 }
 
 /** Merge an applied configuration into the live object (upstream's TypedValue.Merge). */

@@ -385,32 +385,36 @@ const STRING_FIELDS = [
 ] as const;
 
 /** What upstream's JSON decoding refuses before anything else runs: wrong types in metadata are a 400. */
+// A function of its own, not a closure made per call: under tsx every closure made gets its name set.
+function wrongMetadataType(meta: Record<string, unknown>, field: string, want: string) {
+  return errors.badRequest(
+    `json: cannot unmarshal ${describe(meta[field])} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
+  );
+}
+
 function checkMetadataTypes(meta: Record<string, unknown>): void {
-  const wrong = (field: string, want: string) =>
-    errors.badRequest(
-      `json: cannot unmarshal ${describe(meta[field])} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
-    );
   for (const f of STRING_FIELDS)
-    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string') throw wrong(f, 'string');
+    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string')
+      throw wrongMetadataType(meta, f, 'string');
   for (const f of ['labels', 'annotations']) {
     const v = meta[f];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'object' || Array.isArray(v)) throw wrong(f, 'map[string]string');
-    if (Object.values(v).some((x) => typeof x !== 'string')) throw wrong(f, 'map[string]string');
+    if (typeof v !== 'object' || Array.isArray(v)) throw wrongMetadataType(meta, f, 'map[string]string');
+    if (Object.values(v).some((x) => typeof x !== 'string')) throw wrongMetadataType(meta, f, 'map[string]string');
   }
   const fin = meta.finalizers;
   if (fin !== undefined && fin !== null && (!Array.isArray(fin) || fin.some((x) => typeof x !== 'string')))
-    throw wrong('finalizers', '[]string');
+    throw wrongMetadataType(meta, 'finalizers', '[]string');
   const owners = meta.ownerReferences;
   if (
     owners !== undefined &&
     owners !== null &&
     (!Array.isArray(owners) || owners.some((o) => typeof o !== 'object' || o === null))
   ) {
-    throw wrong('ownerReferences', '[]v1.OwnerReference');
+    throw wrongMetadataType(meta, 'ownerReferences', '[]v1.OwnerReference');
   }
   if (meta.generation !== undefined && meta.generation !== null && typeof meta.generation !== 'number')
-    throw wrong('generation', 'int64');
+    throw wrongMetadataType(meta, 'generation', 'int64');
 }
 
 function describe(v: unknown): string {
