@@ -35,8 +35,34 @@ export function specOf(obj: KubeObject): string {
   return JSON.stringify(rest);
 }
 
+/**
+ * A deep copy of a JSON value (an object as the API reads and stores it). Written out rather than
+ * structuredClone, which costs eight times as much for a pod: every update, patch and in-process
+ * client call copies. Anything that is not plain JSON data (a Date a controller put in) is copied
+ * as JSON would carry it, since that is how it would reach the server over HTTP.
+ */
 export function clone<T>(value: T): T {
-  return structuredClone(value);
+  return copyJson(value) as T;
+}
+
+function copyJson(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyJson(v[i]);
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return JSON.parse(JSON.stringify(v));
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    const item = copyJson((v as Record<string, unknown>)[k]);
+    // A "__proto__" key (JSON.parse makes it an own property) must stay data, not set a prototype.
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[k] = item;
+  }
+  return out;
 }
 
 /** A resourceVersion as a revision number, or undefined when absent. Bad input is the caller's 400. */

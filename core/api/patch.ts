@@ -3,9 +3,11 @@
  * patch (RFC 7386) and Kubernetes strategic merge patch are the product itself. Every function
  * returns a new object; bad patches are the client's 4xx, never a 500.
  */
+
 import jsonPatch from 'fast-json-patch';
 import { errors, isStatusError, StatusError } from '../errors.js';
 import { merge as mergeApplied } from './apply/fieldset.js';
+import { clone } from './meta.js';
 import type { PatchMeta } from './types.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -24,13 +26,13 @@ export function applyPatch(
       return applyJsonPatch(original, patch);
     case 'merge':
       if (!isObject(patch)) throw errors.badRequest('a merge patch must be a JSON object');
-      return mergePatch(structuredClone(original) as Json, patch) as object;
+      return mergePatch(clone(original) as Json, patch) as object;
     case 'strategic':
       if (!isObject(patch)) throw errors.badRequest('a strategic merge patch must be a JSON object');
-      return strategicMerge(structuredClone(original) as JsonObject, patch, meta ?? {}, '');
+      return strategicMerge(clone(original) as JsonObject, patch, meta ?? {}, '');
     case 'apply': // without field ownership (subresources); the main resource applies in apply/apply.ts
       if (!isObject(patch)) throw errors.badRequest('an applied configuration must be an object');
-      return mergeApplied(structuredClone(original) as Json, patch, meta ?? {}) as object;
+      return mergeApplied(clone(original) as Json, patch, meta ?? {}) as object;
   }
 }
 
@@ -42,7 +44,7 @@ function applyJsonPatch(original: object, patch: unknown): object {
     throw errors.badRequest(`the JSON patch is invalid: ${invalid.message.split('\n')[0]}`);
   }
   try {
-    return jsonPatch.applyPatch(structuredClone(original), patch as jsonPatch.Operation[], false, false).newDocument;
+    return jsonPatch.applyPatch(clone(original), patch as jsonPatch.Operation[], false, false).newDocument;
   } catch (err) {
     if (isStatusError(err)) throw err;
     const e = err as Error & { name?: string };
@@ -61,7 +63,7 @@ function testFailed(): StatusError {
 
 /** RFC 7386. */
 export function mergePatch(target: Json, patch: Json): Json {
-  if (!isObject(patch)) return structuredClone(patch);
+  if (!isObject(patch)) return clone(patch);
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];

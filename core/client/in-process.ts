@@ -3,7 +3,9 @@
  * ApiService, so components running inside the server are authorized and admitted exactly like
  * remote ones (as their own identity), without HTTP or JSON round trips.
  */
+
 import type { ApiService } from '../api/api-service.js';
+import { clone } from '../api/meta.js';
 import type { KubeObject } from '../api/types.js';
 import type { UserInfo } from '../auth-types.js';
 import { parseRequestInfo } from '../server/request-info.js';
@@ -37,8 +39,8 @@ export class InProcessClient implements ApiClient {
   ): Promise<T> {
     const info = parseRequestInfo(method, p, q);
     // The store may hand back objects that live in the watch cache: give callers their own copy.
-    const outcome = await this.api.handle({ info, user: this.user, query: q, body: structuredClone(body), patchType });
-    return structuredClone(outcome.body) as T;
+    const outcome = await this.api.handle({ info, user: this.user, query: q, body: clone(body), patchType });
+    return clone(outcome.body) as T;
   }
 
   get<T extends KubeObject = KubeObject>(
@@ -104,7 +106,7 @@ export class InProcessClient implements ApiClient {
   }
 
   watch(r: ResourceRef, namespace: string, options: WatchOptions, onEvent: (e: WatchEvent) => void): WatchHandle {
-    return this.watchWith(r, namespace, options, onEvent, structuredClone);
+    return this.watchWith(r, namespace, options, onEvent, clone);
   }
 
   /**

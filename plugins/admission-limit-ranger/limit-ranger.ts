@@ -88,10 +88,10 @@ export function applyDefaults(pod: KubeObject, limitRange: KubeObject): void {
   for (const c of list(spec.containers)) notes.push(...mergeContainer(c, requests, limits, 'container'));
   for (const c of list(spec.initContainers)) notes.push(...mergeContainer(c, requests, limits, 'init container'));
   if (notes.length === 0) return;
-  pod.metadata.annotations = {
-    ...pod.metadata.annotations,
-    [ANNOTATION]: `LimitRanger plugin set: ${notes.join('; ')}`,
-  };
+  const annotations: Record<string, string> = {};
+  for (const k in pod.metadata.annotations) annotations[k] = pod.metadata.annotations[k]!;
+  annotations[ANNOTATION] = `LimitRanger plugin set: ${notes.join('; ')}`;
+  pod.metadata.annotations = annotations;
 }
 
 function mergeContainer(container: Fields, requests: Resources, limits: Resources, label: string): string[] {
@@ -106,10 +106,19 @@ function mergeContainer(container: Fields, requests: Resources, limits: Resource
   return notes;
 }
 
+const NOTHING: string[] = [];
+
 function fill(resources: Fields, key: 'limits' | 'requests', defaults: Resources): string[] {
   const current = fields(resources[key]);
-  const missing = Object.keys(defaults).filter((k) => !(k in current));
-  if (missing.length) resources[key] = { ...current, ...Object.fromEntries(missing.map((k) => [k, defaults[k]])) };
+  const missing: string[] = [];
+  for (const k in defaults) if (!(k in current)) missing.push(k);
+  if (missing.length === 0) return NOTHING;
+  // Built by assignment, not spread from entries: an object made that way stays in V8's fast
+  // mode, which every later step (validation, encoding, storage) reads faster.
+  const filled: Fields = {};
+  for (const k in current) filled[k] = current[k];
+  for (const k of missing) filled[k] = defaults[k];
+  resources[key] = filled;
   return missing;
 }
 

@@ -20,8 +20,9 @@ import {
   type GroupResource,
   podConstraintError,
   prettyPrint,
-  quotaApplies,
+  quotaScopes,
   restrictedResources,
+  scopesApply,
   type Usage,
   usageFromList,
   usageOf,
@@ -58,6 +59,7 @@ interface WorkingQuota {
   statusHard: Usage;
   /** restrictedResources(hard, r) by "group/resource". */
   restricted: Map<string, string[]>;
+  scopes: string[];
 }
 
 function working(quota: KubeObject): WorkingQuota {
@@ -69,6 +71,7 @@ function working(quota: KubeObject): WorkingQuota {
     hard: objectAt(objectAt(quota.spec).hard),
     statusHard: usageFromList(status.hard),
     restricted: new Map(),
+    scopes: quotaScopes(quota),
   };
 }
 
@@ -181,7 +184,7 @@ export class QuotaCharger {
     const applicable: { q: WorkingQuota; restricted: string[] }[] = [];
     for (const q of quotas) {
       const restricted = restrictedOf(q, r);
-      if (restricted.length === 0 || !quotaApplies(q.quota, r, a.object!)) continue;
+      if (restricted.length === 0 || !scopesApply(q.scopes, r, a.object!)) continue;
       applicable.push({ q, restricted });
     }
     if (this.limited.length) {

@@ -171,7 +171,11 @@ export function quotaScopes(quota: KubeObject): string[] {
 
 /** Whether `quota` applies to `obj`: scoped quotas apply to pods only, and only when every scope matches. */
 export function quotaApplies(quota: KubeObject, r: GroupResource, obj: KubeObject): boolean {
-  const scopes = quotaScopes(quota);
+  return scopesApply(quotaScopes(quota), r, obj);
+}
+
+/** quotaApplies with the quota's scopes already read (admission reads them once per batch). */
+export function scopesApply(scopes: string[], r: GroupResource, obj: KubeObject): boolean {
   if (scopes.length === 0) return true;
   if (r.group !== '' || r.resource !== 'pods') return false;
   return scopes.every((s) => scopeMatches(s, obj));

@@ -90,8 +90,16 @@ function tokenVolume(name: string): Fields {
   };
 }
 
+const SUFFIX_LENGTH = 5;
+const SUFFIXES = NAME_ALPHABET.length ** SUFFIX_LENGTH;
+
+/** Five letters of the alphabet, from one random number (one call to the CSPRNG per pod, not five). */
 function randomSuffix(): string {
+  let n = randomInt(SUFFIXES);
   let out = '';
-  for (let i = 0; i < 5; i++) out += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
+  for (let i = 0; i < SUFFIX_LENGTH; i++) {
+    out += NAME_ALPHABET[n % NAME_ALPHABET.length];
+    n = Math.floor(n / NAME_ALPHABET.length);
+  }
   return out;
 }

@@ -4,8 +4,9 @@
  * (PATCH application/apply-patch+yaml) merges a configuration, removes fields its manager dropped,
  * and refuses to change fields other managers own unless forced.
  */
+
 import { errors, isStatusError, StatusError } from '../../errors.js';
-import { nowTimestamp } from '../meta.js';
+import { clone, nowTimestamp } from '../meta.js';
 import { GenericStore, type WriteScope } from '../store/generic-store.js';
 import type { KubeObject, PatchMeta, ResourceDefinition } from '../types.js';
 import { apiVersionOf } from '../types.js';
@@ -238,7 +239,7 @@ function allowedByLastApplied(live: KubeObject | undefined, conflicts: Conflict[
 function syncLastApplied(object: KubeObject, config: JsonObject, ctx: ManagedContext): void {
   const annotations = object.metadata.annotations;
   if (ctx.manager !== 'kubectl' || !annotations?.[LAST_APPLIED_ANNOTATION]) return;
-  const copy = structuredClone(config) as KubeObject;
+  const copy = clone(config) as KubeObject;
   if (copy.metadata?.annotations) {
     delete copy.metadata.annotations[LAST_APPLIED_ANNOTATION];
     if (Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
@@ -320,7 +321,7 @@ export class ManagedStore extends GenericStore {
       scope,
       name,
       async (current) => {
-        const live = structuredClone(current);
+        const live = clone(current);
         const next = await mutate(current);
         if (trackable(next)) trackUpdate(live, next, ctx);
         return next;
@@ -366,7 +367,7 @@ export class ManagedStore extends GenericStore {
 
   private checkApplied(config: unknown, name: string): KubeObject {
     if (!isObject(config)) throw errors.badRequest('error decoding YAML: the applied configuration must be an object');
-    const obj = structuredClone(config) as unknown as KubeObject;
+    const obj = clone(config) as unknown as KubeObject;
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isObject(obj.metadata)) throw errors.badRequest('metadata must be an object');
     if (obj.metadata.managedFields !== undefined && obj.metadata.managedFields !== null)

@@ -5,7 +5,9 @@
  * by it, a merge list without a key (finalizers) is a set, every other list is atomic; every map is
  * granular.
  */
+
 import { errors } from '../../errors.js';
+import { clone } from '../meta.js';
 import type { PatchMeta } from '../types.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -427,17 +429,17 @@ export function merge(live: Json | undefined, config: Json, meta: PatchMeta, sp 
     const rule = listRule(meta, sp);
     const ilive = indexList(rule, live);
     const iconf = indexList(rule, config);
-    if (!ilive || !iconf) return structuredClone(config);
+    if (!ilive || !iconf) return clone(config);
     const out = [...live];
     const at = new Map([...ilive.keys()].map((pe, i) => [pe, i]));
     for (const [pe, item] of iconf) {
       const i = at.get(pe);
-      if (i === undefined) out.push(structuredClone(item));
+      if (i === undefined) out.push(clone(item));
       else out[i] = rule.kind === 'map' ? merge(out[i], item, meta, `${sp}[]`) : item;
     }
     return out;
   }
-  return structuredClone(config);
+  return clone(config);
 }
 
 /** Remove the value at `path` from `obj` (in place); maps and lists it empties go too. */

@@ -4,7 +4,7 @@
  * concurrency, admission calls and dry runs, for every kind; kinds add behaviour via their Strategy.
  */
 import { randomUUID } from 'node:crypto';
-import type { AdmissionOperation, UserInfo } from '../../auth-types.js';
+import type { AdmissionAttributes, AdmissionOperation, UserInfo } from '../../auth-types.js';
 import { runAdmissionPhase } from '../../chains.js';
 import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
@@ -52,7 +52,14 @@ export class GenericStore implements ObjectStore {
     private readonly resolve: <T>(name: string) => T,
   ) {
     this.qualified = { group: definition.group, resource: definition.plural };
+    const { group, version, plural, kind } = definition;
+    this.admissionResource = Object.freeze({ group, version, resource: plural });
+    this.admissionKind = Object.freeze({ group, version, kind });
   }
+
+  // What every admission call names, made once per kind (frozen: every call shares them).
+  private readonly admissionResource: AdmissionAttributes['resource'];
+  private readonly admissionKind: AdmissionAttributes['kind'];
 
   key(namespace: string, name: string): string {
     return storageKey(this.definition, namespace, name);
@@ -353,12 +360,11 @@ export class GenericStore implements ObjectStore {
   ): Promise<void> {
     const hook = phase === 'mutating' ? this.hooks.admitMutating : this.hooks.admitValidating;
     if (hook.taps.length === 0) return;
-    const def = this.definition;
     await runAdmissionPhase(this.hooks, phase, {
       operation,
-      resource: { group: def.group, version: def.version, resource: def.plural },
+      resource: this.admissionResource,
       subresource: scope.subresource ?? '',
-      kind: { group: def.group, version: def.version, kind: def.kind },
+      kind: this.admissionKind,
       namespace: scope.namespace,
       name: (object ?? oldObject)?.metadata.name ?? '',
       object,

@@ -1,0 +1,33 @@
+/** clone: the deep copy every update, patch and in-process client call makes of API objects. */
+import { expect } from 'chai';
+import { clone } from '../../../core/api/meta.js';
+
+describe('clone', () => {
+  it('copies every level, so changing the copy leaves the original as it was', () => {
+    const original = Object.freeze({
+      metadata: Object.freeze({ name: 'p', labels: Object.freeze({ app: 'a' }) }),
+      spec: { containers: [{ name: 'c', ports: [{ containerPort: 80 }] }], replicas: null },
+    });
+    const copy = clone(original) as {
+      metadata: { labels: Record<string, string> };
+      spec: { containers: { ports: unknown[] }[] };
+    };
+    expect(copy).to.deep.equal(original);
+    expect(Object.isFrozen(copy.metadata)).to.equal(false);
+    copy.metadata.labels.app = 'b';
+    copy.spec.containers[0]!.ports.push({ containerPort: 81 });
+    expect(original.metadata.labels.app).to.equal('a');
+    expect(original.spec.containers[0]!.ports).to.have.length(1);
+  });
+
+  it('keeps a "__proto__" key as data, and copies what is not plain JSON as JSON would carry it', () => {
+    const parsed = JSON.parse('{"data":{"__proto__":{"polluted":true},"ok":1}}');
+    const copy = clone(parsed);
+    expect(Object.getPrototypeOf(copy.data)).to.equal(Object.prototype);
+    expect(copy.data.polluted).to.equal(undefined);
+    expect(Object.keys(copy.data)).to.deep.equal(['__proto__', 'ok']);
+    expect(JSON.stringify(copy)).to.equal(JSON.stringify(parsed));
+    const when = new Date('2026-12-01T00:00:00Z');
+    expect(clone({ at: when })).to.deep.equal({ at: '2026-12-01T00:00:00.000Z' });
+  });
+});
