@@ -91,23 +91,47 @@ export async function runAdmission(hooks: Hooks, attributes: AdmissionAttributes
 /**
  * One phase of admission. The generic store runs them apart, as upstream does: mutating before the
  * kind's validation, validating after it, so validating plugins see the final object.
+ * Undefined when every plugin answered at once (most only look at the object), else a promise: a
+ * write through a chain of synchronous plugins then waits for nothing.
  */
-export async function runAdmissionPhase(
+export function runAdmissionPhase(
   hooks: Hooks,
   phase: 'mutating' | 'validating',
   attributes: AdmissionAttributes,
-): Promise<void> {
+): Promise<void> | undefined {
   const hook = phase === 'mutating' ? hooks.admitMutating : hooks.admitValidating;
-  for (const tap of tapsOf<[AdmissionAttributes], void>(hook)) {
+  return runAdmissionFrom(tapsOf<[AdmissionAttributes], void>(hook), 0, attributes);
+}
+
+function runAdmissionFrom(
+  taps: { name: string; fn: TapFn<[AdmissionAttributes], void> }[],
+  start: number,
+  attributes: AdmissionAttributes,
+): Promise<void> | undefined {
+  for (let i = start; i < taps.length; i++) {
+    const tap = taps[i]!;
+    let pending: void | Promise<void>;
     try {
-      // Await only what is pending: most plugins answer at once, and every write runs this loop.
-      const pending = tap.fn(attributes);
-      if (pending) await pending;
+      pending = tap.fn(attributes);
     } catch (err) {
-      if (isStatusError(err)) throw err;
-      throw errors.internal(`admission plugin "${tap.name}" failed: ${(err as Error).message}`);
+      throw admissionFailure(tap.name, err);
+    }
+    if (pending) {
+      return pending.then(
+        () => runAdmissionFrom(taps, i + 1, attributes),
+        (err: unknown) => {
+          throw admissionFailure(tap.name, err);
+        },
+      );
     }
   }
+  return undefined;
+}
+
+/** A StatusError is the plugin's answer; anything else is a bug in the plugin, named. */
+function admissionFailure(name: string, err: unknown): unknown {
+  if (isStatusError(err)) return err;
+  return errors.internal(`admission plugin "${name}" failed: ${(err as Error).message}`);
 }
 
 /** The names in each chain, in the order they run: printed at start and by `skiff config check`. */

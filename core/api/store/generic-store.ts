@@ -87,12 +87,14 @@ export class GenericStore implements ObjectStore {
 
     const ctx = this.strategyContext(scope.namespace, scope.dryRun);
     await this.definition.strategy?.prepareForCreate?.(obj, ctx);
-    await this.admit('CREATE', scope, obj, undefined, 'mutating');
+    const mutating = this.admit('CREATE', scope, obj, undefined, 'mutating');
+    if (mutating) await mutating;
     this.validate(obj, [
       ...validateObjectMeta(obj.metadata, this.definition.nameRule ?? 'subdomain', this.definition.namespaced),
       ...(this.definition.strategy?.validate?.(obj, ctx) ?? []),
     ]);
-    await this.admit('CREATE', scope, obj, undefined, 'validating');
+    const validating = this.admit('CREATE', scope, obj, undefined, 'validating');
+    if (validating) await validating;
     if (scope.dryRun) return obj;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -351,16 +353,17 @@ export class GenericStore implements ObjectStore {
       throw errors.invalid(this.definition.kind, this.definition.group, obj.metadata.name ?? '', fieldErrors);
   }
 
-  private async admit(
+  /** Undefined when admission is done at once (see runAdmissionPhase), else a promise. */
+  private admit(
     operation: AdmissionOperation,
     scope: WriteScope,
     object: KubeObject | undefined,
     oldObject: KubeObject | undefined,
     phase: 'mutating' | 'validating',
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const hook = phase === 'mutating' ? this.hooks.admitMutating : this.hooks.admitValidating;
-    if (hook.taps.length === 0) return;
-    await runAdmissionPhase(this.hooks, phase, {
+    if (hook.taps.length === 0) return undefined;
+    return runAdmissionPhase(this.hooks, phase, {
       operation,
       resource: this.admissionResource,
       subresource: scope.subresource ?? '',
