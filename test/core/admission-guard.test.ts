@@ -5,8 +5,9 @@
  */
 import { expect } from 'chai';
 import { pino } from 'pino';
-import type { AdmissionAttributes, AdmissionPlugin } from '../../core/auth-types.js';
+import type { AdmissionPlugin } from '../../core/auth-types.js';
 import { guardAdmission } from '../../core/server/admission-guard.js';
+import { podCreateAttributes } from '../helpers/admission.js';
 import { api, startTestServer } from '../helpers/server.js';
 
 const BROKEN = new URL('../fixtures/plugins/broken-admission', import.meta.url).pathname;
@@ -71,17 +72,8 @@ describe('admission plugin failures (failurePolicy, timeoutSeconds)', () => {
 
 describe('guardAdmission (the guard itself)', () => {
   const logger = pino({ level: 'silent' });
-  const attributes = (): AdmissionAttributes => ({
-    operation: 'CREATE',
-    resource: { group: '', version: 'v1', resource: 'configmaps' },
-    subresource: '',
-    kind: { group: '', version: 'v1', kind: 'ConfigMap' },
-    namespace: 'default',
-    name: 'cm',
-    object: { metadata: { name: 'cm' } },
-    user: { name: 'u', groups: [] },
-    dryRun: false,
-  });
+  const attributes = podCreateAttributes;
+
   const guard = (admit: AdmissionPlugin['admit'], timeoutSeconds = 0.15) =>
     guardAdmission({ name: 'P', admit }, 'admit', { failurePolicy: 'Fail', timeoutSeconds }, logger)!;
 

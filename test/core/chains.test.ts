@@ -1,9 +1,10 @@
 /** The semantics of each chain, proved with small test plugins tapped onto fresh hooks. */
 import { expect } from 'chai';
-import type { AdmissionAttributes, AuthenticationRequest, AuthorizationAttributes } from '../../core/auth-types.js';
+import type { AuthenticationRequest, AuthorizationAttributes } from '../../core/auth-types.js';
 import { runAdmission, runAuthentication, runAuthorization } from '../../core/chains.js';
 import { errors, isStatusError } from '../../core/errors.js';
 import { createHooks } from '../../core/hooks.js';
+import { podCreateAttributes } from '../helpers/admission.js';
 
 const request: AuthenticationRequest = { headers: {}, transport: 'secure' };
 const attributes = (): AuthorizationAttributes => ({
@@ -17,17 +18,6 @@ const attributes = (): AuthorizationAttributes => ({
   subresource: '',
   name: '',
   path: '/api/v1/namespaces/default/pods',
-});
-const admission = (): AdmissionAttributes => ({
-  operation: 'CREATE',
-  resource: { group: '', version: 'v1', resource: 'pods' },
-  subresource: '',
-  kind: { group: '', version: 'v1', kind: 'Pod' },
-  namespace: 'default',
-  name: 'p',
-  object: { metadata: { name: 'p', labels: {} } },
-  user: { name: 'bob', groups: [] },
-  dryRun: false,
 });
 
 describe('core/chains', () => {
@@ -117,7 +107,7 @@ describe('core/chains', () => {
         expect(a.object!.metadata.labels!.team, 'mutations are visible to later plugins').to.equal('blue');
       });
       hooks.admitMutating.tapPromise('m2', async () => void order.push('m2'));
-      await runAdmission(hooks, admission());
+      await runAdmission(hooks, podCreateAttributes());
       expect(order).to.deep.equal(['m1', 'm2', 'v1', 'v2']);
     });
     it('the first error rejects and later plugins do not run; a StatusError passes through', async () => {
@@ -129,7 +119,7 @@ describe('core/chains', () => {
       hooks.admitValidating.tap('later', () => {
         later = true;
       });
-      const err = await runAdmission(hooks, admission()).catch((e: unknown) => e);
+      const err = await runAdmission(hooks, podCreateAttributes()).catch((e: unknown) => e);
       expect(isStatusError(err) && err.code).to.equal(403);
       expect((err as Error).message).to.equal('pods "p" is forbidden: no pods today');
       expect(later).to.equal(false);
@@ -139,7 +129,7 @@ describe('core/chains', () => {
       hooks.admitValidating.tap('buggy-plugin', () => {
         throw new TypeError('x is undefined');
       });
-      const err = await runAdmission(hooks, admission()).catch((e: unknown) => e);
+      const err = await runAdmission(hooks, podCreateAttributes()).catch((e: unknown) => e);
       expect(isStatusError(err) && err.reason).to.equal('InternalError');
       expect((err as Error).message)
         .to.contain('"buggy-plugin"')
