@@ -4,6 +4,7 @@
  * cacher). Watchers older than the kept history get a dedicated storage watch, or 410 Expired when
  * storage has compacted that far.
  */
+import { type Deadline, DeadlineTimer } from '../deadline-timer.js';
 import { errors } from '../errors.js';
 import {
   CompactedError,
@@ -112,9 +113,8 @@ function namespaceOfKey(prefix: string, key: string): string {
 
 interface Waiter {
   revision: number;
-  deadline: number;
+  deadline: Deadline;
   resolve(): void;
-  reject(err: Error): void;
 }
 
 export class WatchCache {
@@ -125,9 +125,9 @@ export class WatchCache {
   /** Every event after this revision is in `history`. */
   private historyBase = 0;
   private readonly watchers = new Set<Watcher>();
-  /** Reads waiting for the cache to reach a revision; one timer, for the earliest deadline, serves them all. */
+  /** Reads waiting for the cache to reach a revision; one timer serves all their timeouts. */
   private waiters: Waiter[] = [];
-  private waiterTimer: NodeJS.Timeout | undefined;
+  private readonly waiterDeadlines = new DeadlineTimer();
   private storageWatch: Watch | undefined;
   private stopped = false;
   private _revision = 0;
@@ -244,8 +244,11 @@ export class WatchCache {
     if (this.waiters.length === 0) return;
     const waiting: Waiter[] = [];
     for (const w of this.waiters) {
-      if (w.revision <= revision) w.resolve();
-      else waiting.push(w);
+      if (w.revision > revision) waiting.push(w);
+      else {
+        this.waiterDeadlines.settle(w.deadline);
+        w.resolve();
+      }
     }
     this.waiters = waiting;
   }
@@ -264,29 +267,16 @@ export class WatchCache {
     if (revision <= this._revision) return Promise.resolve();
     this.storageWatch?.requestProgress?.();
     return new Promise((resolve, reject) => {
-      this.waiters.push({ revision, deadline: Date.now() + timeoutMs, resolve, reject });
-      this.armWaiterTimer();
+      const waiter: Waiter = {
+        revision,
+        resolve,
+        deadline: this.waiterDeadlines.add(timeoutMs, () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(errors.timeout(`Too large resource version: ${revision}, current: ${this._revision}`));
+        }),
+      };
+      this.waiters.push(waiter);
     });
-  }
-
-  private armWaiterTimer(): void {
-    if (this.waiterTimer || this.waiters.length === 0) return;
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const w of this.waiters) earliest = Math.min(earliest, w.deadline);
-    this.waiterTimer = setTimeout(() => this.expireWaiters(), Math.max(0, earliest - Date.now()));
-    this.waiterTimer.unref();
-  }
-
-  private expireWaiters(): void {
-    this.waiterTimer = undefined;
-    const now = Date.now();
-    const waiting: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (w.deadline > now) waiting.push(w);
-      else w.reject(errors.timeout(`Too large resource version: ${w.revision}, current: ${this._revision}`));
-    }
-    this.waiters = waiting;
-    this.armWaiterTimer();
   }
 
   get(key: string): KubeObject | undefined {

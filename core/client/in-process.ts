@@ -3,7 +3,6 @@
  * ApiService, so components running inside the server are authorized and admitted exactly like
  * remote ones (as their own identity), without HTTP or JSON round trips.
  */
-
 import type { ApiService } from '../api/api-service.js';
 import { clone } from '../api/meta.js';
 import type { KubeObject } from '../api/types.js';

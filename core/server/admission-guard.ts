@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { AdmissionAttributes, AdmissionPlugin } from '../auth-types.js';
+import { DeadlineTimer } from '../deadline-timer.js';
 import { errors, isStatusError } from '../errors.js';
 
 export interface AdmissionPolicy {
@@ -79,14 +80,9 @@ export function guardAdmission(
   };
 }
 
-/**
- * Timeouts for one plugin's pending calls without a timer per call: every call has the same
- * timeout, so deadlines fall in the order calls were made and one timer, armed for the oldest
- * pending call, serves them all.
- */
+/** Timeouts for one plugin's pending calls, all served by one timer (see DeadlineTimer). */
 class Deadlines {
-  private readonly pending: { deadline: number; settled: boolean; fail(err: Error): void }[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer = new DeadlineTimer();
 
   constructor(
     private readonly timeoutMs: number,
@@ -95,52 +91,22 @@ class Deadlines {
 
   race<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry = { deadline: Date.now() + this.timeoutMs, settled: false, fail: reject };
-      this.pending.push(entry);
-      this.arm();
+      const deadline = this.timer.add(this.timeoutMs, () =>
+        reject(
+          new AdmissionPluginFailure(`no answer within ${this.timeoutMs / 1000}s (timeoutSeconds of "${this.name}")`),
+        ),
+      );
       promise.then(
         (value) => {
-          this.settle(entry);
+          this.timer.settle(deadline);
           resolve(value);
         },
         (err: unknown) => {
-          this.settle(entry);
+          this.timer.settle(deadline);
           reject(err);
         },
       );
     });
-  }
-
-  private settle(entry: { settled: boolean }): void {
-    entry.settled = true;
-    // Calls mostly end in the order they began: drop the answered ones from the front at once.
-    while (this.pending.length && this.pending[0]!.settled) this.pending.shift();
-  }
-
-  private arm(): void {
-    if (this.timer) return;
-    while (this.pending.length && this.pending[0]!.settled) this.pending.shift();
-    const first = this.pending[0];
-    if (!first) return;
-    this.timer = setTimeout(() => this.expire(), Math.max(0, first.deadline - Date.now()));
-    this.timer.unref();
-  }
-
-  private expire(): void {
-    this.timer = undefined;
-    const now = Date.now();
-    while (this.pending.length) {
-      const first = this.pending[0]!;
-      if (!first.settled && first.deadline > now) break;
-      this.pending.shift();
-      if (!first.settled) {
-        first.settled = true;
-        first.fail(
-          new AdmissionPluginFailure(`no answer within ${this.timeoutMs / 1000}s (timeoutSeconds of "${this.name}")`),
-        );
-      }
-    }
-    this.arm();
   }
 }
 

@@ -106,13 +106,11 @@ function mergeContainer(container: Fields, requests: Resources, limits: Resource
   return notes;
 }
 
-const NOTHING: string[] = [];
-
 function fill(resources: Fields, key: 'limits' | 'requests', defaults: Resources): string[] {
   const current = fields(resources[key]);
   const missing: string[] = [];
   for (const k in defaults) if (!(k in current)) missing.push(k);
-  if (missing.length === 0) return NOTHING;
+  if (missing.length === 0) return missing;
   // Built by assignment, not spread from entries: an object made that way stays in V8's fast
   // mode, which every later step (validation, encoding, storage) reads faster.
   const filled: Fields = {};

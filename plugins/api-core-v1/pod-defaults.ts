@@ -68,7 +68,6 @@ export function defaultPod(pod: Obj): void {
 type QosClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 const QOS_RESOURCES = ['cpu', 'memory'];
 
-/** Upstream's ComputePodQOS over containers and init containers, cpu and memory only. */
 /** Adds a resource list's cpu and memory into `into` (module-level: no closure made per pod). */
 function addQosResources(into: Map<string, bigint>, list: unknown, found?: Set<string>): void {
   if (!isObj(list)) return;
@@ -80,6 +79,7 @@ function addQosResources(into: Map<string, bigint>, list: unknown, found?: Set<s
   }
 }
 
+/** Upstream's ComputePodQOS over containers and init containers, cpu and memory only. */
 export function computeQosClass(spec: Obj): QosClass {
   const requests = new Map<string, bigint>();
   const limits = new Map<string, bigint>();

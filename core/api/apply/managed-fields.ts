@@ -77,7 +77,6 @@ export function decodeOrEmpty(list: unknown): Map<string, ManagedEntry> {
   }
 }
 
-/** Encode, dropping empty sets, sorted as upstream: operation, time, manager, apiVersion, subresource. */
 // Module-level rather than made per call: under tsx every closure made also gets its name set.
 const seconds = (t?: string) => (t ? Math.floor(Date.parse(t) / 1000) : 0);
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -88,6 +87,7 @@ const entryOrder = (p: ManagedEntry, q: ManagedEntry) =>
   cmp(p.apiVersion, q.apiVersion) ||
   cmp(p.subresource, q.subresource);
 
+/** Encode, dropping empty sets, sorted as upstream: operation, time, manager, apiVersion, subresource. */
 export function encodeManagedFields(entries: Map<string, ManagedEntry>): ManagedFieldsEntry[] {
   const list = [...entries.values()].filter((e) => !e.set.isEmpty());
   list.sort(entryOrder);

@@ -393,7 +393,6 @@ const STRING_FIELDS = [
   'deletionTimestamp',
 ] as const;
 
-/** What upstream's JSON decoding refuses before anything else runs: wrong types in metadata are a 400. */
 // A function of its own, not a closure made per call: under tsx every closure made gets its name set.
 function wrongMetadataType(meta: Record<string, unknown>, field: string, want: string) {
   return errors.badRequest(
@@ -401,6 +400,7 @@ function wrongMetadataType(meta: Record<string, unknown>, field: string, want: s
   );
 }
 
+/** What upstream's JSON decoding refuses before anything else runs: wrong types in metadata are a 400. */
 function checkMetadataTypes(meta: Record<string, unknown>): void {
   for (const f of STRING_FIELDS)
     if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string')
