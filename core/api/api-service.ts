@@ -11,13 +11,13 @@ import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
 import { APPLY_MEDIA_TYPE, ManagedStore, validatePatchOptions, withFieldManager } from './apply/apply.js';
 import { forbiddenError } from './forbidden.js';
-import { decodeStored } from './meta.js';
 import { applyPatch } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
 import type { DeleteOptions, GenericStore, WriteScope } from './store/generic-store.js';
 import { parseLimit } from './store/query.js';
 import { type ListQuery, ResourceReader } from './store/reader.js';
+import { RecentWrites } from './store/recent-writes.js';
 import type { KubeObject, ResourceDefinition, SubresourceDefinition, SubresourceRequest } from './types.js';
 import { apiVersionOf } from './types.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
@@ -61,14 +61,16 @@ export class ApiService {
 
   /** Build a store and a watch cache for every registered resource, and fill the caches. */
   async start(): Promise<void> {
+    // One for every kind: copies are found by their stored text, whatever the kind.
+    const recent = new RecentWrites();
     for (const def of this.registry.all()) {
-      const store = new ManagedStore(def, this.storage, this.hooks, this.resolve);
+      const store = new ManagedStore(def, this.storage, this.hooks, this.resolve, recent);
       const served: Served = { def, store };
       if (!def.virtualCreate) {
         const cache = new WatchCache({
           storage: this.storage,
           prefix: storagePrefix(def),
-          decode: decodeStored,
+          decode: (kv) => recent.decode(kv),
           historyLimit: this.watchCacheSize,
           bookmarkType: { apiVersion: apiVersionOf(def), kind: def.kind },
         });

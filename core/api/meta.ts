@@ -19,8 +19,13 @@ export function generateNameSuffix(): string {
 
 /** Stored values never carry resourceVersion: it is the key's mod revision, set on read. */
 export function encodeForStorage(obj: KubeObject): string {
+  return JSON.stringify(storedForm(obj));
+}
+
+/** `obj` as storage keeps it: without resourceVersion (shares everything else with `obj`). */
+export function storedForm(obj: KubeObject): KubeObject {
   const { resourceVersion: _rv, ...metadata } = obj.metadata;
-  return JSON.stringify({ ...obj, metadata });
+  return { ...obj, metadata };
 }
 
 export function decodeStored(kv: Pick<KeyValue, 'value' | 'modRevision'>): KubeObject {
@@ -36,33 +41,47 @@ export function specOf(obj: KubeObject): string {
 }
 
 /**
- * A deep copy of a JSON value (an object as the API reads and stores it). Written out rather than
- * structuredClone, which costs eight times as much for a pod: every update, patch and in-process
- * client call copies. Anything that is not plain JSON data (a Date a controller put in) is copied
- * as JSON would carry it, since that is how it would reach the server over HTTP.
+ * A deep copy of a JSON value (an object as the API reads and stores it), exactly what
+ * JSON.parse(JSON.stringify(value)) gives: undefined and functions are dropped from objects and
+ * become null in arrays, as are numbers JSON cannot write. Written out rather than structuredClone,
+ * which costs eight times as much for a pod: every update, patch and in-process client call
+ * copies, and the watch cache takes its copy of each object this process writes (recent-writes.ts).
+ * Anything that is not plain data (a Date a controller put in) is copied as JSON would carry it,
+ * since that is how it would reach the server over HTTP.
  */
 export function clone<T>(value: T): T {
   return copyJson(value) as T;
 }
 
 function copyJson(v: unknown): unknown {
-  if (typeof v !== 'object' || v === null) return v;
+  if (typeof v !== 'object' || v === null) return typeof v === 'number' ? jsonNumber(v) : v;
   if (Array.isArray(v)) {
     const out: unknown[] = new Array(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = copyJson(v[i]);
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i];
+      out[i] = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : copyJson(item);
+    }
     return out;
   }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return JSON.parse(JSON.stringify(v));
   const out: Record<string, unknown> = {};
   for (const k in v) {
-    const item = copyJson((v as Record<string, unknown>)[k]);
+    const value = (v as Record<string, unknown>)[k];
+    if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
+    const item = copyJson(value);
     // A "__proto__" key (JSON.parse makes it an own property) must stay data, not set a prototype.
     if (k === '__proto__')
       Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
     else out[k] = item;
   }
   return out;
+}
+
+/** A number as JSON carries it: NaN and the infinities become null, -0 becomes 0. */
+function jsonNumber(n: number): number | null {
+  if (!Number.isFinite(n)) return null;
+  return n === 0 ? 0 : n;
 }
 
 /** A resourceVersion as a revision number, or undefined when absent. Bad input is the caller's 400. */

@@ -22,6 +22,7 @@ import { storageKey } from '../registry.js';
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../types.js';
 import { apiVersionOf } from '../types.js';
 import { validateObjectMeta } from '../validation.js';
+import type { RecentWrites } from './recent-writes.js';
 import { withStorageErrors } from './storage-errors.js';
 
 /** Who asks, and whether to write: passed to every write. */
@@ -50,6 +51,8 @@ export class GenericStore implements ObjectStore {
     private readonly storage: Storage,
     private readonly hooks: Hooks,
     private readonly resolve: <T>(name: string) => T,
+    /** Shared with the watch cache, which takes its copies of what this store writes from it. */
+    private readonly recent?: RecentWrites,
   ) {
     this.qualified = { group: definition.group, resource: definition.plural };
     const { group, version, plural, kind } = definition;
@@ -99,9 +102,9 @@ export class GenericStore implements ObjectStore {
     for (let attempt = 0; ; attempt++) {
       try {
         const kv = await this.call(() =>
-          this.storage.create(this.key(scope.namespace, obj.metadata.name!), encodeForStorage(obj)),
+          this.storage.create(this.key(scope.namespace, obj.metadata.name!), this.encode(obj)),
         );
-        return decodeStored(kv);
+        return stamped(obj, kv.modRevision);
       } catch (err) {
         if (!(err instanceof KeyExistsError)) throw err;
         // A generated name that collides is our problem, not the client's: pick another.
@@ -173,7 +176,8 @@ export class GenericStore implements ObjectStore {
         if (next.metadata.deletionTimestamp && !this.holds(next)) {
           return await this.finishDelete(key, next, kv.modRevision);
         }
-        return decodeStored(await this.call(() => this.storage.update(key, encodeForStorage(next), kv.modRevision)));
+        const kv2 = await this.call(() => this.storage.update(key, this.encode(next), kv.modRevision));
+        return stamped(next, kv2.modRevision);
       } catch (err) {
         const retry = err instanceof RevisionMismatchError && expected === undefined && attempt < MAX_CONFLICT_RETRIES;
         if (retry) continue;
@@ -302,7 +306,8 @@ export class GenericStore implements ObjectStore {
     next.metadata.deletionTimestamp = nowTimestamp();
     next.metadata.deletionGracePeriodSeconds = 0;
     if (scope.dryRun) return next;
-    return decodeStored(await this.call(() => this.storage.update(key, encodeForStorage(next), rev)));
+    const kv = await this.call(() => this.storage.update(key, this.encode(next), rev));
+    return stamped(next, kv.modRevision);
   }
 
   private async finishDelete(key: string, current: KubeObject, rev: number): Promise<KubeObject> {
@@ -313,6 +318,11 @@ export class GenericStore implements ObjectStore {
     );
     const deleted = decodeStored({ value: kv.value, modRevision: kv.modRevision });
     return deleted;
+  }
+
+  /** The text to store; remembered for the watch cache when this store shares its RecentWrites. */
+  private encode(obj: KubeObject): string {
+    return this.recent ? this.recent.encode(obj) : encodeForStorage(obj);
   }
 
   private checkBody(body: KubeObject, namespace: string): KubeObject {
@@ -429,4 +439,14 @@ function checkMetadataTypes(meta: Record<string, unknown>): void {
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'array';
   return v === null ? 'null' : typeof v;
+}
+
+/**
+ * A written object as its reader gets it: the store's own copy, which it encoded, stamped with
+ * the revision storage gave it. Parsing the stored text back would give the same object (the text
+ * is JSON.stringify of it) at the price of a parse.
+ */
+function stamped(obj: KubeObject, revision: number): KubeObject {
+  obj.metadata.resourceVersion = String(revision);
+  return obj;
 }

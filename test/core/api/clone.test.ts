@@ -30,4 +30,18 @@ describe('clone', () => {
     const when = new Date('2026-12-01T00:00:00Z');
     expect(clone({ at: when })).to.deep.equal({ at: '2026-12-01T00:00:00.000Z' });
   });
+
+  it('gives exactly what a JSON round trip gives: undefined and functions dropped, null in arrays', () => {
+    const value = {
+      a: undefined,
+      b: () => 1,
+      c: [undefined, () => 1, Number.NaN, Number.POSITIVE_INFINITY, 1],
+      d: { e: undefined, f: 'x' },
+      n: -0,
+    };
+    const copy = clone(value);
+    expect(copy).to.deep.equal(JSON.parse(JSON.stringify(value)));
+    expect(Object.keys(copy)).to.deep.equal(['c', 'd', 'n']);
+    expect(Object.keys(copy.d)).to.deep.equal(['f']);
+  });
 });
