@@ -256,13 +256,30 @@ export class LeaderElector {
     };
     const round = deadline(undefined, this.c.renewDeadlineMs);
     try {
-      await this.write(released, round.signal);
+      if (!(await this.writeRelease(released, round.signal))) return;
       this.log.info('released the leader lease');
     } catch (err) {
       this.log.error({ err }, 'could not release the leader lease; the others take it once it expires');
     } finally {
       round.dispose();
     }
+  }
+
+  /**
+   * A renewal cut short by the stop may still have landed, leaving the version last read behind
+   * (a 409): then read the lease and release it if it is still ours. False when it no longer is.
+   */
+  private async writeRelease(released: LeaderElectionRecord, signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.write(released, signal);
+      return true;
+    } catch (err) {
+      if (statusCode(err) !== 409) throw err;
+    }
+    this.lease = await bounded(this.client.get<KubeObject>(LEASES, this.c.namespace, this.c.name), signal);
+    if (recordOf(this.lease).holderIdentity !== this.identity) return false;
+    await this.write({ ...released, leaseTransitions: recordOf(this.lease).leaseTransitions }, signal);
+    return true;
   }
 
   private reportTransition(callbacks: LeaderCallbacks): void {

@@ -215,7 +215,7 @@ describe('e2e: skiff controller-manager as its own process', function () {
     expect(await cm.exited(15_000), cm.output()).to.equal(0);
     expect(cm.lines.some((l) => l.msg === 'stopped')).to.equal(true);
     const lease = await admin.get(LEASES, 'kube-system', 'kube-controller-manager');
-    expect((lease.spec as { holderIdentity?: string }).holderIdentity ?? '').to.equal('');
+    expect((lease.spec as { holderIdentity?: string }).holderIdentity ?? '', cm.output()).to.equal('');
   });
 
   it('with two controller managers one leads; killing it (-9) hands over within the lease duration', async () => {

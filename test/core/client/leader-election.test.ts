@@ -165,6 +165,38 @@ for (const storage of ['memory', 'sqlite'] as const) {
       expect(handover).to.be.lessThan(1_000);
     });
 
+    it('releases on stop even when a renewal cut short by the stop lands after all', async () => {
+      const fa = faulty(client);
+      const a = start(fa.client, { identity: 'a' });
+      await until('a leads', () => a.leading());
+      let open!: () => void;
+      const opened = new Promise<void>((r) => {
+        open = r;
+      });
+      let landed!: () => void;
+      const renewalLanded = new Promise<void>((r) => {
+        landed = r;
+      });
+      let calls = 0;
+      fa.gate = async () => {
+        calls++;
+        // The next renewal is held until a is told to stop; the release waits until it has landed.
+        await (calls === 1 ? opened : renewalLanded);
+      };
+      await until('a renewal held in flight', () => calls === 1);
+      const sentBefore = fa.lastUpdateSent;
+      const conflictsBefore = fa.conflicts;
+      const stopping = a.stop();
+      open();
+      await until('the renewal landed', () => fa.lastUpdateSent !== sentBefore);
+      landed();
+      await stopping;
+      // The lease was a version ahead of what a had read: its release met a 409, then read and released.
+      expect(fa.conflicts).to.equal(conflictsBefore + 1);
+      const lease = await readLease(client, name);
+      expect(lease.spec).to.include({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 });
+    });
+
     it('a killed leader (no release) is replaced once the lease expires, not before', async () => {
       const fa = faulty(client);
       const a = start(fa.client, { identity: 'a', releaseOnCancel: false });
