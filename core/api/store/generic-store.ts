@@ -170,14 +170,16 @@ export class GenericStore implements ObjectStore {
         throw errors.staleResourceVersion(this.qualified, name);
       const old = decodeStored(kv);
       const next = await this.prepareUpdate(scope, old, this.checkBody(await mutate(clone(old)), scope.namespace));
-      if (encodeForStorage(next) === kv.value) return old; // nothing changed: no write, no new resourceVersion
+      const value = encodeForStorage(next);
+      if (value === kv.value) return old; // nothing changed: no write, no new resourceVersion
       if (scope.dryRun) return next;
       try {
         if (next.metadata.deletionTimestamp && !this.holds(next)) {
           return await this.finishDelete(key, next, kv.modRevision);
         }
-        const kv2 = await this.call(() => this.storage.update(key, this.encode(next), kv.modRevision));
-        return stamped(next, kv2.modRevision);
+        this.recent?.remember(value, next);
+        const written = await this.call(() => this.storage.update(key, value, kv.modRevision));
+        return stamped(next, written.modRevision);
       } catch (err) {
         const retry = err instanceof RevisionMismatchError && expected === undefined && attempt < MAX_CONFLICT_RETRIES;
         if (retry) continue;

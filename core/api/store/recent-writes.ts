@@ -8,7 +8,7 @@
  * handed out once, to the first reader; a write that never comes back (storage refused it) is
  * dropped, oldest first, once `capacity` texts are waiting.
  */
-import { clone, decodeStored, storedForm } from '../meta.js';
+import { clone, decodeStored, encodeForStorage, storedForm } from '../meta.js';
 import type { KubeObject } from '../types.js';
 
 const DEFAULT_CAPACITY = 1024;
@@ -20,12 +20,16 @@ export class RecentWrites {
 
   /** The text to store for `obj`; remembers a copy of what it says, for `decode`. */
   encode(obj: KubeObject): string {
-    const stored = storedForm(obj);
-    const value = JSON.stringify(stored);
+    const value = encodeForStorage(obj);
+    this.remember(value, obj);
+    return value;
+  }
+
+  /** `value` (encodeForStorage of `obj`) is about to be written: keep a copy to decode it with. */
+  remember(value: string, obj: KubeObject): void {
     if (this.byValue.size >= this.capacity) this.byValue.delete(this.byValue.keys().next().value!);
     // A copy taken now: the caller still owns `obj` and may change it after the write.
-    this.byValue.set(value, clone(stored));
-    return value;
+    this.byValue.set(value, clone(storedForm(obj)));
   }
 
   /** A stored value as an object at `modRevision`: the remembered copy if there is one, else parsed. */
