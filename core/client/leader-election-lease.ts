@@ -97,9 +97,28 @@ export const NO_RECORD: LeaderElectionRecord = Object.freeze({
   leaseTransitions: 0,
 });
 
-/** metav1.MicroTime: RFC 3339 in UTC with six fraction digits (JavaScript clocks give milliseconds). */
+/** metav1.MicroTime: RFC 3339 in UTC with six fraction digits; `ms` may carry microseconds. */
 export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  return fromMicros(Math.round(ms * 1000));
+}
+
+function fromMicros(micros: number): string {
+  const fraction = String(micros % 1000).padStart(3, '0');
+  return new Date(Math.floor(micros / 1000)).toISOString().replace(/\.(\d{3})Z$/, `.$1${fraction}Z`);
+}
+
+let lastStampMicros = 0;
+
+/**
+ * Now as a MicroTime with real microseconds, as upstream's: the wall clock's milliseconds and the
+ * monotonic clock's microseconds, never the same twice in one process. With milliseconds alone a
+ * release and the next holder's acquire could carry the same stamp.
+ */
+export function nowMicroTime(): string {
+  let micros = Date.now() * 1000 + (Math.floor(performance.now() * 1000) % 1000);
+  if (micros <= lastStampMicros) micros = lastStampMicros + 1;
+  lastStampMicros = micros;
+  return fromMicros(micros);
 }
 
 /** Missing fields read as empty, as upstream's LeaseSpecToLeaderElectionRecord. */

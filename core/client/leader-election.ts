@@ -23,9 +23,9 @@ import {
   type LeaderElectionRecord,
   type LeaderElectorOptions,
   leaseWith,
-  microTime,
   NO_RECORD,
   newLease,
+  nowMicroTime,
   rawRecord,
   recordOf,
   statusCode,
@@ -156,7 +156,7 @@ export class LeaderElector {
   /** One attempt, as upstream's tryAcquireOrRenew. Never throws: false means "not (yet) ours". */
   private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = performance.now();
-    const stamp = microTime(Date.now());
+    const stamp = nowMicroTime();
     const mine: LeaderElectionRecord = {
       holderIdentity: this.identity,
       leaseDurationSeconds: this.c.leaseDurationSeconds,
@@ -246,7 +246,7 @@ export class LeaderElector {
   /** Upstream's release: no holder, a one-second lease, so the next candidate takes it at once. */
   private async releaseIfAsked(): Promise<void> {
     if (!this.c.releaseOnCancel || !this.isLeader()) return;
-    const stamp = microTime(Date.now());
+    const stamp = nowMicroTime();
     const released: LeaderElectionRecord = {
       holderIdentity: '',
       leaseDurationSeconds: 1,

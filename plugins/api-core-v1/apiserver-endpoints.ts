@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../core/api/types.js';
+import { microTime } from '../../core/client/leader-election-lease.js';
 import { type ApiClient, CORE_V1, type ResourceRef, type WatchHandle } from '../../core/client/types.js';
 import { errors, StatusError } from '../../core/errors.js';
 import type { ApiServerEndpoint } from './bootstrap.js';
@@ -61,9 +62,6 @@ export function apiServerIdentity(host: string, endpoint: ApiServerEndpoint): st
   const digest = createHash('sha256').update(`${host}\n${endpoint.address}:${endpoint.port}`).digest();
   return `kube-apiserver-${base32(digest.subarray(0, 16))}`;
 }
-
-/** metav1.MicroTime as upstream writes it: RFC 3339 with microseconds. */
-const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '000Z');
 
 /** A lease's advertised endpoint and expiry; undefined for leases that do not say where they are. */
 export function memberOf(lease: KubeObject): (ApiServerEndpoint & { expires: number }) | undefined {

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { LeaderElector, microTime } from '../../../core/client/leader-election.js';
-import { LEASES } from '../../../core/client/leader-election-lease.js';
+import { LEASES, nowMicroTime } from '../../../core/client/leader-election-lease.js';
 import type { ApiClient } from '../../../core/client/types.js';
 import { SkiffError } from '../../../core/errors.js';
 import { httpClient } from '../../helpers/http-client.js';
@@ -55,6 +55,15 @@ describe('core/client/leader-election: options', () => {
 
   it('writes MicroTime: RFC 3339, UTC, six fraction digits', () => {
     expect(microTime(Date.UTC(2024, 4, 1, 10, 0, 0, 123))).to.equal('2024-05-01T10:00:00.123000Z');
+    expect(microTime(Date.UTC(2024, 4, 1, 10, 0, 0, 123) + 0.456)).to.equal('2024-05-01T10:00:00.123456Z');
+  });
+
+  it('stamps with real microseconds: never the same twice, and on the wall clock', () => {
+    const stamps = Array.from({ length: 2000 }, () => nowMicroTime());
+    expect(new Set(stamps).size).to.equal(stamps.length);
+    expect([...stamps].sort()).to.deep.equal(stamps);
+    for (const s of stamps) expect(s).to.match(MICRO_TIME);
+    expect(Math.abs(Date.parse(stamps.at(-1)!) - Date.now())).to.be.lessThan(50);
   });
 });
 
