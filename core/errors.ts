@@ -22,7 +22,9 @@ export type StatusReason =
   | 'UnsupportedMediaType'
   | 'InternalError'
   | 'Expired'
-  | 'ServiceUnavailable';
+  | 'ServiceUnavailable'
+  /** Upstream's StatusReasonUnknown: what an error that is not a Status becomes (the reason is left out). */
+  | '';
 
 export interface StatusCause {
   reason?: string;
@@ -68,7 +70,7 @@ export class StatusError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason ? { reason: this.reason } : {}),
       code: this.code,
     };
     if (this.details) status.details = this.details;
@@ -205,6 +207,8 @@ export const errors = {
   tooManyRequests: (message: string, retryAfterSeconds = 1) =>
     new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds }),
   internal: (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
+  /** An error upstream returns as a plain Go error: a 500 without a reason, the message as is. */
+  unknown: (message: string) => new StatusError(500, '', message),
   serviceUnavailable: (message: string) => new StatusError(503, 'ServiceUnavailable', message),
   timeout: (message: string) => new StatusError(504, 'Timeout', message),
 };

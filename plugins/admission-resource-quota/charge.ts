@@ -16,13 +16,19 @@ import {
   type StatusError,
 } from '../../core/sdk.js';
 import {
+  formatScopes,
+  matchingScopes,
+  quotaScopes,
+  type ScopeSelector,
+  scopesApply,
+  uncoveredScopes,
+} from './scopes.js';
+import {
   add,
   type GroupResource,
   podConstraintError,
   prettyPrint,
-  quotaScopes,
   restrictedResources,
-  scopesApply,
   type Usage,
   usageFromList,
   usageOf,
@@ -42,6 +48,8 @@ export interface LimitedResource {
   apiGroup: string;
   resource: string;
   matchContains: string[];
+  /** Objects matching one of these may only be created where a quota has a scope of that name. */
+  matchScopes: ScopeSelector[];
 }
 
 interface Pending {
@@ -59,7 +67,7 @@ interface WorkingQuota {
   statusHard: Usage;
   /** restrictedResources(hard, r) by "group/resource". */
   restricted: Map<string, string[]>;
-  scopes: string[];
+  scopes: ScopeSelector[];
 }
 
 function working(quota: KubeObject): WorkingQuota {
@@ -177,24 +185,28 @@ export class QuotaCharger {
     return 'ok';
   }
 
-  /** Checks one request against every quota; charges the working copies when it fits. */
+  /**
+   * Checks one request against every quota, in upstream's order: each applicable quota's
+   * constraints and status, then the limited resources and scopes, then the hard limits. Charges
+   * the working copies when it fits.
+   */
   private evaluate(a: AdmissionAttributes, quotas: WorkingQuota[]): StatusError | undefined {
     const r: GroupResource = { group: a.resource.group, resource: a.resource.resource };
-    const usage = usageOf(r, a.object!);
+    const obj = a.object!;
+    const usage = usageOf(r, obj);
     const applicable: { q: WorkingQuota; restricted: string[] }[] = [];
     for (const q of quotas) {
       const restricted = restrictedOf(q, r);
-      if (restricted.length === 0 || !scopesApply(q.scopes, r, a.object!)) continue;
+      if (restricted.length === 0 || !scopesApply(q.scopes, r, obj)) continue;
+      const refusal = this.precheck(a, r, q, restricted);
+      if (refusal) return refusal;
       applicable.push({ q, restricted });
     }
-    if (this.limited.length) {
-      const covered = new Set(applicable.flatMap((x) => x.restricted));
-      const uncovered = this.limitedNames(r, usage).filter((n) => !covered.has(n));
-      if (uncovered.length) return forbidden(a, `insufficient quota to consume: ${uncovered.join(',')}`);
-    }
+    const refusal = this.limitedRefusal(a, r, usage, quotas, applicable);
+    if (refusal) return refusal;
     for (const { q, restricted } of applicable) {
-      const refusal = this.check(a, r, q, restricted, usage);
-      if (refusal) return refusal;
+      const exceeded = this.exceeded(a, q, restricted, usage);
+      if (exceeded) return exceeded;
     }
     if (a.dryRun) return undefined;
     for (const { q, restricted } of applicable) {
@@ -208,12 +220,36 @@ export class QuotaCharger {
     return undefined;
   }
 
-  private check(
+  /** What the object may not do without a quota: consume limited resources, match limited scopes. */
+  private limitedRefusal(
+    a: AdmissionAttributes,
+    r: GroupResource,
+    usage: Usage,
+    quotas: WorkingQuota[],
+    applicable: { restricted: string[] }[],
+  ): StatusError | undefined {
+    if (this.limited.length === 0) return undefined;
+    const covered = new Set(applicable.flatMap((x) => x.restricted));
+    const uncovered = this.limitedNames(r, usage).filter((n) => !covered.has(n));
+    if (uncovered.length) return forbidden(a, `insufficient quota to consume: ${uncovered.join(',')}`);
+    const limitedScopes = this.limited.flatMap((l) =>
+      l.apiGroup === r.group && l.resource === r.resource ? matchingScopes(l.matchScopes, r, a.object!) : [],
+    );
+    if (limitedScopes.length === 0) return undefined;
+    // Upstream looks at every quota's scopes here, whether or not the quota applies to the object.
+    const quotaScopesMatched = quotas.flatMap((q) => matchingScopes(q.scopes, r, a.object!));
+    const missing = uncoveredScopes(limitedScopes, quotaScopesMatched);
+    // Upstream returns this one as a plain error: a 500 without a reason, the message as is.
+    if (missing.length) return errors.unknown(`insufficient quota to match these scopes: ${formatScopes(missing)}`);
+    return undefined;
+  }
+
+  /** A quota's pod constraints and whether its status is known yet (upstream checks these first). */
+  private precheck(
     a: AdmissionAttributes,
     r: GroupResource,
     q: WorkingQuota,
     restricted: string[],
-    usage: Usage,
   ): StatusError | undefined {
     const name = q.quota.metadata.name ?? '';
     if (r.group === '' && r.resource === 'pods') {
@@ -221,10 +257,19 @@ export class QuotaCharger {
       if (missing) return forbidden(a, `failed quota: ${name}: ${missing}`);
     }
     // Limits the controller has not confirmed yet are not enforceable: refuse rather than guess.
-    const statusHard = q.statusHard;
-    const unknown = restricted.filter((n) => !statusHard.has(n) || !q.used.has(n));
+    const unknown = restricted.filter((n) => !q.statusHard.has(n) || !q.used.has(n));
     if (unknown.length)
       return forbidden(a, `status unknown for quota: ${name}, resources: ${unknown.sort().join(',')}`);
+    return undefined;
+  }
+
+  private exceeded(
+    a: AdmissionAttributes,
+    q: WorkingQuota,
+    restricted: string[],
+    usage: Usage,
+  ): StatusError | undefined {
+    const statusHard = q.statusHard;
     const exceeded = restricted.filter((n) => {
       const wanted = usage.get(n)?.nano ?? 0n;
       return wanted > 0n && (q.used.get(n)?.nano ?? 0n) + wanted > statusHard.get(n)!.nano;
@@ -232,7 +277,7 @@ export class QuotaCharger {
     if (exceeded.length === 0) return undefined;
     return forbidden(
       a,
-      `exceeded quota: ${name}, requested: ${prettyPrint(usage, exceeded)}, used: ${prettyPrint(q.used, exceeded)}, limited: ${prettyPrint(statusHard, exceeded)}`,
+      `exceeded quota: ${q.quota.metadata.name ?? ''}, requested: ${prettyPrint(usage, exceeded)}, used: ${prettyPrint(q.used, exceeded)}, limited: ${prettyPrint(statusHard, exceeded)}`,
     );
   }
 

@@ -16,12 +16,31 @@ import {
 import { type LimitedResource, type QuotaAccess, QuotaCharger } from './charge.js';
 import { type Usage, usageFromList, usageToList } from './usage.js';
 
+/** A ScopedResourceSelectorRequirement, as in a quota's spec.scopeSelector. */
+const scopeSelectorSchema = z
+  .object({
+    scopeName: z.enum([
+      'Terminating',
+      'NotTerminating',
+      'BestEffort',
+      'NotBestEffort',
+      'PriorityClass',
+      'CrossNamespacePodAffinity',
+    ]),
+    operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+    values: z.array(z.string()).default([]),
+  })
+  .strict()
+  .refine((s) => (s.operator === 'In' || s.operator === 'NotIn') === s.values.length > 0, {
+    message: 'values must be given for In and NotIn, and only for them',
+  });
+
 const limitedResourceSchema = z
   .object({
     apiGroup: z.string().default(''),
     resource: z.string().min(1),
     matchContains: z.array(z.string()).default([]),
-    matchScopes: z.array(z.unknown()).optional(),
+    matchScopes: z.array(scopeSelectorSchema).default([]),
   })
   .strict();
 
@@ -72,10 +91,8 @@ export default definePlugin<Config>({
       apiGroup: l.apiGroup,
       resource: l.resource,
       matchContains: l.matchContains,
+      matchScopes: l.matchScopes,
     }));
-    if (ctx.config.limitedResources.some((l) => l.matchScopes?.length)) {
-      ctx.logger.warn('limitedResources[].matchScopes is not supported yet and is ignored');
-    }
     const charger = new QuotaCharger(access, limited);
 
     // Every create queues, as upstream's evaluator: a batch reads the namespace's quotas once, where

@@ -26,7 +26,6 @@ const COUNTED = new Set([
   'persistentvolumeclaims',
 ]);
 const COMPUTE = ['cpu', 'memory', 'ephemeral-storage'];
-export const SCOPES = ['Terminating', 'NotTerminating', 'BestEffort', 'NotBestEffort'] as const;
 
 type Fields = Record<string, unknown>;
 const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
@@ -40,9 +39,11 @@ const NAMES_LIMIT = 1024;
 // rather than changing them.
 const quantityOf = parseQuantityWithFormat;
 
+/** Adds as Go's Quantity.Add: a sum that was zero takes the format of what is added ("0" + 1Gi = 1Gi). */
 export function add(usage: Usage, name: string, q: Quantity): void {
   const current = usage.get(name);
-  usage.set(name, current ? { nano: current.nano + q.nano, format: current.format } : { ...q });
+  if (!current) usage.set(name, { ...q });
+  else usage.set(name, { nano: current.nano + q.nano, format: current.nano === 0n ? q.format : current.format });
 }
 
 export function countResourceName(r: GroupResource): string {
@@ -137,48 +138,13 @@ function podComputeUsage(pod: KubeObject): Usage {
   return sum;
 }
 
-function isBestEffort(pod: KubeObject): boolean {
+/** Upstream's BestEffort: no container (nor init container) asks for or limits cpu or memory. */
+export function isBestEffort(pod: KubeObject): boolean {
   const spec = fields(pod.spec);
   return [...list(spec.containers), ...list(spec.initContainers)].every((c) => {
     const { requests, limits } = containerResources(c);
     return !['cpu', 'memory'].some((r) => r in requests || r in limits);
   });
-}
-
-function scopeMatches(scope: string, pod: KubeObject): boolean {
-  const deadline = fields(pod.spec).activeDeadlineSeconds;
-  const terminating = typeof deadline === 'number' && deadline >= 0;
-  switch (scope) {
-    case 'Terminating':
-      return terminating;
-    case 'NotTerminating':
-      return !terminating;
-    case 'BestEffort':
-      return isBestEffort(pod);
-    case 'NotBestEffort':
-      return !isBestEffort(pod);
-    default:
-      return false;
-  }
-}
-
-/** The scopes of a quota: spec.scopes plus spec.scopeSelector's `In`/`Exists` on the same names. */
-export function quotaScopes(quota: KubeObject): string[] {
-  const spec = fields(quota.spec);
-  const fromSelector = list(fields(spec.scopeSelector).matchExpressions).map((e) => String(fields(e).scopeName ?? ''));
-  return [...list(spec.scopes).map(String), ...fromSelector];
-}
-
-/** Whether `quota` applies to `obj`: scoped quotas apply to pods only, and only when every scope matches. */
-export function quotaApplies(quota: KubeObject, r: GroupResource, obj: KubeObject): boolean {
-  return scopesApply(quotaScopes(quota), r, obj);
-}
-
-/** quotaApplies with the quota's scopes already read (admission reads them once per batch). */
-export function scopesApply(scopes: string[], r: GroupResource, obj: KubeObject): boolean {
-  if (scopes.length === 0) return true;
-  if (r.group !== '' || r.resource !== 'pods') return false;
-  return scopes.every((s) => scopeMatches(s, obj));
 }
 
 /** The resources a quota limits that an object of this kind can use (upstream's MatchingResources). */

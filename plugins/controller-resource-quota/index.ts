@@ -17,9 +17,9 @@ import {
   type ResourceRef,
   WorkQueue,
 } from '../../core/sdk.js';
+import { quotaApplies } from '../admission-resource-quota/scopes.js';
 import {
   podCounts,
-  quotaApplies,
   restrictedResources,
   type Usage,
   usageFromList,

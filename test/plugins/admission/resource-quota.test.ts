@@ -3,12 +3,14 @@
  * a hard limit under concurrent creates, with the quota controller recounting in the background.
  */
 import { expect } from 'chai';
+import { loadConfigFromObject } from '../../../core/config/load.js';
 import {
-  podConstraintError,
+  formatScopes,
+  matchingScopes,
   quotaApplies,
-  usageOf,
-  usageToList,
-} from '../../../plugins/admission-resource-quota/usage.js';
+  uncoveredScopes,
+} from '../../../plugins/admission-resource-quota/scopes.js';
+import { podConstraintError, usageOf, usageToList } from '../../../plugins/admission-resource-quota/usage.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -62,6 +64,64 @@ describe('resource quota usage (upstream evaluators)', () => {
     expect(quotaApplies(q(['NotBestEffort', 'Terminating']), PODS, burstable)).to.equal(true);
     expect(quotaApplies(q(['NotTerminating']), PODS, burstable)).to.equal(false);
     expect(quotaApplies(q(['BestEffort']), { group: '', resource: 'services' }, { metadata: {} })).to.equal(false);
+  });
+
+  it('matches scope selectors: PriorityClass as a label selector, CrossNamespacePodAffinity, any operator elsewhere', () => {
+    const selected = (expressions: unknown[], p: ReturnType<typeof pod>) =>
+      quotaApplies(
+        { metadata: {}, spec: { hard: { pods: '1' }, scopeSelector: { matchExpressions: expressions } } },
+        PODS,
+        p,
+      );
+    const critical = pod('c', undefined, { priorityClassName: 'system-node-critical' });
+    const plain = pod('p');
+    const table: [unknown, ReturnType<typeof pod>, boolean][] = [
+      [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }, critical, true],
+      [{ scopeName: 'PriorityClass', operator: 'In', values: ['high'] }, critical, false],
+      [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }, plain, false],
+      [{ scopeName: 'PriorityClass', operator: 'NotIn', values: ['high'] }, critical, true],
+      [{ scopeName: 'PriorityClass', operator: 'NotIn', values: ['high'] }, plain, true],
+      [{ scopeName: 'PriorityClass', operator: 'NotIn', values: ['system-node-critical'] }, critical, false],
+      [{ scopeName: 'PriorityClass', operator: 'Exists' }, critical, true],
+      [{ scopeName: 'PriorityClass', operator: 'Exists' }, plain, false],
+      [{ scopeName: 'PriorityClass', operator: 'DoesNotExist' }, plain, true],
+      [{ scopeName: 'BestEffort', operator: 'DoesNotExist' }, plain, true],
+    ];
+    for (const [expression, p, want] of table) {
+      expect(
+        selected([expression], p),
+        `${JSON.stringify(expression)} on ${p.metadata && (p.metadata as { name: string }).name}`,
+      ).to.equal(want);
+    }
+    const term = { topologyKey: 'zone', labelSelector: {} };
+    const affinity = (t: Record<string, unknown>) =>
+      pod('a', undefined, {
+        affinity: {
+          podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: t }] },
+        },
+      });
+    const cross = { scopeName: 'CrossNamespacePodAffinity', operator: 'Exists' };
+    expect(selected([cross], affinity({ ...term, namespaceSelector: {} }))).to.equal(true);
+    expect(selected([cross], affinity({ ...term, namespaces: ['other'] }))).to.equal(true);
+    expect(selected([cross], affinity(term))).to.equal(false);
+    expect(selected([cross], plain)).to.equal(false);
+  });
+
+  it('finds the limited scopes no quota covers, printed as upstream prints them', () => {
+    const limited = [
+      { scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical', 'system-cluster-critical'] },
+      { scopeName: 'BestEffort', operator: 'Exists', values: [] },
+    ];
+    const critical = pod('c', undefined, { priorityClassName: 'system-node-critical' });
+    const matched = matchingScopes(limited, PODS, critical);
+    expect(matched).to.deep.equal(limited);
+    expect(matchingScopes(limited, { group: '', resource: 'services' }, critical)).to.deep.equal([]);
+    expect(formatScopes(uncoveredScopes(matched, []))).to.equal(
+      '[{PriorityClass In [system-node-critical system-cluster-critical]} {BestEffort Exists []}]',
+    );
+    // Covered by name: any PriorityClass selector of a quota the pod matches covers the scope.
+    const quotaScope = [{ scopeName: 'PriorityClass', operator: 'Exists', values: [] }];
+    expect(uncoveredScopes(matched, quotaScope)).to.deep.equal([limited[1]]);
   });
 
   it('requires every container to state what a cpu or memory quota tracks (upstream message)', () => {
@@ -192,5 +252,105 @@ describe('admission-resource-quota with controller-resource-quota', () => {
         (u) => u === '0',
       );
     }
+  });
+});
+
+describe('admission-resource-quota limitedResources (ResourceQuotaConfiguration)', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({
+      role: 'up',
+      plugins: {
+        'admission-resource-quota': {
+          config: {
+            limitedResources: [
+              {
+                resource: 'pods',
+                matchScopes: [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }],
+              },
+              { resource: 'persistentvolumeclaims', matchContains: ['requests.storage'] },
+            ],
+          },
+        },
+        'controller-resource-quota': { config: { settleSeconds: 0.2 } },
+      },
+    });
+    expect((await api(s.url, 'POST', '/api/v1/namespaces', { metadata: { name: 'lim' } })).status).to.equal(201);
+  });
+  after(() => s.close());
+
+  const critical = (name: string) => pod(name, undefined, { priorityClassName: 'system-node-critical' });
+  const claim = {
+    metadata: { name: 'data' },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  };
+
+  it('refuses a matchScopes selector upstream would not take, naming where it is', async () => {
+    const load = (matchScopes: unknown[]) =>
+      loadConfigFromObject(
+        {
+          plugins: {
+            'admission-resource-quota': { config: { limitedResources: [{ resource: 'pods', matchScopes }] } },
+          },
+        },
+        '(test)',
+      );
+    for (const bad of [
+      { scopeName: 'PriorityClass', operator: 'In' },
+      { scopeName: 'PriorityClass', operator: 'Exists', values: ['x'] },
+      { scopeName: 'PriorityClass', operator: 'Equals', values: ['x'] },
+      { scopeName: 'Priority', operator: 'Exists' },
+    ]) {
+      const err = await load([bad]).then(
+        () => undefined,
+        (e: { code?: string; message: string }) => e,
+      );
+      expect(err?.code, JSON.stringify(bad)).to.equal('SKIFF_PLUGIN_CONFIG_INVALID');
+      expect(err?.message).to.contain('plugins.admission-resource-quota.config.limitedResources');
+    }
+    await load([{ scopeName: 'BestEffort', operator: 'Exists' }]);
+  });
+
+  it('refuses what needs a covering quota where there is none, with upstream messages and codes', async () => {
+    const refused = await api(s.url, 'POST', '/api/v1/namespaces/lim/pods', critical('c1'));
+    expect(refused.status).to.equal(500);
+    expect(refused.body.reason).to.equal(undefined);
+    expect(refused.body.message).to.equal(
+      'insufficient quota to match these scopes: [{PriorityClass In [system-node-critical]}]',
+    );
+    expect((await api(s.url, 'GET', '/api/v1/namespaces/lim/pods/c1')).status).to.equal(404);
+    // Pods that match no limited scope, and kinds nothing limits, need no quota.
+    expect((await api(s.url, 'POST', '/api/v1/namespaces/lim/pods', pod('plain'))).status).to.equal(201);
+    const pvc = await api(s.url, 'POST', '/api/v1/namespaces/lim/persistentvolumeclaims', claim);
+    expect(pvc.status).to.equal(403);
+    expect(pvc.body.message).to.equal(
+      'persistentvolumeclaims "data" is forbidden: insufficient quota to consume: requests.storage',
+    );
+  });
+
+  it('admits and charges them once a quota covers the scope and the resource', async () => {
+    const quota = (name: string, spec: Record<string, unknown>) =>
+      api(s.url, 'POST', '/api/v1/namespaces/lim/resourcequotas', { metadata: { name }, spec });
+    await quota('critical', {
+      hard: { pods: '5' },
+      scopeSelector: {
+        matchExpressions: [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }],
+      },
+    });
+    await quota('storage', { hard: { 'requests.storage': '10Gi' } });
+    for (const name of ['critical', 'storage']) {
+      await waitFor(
+        `status of quota ${name}`,
+        async () => (await api(s.url, 'GET', `/api/v1/namespaces/lim/resourcequotas/${name}`)).body,
+        (q) => q.status?.used !== undefined,
+      );
+    }
+    expect((await api(s.url, 'POST', '/api/v1/namespaces/lim/pods', critical('c2'))).status).to.equal(201);
+    expect((await api(s.url, 'POST', '/api/v1/namespaces/lim/persistentvolumeclaims', claim)).status).to.equal(201);
+    const used = async (name: string) =>
+      (await api(s.url, 'GET', `/api/v1/namespaces/lim/resourcequotas/${name}`)).body.status.used;
+    // The scoped quota counts only the pod it applies to, not the plain one.
+    expect(await used('critical')).to.deep.equal({ pods: '1' });
+    expect(await used('storage')).to.deep.equal({ 'requests.storage': '1Gi' });
   });
 });
