@@ -194,6 +194,8 @@ export class QuotaCharger {
     const r: GroupResource = { group: a.resource.group, resource: a.resource.resource };
     const obj = a.object!;
     const usage = usageOf(r, obj);
+    // An update is charged what it adds: a service turned LoadBalancer, a claim grown.
+    const charge = a.operation === 'UPDATE' && a.oldObject ? growth(usage, usageOf(r, a.oldObject)) : usage;
     const applicable: { q: WorkingQuota; restricted: string[] }[] = [];
     for (const q of quotas) {
       const restricted = restrictedOf(q, r);
@@ -205,13 +207,13 @@ export class QuotaCharger {
     const refusal = this.limitedRefusal(a, r, usage, quotas, applicable);
     if (refusal) return refusal;
     for (const { q, restricted } of applicable) {
-      const exceeded = this.exceeded(a, q, restricted, usage);
+      const exceeded = this.exceeded(a, q, restricted, charge);
       if (exceeded) return exceeded;
     }
     if (a.dryRun) return undefined;
     for (const { q, restricted } of applicable) {
       for (const name of restricted) {
-        const amount = usage.get(name);
+        const amount = charge.get(name);
         if (!amount || amount.nano === 0n) continue;
         add(q.used, name, amount);
         add(q.delta, name, amount);
@@ -296,4 +298,14 @@ export class QuotaCharger {
 
 function objectAt(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/** Upstream's SubtractWithNonNegativeResult: what `now` uses beyond `before`, never below zero. */
+function growth(now: Usage, before: Usage): Usage {
+  const out: Usage = new Map();
+  for (const [name, q] of now) {
+    const more = q.nano - (before.get(name)?.nano ?? 0n);
+    out.set(name, { nano: more > 0n ? more : 0n, format: q.format });
+  }
+  return out;
 }

@@ -99,13 +99,25 @@ export default definePlugin<Config>({
     // a look per request to skip namespaces without quotas cost more than the queue (see charge.ts).
     function validate(a: AdmissionAttributes): Promise<void> | undefined {
       if (!a.namespace || a.subresource || !a.object) return undefined;
+      if (a.operation === 'UPDATE' && !chargedOnUpdate(a)) return undefined;
       return charger.charge(a);
     }
 
     // Validating, and last in upstream's order: only objects every other plugin accepted are charged.
-    ctx.provide.admission({ name: 'ResourceQuota', handles: (op) => op === 'CREATE', validate });
+    ctx.provide.admission({ name: 'ResourceQuota', handles: (op) => op === 'CREATE' || op === 'UPDATE', validate });
   },
 });
+
+/**
+ * Upstream's evaluators that handle UPDATE: services (a type change adds node ports or load
+ * balancers) and persistent volume claims (a resize adds storage). Other kinds' usage cannot grow
+ * by an update (pod resources are immutable here), so their updates are not queued at all.
+ */
+function chargedOnUpdate(a: AdmissionAttributes): boolean {
+  return (
+    a.resource.group === '' && (a.resource.resource === 'services' || a.resource.resource === 'persistentvolumeclaims')
+  );
+}
 
 function withRefund(quota: KubeObject, delta: Usage): KubeObject {
   const used = usageFromList(objectAt(quota.status).used);

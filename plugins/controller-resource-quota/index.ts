@@ -70,7 +70,7 @@ class QuotaController {
     const watchers = WATCHED.map((resource) =>
       new Informer(this.c.client, CORE_V1(resource), this.c.logger).run(signal, (type, obj) => {
         const ns = obj.metadata.namespace ?? '';
-        if (frees(type, obj) && namespacesWithQuota().has(ns)) this.queue.add(ns);
+        if (frees(resource, type, obj) && namespacesWithQuota().has(ns)) this.queue.add(ns);
       }),
     );
     const resync = setInterval(() => {
@@ -152,11 +152,15 @@ class QuotaController {
 }
 
 /**
- * Upstream's replenishment: admission already charged every create, so only what gives usage back
- * (a delete, a pod that finished) needs a recount; the resync catches everything else.
+ * Upstream's replenishment: admission already charged every create and every growth, so only what
+ * can give usage back needs a recount: a delete, a pod that finished, a service or claim changed
+ * (a LoadBalancer turned ClusterIP); the resync catches everything else.
  */
-function frees(type: ChangeType, obj: KubeObject): boolean {
-  return type === 'DELETED' || (type === 'MODIFIED' && !podCounts(obj));
+function frees(resource: string, type: ChangeType, obj: KubeObject): boolean {
+  if (type === 'DELETED') return true;
+  if (type !== 'MODIFIED') return false;
+  if (resource === 'pods') return !podCounts(obj);
+  return resource === 'services' || resource === 'persistentvolumeclaims';
 }
 
 function needsSync(quota: KubeObject): boolean {

@@ -204,6 +204,43 @@ describe('admission-resource-quota with controller-resource-quota', () => {
     expect(after['requests.cpu']).to.equal('500m');
   });
 
+  it('charges updates that add usage (a service turned LoadBalancer) and gives it back when undone', async () => {
+    await namespace('q3');
+    await api(s.url, 'POST', quotaPath('q3'), {
+      metadata: { name: 'lb' },
+      spec: { hard: { 'services.loadbalancers': '1' } },
+    });
+    await ready('q3', 'lb');
+    const svcPath = (name: string) => `/api/v1/namespaces/q3/services/${name}`;
+    const service = (name: string) => ({ metadata: { name }, spec: { ports: [{ port: 80 }] } });
+    const retype = (name: string, type: string) =>
+      api(s.url, 'PATCH', svcPath(name), { spec: { type } }, { 'Content-Type': 'application/merge-patch+json' });
+    const lbUsed = async () =>
+      (await api(s.url, 'GET', quotaPath('q3', 'lb'))).body.status.used['services.loadbalancers'];
+    for (const name of ['a', 'b']) {
+      expect((await api(s.url, 'POST', '/api/v1/namespaces/q3/services', service(name))).status).to.equal(201);
+    }
+    expect(await lbUsed()).to.equal('0');
+    expect((await retype('a', 'LoadBalancer')).status).to.equal(200);
+    expect(await lbUsed()).to.equal('1');
+    const refused = await retype('b', 'LoadBalancer');
+    expect(refused.status).to.equal(403);
+    expect(refused.body.message).to.equal(
+      'services "b" is forbidden: exceeded quota: lb, requested: services.loadbalancers=1, used: services.loadbalancers=1, limited: services.loadbalancers=1',
+    );
+    expect((await api(s.url, 'GET', svcPath('b'))).body.spec.type).to.equal('ClusterIP');
+    // An update that adds nothing is not charged again.
+    const relabel = { metadata: { labels: { tier: 'web' } } };
+    const merge = { 'Content-Type': 'application/merge-patch+json' };
+    expect((await api(s.url, 'PATCH', svcPath('a'), relabel, merge)).status).to.equal(200);
+    expect(await lbUsed()).to.equal('1');
+    // Back to ClusterIP: the controller recounts, and b may take the load balancer.
+    expect((await retype('a', 'ClusterIP')).status).to.equal(200);
+    await waitFor('the load balancer given back', lbUsed, (v) => v === '0');
+    expect((await retype('b', 'LoadBalancer')).status).to.equal(200);
+    expect(await lbUsed()).to.equal('1');
+  });
+
   it('refuses while a quota has no status yet (unsure means no)', async () => {
     await namespace('q2');
     // Written straight to the status-less state: the controller could not have seen it yet.
