@@ -1,7 +1,8 @@
 /**
  * LimitRanger's rules as plain functions, after upstream's plugin/pkg/admission/limitranger:
  * Container defaults (only where unset, with the annotation saying what was set), then min, max
- * and maxLimitRequestRatio per Container and for the whole Pod. Quantities compare exactly.
+ * and maxLimitRequestRatio per Container and for the whole Pod, and min and max of a
+ * PersistentVolumeClaim's requests. Quantities compare exactly.
  */
 import {
   canonicalQuantity,
@@ -138,6 +139,29 @@ export function violations(pod: KubeObject, limitRange: KubeObject): string[] {
   return out;
 }
 
+/**
+ * Every violation of `limitRange` by a claim, in upstream's wording: PersistentVolumeClaim items'
+ * min and max against spec.resources.requests only (claims get no defaults; their limits are not
+ * the user's ask).
+ */
+export function claimViolations(claim: KubeObject, limitRange: KubeObject): string[] {
+  const requests = fields(fields(fields(claim.spec).resources).requests);
+  const type = 'PersistentVolumeClaim';
+  const out: string[] = [];
+  for (const item of itemsOf(limitRange)) {
+    if (item.type !== type) continue;
+    for (const name of item.names.min) {
+      const problem = minProblem(type, name, item.min[name], requests, {});
+      if (problem) out.push(problem);
+    }
+    for (const name of item.names.max) {
+      const problem = maxRequestProblem(type, name, item.max[name], requests);
+      if (problem) out.push(problem);
+    }
+  }
+  return out;
+}
+
 function checkItem(type: string, item: LimitItem, requests: Resources, limits: Resources): string[] {
   const out: string[] = [];
   for (const name of item.names.min) {
@@ -182,6 +206,14 @@ function maxProblem(type: string, name: string, enforced: unknown, requests: Res
   if (!(name in limits)) return `${maxHead(type, name, enforced)}.  No limit is specified`;
   if (q(limits[name]) > q(enforced)) return `${maxHead(type, name, enforced)}, but limit is ${show(limits[name])}`;
   if (name in requests && q(requests[name]) > q(enforced))
+    return `${maxHead(type, name, enforced)}, but request is ${show(requests[name])}`;
+  return undefined;
+}
+
+/** Upstream's maxRequestConstraint: a claim's request, not a limit, is held to max. */
+function maxRequestProblem(type: string, name: string, enforced: unknown, requests: Resources) {
+  if (!(name in requests)) return `${maxHead(type, name, enforced)}.  No request is specified`;
+  if (q(requests[name]) > q(enforced))
     return `${maxHead(type, name, enforced)}, but request is ${show(requests[name])}`;
   return undefined;
 }

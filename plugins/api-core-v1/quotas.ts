@@ -4,7 +4,18 @@
  */
 import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
 import type { FieldError } from '../../core/errors.js';
-import { checkEnum, duplicate, forbidden, invalid, isObj, listOf, objList, objOf, typeInvalid } from './field.js';
+import {
+  checkEnum,
+  duplicate,
+  forbidden,
+  invalid,
+  isObj,
+  listOf,
+  objList,
+  objOf,
+  required,
+  typeInvalid,
+} from './field.js';
 import { parseQuantity, resourceListErrors } from './quantity.js';
 
 const QUOTA_SCOPES = [
@@ -101,6 +112,11 @@ function validateLimitRange(lr: KubeObject): FieldError[] {
           errs.push(forbidden(`${at}.${list}`, "may not be specified when `type` is 'Pod'"));
       }
     }
+    // Upstream's check, and its odd path: a claim limit must bound storage one way or the other.
+    if (limit.type === 'PersistentVolumeClaim' && !('storage' in objOf(limit.min)) && !('storage' in objOf(limit.max)))
+      errs.push(
+        required(`${at}.limits`, 'either minimum or maximum storage value is required, but neither was provided'),
+      );
     if (!errs.length) errs.push(...orderingErrors(limit, at));
   });
   return errs;

@@ -1,6 +1,11 @@
 /** LimitRanger: upstream's defaulting, annotation and bounds, as functions and through a real server. */
 import { expect } from 'chai';
-import { ANNOTATION, applyDefaults, violations } from '../../../plugins/admission-limit-ranger/limit-ranger.js';
+import {
+  ANNOTATION,
+  applyDefaults,
+  claimViolations,
+  violations,
+} from '../../../plugins/admission-limit-ranger/limit-ranger.js';
 import { api, startTestServer } from '../../helpers/server.js';
 
 const container = (name: string, resources?: Record<string, unknown>) => ({
@@ -123,7 +128,102 @@ describe('LimitRanger rules', () => {
   });
 });
 
+describe('LimitRanger rules for claims', () => {
+  const claim = (resources?: Record<string, unknown>) => ({
+    metadata: { name: 'data' },
+    spec: { accessModes: ['ReadWriteOnce'], ...(resources ? { resources } : {}) },
+  });
+  const storage = limits({ type: 'PersistentVolumeClaim', min: { storage: '1Gi' }, max: { storage: '10Gi' } });
+  const cases: [string, ReturnType<typeof claim>, string[]][] = [
+    ['within bounds', claim({ requests: { storage: '5Gi' } }), []],
+    [
+      'under min',
+      claim({ requests: { storage: '500Mi' } }),
+      ['minimum storage usage per PersistentVolumeClaim is 1Gi, but request is 500Mi'],
+    ],
+    [
+      'over max (a limit is not the ask: only the request counts)',
+      claim({ requests: { storage: '20Gi' }, limits: { storage: '5Gi' } }),
+      ['maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi'],
+    ],
+    [
+      'no request',
+      claim(),
+      [
+        'minimum storage usage per PersistentVolumeClaim is 1Gi.  No request is specified',
+        'maximum storage usage per PersistentVolumeClaim is 10Gi.  No request is specified',
+      ],
+    ],
+  ];
+  for (const [title, c, expected] of cases) {
+    it(`${title} → ${expected.length ? expected.join('; ') : 'admitted'}`, () => {
+      expect(claimViolations(c, storage)).to.deep.equal(expected);
+    });
+  }
+
+  it('Container and Pod items say nothing about claims, and claim items nothing about pods', () => {
+    const podItems = limits({ type: 'Container', max: { cpu: '1' } }, { type: 'Pod', max: { memory: '1Gi' } });
+    expect(claimViolations(claim(), podItems)).to.deep.equal([]);
+    expect(violations(pod([container('app')]), storage)).to.deep.equal([]);
+  });
+});
+
 describe('admission-limit-ranger through the API', () => {
+  it('bounds claims on create and on resize; a claim item must bound storage', async () => {
+    const s = await startTestServer({ plugins: { 'admission-limit-ranger': {} } });
+    try {
+      const unbounded = await api(s.url, 'POST', '/api/v1/namespaces/default/limitranges', {
+        metadata: { name: 'nothing' },
+        spec: { limits: [{ type: 'PersistentVolumeClaim', max: { cpu: '1' } }] },
+      });
+      expect(unbounded.status).to.equal(422);
+      expect(unbounded.body.message).to.contain(
+        'spec.limits[0].limits: Required value: either minimum or maximum storage value is required, but neither was provided',
+      );
+      const lr = await api(s.url, 'POST', '/api/v1/namespaces/default/limitranges', {
+        metadata: { name: 'storage' },
+        spec: { limits: [{ type: 'PersistentVolumeClaim', max: { storage: '10Gi' } }] },
+      });
+      expect(lr.status).to.equal(201);
+      expect(lr.body.spec.limits[0]).to.not.have.property('default');
+      const claims = '/api/v1/namespaces/default/persistentvolumeclaims';
+      const claim = (name: string, size: string) => ({
+        metadata: { name },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
+      });
+      const big = await api(s.url, 'POST', claims, claim('big', '20Gi'));
+      expect(big.status).to.equal(403);
+      expect(big.body.message).to.equal(
+        'persistentvolumeclaims "big" is forbidden: maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi',
+      );
+      expect((await api(s.url, 'POST', claims, claim('ok', '5Gi'))).status).to.equal(201);
+      // Only a bound claim may grow (as upstream); there is no volume controller here to bind it.
+      const merge = { 'Content-Type': 'application/merge-patch+json' };
+      const bound = await api(s.url, 'PATCH', `${claims}/ok/status`, { status: { phase: 'Bound' } }, merge);
+      expect(bound.status).to.equal(200);
+      const grow = await api(
+        s.url,
+        'PATCH',
+        `${claims}/ok`,
+        { spec: { resources: { requests: { storage: '20Gi' } } } },
+        merge,
+      );
+      expect(grow.status).to.equal(403);
+      expect(grow.body.message).to.contain(
+        'maximum storage usage per PersistentVolumeClaim is 10Gi, but request is 20Gi',
+      );
+      expect((await api(s.url, 'GET', `${claims}/ok`)).body.spec.resources.requests.storage).to.equal('5Gi');
+      const within = { spec: { resources: { requests: { storage: '8Gi' } } } };
+      expect((await api(s.url, 'PATCH', `${claims}/ok`, within, merge)).status).to.equal(200);
+      // Pods are not bound by a claim item.
+      expect((await api(s.url, 'POST', '/api/v1/namespaces/default/pods', pod([container('app')]))).status).to.equal(
+        201,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it('defaults a pod (kubectl sees it), refuses one over max, and defaults the LimitRange itself', async () => {
     const s = await startTestServer({ plugins: { 'admission-limit-ranger': {} } });
     try {
