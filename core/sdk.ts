@@ -14,6 +14,7 @@ import type { AdmissionAttributes } from './auth-types.js';
 import { errors, isStatusError, type StatusError } from './errors.js';
 import type { PluginContext } from './plugins/contract.js';
 
+export { generateNameSuffix } from './api/meta.js';
 export {
   canonicalQuantity,
   formatQuantity,

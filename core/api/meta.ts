@@ -11,9 +11,17 @@ export function nowTimestamp(date = new Date()): string {
 // Upstream's generateName alphabet leaves out vowels and look-alikes so names never spell words.
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
+const SUFFIX_LENGTH = 5;
+const SUFFIXES = NAME_ALPHABET.length ** SUFFIX_LENGTH;
+
+/** Five letters of the alphabet, as upstream's utilrand.String(5), from one call to the CSPRNG. */
 export function generateNameSuffix(): string {
+  let n = randomInt(SUFFIXES);
   let s = '';
-  for (let i = 0; i < 5; i++) s += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
+  for (let i = 0; i < SUFFIX_LENGTH; i++) {
+    s += NAME_ALPHABET[n % NAME_ALPHABET.length];
+    n = Math.floor(n / NAME_ALPHABET.length);
+  }
   return s;
 }
 

@@ -277,8 +277,9 @@ export class LeaderElector {
       if (statusCode(err) !== 409) throw err;
     }
     this.lease = await bounded(this.client.get<KubeObject>(LEASES, this.c.namespace, this.c.name), signal);
-    if (recordOf(this.lease).holderIdentity !== this.identity) return false;
-    await this.write({ ...released, leaseTransitions: recordOf(this.lease).leaseTransitions }, signal);
+    const current = recordOf(this.lease);
+    if (current.holderIdentity !== this.identity) return false;
+    await this.write({ ...released, leaseTransitions: current.leaseTransitions }, signal);
     return true;
   }
 

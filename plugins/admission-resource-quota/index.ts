@@ -13,7 +13,7 @@ import {
   storeOf,
   type UserInfo,
 } from '../../core/sdk.js';
-import { type LimitedResource, type QuotaAccess, QuotaCharger } from './charge.js';
+import { type QuotaAccess, QuotaCharger } from './charge.js';
 import { type Usage, usageFromList, usageToList } from './usage.js';
 
 /** A ScopedResourceSelectorRequirement, as in a quota's spec.scopeSelector. */
@@ -87,13 +87,7 @@ export default definePlugin<Config>({
         });
       },
     };
-    const limited: LimitedResource[] = ctx.config.limitedResources.map((l) => ({
-      apiGroup: l.apiGroup,
-      resource: l.resource,
-      matchContains: l.matchContains,
-      matchScopes: l.matchScopes,
-    }));
-    const charger = new QuotaCharger(access, limited);
+    const charger = new QuotaCharger(access, ctx.config.limitedResources);
 
     // Every create queues, as upstream's evaluator: a batch reads the namespace's quotas once, where
     // a look per request to skip namespaces without quotas cost more than the queue (see charge.ts).

@@ -6,7 +6,7 @@
  * priorityClassName. Scoped quotas never apply to other kinds.
  */
 import type { KubeObject } from '../../core/sdk.js';
-import { type GroupResource, isBestEffort } from './usage.js';
+import { type Fields, fields, type GroupResource, isBestEffort, list } from './usage.js';
 
 /** A ScopedResourceSelectorRequirement: {scopeName, operator, values}. */
 export interface ScopeSelector {
@@ -14,10 +14,6 @@ export interface ScopeSelector {
   operator: string;
   values: string[];
 }
-
-type Fields = Record<string, unknown>;
-const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** A selector as written in a quota or in the plugin's config (missing fields read as empty). */
 export function scopeSelector(v: unknown): ScopeSelector {

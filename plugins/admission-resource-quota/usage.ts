@@ -27,9 +27,10 @@ const COUNTED = new Set([
 ]);
 const COMPUTE = ['cpu', 'memory', 'ephemeral-storage'];
 
-type Fields = Record<string, unknown>;
-const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+export type Fields = Record<string, unknown>;
+export const fields = (v: unknown): Fields =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {};
+export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** Names built per pod are remembered up to this many (clients choose them). */
 const NAMES_LIMIT = 1024;

@@ -3,20 +3,18 @@
  * account gets `default`; a pod whose account does not exist is refused; unless automounting is
  * turned off, the account's token is mounted as a projected volume. See README.md.
  */
-import { randomInt } from 'node:crypto';
 import {
   type AdmissionAttributes,
   cachedObjects,
   definePlugin,
   forbidden,
+  generateNameSuffix,
   isResource,
   type KubeObject,
 } from '../../core/sdk.js';
 
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const MIRROR_POD = 'kubernetes.io/config.mirror';
-// Upstream's name generator alphabet: no vowels (no words), no look-alikes (0/o, 1/l).
-const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 type Fields = Record<string, unknown>;
 const fields = (v: unknown): Fields => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : {});
@@ -65,7 +63,7 @@ function mountToken(spec: Fields): void {
   const containers = [...list(spec.initContainers), ...list(spec.containers)];
   const needing = containers.filter((c) => !list(c.volumeMounts).some((m) => m.mountPath === TOKEN_MOUNT_PATH));
   if (needing.length === 0) return;
-  const volumeName = `kube-api-access-${randomSuffix()}`;
+  const volumeName = `kube-api-access-${generateNameSuffix()}`;
   spec.volumes = [...list(spec.volumes), tokenVolume(volumeName)];
   for (const c of needing) {
     c.volumeMounts = [...list(c.volumeMounts), { name: volumeName, readOnly: true, mountPath: TOKEN_MOUNT_PATH }];
@@ -88,18 +86,4 @@ function tokenVolume(name: string): Fields {
       ],
     },
   };
-}
-
-const SUFFIX_LENGTH = 5;
-const SUFFIXES = NAME_ALPHABET.length ** SUFFIX_LENGTH;
-
-/** Five letters of the alphabet, from one random number (one call to the CSPRNG per pod, not five). */
-function randomSuffix(): string {
-  let n = randomInt(SUFFIXES);
-  let out = '';
-  for (let i = 0; i < SUFFIX_LENGTH; i++) {
-    out += NAME_ALPHABET[n % NAME_ALPHABET.length];
-    n = Math.floor(n / NAME_ALPHABET.length);
-  }
-  return out;
 }
