@@ -70,15 +70,43 @@ export function isActiveNamespace(ns: KubeObject | undefined): boolean {
  * Reads from the server's watch caches, caught up with the newest write: cheap enough for every
  * admission call. Use it only in the API server process (admission always runs there).
  */
+/**
+ * Reads for plugins, from the watch cache. `get` and `list` are consistent: they first wait for the
+ * cache to hold every write made so far. `peek` and `peekList` are upstream's listers: what the
+ * cache holds now, which may trail the newest write by a moment, answered without waiting. As
+ * upstream's admission plugins do, peek first and, when the cache has nothing, ask `get` or `list`
+ * (upstream's live lookup): an object created a moment ago is then still found.
+ */
 export interface CachedObjects {
   /** The object, or undefined when it does not exist. */
   get(group: string, version: string, plural: string, namespace: string, name: string): Promise<KubeObject | undefined>;
   /** Every object of a resource in a namespace ('' for cluster-scoped ones or all namespaces). */
   list(group: string, version: string, plural: string, namespace: string): Promise<KubeObject[]>;
+  /** The object as the cache holds it now; undefined when the cache does not hold it (yet). */
+  peek(group: string, version: string, plural: string, namespace: string, name: string): KubeObject | undefined;
+  /** Every object of a resource in a namespace as the cache holds them now. */
+  peekList(group: string, version: string, plural: string, namespace: string): KubeObject[];
+  /**
+   * Upstream's lister with its live lookup, for policy objects (LimitRanges, quotas): the cache's
+   * objects, answered at once; when the cache has none, a consistent `list`, whose empty answer is
+   * then trusted for 30 s (upstream's liveLookupCache), so a namespace without any costs one
+   * lookup, not one per request.
+   */
+  listOrLookup(group: string, version: string, plural: string, namespace: string): KubeObject[] | Promise<KubeObject[]>;
 }
 
+/** How long an empty live lookup is trusted (upstream's liveLookupCache TTL). */
+const EMPTY_LOOKUP_TTL_MS = 30_000;
+
 export function cachedObjects(ctx: Pick<PluginContext<unknown>, 'container'>): CachedObjects {
-  const api = () => ctx.container.resolve<ApiService>('api');
+  // Resolved on first use (plugins are set up before the API service exists), then kept.
+  let service: ApiService | undefined;
+  const api = () => {
+    service ??= ctx.container.resolve<ApiService>('api');
+    return service;
+  };
+  // Namespaces whose live lookup found nothing, until when that is trusted.
+  const emptyUntil = new Map<string, number>();
   return {
     async get(group, version, plural, namespace, name) {
       try {
@@ -89,6 +117,20 @@ export function cachedObjects(ctx: Pick<PluginContext<unknown>, 'container'>): C
       }
     },
     list: (group, version, plural, namespace) => api().listCached(group, version, plural, namespace),
+    peek: (group, version, plural, namespace, name) => api().peekCached(group, version, plural, namespace, name),
+    peekList: (group, version, plural, namespace) => api().peekListCached(group, version, plural, namespace),
+    listOrLookup(group, version, plural, namespace) {
+      const cached = api().peekListCached(group, version, plural, namespace);
+      const key = `${group}/${plural}/${namespace}`;
+      if (cached.length || (emptyUntil.get(key) ?? 0) >= Date.now()) return cached;
+      return api()
+        .listCached(group, version, plural, namespace)
+        .then((items) => {
+          if (items.length === 0) emptyUntil.set(key, Date.now() + EMPTY_LOOKUP_TTL_MS);
+          else emptyUntil.delete(key);
+          return items;
+        });
+    },
   };
 }
 

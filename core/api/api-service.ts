@@ -108,6 +108,23 @@ export class ApiService {
   }
 
   /**
+   * The object as the watch cache holds it now, without waiting for the newest writes to reach it
+   * (upstream's listers): undefined when it is not there or the resource has no cache.
+   */
+  peekCached(group: string, version: string, plural: string, namespace: string, name: string): KubeObject | undefined {
+    const served = this.served.get(`${group}/${version}/${plural}`);
+    return served?.reader?.cache.get(served.store.key(namespace, name));
+  }
+
+  /** Every object of a resource in one namespace ('' = all) as the watch cache holds them now. */
+  peekListCached(group: string, version: string, plural: string, namespace: string): KubeObject[] {
+    const served = this.served.get(`${group}/${version}/${plural}`);
+    if (!served?.reader) return [];
+    const scope = served.def.namespaced && namespace ? namespace : undefined;
+    return served.reader.cache.list({ namespace: scope }).items.map((i) => i.object);
+  }
+
+  /**
    * Every object of a resource in one namespace ('' = all), as the watch cache has them (caught up
    * with the newest write): for admission plugins that read policy objects (LimitRanges, quotas).
    */

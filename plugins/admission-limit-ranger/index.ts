@@ -24,10 +24,9 @@ export default definePlugin({
       isResource(a, '', 'pods') && a.operation === 'CREATE' && !a.subresource && a.object !== undefined;
     const isClaim = (a: AdmissionAttributes) =>
       isResource(a, '', 'persistentvolumeclaims') && !a.subresource && a.object !== undefined;
-    const limitRanges = (a: AdmissionAttributes) => objects.list('', 'v1', 'limitranges', a.namespace);
-    // The LimitRanges admit() read, by the object it defaulted: validate() of the same request checks
-    // against those same ranges instead of reading them again (and runs without awaiting anything).
-    const readFor = new WeakMap<object, KubeObject[]>();
+    // As upstream: the cache's LimitRanges, or a live lookup when it has none (synchronous when
+    // the cache answers, so the plugin is).
+    const limitRanges = (a: AdmissionAttributes) => objects.listOrLookup('', 'v1', 'limitranges', a.namespace);
 
     function check(a: AdmissionAttributes, ranges: KubeObject[]): void {
       const problems: string[] = [];
@@ -41,17 +40,18 @@ export default definePlugin({
     ctx.provide.admission({
       name: 'LimitRanger',
       handles: (op) => op === 'CREATE' || op === 'UPDATE',
-      async admit(a) {
-        if (!isPod(a)) return;
-        const ranges = await limitRanges(a);
-        readFor.set(a.object!, ranges);
-        for (const lr of ranges) applyDefaults(a.object!, lr);
+      admit(a) {
+        if (!isPod(a)) return undefined;
+        const defaults = (ranges: KubeObject[]) => {
+          for (const lr of ranges) applyDefaults(a.object!, lr);
+        };
+        const ranges = limitRanges(a);
+        return Array.isArray(ranges) ? defaults(ranges) : ranges.then(defaults);
       },
       validate(a) {
-        if (!isPod(a) && !isClaim(a)) return;
-        const ranges = readFor.get(a.object!);
-        if (ranges) return check(a, ranges);
-        return limitRanges(a).then((read) => check(a, read));
+        if (!isPod(a) && !isClaim(a)) return undefined;
+        const ranges = limitRanges(a);
+        return Array.isArray(ranges) ? check(a, ranges) : ranges.then((read) => check(a, read));
       },
     });
   },

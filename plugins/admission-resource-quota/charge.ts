@@ -36,8 +36,11 @@ import {
 } from './usage.js';
 
 export interface QuotaAccess {
-  /** Every ResourceQuota in the namespace, current as of the newest write. */
-  list(namespace: string): Promise<KubeObject[]>;
+  /**
+   * Every ResourceQuota in the namespace: as the cache holds them (with this plugin's own newest
+   * writes), or, `fresh`, current as of the newest write (after a conflict).
+   */
+  list(namespace: string, fresh: boolean): Promise<KubeObject[]>;
   /** Write status.used if the quota is still at `resourceVersion`; false on a conflict. */
   writeUsed(quota: KubeObject, used: Record<string, string>, resourceVersion: string): Promise<boolean>;
   /** Take back a charge whatever the quota's version (always safe: it only lowers what we added). */
@@ -142,7 +145,9 @@ export class QuotaCharger {
 
   private async settle(namespace: string, batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const quotas = (await this.access.list(namespace)).map(working);
+      // A stale quota only costs a conflict (the write compares its resourceVersion): the first
+      // attempt reads the cache, a retry reads for sure.
+      const quotas = (await this.access.list(namespace, attempt > 1)).map(working);
       if (quotas.length === 0 && this.limited.length === 0) {
         for (const p of batch) p.resolve();
         return;

@@ -64,16 +64,33 @@ export default definePlugin<Config>({
   setup(ctx) {
     const objects = cachedObjects(ctx);
     const quotaStore = () => storeOf(ctx, '', 'v1', 'resourcequotas');
+    // Upstream's quotaAccessor: the cache's quotas (a live lookup when it has none), each replaced
+    // by the one this plugin wrote last when that is newer, since the cache may not have it yet.
+    const written = new Map<string, KubeObject>();
+    const keyOf = (q: KubeObject) => `${q.metadata.namespace ?? ''}/${q.metadata.name ?? ''}`;
+    const newest = (q: KubeObject) => {
+      const ours = written.get(keyOf(q));
+      if (!ours) return q;
+      if (revisionOf(ours) > revisionOf(q)) return ours;
+      written.delete(keyOf(q));
+      return q;
+    };
     const access: QuotaAccess = {
-      list: (namespace) => objects.list('', 'v1', 'resourcequotas', namespace),
+      async list(namespace, fresh) {
+        const quotas = fresh
+          ? await objects.list('', 'v1', 'resourcequotas', namespace)
+          : await objects.listOrLookup('', 'v1', 'resourcequotas', namespace);
+        return quotas.map(newest);
+      },
       async writeUsed(quota, used, resourceVersion) {
         try {
-          await quotaStore().guaranteedUpdate(
+          const stored = await quotaStore().guaranteedUpdate(
             quota.metadata.namespace ?? '',
             quota.metadata.name ?? '',
             (current) => ({ ...current, status: { ...objectAt(current.status), used } }),
             { expectedResourceVersion: resourceVersion, subresource: 'status', user: ADMISSION_USER },
           );
+          written.set(keyOf(stored), stored);
           return true;
         } catch (err) {
           if (isStatusError(err) && (err.code === 409 || err.code === 404)) return false;
@@ -122,6 +139,10 @@ function withRefund(quota: KubeObject, delta: Usage): KubeObject {
     used.set(name, { nano: left > 0n ? left : 0n, format: current.format });
   }
   return { ...quota, status: { ...objectAt(quota.status), used: usageToList(used) } };
+}
+
+function revisionOf(obj: KubeObject): number {
+  return Number(obj.metadata.resourceVersion ?? 0);
 }
 
 function objectAt(v: unknown): Record<string, unknown> {

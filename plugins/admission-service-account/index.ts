@@ -27,25 +27,31 @@ export default definePlugin({
   setup(ctx) {
     const objects = cachedObjects(ctx);
 
-    async function admit(a: AdmissionAttributes): Promise<void> {
-      if (!isResource(a, '', 'pods') || !a.object || isMirrorPod(a.object)) return;
+    function admit(a: AdmissionAttributes): Promise<void> | undefined {
+      if (!isResource(a, '', 'pods') || !a.object || isMirrorPod(a.object)) return undefined;
       const spec = fields(a.object.spec);
       a.object.spec = spec;
       if (!spec.serviceAccountName) spec.serviceAccountName = 'default';
       const name = String(spec.serviceAccountName);
-      const account = await objects.get('', 'v1', 'serviceaccounts', a.namespace, name);
-      if (!account) {
-        throw forbidden(
-          a,
-          `error looking up service account ${a.namespace}/${name}: serviceaccount "${name}" not found`,
-        );
-      }
-      if (shouldAutomount(account, spec)) mountToken(spec);
+      // As upstream: the cache first, a live lookup when it does not have the account (yet).
+      const cached = objects.peek('', 'v1', 'serviceaccounts', a.namespace, name);
+      if (cached) return withAccount(a, spec, name, cached);
+      return objects
+        .get('', 'v1', 'serviceaccounts', a.namespace, name)
+        .then((account) => withAccount(a, spec, name, account));
     }
 
     ctx.provide.admission({ name: 'ServiceAccount', handles: (op) => op === 'CREATE', admit });
   },
 });
+
+function withAccount(a: AdmissionAttributes, spec: Fields, name: string, account: KubeObject | undefined): undefined {
+  if (!account) {
+    throw forbidden(a, `error looking up service account ${a.namespace}/${name}: serviceaccount "${name}" not found`);
+  }
+  if (shouldAutomount(account, spec)) mountToken(spec);
+  return undefined;
+}
 
 function isMirrorPod(pod: KubeObject): boolean {
   return pod.metadata.annotations?.[MIRROR_POD] !== undefined;
