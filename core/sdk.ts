@@ -67,11 +67,8 @@ export function isActiveNamespace(ns: KubeObject | undefined): boolean {
 }
 
 /**
- * Reads from the server's watch caches, caught up with the newest write: cheap enough for every
- * admission call. Use it only in the API server process (admission always runs there).
- */
-/**
- * Reads for plugins, from the watch cache. `get` and `list` are consistent: they first wait for the
+ * Reads for plugins, from the server's watch caches: cheap enough for every admission call. Use it
+ * only in the API server process (admission always runs there). `get` and `list` are consistent: they first wait for the
  * cache to hold every write made so far. `peek` and `peekList` are upstream's listers: what the
  * cache holds now, which may trail the newest write by a moment, answered without waiting. As
  * upstream's admission plugins do, peek first and, when the cache has nothing, ask `get` or `list`

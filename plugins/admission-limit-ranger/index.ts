@@ -42,17 +42,29 @@ export default definePlugin({
       handles: (op) => op === 'CREATE' || op === 'UPDATE',
       admit(a) {
         if (!isPod(a)) return undefined;
-        const defaults = (ranges: KubeObject[]) => {
-          for (const lr of ranges) applyDefaults(a.object!, lr);
-        };
-        const ranges = limitRanges(a);
-        return Array.isArray(ranges) ? defaults(ranges) : ranges.then(defaults);
+        return withRanges(a, limitRanges(a), defaultAll);
       },
       validate(a) {
         if (!isPod(a) && !isClaim(a)) return undefined;
-        const ranges = limitRanges(a);
-        return Array.isArray(ranges) ? check(a, ranges) : ranges.then((read) => check(a, read));
+        return withRanges(a, limitRanges(a), check);
       },
     });
   },
 });
+
+type RangesStep = (a: AdmissionAttributes, ranges: KubeObject[]) => void;
+
+/** Runs `step` at once when the cache answered, after the lookup otherwise. */
+function withRanges(
+  a: AdmissionAttributes,
+  ranges: KubeObject[] | Promise<KubeObject[]>,
+  step: RangesStep,
+): Promise<void> | undefined {
+  if (!Array.isArray(ranges)) return ranges.then((read) => step(a, read));
+  step(a, ranges);
+  return undefined;
+}
+
+function defaultAll(a: AdmissionAttributes, ranges: KubeObject[]): void {
+  for (const lr of ranges) applyDefaults(a.object!, lr);
+}
