@@ -1,33 +1,17 @@
 /**
  * authz-abac: upstream's ABAC authorizer (--authorization-mode=ABAC, --authorization-policy-file).
- * Unlike upstream, the policy file is re-read when it changes; a broken new file keeps the old
- * policy. Every decision names the file and line that allowed it. See README.md.
+ * Unlike upstream, the policy file is re-read when it changes; a new file with any unusable line is
+ * not applied at all: the last good policy stays in force, the log says why, and the
+ * `authz-abac-policy` check under /healthz fails until the file is fixed. Every decision names the
+ * file and line that allowed it. See README.md.
  */
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { SkiffError } from '../../core/errors.js';
 import { definePlugin } from '../../core/plugins/contract.js';
-import { type ParsedPolicy, PolicyIndex, parsePolicy, rulesFor } from './policy.js';
-
-function load(path: string, strict: boolean): { policy: ParsedPolicy; problem?: string } {
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (err) {
-    return {
-      policy: { rules: [], warnings: [], errors: [] },
-      problem: `cannot read ${path}: ${(err as Error).message}`,
-    };
-  }
-  const policy = parsePolicy(content);
-  const fatal = [
-    ...policy.errors,
-    ...(strict ? policy.warnings.filter((w) => w.message.startsWith('unknown key')) : []),
-  ];
-  const problem = fatal.length ? fatal.map((e) => `${path}:${e.line}: ${e.message}`).join('; ') : undefined;
-  return { policy, problem };
-}
+import { loadPolicy } from './load.js';
+import type { ParsedPolicy } from './parse.js';
+import { PolicyIndex, rulesFor } from './policy.js';
+import { watchPolicy } from './reload.js';
 
 export default definePlugin({
   name: 'authz-abac',
@@ -43,33 +27,25 @@ export default definePlugin({
     .strict(),
   setup(ctx) {
     const path = resolve(ctx.config.policyFile);
-    const first = load(path, ctx.config.strict);
-    if (first.problem) {
-      throw new SkiffError(
-        'SKIFF_ABAC_POLICY_INVALID',
-        first.problem,
-        'fix the line (one JSON object per line; see plugins/authz-abac/README.md), or run `skiff abac lint FILE`',
-      );
-    }
-    const report = (p: ParsedPolicy) => {
+    const warn = (p: ParsedPolicy) => {
       for (const w of p.warnings)
         ctx.logger.warn({ file: path, line: w.line }, `ABAC policy ${path}:${w.line}: ${w.message}`);
     };
-    report(first.policy);
-    let index = new PolicyIndex(first.policy.rules);
+    // A broken file at start-up stops the server (SKIFF_ABAC_POLICY_INVALID), as upstream.
+    const first = loadPolicy(path, ctx.config.strict);
+    warn(first);
+    let index = new PolicyIndex(first.rules);
     ctx.logger.info({ file: path, rules: index.rules.length }, 'ABAC policy loaded');
 
-    watchFile(path, { interval: ctx.config.reloadIntervalMs }, () => {
-      const next = load(path, ctx.config.strict);
-      if (next.problem) {
-        ctx.logger.error({ file: path }, `ABAC policy not reloaded, keeping the previous one: ${next.problem}`);
-        return;
-      }
-      report(next.policy);
-      index = new PolicyIndex(next.policy.rules);
+    const watcher = watchPolicy(path, ctx.config, ctx.logger, (next) => {
+      warn(next);
+      index = new PolicyIndex(next.rules);
       ctx.logger.info({ file: path, rules: index.rules.length }, 'ABAC policy reloaded');
     });
-    ctx.onClose(() => unwatchFile(path));
+    ctx.onClose(() => watcher.close());
+    // Under /healthz only: a stale policy still authorizes correctly, so it must not fail /livez
+    // (a restart would then refuse the broken file) nor /readyz (one typo would drain every server).
+    ctx.provide.healthCheck('authz-abac-policy', [], () => watcher.assertCurrent());
 
     ctx.provide.authorizer(
       (attributes) => {

@@ -1,9 +1,11 @@
 /**
- * `skiff abac lint`: what a reader of a policy file is likely to miss. Lines shadowed by an earlier
- * line (they can never be the first match), and lines that grant more than they seem to because
- * empty fields widen to "*" in the legacy format.
+ * `skiff abac lint`: what a reader of a policy file is likely to miss. Lines the server refuses
+ * (errors: the whole file is then refused), lines shadowed by an earlier line (they can never be the
+ * first match), lines that grant more than they seem to because empty fields widen to "*" in the
+ * legacy format, and namespaces no namespace can be called.
  */
-import type { ParsedPolicy, PolicyRule } from './policy.js';
+import { policyProblems } from './load.js';
+import type { ParsedPolicy, PolicyRule } from './parse.js';
 
 const covers = (wide: string, narrow: string) => wide === '*' || wide === narrow;
 
@@ -48,11 +50,28 @@ function widerThanItLooks(r: PolicyRule): string[] {
   return notes;
 }
 
-export function lint(policy: ParsedPolicy): string[] {
+// A namespace's name is an RFC 1123 label, as upstream validates it.
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const isNamespaceName = (name: string) => NAMESPACE_NAME.test(name);
+
+function impossibleNamespace(r: PolicyRule): string | undefined {
+  if (r.namespace === '' || r.namespace === '*' || isNamespaceName(r.namespace)) return undefined;
+  return (
+    `namespace ${JSON.stringify(r.namespace)} is not a valid namespace name (at most 63 lowercase letters, ` +
+    'digits and "-"), so no such namespace can exist: the line only ever matches requests for a missing namespace'
+  );
+}
+
+/** Findings, one a line, in line order; errors (with their fix) first within a line. */
+export function lint(policy: ParsedPolicy, strict = false): string[] {
   const out: string[] = [];
-  for (const e of policy.errors) out.push(`line ${e.line}: error: ${e.message}`);
-  for (const w of policy.warnings) out.push(`line ${w.line}: warning: ${w.message}`);
+  for (const e of policyProblems(policy, strict)) out.push(`line ${e.line}: error: ${e.message} (fix: ${e.fix})`);
+  for (const w of policy.warnings) {
+    if (!(strict && w.unknownKey)) out.push(`line ${w.line}: warning: ${w.message}`);
+  }
   policy.rules.forEach((rule, i) => {
+    const badNamespace = impossibleNamespace(rule);
+    if (badNamespace) out.push(`line ${rule.line}: warning: ${badNamespace}`);
     const earlier = policy.rules.slice(0, i).find((e) => shadows(e, rule));
     if (earlier) out.push(`line ${rule.line}: shadowed: line ${earlier.line} already allows everything it allows`);
     for (const note of widerThanItLooks(rule)) out.push(`line ${rule.line}: wide: ${note}`);

@@ -2,26 +2,14 @@
  * `skiff abac check` and `skiff abac lint`: ABAC policy files offline, for training. They use the
  * authz-abac plugin's own parser and matcher, so what they say is what the server does.
  */
-import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { lint } from '../../../plugins/authz-abac/lint.js';
+import { isNamespaceName, lint } from '../../../plugins/authz-abac/lint.js';
+import { loadPolicy, policyProblems, readPolicyText } from '../../../plugins/authz-abac/load.js';
 import { firstMatch, parsePolicy } from '../../../plugins/authz-abac/policy.js';
 import type { AuthorizationAttributes } from '../../auth-types.js';
-import { SkiffError } from '../../errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function readPolicy(file: string) {
-  try {
-    return parsePolicy(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new SkiffError(
-      'SKIFF_ABAC_POLICY_INVALID',
-      `cannot read ${file}: ${(err as Error).message}`,
-      'check the path',
-    );
-  }
-}
+const STRICT = 'as --abac-strict: unknown keys are errors';
 
 interface CheckOptions {
   policy: string;
@@ -32,6 +20,7 @@ interface CheckOptions {
   apiGroup: string;
   namespace: string;
   path?: string;
+  strict?: boolean;
 }
 
 export function abacCommand(): Command {
@@ -47,11 +36,13 @@ export function abacCommand(): Command {
     .option('--api-group <group>', 'the resource API group ("" is core)', '')
     .option('--namespace <ns>', 'the namespace ("" for cluster-scoped)', '')
     .option('--path <path>', 'a non-resource path, e.g. /healthz (instead of --resource)')
+    .option('--strict', STRICT)
     .action((opts: CheckOptions) => {
       if (Boolean(opts.resource) === Boolean(opts.path)) {
         throw new InvalidArgumentError('give exactly one of --resource and --path');
       }
-      const policy = readPolicy(opts.policy);
+      // A file the server would refuse is not evaluated: the answer would be about a policy that never runs.
+      const policy = loadPolicy(opts.policy, opts.strict === true);
       const a: AuthorizationAttributes = {
         user: { name: opts.user, groups: [...opts.group, 'system:authenticated'] },
         verb: opts.verb,
@@ -69,18 +60,29 @@ export function abacCommand(): Command {
         ? [`allow: line ${rule.line}: ${rule.source}`]
         : ['no-opinion: no line matched (the next authorizer decides; at the end of the chain, 403)'];
       for (const w of policy.warnings) out.push(`warning: line ${w.line}: ${w.message}`);
-      for (const e of policy.errors) out.push(`error: line ${e.line}: ${e.message}`);
+      if (opts.namespace && !isNamespaceName(opts.namespace)) {
+        out.push(
+          `warning: --namespace ${opts.namespace} is not a valid namespace name: no namespace can be called that`,
+        );
+      }
       process.stdout.write(`${out.join('\n')}\n`);
     });
   abac
     .command('lint')
-    .description('report unknown keys, shadowed lines and rules wider than they look')
+    .description(
+      'report lines the server refuses (exit 1), unknown keys, shadowed lines and rules wider than they look',
+    )
     .argument('<file>', 'the policy file')
-    .action((file: string) => {
-      const policy = readPolicy(file);
-      const findings = lint(policy);
+    .option('--strict', STRICT)
+    .action((file: string, opts: { strict?: boolean }) => {
+      const policy = parsePolicy(readPolicyText(file));
+      const findings = lint(policy, opts.strict === true);
       process.stdout.write(`${findings.length ? findings.join('\n') : 'no findings'}\n`);
-      if (policy.errors.length) process.exitCode = 1;
+      const errors = policyProblems(policy, opts.strict === true).length;
+      if (errors) {
+        process.stdout.write(`${errors} error(s): the server refuses to load this file until they are fixed\n`);
+        process.exitCode = 1;
+      }
     });
   return abac;
 }

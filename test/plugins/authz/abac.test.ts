@@ -1,16 +1,20 @@
 /** authz-abac: the seed's policy file, upstream's matching rules, reloads, and kubectl over HTTPS. */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { pino } from 'pino';
 import type { AuthorizationAttributes } from '../../../core/auth-types.js';
 import { runAuthorization } from '../../../core/chains.js';
 import { SkiffError } from '../../../core/errors.js';
+import type { PluginContext } from '../../../core/plugins/contract.js';
+import abacPlugin from '../../../plugins/authz-abac/index.js';
 import { lint } from '../../../plugins/authz-abac/lint.js';
 import { firstMatch, PolicyIndex, parsePolicy } from '../../../plugins/authz-abac/policy.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const SEED_POLICY = new URL('../../../config/examples/abac-policy.jsonl', import.meta.url).pathname;
 const KUBECTL_POLICY = new URL('../../../config/examples/abac-policy-kubectl.jsonl', import.meta.url).pathname;
@@ -144,7 +148,78 @@ describe('plugins: authz-abac policy files', () => {
   it('reports broken lines and unknown keys with their line numbers', () => {
     const p = parsePolicy('{"user": "a"}\nnot json\n{"user": "b", "verb": "get"}\n{"apiVersion": "v2"}\n');
     expect(p.errors.map((e) => e.line)).to.deep.equal([2, 4]);
-    expect(p.warnings).to.deep.include({ line: 3, message: 'unknown key "verb" ignored' });
+    expect(p.warnings).to.deep.include({ line: 3, message: 'unknown key "verb" ignored', unknownKey: true });
+  });
+
+  it('refuses every field of the wrong type, by line, and keeps no rule from such a line', () => {
+    const v1 = (spec: string) =>
+      `{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Policy", "spec": ${spec}}`;
+    const lines: [string, string][] = [
+      [
+        '{"user": "bob", "resource": "pods", "readonly": "true"}',
+        '"readonly" must be true or false (a JSON boolean), got the string "true"',
+      ],
+      ['{"user": "bob", "readonly": "yes"}', '"readonly" must be true or false (a JSON boolean), got the string "yes"'],
+      ['{"user": "bob", "readonly": 1}', '"readonly" must be true or false (a JSON boolean), got the number 1'],
+      ['{"user": "bob", "readonly": null}', '"readonly" must be true or false (a JSON boolean), got null'],
+      ['{"user": 7}', '"user" must be a string, got the number 7'],
+      ['{"user": "bob", "group": ["a", "b"]}', '"group" must be a string, got an array ["a","b"]'],
+      ['{"user": "bob", "resource": {"name": "pods"}}', '"resource" must be a string, got an object {"name":"pods"}'],
+      ['{"user": "bob", "namespace": false}', '"namespace" must be a string, got the boolean false'],
+      ['{"user": "bob", "ns": 5}', '"ns" must be a string, got the number 5'],
+      [v1('{"user": "bob", "apiGroup": 1}'), '"spec.apiGroup" must be a string, got the number 1'],
+      [v1('{"user": "bob", "nonResourcePath": true}'), '"spec.nonResourcePath" must be a string, got the boolean true'],
+      [
+        v1('{"user": "bob", "readonly": "true", "resource": "*", "namespace": "*"}'),
+        '"spec.readonly" must be true or false',
+      ],
+      [v1('"user=bob"'), '"spec" must be an object, got the string "user=bob"'],
+      [v1('[]'), '"spec" must be an object, got an array []'],
+      ['{"apiVersion": 1, "user": "bob"}', '"apiVersion" must be a string, got the number 1'],
+      [
+        '{"apiVersion": "abac.authorization.kubernetes.io/v1beta1", "kind": "Polcy", "spec": {}}',
+        'kind must be "Policy"',
+      ],
+      ['[{"user": "bob"}]', 'not a JSON object, got an array'],
+      ["{'user': 'bob'}", 'not valid JSON'],
+    ];
+    const p = parsePolicy(['{"user": "alice"}', ...lines.map(([line]) => line)].join('\n'));
+    expect(
+      p.rules.map((r) => r.line),
+      'only the good line is a rule',
+    ).to.deep.equal([1]);
+    lines.forEach(([line, message], i) => {
+      const errors = p.errors.filter((e) => e.line === i + 2);
+      expect(errors, line).to.have.length(1);
+      expect(errors[0]!.message, line).to.contain(message);
+      expect(errors[0]!.fix, line).to.be.a('string').and.not.equal('');
+    });
+  });
+
+  it("reads upstream's other spellings: an empty apiVersion and the v0 apiVersion are unversioned lines", () => {
+    const p = parsePolicy(
+      '{"apiVersion": "", "user": "bob", "resource": "pods"}\n{"apiVersion": "abac.authorization.kubernetes.io/v0", "kind": "Policy", "user": "eve", "readonly": true}\n',
+    );
+    expect(p.errors).to.deep.equal([]);
+    expect(p.warnings).to.deep.equal([]);
+    expect(firstMatch(p.rules, req('bob', 'delete', 'pods', 'x'))?.line).to.equal(1);
+    expect(firstMatch(p.rules, req('eve', 'get', 'secrets', 'x'))?.line).to.equal(2);
+    expect(firstMatch(p.rules, req('eve', 'delete', 'secrets', 'x'))).to.equal(undefined);
+  });
+
+  it('names the key a writer probably meant, and says when "ns" is ignored', () => {
+    const p = parsePolicy(
+      '{"user": "bob", "readOnly": true}\n{"user": "bob", "namespaces": "a"}\n{"user": "bob", "nonResourcePath": "/healthz"}\n{"user": "bob", "ns": "a", "namespace": "b"}\n',
+    );
+    const at = (line: number) => p.warnings.filter((w) => w.line === line).map((w) => w.message);
+    expect(at(1)).to.deep.equal([
+      'unknown key "readOnly" ignored (did you mean "readonly"? keys are case-sensitive); as written, the line is not read-only',
+    ]);
+    expect(at(2)[0]).to.contain('(did you mean "namespace"?');
+    expect(at(3)[0]).to.contain('only abac.authorization.kubernetes.io/v1beta1 Policy lines know it');
+    expect(at(4)).to.deep.equal(['unknown key "ns" ignored: "namespace" is given too']);
+    expect(p.rules[3]!.namespace).to.equal('b');
+    expect(p.warnings.every((w) => w.unknownKey)).to.equal(true);
   });
 });
 
@@ -166,12 +241,156 @@ describe('skiff abac check / lint', function () {
   });
 
   it('check prints the deciding line, and no-opinion when nothing matches', () => {
-    const base = ['abac', 'check', '--policy', SEED_POLICY, '--user', 'bob', '--verb', 'list', '--resource', 'pods'];
-    const yes = skiff([...base, '--namespace', 'myNamespace']);
+    const base = ['abac', 'check', '--policy', KUBECTL_POLICY, '--user', 'bob', '--verb', 'list', '--resource', 'pods'];
+    const yes = skiff([...base, '--namespace', 'my-namespace']);
     expect(yes.status, yes.stderr).to.equal(0);
     expect(yes.stdout).to.match(/^allow: line 4: /);
     expect(skiff([...base, '--namespace', 'default']).stdout).to.match(/^no-opinion/);
-    expect(skiff(['abac', 'lint', SEED_POLICY]).stdout).to.contain('line 4: warning: key "ns" read as "namespace"');
+  });
+
+  it('lint explains the seed\'s line 4 as printed: the "ns" key, the spaces, and a namespace that cannot exist', () => {
+    const out = skiff(['abac', 'lint', SEED_POLICY]);
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout).to.contain('line 4: warning: key "ns" read as "namespace"');
+    expect(out.stdout).to.contain('line 4: warning: namespace "myNamespace" is not a valid namespace name');
+    expect(skiff(['abac', 'lint', KUBECTL_POLICY]).stdout).to.not.contain('warning');
+    const check = skiff(
+      ['abac', 'check', '--policy', SEED_POLICY, '--user', 'bob', '--verb', 'list'].concat([
+        '--resource',
+        'pods',
+        '--namespace',
+        'myNamespace',
+      ]),
+    );
+    expect(check.stdout).to.match(/^allow: line 4: /);
+    expect(check.stdout).to.contain('warning: --namespace myNamespace is not a valid namespace name');
+  });
+
+  describe('a policy the server would refuse', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skiff-abac-cli-'));
+    const broken = join(dir, 'broken.jsonl');
+    writeFileSync(broken, '{"user": "alice"}\n{"user": "bob", "resource": "pods", "readonly": "true"}\n');
+    const unknownKey = join(dir, 'unknown-key.jsonl');
+    writeFileSync(unknownKey, '{"user": "bob", "resource": "pods", "readOnly": true}\n');
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('lint reports it as an error with its line and fix, and exits 1', () => {
+      const out = skiff(['abac', 'lint', broken]);
+      expect(out.status).to.equal(1);
+      expect(out.stdout).to.contain(
+        'line 2: error: "readonly" must be true or false (a JSON boolean), got the string "true" (fix: write "readonly": true without quotes',
+      );
+      expect(out.stdout).to.contain('1 error(s): the server refuses to load this file');
+    });
+
+    it('check refuses to evaluate it, with the message the server stops with', async () => {
+      const out = skiff([
+        'abac',
+        'check',
+        '--policy',
+        broken,
+        '--user',
+        'bob',
+        '--verb',
+        'delete',
+        '--resource',
+        'pods',
+      ]);
+      expect(out.status).to.equal(2);
+      expect(out.stdout).to.equal('');
+      let serverMessage = '';
+      try {
+        await startTestServer({ plugins: { 'authz-abac': { config: { policyFile: broken } } } }).then((ts) =>
+          ts.close(),
+        );
+      } catch (err) {
+        serverMessage = (err as SkiffError).describe();
+      }
+      expect(serverMessage).to.contain(`${broken}:2:`);
+      expect(out.stderr.trim()).to.equal(serverMessage);
+    });
+
+    it('--strict treats unknown keys as --abac-strict does: errors', () => {
+      const loose = skiff(['abac', 'lint', unknownKey]);
+      expect(loose.status).to.equal(0);
+      expect(loose.stdout).to.contain('line 1: warning: unknown key "readOnly" ignored (did you mean "readonly"?');
+      const strict = skiff(['abac', 'lint', '--strict', unknownKey]);
+      expect(strict.status).to.equal(1);
+      expect(strict.stdout).to.contain('line 1: error: unknown key "readOnly" ignored');
+      const args = ['abac', 'check', '--policy', unknownKey, '--user', 'bob', '--verb', 'get', '--resource', 'pods'];
+      expect(skiff(args).status).to.equal(0);
+      expect(skiff([...args, '--strict']).status).to.equal(2);
+    });
+  });
+});
+
+describe('plugins: authz-abac reloads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-abac-reload-'));
+  const policy = join(dir, 'policy.jsonl');
+  const closers: (() => void | Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The plugin set up on its own, with what it logs, its authorizer and its health check. */
+  function setUp() {
+    const logs: { level: number; msg: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+    let authorize: ((a: AuthorizationAttributes) => unknown) | undefined;
+    let check: (() => void | Promise<void>) | undefined;
+    const ctx = {
+      name: 'authz-abac',
+      config: { policyFile: policy, strict: false, reloadIntervalMs: 20 },
+      logger,
+      provide: {
+        authorizer: (fn: typeof authorize) => {
+          authorize = fn;
+        },
+        healthCheck: (_name: string, kinds: string[], fn: typeof check) => {
+          expect(kinds, 'not under /livez or /readyz').to.deep.equal([]);
+          check = fn;
+        },
+      },
+      onClose: (release: () => void) => closers.push(release),
+    } as unknown as PluginContext<{ policyFile: string; strict: boolean; reloadIntervalMs: number }>;
+    abacPlugin.setup(ctx);
+    const decide = (a: AuthorizationAttributes) => (authorize!(a) as { decision: string }).decision;
+    const healthy = () => {
+      try {
+        check!();
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return { logs, decide, healthy };
+  }
+
+  it('a broken new file keeps the last good policy, and the log says so with the file, line and fix', async () => {
+    writeFileSync(policy, '{"user": "bob", "resource": "pods", "readonly": true}\n');
+    const { logs, decide, healthy } = setUp();
+    expect(decide(req('bob', 'delete', 'pods'))).to.equal('no-opinion');
+    writeFileSync(policy, '{"user": "bob", "resource": "pods", "readonly": "true"}\n');
+    await waitFor(
+      'the refused reload',
+      async () => healthy(),
+      (ok) => !ok,
+    );
+    expect(decide(req('bob', 'delete', 'pods')), 'the old policy is in force').to.equal('no-opinion');
+    expect(decide(req('bob', 'get', 'pods'))).to.equal('allow');
+    const error = logs.find((l) => l.level === 50);
+    expect(error?.msg).to.match(/^ABAC policy NOT reloaded: still enforcing the policy loaded at \S+\./);
+    expect(error?.msg).to.contain(`${policy}:1: "readonly" must be true or false`);
+    expect(error?.msg).to.contain('Fix: line 1: write "readonly": true without quotes');
+    writeFileSync(policy, '{"user": "bob", "resource": "pods"}\n');
+    await waitFor(
+      'the fixed file',
+      async () => healthy(),
+      (ok) => ok,
+    );
+    expect(decide(req('bob', 'delete', 'pods'))).to.equal('allow');
+    expect(logs.map((l) => l.msg)).to.include('ABAC policy file fixed: its new contents are in force');
   });
 });
 
@@ -193,10 +412,13 @@ describe('plugins: authz-abac in a server', function () {
     await fetch(`${ts.url}/api/v1/namespaces`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ metadata: { name: 'myNamespace'.toLowerCase() } }),
+      body: JSON.stringify({ metadata: { name: 'my-namespace' } }),
     });
   });
-  after(async () => ts?.close());
+  after(async () => {
+    await ts?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const as = (name: string) => ({ name, groups: ['system:authenticated'] });
 
@@ -215,15 +437,16 @@ describe('plugins: authz-abac in a server', function () {
     writeFileSync(caFile, ts.pki!.ca.certPem);
     const bob = (args: string[]) =>
       kubectl(ts.secureUrl!, [`--certificate-authority=${caFile}`, '--token=bob-token', ...args]);
-    // The seed's namespace has a capital letter, which Kubernetes names cannot: its rule still holds for it.
     const denied = await bob(['get', 'pods', '-n', 'default']);
     expect(denied.code).to.not.equal(0);
     expect(denied.stderr, denied.stderr).to.contain(
       'pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "default"',
     );
-    const canI = await bob(['auth', 'can-i', 'list', 'pods', '-n', 'myNamespace']);
+    const canI = await bob(['auth', 'can-i', 'list', 'pods', '-n', 'my-namespace']);
     expect(canI.stdout.trim()).to.equal('yes');
-    const cannot = await bob(['auth', 'can-i', 'create', 'pods', '-n', 'myNamespace']);
+    const listed = await bob(['get', 'pods', '-n', 'my-namespace']);
+    expect(listed.code, listed.stderr).to.equal(0);
+    const cannot = await bob(['auth', 'can-i', 'create', 'pods', '-n', 'my-namespace']);
     expect(cannot.stdout.trim()).to.equal('no');
     const alice = await kubectl(ts.secureUrl!, [
       `--certificate-authority=${caFile}`,
@@ -261,7 +484,7 @@ describe('plugins: authz-abac in a server', function () {
       'can-i',
       '--list',
       '-n',
-      'myNamespace',
+      'my-namespace',
     ]);
     expect(list.code, list.stderr).to.equal(0);
     expect(list.stdout, list.stdout).to.match(/^pods\.\*\s+\[\]\s+\[\]\s+\[get list watch\]/m);
@@ -342,8 +565,12 @@ describe('plugins: authz-abac in a server', function () {
     while ((await bobGetsSecrets()) !== 'allow' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await bobGetsSecrets()).to.equal('allow');
     writeFileSync(policy, '{"user": broken\n');
-    await new Promise((r) => setTimeout(r, 600));
+    const health = async () => (await fetch(`${ts.url}/healthz/authz-abac-policy`)).status;
+    await waitFor('the refused reload', health, (status) => status === 500);
     expect(await bobGetsSecrets(), 'a broken file keeps the previous policy').to.equal('allow');
+    copyFileSync(KUBECTL_POLICY, policy);
+    await waitFor('the fixed file', health, (status) => status === 200);
+    expect(await bobGetsSecrets()).to.equal('no-opinion');
   });
 
   it('stops start-up on a broken file, and on unknown keys when strict', async () => {
