@@ -12,9 +12,15 @@ import type { Logger } from 'pino';
 import { delay } from './client/informer.js';
 import { LeaderElector, type LeaderElectorOptions } from './client/leader-election.js';
 import type { ApiClient } from './client/types.js';
+import { isStatusError } from './errors.js';
 import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
 
 const RESTART_DELAY_MS = 5_000;
+/** Controllers get no privilege from the core: a 403 means the chain does not grant their identity enough. */
+const FORBIDDEN_FIX =
+  "the authorization chain does not grant the controllers' identity (system:kube-controller-manager) what its roles " +
+  'need: put authz-bootstrap-roles in the chain (--authorization-mode=BootstrapRoles,...) or add the lines of ' +
+  'config/examples/abac-policy-components.jsonl to the ABAC policy';
 
 /** The lease options (upstream --leader-elect-* flags); name defaults to kube-controller-manager. */
 export type ControllerLeaderElection = Partial<Omit<LeaderElectorOptions, 'client' | 'logger'>> & {
@@ -94,7 +100,8 @@ export class ControllerManager {
         await controller.run(signal);
       } catch (err) {
         if (signal.aborted) return;
-        this.logger.error({ err, controller: r.name }, 'controller failed; restarting after a delay');
+        const fix = isStatusError(err) && err.code === 403 ? { fix: FORBIDDEN_FIX } : {};
+        this.logger.error({ err, controller: r.name, ...fix }, 'controller failed; restarting after a delay');
         await delay(RESTART_DELAY_MS, signal);
       }
     }

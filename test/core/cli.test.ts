@@ -91,8 +91,8 @@ describe('core/cli: the skiff bin', function () {
       const line = JSON.parse(out.split('\n').find((l) => l.includes('"chains"'))!);
       expect(line.chains.authorization).to.deep.equal([
         'system:masters',
-        'system:kube-controller-manager',
         'self-reviews',
+        'system:public-info-viewer',
         'authz-abac',
         'authz-always-deny',
       ]);

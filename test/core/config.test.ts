@@ -43,6 +43,7 @@ describe('core/config', () => {
       'api-authorization-v1',
       'authn-x509',
       'authn-service-account',
+      'authz-bootstrap-roles',
       'admission-namespace-lifecycle',
       'admission-limit-ranger',
       'admission-service-account',

@@ -25,6 +25,8 @@ describe('e2e: kubectl and the admission chain', function () {
         'admission-service-account': {},
         'admission-security-context-deny': {},
         'admission-resource-quota': {},
+        // The controllers act as system:kube-controller-manager, which only the chain authorizes.
+        'authz-bootstrap-roles': {},
         'controller-namespace': { config: { retrySeconds: 0.2 } },
         'controller-service-account': {},
         'controller-resource-quota': { config: { settleSeconds: 0.2 } },

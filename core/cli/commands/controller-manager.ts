@@ -1,7 +1,9 @@
 /**
  * `skiff controller-manager`: the config file's controllers in their own process, talking to the
  * API server over HTTPS as system:kube-controller-manager (its own client certificate), as
- * upstream's kube-controller-manager does. The config file's controller plugins are set up as
+ * upstream's kube-controller-manager does without --use-service-account-credentials: the API
+ * server's chain must grant that user its controllers' roles (authz-bootstrap-roles does, in the
+ * default config). The config file's controller plugins are set up as
  * `skiff config check` sets plugins up (no storage is opened, nothing listens); only their
  * controller registrations are used.
  */

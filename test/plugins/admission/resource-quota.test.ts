@@ -146,6 +146,8 @@ describe('admission-resource-quota with controller-resource-quota', () => {
       role: 'up',
       plugins: {
         'admission-resource-quota': {},
+        // The controllers act as system:kube-controller-manager, which only the chain authorizes.
+        'authz-bootstrap-roles': {},
         'controller-resource-quota': { config: { settleSeconds: 0.2 } },
       },
     });
@@ -309,6 +311,8 @@ describe('admission-resource-quota limitedResources (ResourceQuotaConfiguration)
             ],
           },
         },
+        // The controllers act as system:kube-controller-manager, which only the chain authorizes.
+        'authz-bootstrap-roles': {},
         'controller-resource-quota': { config: { settleSeconds: 0.2 } },
       },
     });

@@ -44,14 +44,17 @@ const REQUESTS: [string, string, string, unknown, number][] = [
 
 // Columns: who asks, under which server. 'ok' = the request's allowed status.
 type Cell = 'ok' | 401 | 403;
-const BOB: Record<string, Cell> = { 'list pods': 'ok', 'get pod': 'ok' };
+// Health and version are public under every chain (the core's system:public-info-viewer rule),
+// also to requests without credentials; bad credentials are still a 401 there.
+const PUBLIC: Record<string, Cell> = { '/healthz': 'ok', '/version': 'ok' };
+const BOB: Record<string, Cell> = { ...PUBLIC, 'list pods': 'ok', 'get pod': 'ok' };
 const COLUMNS: [string, 'allow' | 'deny' | 'abac', string | undefined, (name: string) => Cell][] = [
   ['AlwaysAllow', 'allow', 'alice-token', () => 'ok'],
-  ['AlwaysDeny', 'deny', 'alice-token', () => 403],
+  ['AlwaysDeny', 'deny', 'alice-token', (name) => PUBLIC[name] ?? 403],
   ['ABAC, allowed user', 'abac', 'alice-token', () => 'ok'],
   ['ABAC, denied user', 'abac', 'bob-token', (name) => BOB[name] ?? 403],
   ['unknown token', 'abac', 'nobody-token', () => 401],
-  ['no credentials', 'abac', undefined, () => 401],
+  ['no credentials', 'abac', undefined, (name) => PUBLIC[name] ?? 401],
 ];
 
 function send(ts: TestServer, method: string, path: string, token: string | undefined, body: unknown): Promise<number> {

@@ -11,6 +11,8 @@ describe('controller-namespace and controller-service-account', () => {
       plugins: {
         'admission-namespace-lifecycle': {},
         'admission-service-account': {},
+        // The controllers act as system:kube-controller-manager, which only the chain authorizes.
+        'authz-bootstrap-roles': {},
         'controller-namespace': { config: { retrySeconds: 0.2 } },
         'controller-service-account': {},
       },

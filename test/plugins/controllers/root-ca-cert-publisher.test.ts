@@ -20,7 +20,11 @@ describe('controller-root-ca-cert-publisher', () => {
     s = await startTestServer({
       dataDir: s.dataDir,
       role: 'up',
-      plugins: { 'controller-root-ca-cert-publisher': { config: { rootCAFile: file } } },
+      plugins: {
+        // The controller acts as system:kube-controller-manager, which only the chain authorizes.
+        'authz-bootstrap-roles': {},
+        'controller-root-ca-cert-publisher': { config: { rootCAFile: file } },
+      },
     });
   });
   after(() => s.close());
