@@ -45,11 +45,75 @@ export interface Status {
   kind: 'Status';
   apiVersion: 'v1';
   metadata: Record<string, unknown>;
-  status: 'Success' | 'Failure';
+  status?: 'Success' | 'Failure';
   message?: string;
   reason?: string;
   details?: StatusDetails;
-  code: number;
+  /** Left out when 0, as upstream's omitempty does (a delete's Success Status has none). */
+  code?: number;
+}
+
+/** Any Status-shaped value: what toStatus() returns, what a strategy answers a DELETE with. */
+export type StatusLike = Partial<Omit<Status, 'kind' | 'apiVersion'>>;
+
+const has = (v: unknown): boolean => v !== undefined && v !== null && v !== '' && v !== 0;
+
+/** Keeps the non-empty of `keys`, in that order: Go's encoding of a struct whose fields are omitempty. */
+function pick(source: object, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = (source as Record<string, unknown>)[k];
+    if (has(v)) out[k] = v;
+  }
+  return out;
+}
+
+const LIST_META_FIELDS = ['selfLink', 'resourceVersion', 'continue', 'remainingItemCount'] as const;
+const DETAILS_FIELDS = ['name', 'group', 'kind', 'uid'] as const;
+const CAUSE_FIELDS = ['reason', 'message', 'field'] as const;
+
+function canonicalDetails(d: StatusDetails): StatusDetails {
+  const out: StatusDetails = pick(d, DETAILS_FIELDS);
+  if (d.causes?.length) out.causes = d.causes.map((c) => pick(c, CAUSE_FIELDS));
+  if (d.retryAfterSeconds) out.retryAfterSeconds = d.retryAfterSeconds;
+  return out;
+}
+
+/**
+ * A Status as kube-apiserver writes it: keys in the Go struct's order (TypeMeta's kind and
+ * apiVersion, then metadata, status, message, reason, details, code) and every omitempty field left
+ * out when empty. `metadata` (a struct) and `details` (a pointer) stay even when empty, as in Go.
+ */
+export function canonicalStatus(s: StatusLike): Status {
+  const out: Status = { kind: 'Status', apiVersion: 'v1', metadata: pick(s.metadata ?? {}, LIST_META_FIELDS) };
+  if (s.status) out.status = s.status;
+  if (s.message) out.message = s.message;
+  if (s.reason) out.reason = s.reason;
+  if (s.details) out.details = canonicalDetails(s.details);
+  if (s.code) out.code = s.code;
+  return out;
+}
+
+// Go's encoding/json escapes these inside strings (HTML-safe output); JSON.stringify does not.
+const GO_ESCAPED = /[<>&\u2028\u2029]/g;
+const goEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** The Status's JSON text as Go's encoding/json writes it (no trailing newline: for embedding). */
+export function statusJson(s: StatusLike): string {
+  return JSON.stringify(canonicalStatus(s)).replace(GO_ESCAPED, goEscape);
+}
+
+/**
+ * The one encoder of every Status body the server sends: upstream's serializer is a
+ * json.Encoder, which ends each document with a newline.
+ */
+export function encodeStatus(s: StatusLike): string {
+  return `${statusJson(s)}\n`;
+}
+
+export function isStatusBody(body: unknown): body is Status {
+  const b = body as Partial<Status> | null;
+  return typeof b === 'object' && b !== null && b.kind === 'Status' && b.apiVersion === 'v1';
 }
 
 export class StatusError extends Error {
@@ -64,17 +128,13 @@ export class StatusError extends Error {
   }
 
   toStatus(): Status {
-    const status: Status = {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
+    return canonicalStatus({
       status: 'Failure',
       message: this.message,
-      ...(this.reason ? { reason: this.reason } : {}),
+      reason: this.reason,
+      details: this.details,
       code: this.code,
-    };
-    if (this.details) status.details = this.details;
-    return status;
+    });
   }
 }
 
@@ -177,15 +237,18 @@ export const errors = {
   invalid: (kind: string, group: string, name: string, fieldErrors: FieldError[]) => {
     const bodies = fieldErrors.map((e) => `${e.field}: ${fieldErrorBody(e)}`);
     const summary = bodies.length === 1 ? bodies[0] : `[${bodies.join(', ')}]`;
-    return new StatusError(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
+    // Upstream prints the group-qualified kind: `Lease.coordination.k8s.io "x" is invalid`.
+    const qualifiedKind = group ? `${kind}.${group}` : kind;
+    return new StatusError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${summary}`, {
       name,
       group,
       kind,
       causes: fieldErrors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field })),
     });
   },
+  /** Upstream's router answer (NewGenericServerResponse): its details are present and empty. */
   methodNotAllowed: () =>
-    new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+    new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {}),
   notAcceptable: (accepted: string) =>
     new StatusError(406, 'NotAcceptable', `only the following media types are accepted: ${accepted}`),
   headersTooLarge: () =>
@@ -206,11 +269,19 @@ export const errors = {
   gone: (message: string) => new StatusError(410, 'Gone', message),
   tooManyRequests: (message: string, retryAfterSeconds = 1) =>
     new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds }),
-  internal: (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
+  /** Upstream's NewInternalError: the cause's text is repeated as the one cause. */
+  internal: (message: string) =>
+    new StatusError(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),
   /** An error upstream returns as a plain Go error: a 500 without a reason, the message as is. */
   unknown: (message: string) => new StatusError(500, '', message),
   serviceUnavailable: (message: string) => new StatusError(503, 'ServiceUnavailable', message),
   timeout: (message: string) => new StatusError(504, 'Timeout', message),
+  /** Upstream's storage.NewTooLargeResourceVersionError: a read at a revision storage has not reached. */
+  tooLargeResourceVersion: (requested: number, current: number) =>
+    new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+      causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+      retryAfterSeconds: 1,
+    }),
 };
 
 /**

@@ -86,6 +86,14 @@ export interface Strategy {
   /** Called after a successful delete (not on dry run), e.g. to release an allocated ClusterIP. */
   afterDelete?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /**
+   * Upstream's WarningsOnCreate / WarningsOnUpdate: texts the client shows as "Warning: ..." (a
+   * deprecated field, a value that will surprise). Asked after validation passed; they never refuse.
+   */
+  warningsOnCreate?(obj: KubeObject, ctx: StrategyContext): string[];
+  warningsOnUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): string[];
+  /** Upstream's Canonicalize: normalises the object after validation and mutating admission. */
+  canonicalize?(obj: KubeObject): void;
+  /**
    * Whether this kind has a spec whose changes bump metadata.generation. Defaults to true when the
    * object has a `spec`; kinds without one (ConfigMap, Secret) never bump it after 1.
    */
@@ -191,6 +199,12 @@ export interface ResourceDefinition {
   /** Serve /status with the generic status strategy (update only .status). */
   hasStatus?: boolean;
   /**
+   * This group/version of the kind is deprecated (upstream's APILifecycle markers): once the
+   * server's version reaches `since`, every request to it carries upstream's Warning,
+   * "<group>/<version> <Kind> is deprecated in v1.X+, unavailable in v1.Y+; use <replacement>".
+   */
+  deprecated?: ApiDeprecation;
+  /**
    * Virtual: not stored; `create` on the collection is handled by this function instead
    * (e.g. the v1 bindings resource).
    */
@@ -201,6 +215,15 @@ export interface ResourceDefinition {
     /** Who is asking (review APIs answer about the requester). */
     requester: UserInfo,
   ) => Promise<KubeObject>;
+}
+
+export interface ApiDeprecation {
+  /** The release that deprecated it: "1.16". */
+  since: string;
+  /** The release that no longer serves it: "1.22". */
+  removedIn?: string;
+  /** What to use instead. */
+  replacement?: { group: string; version: string; kind: string };
 }
 
 export function apiVersionOf(def: { group: string; version: string }): string {

@@ -4,7 +4,8 @@
  * together from their items' cached bytes instead of encoding every item again.
  */
 import type { KubeObject, ResourceDefinition } from '../api/types.js';
-import { encodeBytesFields, encodeMessageBytes, wrapEnvelope } from '../wire/protobuf.js';
+import { canonicalStatus, encodeStatus, isStatusBody, type StatusDetails, type StatusLike } from '../errors.js';
+import { encodeBytesFields, encodeMessageBytes, Writer, wrapEnvelope } from '../wire/protobuf.js';
 import { messageForKind } from '../wire/schema.js';
 import { type IncludeObject, tableCells, tableColumns } from './table.js';
 
@@ -27,6 +28,7 @@ const CLOSE_LIST = Buffer.from(']}');
 
 export function encodeJson(body: unknown): Buffer | string {
   if (typeof body !== 'object' || body === null) return JSON.stringify(body);
+  if (isStatusBody(body)) return Buffer.from(encodeStatus(body));
   const { items, ...rest } = body as { items?: unknown };
   if (!Array.isArray(items)) return objectJson(body);
   const head = JSON.stringify(rest);
@@ -63,7 +65,7 @@ const singleTables = new WeakMap<object, { cells: string; include: IncludeObject
 /** The Table for a list or one object; cells are computed per request (ages move), the rest is cached. */
 export function encodeTable(def: ResourceDefinition, body: unknown, include: IncludeObject, now = new Date()): Buffer {
   const b = body as { items?: KubeObject[]; metadata?: Record<string, unknown>; kind?: string };
-  if (b?.kind === 'Status') return Buffer.from(JSON.stringify(body));
+  if (isStatusBody(b)) return Buffer.from(encodeStatus(b));
   const isList = Array.isArray(b?.items);
   if (!isList && cacheable(b)) {
     const cells = JSON.stringify(tableCells(def, body as KubeObject, now));
@@ -120,6 +122,7 @@ function messageBytes(obj: KubeObject, apiVersion: string, kind: string): Buffer
 
 /** The object or list in the protobuf envelope; undefined when its kind has no protobuf form. */
 export function encodeProtobufResponse(body: unknown): Buffer | undefined {
+  if (isStatusBody(body)) return encodeStatusProtobuf(body);
   const b = body as { apiVersion?: string; kind?: string; items?: KubeObject[]; metadata?: unknown };
   const apiVersion = String(b?.apiVersion ?? '');
   const kind = String(b?.kind ?? '');
@@ -135,6 +138,55 @@ export function encodeProtobufResponse(body: unknown): Buffer | undefined {
   // Field 2 of every List message is its items.
   const itemFields = encodeBytesFields(items.map((item): [number, Buffer] => [2, item]));
   return wrapEnvelope(apiVersion, kind, Buffer.concat([head, itemFields]));
+}
+
+// ---------------------------------------------------------------- Status in protobuf
+
+function text(w: Writer, num: number, value: unknown): void {
+  w.lengthDelimited(num, Buffer.from(typeof value === 'string' ? value : ''));
+}
+
+function int(w: Writer, num: number, value: number | undefined): void {
+  w.tag(num, 0);
+  w.varint(value ?? 0);
+}
+
+function statusDetailsBytes(d: StatusDetails): Buffer {
+  const w = new Writer();
+  text(w, 1, d.name);
+  text(w, 2, d.group);
+  text(w, 3, d.kind);
+  for (const c of d.causes ?? []) {
+    const cause = new Writer();
+    text(cause, 1, c.reason);
+    text(cause, 2, c.message);
+    text(cause, 3, c.field);
+    w.lengthDelimited(4, cause.finish());
+  }
+  int(w, 5, d.retryAfterSeconds);
+  text(w, 6, d.uid);
+  return w.finish();
+}
+
+/**
+ * A Status as upstream's generated (gogo) marshaller writes it, byte for byte: fields in number
+ * order, and every non-pointer field present even when empty (only `details` is a pointer). The
+ * schema-driven encoder writes present fields in JSON order, which decodes the same but differs.
+ */
+export function encodeStatusProtobuf(s: StatusLike): Buffer {
+  const status = canonicalStatus(s);
+  const listMeta = new Writer();
+  text(listMeta, 1, status.metadata.selfLink);
+  text(listMeta, 2, status.metadata.resourceVersion);
+  text(listMeta, 3, status.metadata.continue);
+  const w = new Writer();
+  w.lengthDelimited(1, listMeta.finish());
+  text(w, 2, status.status);
+  text(w, 3, status.message);
+  text(w, 4, status.reason);
+  if (status.details) w.lengthDelimited(5, statusDetailsBytes(status.details));
+  int(w, 6, status.code);
+  return wrapEnvelope('v1', 'Status', w.finish());
 }
 
 // ------------------------------------------------------------------ protobuf watch frames

@@ -4,6 +4,9 @@
  * and, given a storage accessor, claim every value in storage so that servers sharing it agree.
  * One instance per server, registered in the container as `clusterIPAllocator` and
  * `nodePortAllocator`; strategies resolve them through StrategyContext.resolve.
+ *
+ * Dynamic values come at random from the upper part of each range (upstream since 1.29): the
+ * lower "static" band is used only once the rest is full, so values users pin there stay free.
  */
 import type { KubeObject } from '../../core/api/types.js';
 import type { Storage } from '../../core/storage/types.js';
@@ -39,6 +42,16 @@ export function parseIPv4Cidr(cidr: string): { base: number; prefix: number } | 
   const prefix = Number(bits);
   const size = 2 ** (32 - prefix);
   return { base: addr - (addr % size), prefix };
+}
+
+/**
+ * Upstream's calculateRangeOffset, min(max(least, size / step), most), 0 for ranges of `least`
+ * values or fewer: ClusterIPs 16, 16, 256 over the CIDR's size (KEP-3070); NodePorts 16, 32, 128
+ * over the port count (KEP-3668). 10.96.0.0/12 keeps 256 addresses, 30000-32767 keeps 86 ports.
+ */
+export function staticBandSize(size: number, least: number, step: number, most: number): number {
+  if (size <= least) return 0;
+  return Math.min(Math.max(least, Math.floor(size / step)), most);
 }
 
 /** The owner key of a service's allocations. */
@@ -96,6 +109,8 @@ export class ClusterIPAllocator {
       size: this.size,
       unusable: (o) => o === 0 || o === this.size - 1,
       reserved: (o) => o === 1,
+      // Upstream counts from the first usable address (offset 1 here), so its band ends one further.
+      dynamicFrom: 1 + staticBandSize(this.size, 16, 16, 256),
       load: async (revision) => (await listServices(revision)).flatMap((svc) => this.holdsOf(svc)),
       claims: claimsIn(
         options,
@@ -167,6 +182,7 @@ export class NodePortAllocator {
     this.ranges = new RangeAllocator({
       ...rangeOptions,
       size: last - first + 1,
+      dynamicFrom: staticBandSize(last - first + 1, 16, 32, 128),
       load: async (revision) =>
         (await listServices(revision)).flatMap((svc) =>
           nodePortsOf(svc)

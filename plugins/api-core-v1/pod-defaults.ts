@@ -15,11 +15,35 @@ export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
   return tag === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
+/** Upstream's SetDefaults_HTTPGetAction, for probes and lifecycle hooks alike. */
+function defaultHandler(handler: unknown): void {
+  if (!isObj(handler)) return;
+  if (isObj(handler.httpGet)) {
+    handler.httpGet.path ??= '/';
+    handler.httpGet.scheme ??= 'HTTP';
+  }
+  if (isObj(handler.grpc)) handler.grpc.service ??= '';
+}
+
+/** Upstream's SetDefaults_Probe. */
+function defaultProbe(probe: unknown): void {
+  if (!isObj(probe)) return;
+  probe.timeoutSeconds ??= 1;
+  probe.periodSeconds ??= 10;
+  probe.successThreshold ??= 1;
+  probe.failureThreshold ??= 3;
+  defaultHandler(probe);
+}
+
 function defaultContainer(c: Obj, hostNetwork: boolean): void {
   c.terminationMessagePath ??= '/dev/termination-log';
   c.terminationMessagePolicy ??= 'File';
   if (typeof c.image === 'string' && c.image) c.imagePullPolicy ??= defaultPullPolicy(c.image);
   c.resources ??= {};
+  for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) defaultProbe(probe);
+  const lifecycle = isObj(c.lifecycle) ? c.lifecycle : {};
+  defaultHandler(lifecycle.postStart);
+  defaultHandler(lifecycle.preStop);
   for (const port of objList(c.ports)) {
     port.protocol ??= 'TCP';
     if (hostNetwork && port.hostPort === undefined) port.hostPort = port.containerPort;
@@ -28,6 +52,44 @@ function defaultContainer(c: Obj, hostNetwork: boolean): void {
     const fieldRef = isObj(env.valueFrom) ? env.valueFrom.fieldRef : undefined;
     if (isObj(fieldRef)) fieldRef.apiVersion ??= 'v1';
   }
+}
+
+// 0644: upstream's default mode of secret, configMap, downwardAPI and projected volumes.
+const DEFAULT_MODE = 0o644;
+
+/** Downward API items name a field of the v1 pod unless they say otherwise. */
+function defaultDownwardItems(source: unknown): void {
+  if (!isObj(source)) return;
+  for (const item of objList(source.items)) if (isObj(item.fieldRef)) item.fieldRef.apiVersion ??= 'v1';
+}
+
+/** Upstream's volume-source defaults: file modes, token lifetime, hostPath type, emptyDir. */
+function defaultVolume(v: Obj): void {
+  // A volume naming no source is an emptyDir, as upstream defaults it.
+  if (Object.keys(v).every((k) => k === 'name')) v.emptyDir = {};
+  for (const kind of ['secret', 'configMap', 'downwardAPI', 'projected']) {
+    if (isObj(v[kind])) v[kind].defaultMode ??= DEFAULT_MODE;
+  }
+  defaultDownwardItems(v.downwardAPI);
+  if (isObj(v.hostPath)) v.hostPath.type ??= '';
+  if (!isObj(v.projected)) return;
+  for (const source of objList(v.projected.sources)) {
+    if (isObj(source.serviceAccountToken)) source.serviceAccountToken.expirationSeconds ??= 3600;
+    defaultDownwardItems(source.downwardAPI);
+  }
+}
+
+/**
+ * serviceAccount is the deprecated twin of serviceAccountName: upstream fills the name from it when
+ * only it is set, and always writes it back as a copy of the name (the v1 conversion).
+ */
+export function mirrorServiceAccount(spec: Obj): void {
+  if (!spec.serviceAccountName && typeof spec.serviceAccount === 'string' && spec.serviceAccount) {
+    spec.serviceAccountName = spec.serviceAccount;
+  }
+  if (typeof spec.serviceAccountName === 'string' && spec.serviceAccountName) {
+    spec.serviceAccount = spec.serviceAccountName;
+  } else delete spec.serviceAccount;
 }
 
 /** Spec-level defaults shared by pods and pod templates. */
@@ -39,10 +101,8 @@ export function defaultPodSpec(spec: Obj): void {
   spec.securityContext ??= {};
   const hostNetwork = spec.hostNetwork === true;
   for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) defaultContainer(c, hostNetwork);
-  for (const v of objList(spec.volumes)) {
-    // A volume naming no source is an emptyDir, as upstream defaults it.
-    if (Object.keys(v).every((k) => k === 'name')) v.emptyDir = {};
-  }
+  for (const v of objList(spec.volumes)) defaultVolume(v);
+  mirrorServiceAccount(spec);
 }
 
 /** Limits without requests count as requests too: what makes a pod with only limits Guaranteed. */
@@ -61,7 +121,9 @@ export function defaultPod(pod: Obj): void {
   if (!isObj(spec)) return;
   defaultPodSpec(spec);
   spec.enableServiceLinks ??= true;
+  // What upstream's Priority admission plugin gives a pod when no PriorityClass is the default.
   spec.priority ??= 0;
+  spec.preemptionPolicy ??= 'PreemptLowerPriority';
   for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) defaultRequestsFromLimits(c);
 }
 

@@ -7,9 +7,10 @@ import type { KubeObject, ObjectStore, ResourceDefinition, Strategy } from '../.
 import { errors, type FieldError } from '../../core/errors.js';
 import { checkEnum, isObj, listOf, objOf, required, strOf } from './field.js';
 import { dns1123SubdomainErrors, nameAt } from './names.js';
-import { computeQosClass, defaultPod } from './pod-defaults.js';
+import { computeQosClass, defaultPod, mirrorServiceAccount } from './pod-defaults.js';
 import { validatePodUpdate } from './pod-update.js';
 import { validatePodSpec } from './pod-validation.js';
+import { podNameWarnings, podSpecWarnings } from './pod-warnings.js';
 
 const BINDING_RESOURCE = { group: '', resource: 'pods/binding' };
 
@@ -41,6 +42,12 @@ export const podStrategy: Strategy = {
     else obj.status = old.status;
   },
   validate: (obj) => validatePodSpec(obj.spec, 'spec'),
+  // Upstream warns on create only: pods are rarely written by people after that.
+  warningsOnCreate: (obj) => [...podNameWarnings(obj.metadata.name), ...podSpecWarnings(obj.spec, obj.metadata)],
+  // After mutating admission (which may have named the service account): the deprecated twin follows.
+  canonicalize(obj) {
+    if (isObj(obj.spec)) mirrorServiceAccount(obj.spec);
+  },
   validateUpdate: (obj, old, ctx) => [
     ...validatePodSpec(obj.spec, 'spec'),
     ...validatePodUpdate(obj, old, ctx.subresource === 'binding'),

@@ -1,6 +1,10 @@
 /**
  * Hands out integers from a fixed range (offsets 0..size-1) to named owners: the engine behind the
- * ClusterIP and NodePort allocators. The used set lives in memory and is rebuilt from what storage
+ * ClusterIP and NodePort allocators. As upstream's bitmap allocator with offset (KEP-3070, KEP-3668),
+ * a value nobody asked for is picked at random from the upper band [dynamicFrom, size), and from the
+ * lower band only once the upper one is full: the lower band stays free for values users pin, so a
+ * manifest that pins one is not refused because an earlier service happened to get it.
+ * The used set lives in memory and is rebuilt from what storage
  * holds: lazily on first use (storage opens after plugin setup), and again whenever the range looks
  * full or a requested value looks taken, because an in-memory hold can outlive a create that failed
  * after allocation (validation, admission, AlreadyExists). Holds younger than `pendingTtlMs` survive
@@ -24,6 +28,10 @@ export interface RangeAllocatorOptions {
   reserved?: (offset: number) => boolean;
   /** Never valid at all (e.g. the network and broadcast addresses). */
   unusable?: (offset: number) => boolean;
+  /** Where the band allocateNext prefers starts; below it, values are left for requests (default 0). */
+  dynamicFrom?: number;
+  /** An integer in [0, n): where a scan for a free value starts (tests pass a fixed one). */
+  random?: (n: number) => number;
   /** What storage holds now (or at `revision`, to match a list of claims). */
   load: (revision?: number) => Promise<StoredHold[]>;
   /**
@@ -46,7 +54,6 @@ interface Hold {
 export class RangeAllocator {
   private holds = new Map<number, Hold>();
   private loading?: Promise<void>;
-  private cursor = 0;
 
   constructor(private readonly options: RangeAllocatorOptions) {}
 
@@ -159,7 +166,7 @@ export class RangeAllocator {
     }
   }
 
-  /** The next free value after the last one handed out, or undefined when the range is full. */
+  /** A free value (the upper band first, from a random start), or undefined when the range is full. */
   async allocateNext(owner: string, dryRun = false): Promise<number | undefined> {
     await this.ready();
     for (let rebuilt = false; ; ) {
@@ -172,7 +179,6 @@ export class RangeAllocator {
       }
       // Held before the first await, so that concurrent calls pick other values.
       const added = !dryRun && this.hold(found, owner);
-      if (!dryRun) this.cursor = (found + 1) % this.options.size;
       // Taken in storage: another server claimed it since our last rebuild; it is held now, try the next.
       if (await this.claimed(found, owner, dryRun, added)) return found;
     }
@@ -191,10 +197,19 @@ export class RangeAllocator {
   }
 
   private findFree(): number | undefined {
-    const { size, reserved } = this.options;
-    for (let i = 0; i < size; i++) {
-      const offset = (this.cursor + i) % size;
-      if (this.inRange(offset) && !reserved?.(offset) && !this.holds.has(offset)) return offset;
+    const { size } = this.options;
+    const from = Math.min(Math.max(this.options.dynamicFrom ?? 0, 0), size);
+    return this.scan(from, size) ?? this.scan(0, from);
+  }
+
+  /** Upstream's random scan: from a random point of [first, end), wrapping, the first free value. */
+  private scan(first: number, end: number): number | undefined {
+    const span = end - first;
+    if (span <= 0) return undefined;
+    const start = this.options.random?.(span) ?? Math.floor(Math.random() * span);
+    for (let i = 0; i < span; i++) {
+      const offset = first + ((start + i) % span);
+      if (this.inRange(offset) && !this.options.reserved?.(offset) && !this.holds.has(offset)) return offset;
     }
     return undefined;
   }

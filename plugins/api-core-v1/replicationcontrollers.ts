@@ -16,9 +16,10 @@ import {
   required,
   typeInvalid,
 } from './field.js';
-import { labelMapErrors } from './names.js';
+import { dns1123LabelErrors, labelMapErrors } from './names.js';
 import { defaultPodSpec } from './pod-defaults.js';
 import { validatePodSpec } from './pod-validation.js';
+import { podSpecWarnings } from './pod-warnings.js';
 
 function defaultRC(rc: KubeObject): void {
   const spec = rc.spec;
@@ -79,6 +80,22 @@ export function validateRC(rc: KubeObject): FieldError[] {
   return errs;
 }
 
+function templateWarnings(rc: KubeObject): string[] {
+  const template = objOf(objOf(rc.spec).template);
+  return podSpecWarnings(template.spec, template.metadata, 'spec.template');
+}
+
+/** Upstream's rcStrategy warnings: the name ends up in pod names, the template is a pod spec. */
+function rcWarnings(rc: KubeObject): string[] {
+  const nameErrors = dns1123LabelErrors(rc.metadata.name ?? '');
+  const name = nameErrors.length
+    ? [
+        `metadata.name: this is used in Pod names and hostnames, which can result in surprising behavior; a DNS label is recommended: [${nameErrors.join(' ')}]`,
+      ]
+    : [];
+  return [...name, ...templateWarnings(rc)];
+}
+
 export const rcStrategy: Strategy = {
   prepareForCreate(obj) {
     defaultRC(obj);
@@ -91,6 +108,9 @@ export const rcStrategy: Strategy = {
   },
   validate: validateRC,
   validateUpdate: validateRC,
+  warningsOnCreate: rcWarnings,
+  // Only a change of the spec is worth a warning (upstream compares generations).
+  warningsOnUpdate: (obj, old) => (obj.metadata.generation !== old.metadata.generation ? templateWarnings(obj) : []),
 };
 
 /** A label selector as upstream prints one: keys sorted, `k=v` joined by commas. */

@@ -117,7 +117,7 @@ describe('plugins/api-core-v1: replicationcontrollers', () => {
         scale.handler.update!(req({ metadata: { name: 'web' }, spec: { replicas: -2 } })),
       );
       expect(negative.message).to.equal(
-        'Scale "web" is invalid: spec.replicas: Invalid value: -2: must be greater than or equal to 0',
+        'Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -2: must be greater than or equal to 0',
       );
     });
 

@@ -20,8 +20,9 @@ describe('plugins/api-core-v1: services', () => {
   let clusterIPs: ClusterIPAllocator;
   let nodePorts: NodePortAllocator;
   beforeEach(() => {
-    clusterIPs = new ClusterIPAllocator('127.96.0.0/16', async () => []);
-    nodePorts = new NodePortAllocator(30000, 32767, async () => []);
+    // Scans start at the bottom of the dynamic band, so the values are known.
+    clusterIPs = new ClusterIPAllocator('127.96.0.0/16', async () => [], { random: () => 0 });
+    nodePorts = new NodePortAllocator(30000, 32767, async () => [], { random: () => 0 });
     store = new FakeStore(serviceDefinition, { [CLUSTER_IP_ALLOCATOR]: clusterIPs, [NODE_PORT_ALLOCATOR]: nodePorts });
   });
 
@@ -30,8 +31,9 @@ describe('plugins/api-core-v1: services', () => {
     expect(svc.spec).to.deep.include({
       type: 'ClusterIP',
       sessionAffinity: 'None',
-      clusterIP: '127.96.0.2',
-      clusterIPs: ['127.96.0.2'],
+      // A /16 keeps its first 256 addresses for pinned ones: the first dynamic one is .1.1.
+      clusterIP: '127.96.1.1',
+      clusterIPs: ['127.96.1.1'],
       ipFamilies: ['IPv4'],
       ipFamilyPolicy: 'SingleStack',
       internalTrafficPolicy: 'Cluster',
@@ -83,7 +85,8 @@ describe('plugins/api-core-v1: services', () => {
       }),
     );
     const ports = (svc.spec as Json).ports;
-    expect(ports[0].nodePort).to.equal(30000);
+    // 30000-30085 is the static band of the default range: dynamic ports start above it.
+    expect(ports[0].nodePort).to.equal(30086);
     expect(ports[1].nodePort).to.equal(31000);
     expect((svc.spec as Json).externalTrafficPolicy).to.equal('Cluster');
     const clash = await rejection(
@@ -98,6 +101,24 @@ describe('plugins/api-core-v1: services', () => {
     expect(forbidden.message).to.contain(
       "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'",
     );
+  });
+
+  it('a manifest pinning 30000 or a low address still applies after services that took dynamic ones', async () => {
+    // Real randomness here, as on a server: dynamic values avoid the band pinned ones come from.
+    const randomStore = new FakeStore(serviceDefinition, {
+      [CLUSTER_IP_ALLOCATOR]: new ClusterIPAllocator('127.96.0.0/16', async () => []),
+      [NODE_PORT_ALLOCATOR]: new NodePortAllocator(30000, 32767, async () => []),
+    });
+    for (const name of ['lb', 'np']) {
+      const type = name === 'lb' ? 'LoadBalancer' : 'NodePort';
+      await randomStore.create('default', service({ type }, name));
+    }
+    const pinned = await randomStore.create(
+      'default',
+      service({ type: 'NodePort', clusterIP: '127.96.0.2', ports: [{ port: 80, nodePort: 30000 }] }, 'pinned'),
+    );
+    expect((pinned.spec as Json).clusterIP).to.equal('127.96.0.2');
+    expect((pinned.spec as Json).ports[0].nodePort).to.equal(30000);
   });
 
   it('validates names (DNS-1035), ports and types with upstream messages', async () => {
