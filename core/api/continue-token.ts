@@ -22,8 +22,19 @@ export function decodeContinue(value: string): ContinueToken {
   } catch {
     throw errors.badRequest(`invalid continue token: not base64-encoded JSON`);
   }
-  if (parsed.v !== 'meta.k8s.io/v1' || typeof parsed.rv !== 'number' || typeof parsed.start !== 'string') {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    parsed.v !== 'meta.k8s.io/v1' ||
+    typeof parsed.rv !== 'number' ||
+    typeof parsed.start !== 'string'
+  ) {
     throw errors.badRequest('invalid continue token: unexpected shape; start a new list without continue');
+  }
+  // Upstream's DecodeContinue: an int64, not 0 (a negative one, which upstream issues once the
+  // list's revision is compacted, continues at the newest revision).
+  if (!Number.isSafeInteger(parsed.rv) || parsed.rv === 0) {
+    throw errors.badRequest('invalid continue token: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
   }
   if (parsed.start.includes('..') || parsed.start.startsWith('/')) {
     throw errors.badRequest('invalid continue token: bad start key');

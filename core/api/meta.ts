@@ -1,6 +1,7 @@
 /** Object metadata chores shared by every kind: timestamps, generated names, storage encoding. */
 import { randomInt } from 'node:crypto';
 import type { KeyValue } from '../storage/types.js';
+import { MAX_NESTING_DEPTH, objectTooDeep } from './depth.js';
 import type { KubeObject } from './types.js';
 
 /** RFC 3339 with second precision, as metav1.Time marshals. */
@@ -55,19 +56,25 @@ export function specOf(obj: KubeObject): string {
  * which costs eight times as much for a pod: every update, patch and in-process client call
  * copies, and the watch cache takes its copy of each object this process writes (recent-writes.ts).
  * Anything that is not plain data (a Date a controller put in) is copied as JSON would carry it,
- * since that is how it would reach the server over HTTP.
+ * since that is how it would reach the server over HTTP. A value nested past COPY_DEPTH (or a cycle,
+ * which an in-process caller could hand in) is a 400, not a stack overflow.
  */
 export function clone<T>(value: T): T {
-  return copyJson(value) as T;
+  return copyJson(value, COPY_DEPTH) as T;
 }
 
-function copyJson(v: unknown): unknown {
+/** Twice what the API accepts (depth.ts), so no object the API stored ever meets it. */
+const COPY_DEPTH = 2 * MAX_NESTING_DEPTH;
+
+function copyJson(v: unknown, depth: number): unknown {
   if (typeof v !== 'object' || v === null) return typeof v === 'number' ? jsonNumber(v) : v;
+  if (depth === 0) throw objectTooDeep();
   if (Array.isArray(v)) {
     const out: unknown[] = new Array(v.length);
     for (let i = 0; i < v.length; i++) {
       const item = v[i];
-      out[i] = item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : copyJson(item);
+      out[i] =
+        item === undefined || typeof item === 'function' || typeof item === 'symbol' ? null : copyJson(item, depth - 1);
     }
     return out;
   }
@@ -77,13 +84,24 @@ function copyJson(v: unknown): unknown {
   for (const k in v) {
     const value = (v as Record<string, unknown>)[k];
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
-    const item = copyJson(value);
-    // A "__proto__" key (JSON.parse makes it an own property) must stay data, not set a prototype.
-    if (k === '__proto__')
-      Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
-    else out[k] = item;
+    setOwn(out, k, copyJson(value, depth - 1));
   }
   return out;
+}
+
+/**
+ * Set `obj[key]` as an own data property. A "__proto__" key (JSON.parse makes it an own property)
+ * must stay data: plain assignment would set the object's prototype instead.
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** `obj[key]` if it is the object's own property: never an inherited one ("toString", "__proto__"). */
+export function ownValue<T>(obj: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
 }
 
 /** A number as JSON carries it: NaN and the infinities become null, -0 becomes 0. */

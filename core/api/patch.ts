@@ -1,13 +1,15 @@
 /**
- * The three patch types the API accepts. JSON Patch (RFC 6902) uses fast-json-patch; JSON merge
- * patch (RFC 7386) and Kubernetes strategic merge patch are the product itself. Every function
- * returns a new object; bad patches are the client's 4xx, never a 500.
+ * The three patch types the API accepts. JSON Patch (RFC 6902) follows upstream's library
+ * (json-patch.ts); JSON merge patch (RFC 7386) and Kubernetes strategic merge patch are the product
+ * itself. Every function returns a new object; bad patches are the client's 4xx, never a 500, and a
+ * patched object that nests too deep is refused before anything recursive meets it.
  */
 
-import jsonPatch from 'fast-json-patch';
-import { errors, isStatusError, StatusError } from '../errors.js';
+import { errors, StatusError } from '../errors.js';
 import { merge as mergeApplied } from './apply/fieldset.js';
-import { clone } from './meta.js';
+import { MAX_OBJECT_DEPTH, nestingExceeds, TOO_DEEP } from './depth.js';
+import { applyJsonPatch as applyOperations, JsonPatchError } from './json-patch.js';
+import { clone, ownValue, setOwn } from './meta.js';
 import type { PatchMeta } from './types.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -15,12 +17,24 @@ type JsonObject = { [k: string]: Json };
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Upstream's maxJSONPatchOperations. */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
+
 export function applyPatch(
   original: object,
   type: 'json' | 'merge' | 'strategic' | 'apply',
   patch: unknown,
   meta?: PatchMeta,
 ): object {
+  const patched = patchOf(original, type, patch, meta);
+  // A JSON patch's add or copy can put a deep value under a deep path: the result may nest deeper
+  // than either input. Upstream's decoder refuses the patched object (422 on "patch").
+  if (nestingExceeds(patched, MAX_OBJECT_DEPTH))
+    throw patchRejected(`the patched object is nested too deeply: ${TOO_DEEP}`);
+  return patched;
+}
+
+function patchOf(original: object, type: 'json' | 'merge' | 'strategic' | 'apply', patch: unknown, meta?: PatchMeta) {
   switch (type) {
     case 'json':
       return applyJsonPatch(original, patch);
@@ -38,27 +52,38 @@ export function applyPatch(
 
 function applyJsonPatch(original: object, patch: unknown): object {
   if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch must be an array of operations');
-  const invalid = jsonPatch.validate(patch as jsonPatch.Operation[], original);
-  if (invalid) {
-    if (invalid.name === 'TEST_OPERATION_FAILED') throw testFailed();
-    throw errors.badRequest(`the JSON patch is invalid: ${invalid.message.split('\n')[0]}`);
+  // What upstream's decoder refuses (a 400): an operation that is not an object.
+  const bad = patch.findIndex((op) => typeof op !== 'object' || Array.isArray(op));
+  if (bad >= 0) {
+    const what = Array.isArray(patch[bad]) ? 'array' : typeof patch[bad];
+    throw errors.badRequest(`the JSON patch is invalid: operation ${bad} is a ${what}, not an object`);
   }
+  if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
+    throw new StatusError(
+      413,
+      'RequestEntityTooLarge',
+      `Request entity too large: The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`,
+    );
+  }
+  let patched: Json;
   try {
-    return jsonPatch.applyPatch(clone(original), patch as jsonPatch.Operation[], false, false).newDocument;
+    patched = applyOperations(clone(original) as Json, patch);
   } catch (err) {
-    if (isStatusError(err)) throw err;
-    const e = err as Error & { name?: string };
-    if (e.name === 'TEST_OPERATION_FAILED') throw testFailed();
-    throw errors.badRequest(`the JSON patch could not be applied: ${e.message.split('\n')[0]}`);
+    if (err instanceof JsonPatchError) throw patchRejected(err.message);
+    throw err;
   }
+  if (!isObject(patched)) throw patchRejected('the patched document is not an object');
+  return patched;
 }
 
-function testFailed(): StatusError {
-  return new StatusError(
-    422,
-    'Invalid',
-    'the server rejected our request due to an error in our request: testing value failed',
-  );
+/**
+ * Upstream answers a patch that does not apply with a bare 422 ("the server rejected our request
+ * due to an error in our request"); the cause says why, which kubectl prints.
+ */
+function patchRejected(why: string): StatusError {
+  return new StatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
+    causes: [{ field: 'patch', message: why }],
+  });
 }
 
 /** RFC 7386. */
@@ -67,7 +92,7 @@ export function mergePatch(target: Json, patch: Json): Json {
   const out: JsonObject = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k] ?? null, v);
+    else setOwn(out, k, mergePatch(ownValue(out, k) ?? null, v));
   }
   return out;
 }
@@ -103,8 +128,14 @@ function strategicMerge(original: JsonObject, patch: JsonObject, meta: PatchMeta
     if (key.startsWith(DELETE_PRIMITIVE)) {
       const field = key.slice(DELETE_PRIMITIVE.length);
       if (!Array.isArray(value)) throw errors.badRequest(`${key} must be a list`);
-      const current = out[field];
-      if (Array.isArray(current)) out[field] = current.filter((v) => !value.includes(v));
+      const current = ownValue(out, field);
+      const drop = new Set<Json>(value);
+      if (Array.isArray(current))
+        setOwn(
+          out,
+          field,
+          current.filter((v) => !drop.has(v)),
+        );
       continue;
     }
     if (key.startsWith(SET_ORDER)) continue; // applied after the list is merged
@@ -113,67 +144,100 @@ function strategicMerge(original: JsonObject, patch: JsonObject, meta: PatchMeta
       continue;
     }
     const p = childPath(path, key);
-    const cur = out[key];
+    const cur = ownValue(out, key);
     if (Array.isArray(value)) {
-      out[key] = mergeList(Array.isArray(cur) ? cur : [], value, meta, p, patch[`${SET_ORDER}${key}`]);
+      setOwn(out, key, mergeList(Array.isArray(cur) ? cur : [], value, meta, p, ownValue(patch, `${SET_ORDER}${key}`)));
     } else if (isObject(value)) {
-      out[key] = strategicMerge(isObject(cur) ? cur : {}, value, meta, p);
+      setOwn(out, key, strategicMerge(isObject(cur) ? cur : {}, value, meta, p));
     } else {
-      out[key] = value;
+      setOwn(out, key, value);
     }
   }
   for (const [key, order] of Object.entries(patch)) {
     if (!key.startsWith(SET_ORDER)) continue;
     const field = key.slice(SET_ORDER.length);
     if (!Array.isArray(order)) throw errors.badRequest(`${key} must be a list`);
-    if (!(field in patch) && Array.isArray(out[field])) {
-      out[field] = reorder(out[field] as Json[], order, meta[childPath(path, field)]);
+    const current = ownValue(out, field);
+    if (!Object.hasOwn(patch, field) && Array.isArray(current)) {
+      setOwn(out, field, reorder(current, order, ownValue(meta, childPath(path, field))));
     }
   }
   return out;
 }
 
+// Lists are merged and ordered through maps, not nested scans: a patch of a few megabytes may hold
+// a hundred thousand elements, and quadratic work on it would hold the server for minutes.
+
 function mergeList(original: Json[], patch: Json[], meta: PatchMeta, path: string, order: Json | undefined): Json[] {
-  const rule = meta[path];
+  const rule = ownValue(meta, path);
   if (rule?.strategy !== 'merge') {
     // Lists without merge metadata are replaced, unless the patch says otherwise element-wise.
     return patch.filter((e) => !(isObject(e) && e[DIRECTIVE] !== undefined)).map(stripDirectives);
   }
-  const elementPath = `${path}[]`;
   const replaceAll = patch.some((e) => isObject(e) && e[DIRECTIVE] === 'replace');
   if (replaceAll) return patch.filter((e) => !(isObject(e) && e[DIRECTIVE] === 'replace')).map(stripDirectives);
   let merged: Json[];
   if (patch.every((e) => !isObject(e))) {
     // A list of primitives with merge strategy (e.g. finalizers): union, original order first.
+    const seen = new Set<Json>(original);
     merged = [...original];
-    for (const v of patch) if (!merged.includes(v)) merged.push(v);
-  } else {
-    const key = rule.mergeKey;
-    merged = [...original];
-    for (const element of patch) {
-      if (!isObject(element)) throw errors.badRequest(`${path}: expected objects keyed by "${key}"`);
-      const id = element[key];
-      if (id === undefined) throw errors.badRequest(`${path}: an element has no merge key "${key}"`);
-      const at = merged.findIndex((e) => isObject(e) && e[key] === id);
-      if (element[DIRECTIVE] === 'delete') {
-        if (at >= 0) merged.splice(at, 1);
-        continue;
-      }
-      if (at >= 0) merged[at] = strategicMerge(merged[at] as JsonObject, element, meta, elementPath);
-      else merged.push(strategicMerge({}, element, meta, elementPath));
+    for (const v of patch) {
+      if (seen.has(v)) continue;
+      merged.push(v);
+      seen.add(v);
     }
+  } else {
+    if (!rule.mergeKey) throw errors.badRequest(`${path}: expected a list of values, not objects`);
+    merged = mergeByKey(original, patch, meta, path, rule.mergeKey);
   }
   return Array.isArray(order) ? reorder(merged, order, rule) : merged;
 }
 
+/** Elements of `patch` merged into the element of `original` with the same merge key, or appended. */
+function mergeByKey(original: Json[], patch: Json[], meta: PatchMeta, path: string, key: string): Json[] {
+  const elementPath = `${path}[]`;
+  const merged: (Json | undefined)[] = [...original];
+  // Positions of each key's elements, in order: the first is the one a patch element merges into.
+  const positions = new Map<Json, number[]>();
+  const place = (id: Json, at: number) => {
+    const list = positions.get(id);
+    if (list) list.push(at);
+    else positions.set(id, [at]);
+  };
+  original.forEach((e, i) => {
+    if (isObject(e) && Object.hasOwn(e, key)) place(e[key]!, i);
+  });
+  for (const element of patch) {
+    if (!isObject(element)) throw errors.badRequest(`${path}: expected objects keyed by "${key}"`);
+    const id = ownValue(element, key);
+    if (id === undefined) throw errors.badRequest(`${path}: an element has no merge key "${key}"`);
+    const at = positions.get(id)?.[0];
+    if (element[DIRECTIVE] === 'delete') {
+      if (at !== undefined) {
+        merged[at] = undefined; // removed below, so the positions stay right meanwhile
+        positions.get(id)!.shift();
+      }
+      continue;
+    }
+    if (at !== undefined) merged[at] = strategicMerge(merged[at] as JsonObject, element, meta, elementPath);
+    else {
+      place(id, merged.length);
+      merged.push(strategicMerge({}, element, meta, elementPath));
+    }
+  }
+  return merged.filter((e): e is Json => e !== undefined);
+}
+
 /** $setElementOrder: listed elements in the given order, then any others in their current order. */
 function reorder(list: Json[], order: Json[], rule: PatchMeta[string] | undefined): Json[] {
-  const keyOf = (e: Json): Json => (isObject(e) && rule?.strategy === 'merge' ? (e[rule.mergeKey] ?? null) : e);
-  const orderKeys = order.map(keyOf);
-  const ranked = list.map((e, i) => {
-    const rank = orderKeys.findIndex((k) => JSON.stringify(k) === JSON.stringify(keyOf(e)));
-    return { e, rank: rank < 0 ? Number.MAX_SAFE_INTEGER : rank, i };
+  const keyOf = (e: Json): string =>
+    JSON.stringify(isObject(e) && rule?.strategy === 'merge' ? (ownValue(e, rule.mergeKey) ?? null) : e);
+  const rankOf = new Map<string, number>();
+  order.forEach((e, i) => {
+    const k = keyOf(e);
+    if (!rankOf.has(k)) rankOf.set(k, i);
   });
+  const ranked = list.map((e, i) => ({ e, rank: rankOf.get(keyOf(e)) ?? Number.MAX_SAFE_INTEGER, i }));
   ranked.sort((a, b) => a.rank - b.rank || a.i - b.i);
   return ranked.map((r) => r.e);
 }

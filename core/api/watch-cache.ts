@@ -5,7 +5,7 @@
  * storage has compacted that far.
  */
 import { type Deadline, DeadlineTimer } from '../deadline-timer.js';
-import { errors } from '../errors.js';
+import { errors, statusJson } from '../errors.js';
 import {
   CompactedError,
   type Storage,
@@ -56,6 +56,8 @@ interface Change {
 interface Watcher {
   namespace?: string;
   filter?: (obj: KubeObject) => boolean;
+  /** Started at a revision the cache has not reached: changes up to it are not this watcher's. */
+  after?: number;
   onEvent(e: CacheEvent): void;
   close(): void;
 }
@@ -70,7 +72,10 @@ class SharedEvent implements CacheEvent {
   ) {}
 
   encoded(): Buffer {
-    this.buf ??= Buffer.from(`{"type":"${this.type}","object":${JSON.stringify(this.object)}}\n`);
+    if (this.buf) return this.buf;
+    // An ERROR's object is a Status, written by the one Status encoder (Go's escaping, its key order).
+    const object = this.type === 'ERROR' ? statusJson(this.object) : JSON.stringify(this.object);
+    this.buf = Buffer.from(`{"type":"${this.type}","object":${object}}\n`);
     return this.buf;
   }
 }
@@ -255,6 +260,7 @@ export class WatchCache {
 
   private deliver(w: Watcher, change: Change): void {
     if (w.namespace !== undefined && change.namespace !== w.namespace) return;
+    if (w.after !== undefined && change.revision <= w.after) return;
     const type = typeFor(change, w.filter);
     if (type) w.onEvent(viewOf(change, type));
   }
@@ -272,7 +278,7 @@ export class WatchCache {
         resolve,
         deadline: this.waiterDeadlines.add(timeoutMs, () => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(errors.timeout(`Too large resource version: ${revision}, current: ${this._revision}`));
+          reject(errors.tooLargeResourceVersion(revision, this._revision));
         }),
       };
       this.waiters.push(waiter);
@@ -341,7 +347,7 @@ export class WatchCache {
       },
     };
     if (options.allowBookmarks) {
-      bookmarkTimer = setInterval(() => watcher.onEvent(this.bookmark()), this.options.bookmarkIntervalMs ?? 60_000);
+      bookmarkTimer = setInterval(() => this.sendBookmark(watcher), this.options.bookmarkIntervalMs ?? 60_000);
       bookmarkTimer.unref();
     }
     const rv = options.resourceVersion ?? '';
@@ -363,13 +369,9 @@ export class WatchCache {
     }
     const from = Number(rv);
     if (from > this._revision) {
-      this.waitFresh(from).then(
-        () => !closed && this.startFrom(watcher, from),
-        (err: { toStatus(): unknown }) => {
-          watcher.onEvent(makeEvent('ERROR', err.toStatus() as KubeObject));
-          watcher.close();
-        },
-      );
+      // Upstream's cacher neither waits nor fails here: the watch starts, and sends what comes after.
+      watcher.after = from;
+      this.watchers.add(watcher);
     } else if (from >= this.historyBase) {
       this.startFrom(watcher, from);
     } else {
@@ -419,6 +421,11 @@ export class WatchCache {
         w.close();
       },
     });
+  }
+
+  /** Bookmarks tell a watcher how far it has seen: none before the revision it started at. */
+  private sendBookmark(w: Watcher): void {
+    if (w.after === undefined || this._revision > w.after) w.onEvent(this.bookmark());
   }
 
   private bookmark(): CacheEvent {

@@ -80,7 +80,8 @@ describe('e2e: kubectl edit, patch, label, annotate, wait, describe', function (
       '[{"op":"test","path":"/metadata/name","value":"other"}]',
     ]);
     expect(failed.code).to.not.equal(0);
-    expect(failed.stderr).to.contain('testing value failed');
+    // Upstream's 422 with the reason as its cause, which kubectl prints.
+    expect(failed.stderr).to.contain('The request is invalid: patch: testing value /metadata/name failed: test failed');
   });
 
   it('label and annotate: add, refuse to overwrite without --overwrite, overwrite, remove', async () => {

@@ -341,15 +341,10 @@ export class ManagedStore extends GenericStore {
     const ctx = this.context(query.get('fieldManager')!);
     const force = query.get('force') === 'true';
     const obj = this.checkApplied(config, name);
-    const precondition = obj.metadata.resourceVersion;
     for (let attempt = 0; ; attempt++) {
       try {
-        const object = await super.updateWith(
-          scope,
-          name,
-          (current) => applyConfig(current, obj, ctx, force),
-          precondition,
-        );
+        // A resourceVersion in the configuration lands in the merged object: the store's precondition.
+        const object = await super.updateWith(scope, name, (current) => applyConfig(current, obj, ctx, force));
         return { object, created: false };
       } catch (err) {
         if (!isStatusError(err) || err.code !== 404) throw err;
@@ -357,6 +352,8 @@ export class ManagedStore extends GenericStore {
       try {
         const fresh = applyConfig(undefined, obj, ctx, force);
         fresh.metadata.name = name;
+        // Upstream creates through its update path, which checks no resourceVersion and stores none.
+        delete fresh.metadata.resourceVersion;
         return { object: await super.create(scope, fresh), created: true };
       } catch (err) {
         // Created by someone else meanwhile: apply to theirs.

@@ -7,7 +7,7 @@
  */
 
 import { errors } from '../../errors.js';
-import { clone } from '../meta.js';
+import { clone, ownValue, setOwn } from '../meta.js';
 import type { PatchMeta } from '../types.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -263,7 +263,7 @@ export function pathString(path: FieldPath): string {
 export type ListRule = { kind: 'atomic' } | { kind: 'map'; key: string } | { kind: 'set' };
 
 export function listRule(meta: PatchMeta, schemaPath: string): ListRule {
-  const rule = meta[schemaPath];
+  const rule = ownValue(meta, schemaPath);
   if (rule?.strategy !== 'merge') return { kind: 'atomic' };
   return rule.mergeKey ? { kind: 'map', key: rule.mergeKey } : { kind: 'set' };
 }
@@ -421,7 +421,7 @@ export function merge(live: Json | undefined, config: Json, meta: PatchMeta, sp 
     const out: JsonObject = isObject(live) ? { ...live } : {};
     for (const [k, v] of Object.entries(config)) {
       if (v === null) delete out[k];
-      else out[k] = merge(out[k], v, meta, childSchema(sp, k));
+      else setOwn(out, k, merge(ownValue(out, k), v, meta, childSchema(sp, k)));
     }
     return out;
   }
@@ -450,7 +450,7 @@ export function removePath(obj: JsonObject, path: FieldPath, meta: PatchMeta): v
   for (const pe of path) {
     if (isObject(cur) && pe.startsWith('f:')) {
       const name = pe.slice(2);
-      if (!(name in cur)) return;
+      if (!Object.hasOwn(cur, name)) return;
       parents.push({ container: cur, pe });
       cur = cur[name]!;
       sp = childSchema(sp, name);

@@ -9,6 +9,7 @@ import { runAdmissionPhase } from '../../chains.js';
 import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from '../../storage/types.js';
+import { MAX_OBJECT_DEPTH, nestingExceeds, objectTooDeep } from '../depth.js';
 import {
   clone,
   decodeStored,
@@ -32,6 +33,8 @@ export interface WriteScope {
   dryRun: boolean;
   /** '' for the main resource; 'status' etc. for subresource writes (admission sees it). */
   subresource?: string;
+  /** Receives the strategy's warnings for the client (HTTP sends them as Warning headers). */
+  warn?: (text: string) => void;
 }
 
 export interface DeleteOptions {
@@ -96,6 +99,9 @@ export class GenericStore implements ObjectStore {
       ...validateObjectMeta(obj.metadata, this.definition.nameRule ?? 'subdomain', this.definition.namespaced),
       ...(this.definition.strategy?.validate?.(obj, ctx) ?? []),
     ]);
+    // Only for a caller that shows warnings (HTTP): in-process components pay nothing.
+    if (scope.warn) for (const w of this.definition.strategy?.warningsOnCreate?.(obj, ctx) ?? []) scope.warn(w);
+    this.definition.strategy?.canonicalize?.(obj);
     const validating = this.admit('CREATE', scope, obj, undefined, 'validating');
     if (validating) await validating;
     if (scope.dryRun) return obj;
@@ -151,8 +157,11 @@ export class GenericStore implements ObjectStore {
   }
 
   /**
-   * Read, mutate, write with compare-and-swap; retried on conflict unless the caller pinned a
-   * resourceVersion (then a conflict is the client's 409).
+   * Read, mutate, write with compare-and-swap, as upstream's Store.Update: the resourceVersion of
+   * the object `mutate` returns is the precondition (a PUT's body, a patch that sets one), and so is
+   * `precondition`; either one differing from the stored revision is the client's 409 ("" and "0"
+   * mean none). A lost compare-and-swap re-reads and mutates again: a patch that left the
+   * resourceVersion alone carries the newer one and applies to the newest object, as upstream's.
    */
   async updateWith(
     scope: WriteScope,
@@ -160,8 +169,7 @@ export class GenericStore implements ObjectStore {
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
     precondition?: string,
   ): Promise<KubeObject> {
-    const expected = parseResourceVersion(precondition);
-    if (Number.isNaN(expected)) throw errors.badRequest(`invalid resourceVersion "${precondition}"`);
+    const expected = revisionOf(precondition);
     for (let attempt = 0; ; attempt++) {
       const key = this.key(scope.namespace, name);
       const kv = await this.call(() => this.storage.get(key));
@@ -169,7 +177,10 @@ export class GenericStore implements ObjectStore {
       if (expected !== undefined && expected !== kv.modRevision)
         throw errors.staleResourceVersion(this.qualified, name);
       const old = decodeStored(kv);
-      const next = await this.prepareUpdate(scope, old, this.checkBody(await mutate(clone(old)), scope.namespace));
+      const mutated = this.checkBody(await mutate(clone(old)), scope.namespace);
+      const pinned = revisionOf(mutated.metadata.resourceVersion);
+      if (pinned !== undefined && pinned !== kv.modRevision) throw errors.staleResourceVersion(this.qualified, name);
+      const next = await this.prepareUpdate(scope, old, mutated);
       const value = encodeForStorage(next);
       if (value === kv.value) return old; // nothing changed: no write, no new resourceVersion
       if (scope.dryRun) return next;
@@ -181,6 +192,7 @@ export class GenericStore implements ObjectStore {
         const written = await this.call(() => this.storage.update(key, value, kv.modRevision));
         return stamped(next, written.modRevision);
       } catch (err) {
+        // Mutated again from the newer object, a pinned resourceVersion no longer matches: a 409.
         const retry = err instanceof RevisionMismatchError && expected === undefined && attempt < MAX_CONFLICT_RETRIES;
         if (retry) continue;
         if (err instanceof RevisionMismatchError) throw errors.staleResourceVersion(this.qualified, name);
@@ -223,6 +235,11 @@ export class GenericStore implements ObjectStore {
       ...validateObjectMeta(next.metadata, 'path-segment', this.definition.namespaced),
       ...(this.definition.strategy?.validateUpdate?.(next, old, ctx) ?? []),
     ]);
+    if (subresource === '') {
+      const warnings = scope.warn && this.definition.strategy?.warningsOnUpdate?.(next, old, ctx);
+      for (const w of warnings || []) scope.warn!(w);
+      this.definition.strategy?.canonicalize?.(next);
+    }
     await this.admit('UPDATE', scope, next, old, 'validating');
     return next;
   }
@@ -330,6 +347,8 @@ export class GenericStore implements ObjectStore {
   private checkBody(body: KubeObject, namespace: string): KubeObject {
     if (!body || typeof body !== 'object' || Array.isArray(body))
       throw errors.badRequest('the request body must be a JSON object');
+    // Bodies from the wire were measured as they were decoded; this covers in-process writes.
+    if (nestingExceeds(body, MAX_OBJECT_DEPTH)) throw objectTooDeep();
     const def = this.definition;
     if (body.kind !== undefined && body.kind !== def.kind) {
       throw errors.badRequest(
@@ -436,6 +455,13 @@ function checkMetadataTypes(meta: Record<string, unknown>): void {
   }
   if (meta.generation !== undefined && meta.generation !== null && typeof meta.generation !== 'number')
     throw wrongMetadataType(meta, 'generation', 'int64');
+}
+
+/** A resourceVersion precondition as a revision: undefined for none ("" and "0" as upstream); 400 if not a number. */
+function revisionOf(rv: string | undefined): number | undefined {
+  const revision = parseResourceVersion(rv);
+  if (Number.isNaN(revision)) throw errors.badRequest(`invalid resourceVersion "${rv}"`);
+  return revision === 0 ? undefined : revision;
 }
 
 function describe(v: unknown): string {

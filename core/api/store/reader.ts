@@ -49,12 +49,16 @@ export class ResourceReader {
   }
 
   /**
-   * GET from the cache, consistent like upstream's consistent reads from cache: first catch up with
-   * the store's newest revision, so a client always reads its own writes.
+   * GET from the cache. Without a resourceVersion the read is consistent, like upstream's consistent
+   * reads from cache: first catch up with the store's newest revision, so a client always reads its
+   * own writes. "0" takes the cache as it is; N waits (3 s at most, then 504) until it has seen N.
    */
-  async get(key: string, name: string): Promise<KubeObject> {
-    const newest = await this.newestRevision();
-    if (newest > this.cache.revision) await this.cache.waitFresh(newest);
+  async get(key: string, name: string, resourceVersion?: string): Promise<KubeObject> {
+    const rv = checkedRevision(resourceVersion);
+    if (rv === undefined) {
+      const newest = await this.newestRevision();
+      if (newest > this.cache.revision) await this.cache.waitFresh(newest);
+    } else if (rv > 0) await this.cache.waitFresh(rv);
     const obj = this.cache.get(key);
     if (!obj) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
     return obj;
@@ -62,9 +66,7 @@ export class ResourceReader {
 
   async list(namespace: string, query: ListQuery): Promise<ListResult> {
     const selection = selectionFor(this.def, query);
-    const rv = parseResourceVersion(query.resourceVersion);
-    if (Number.isNaN(rv))
-      throw errors.badRequest(`invalid resourceVersion "${query.resourceVersion}": must be a non-negative integer`);
+    const rv = checkedRevision(query.resourceVersion);
     const match = query.resourceVersionMatch ?? '';
     if (match && !['Exact', 'NotOlderThan'].includes(match)) {
       throw errors.badRequest(
@@ -74,9 +76,13 @@ export class ResourceReader {
     if (query.continue) {
       if (query.resourceVersion)
         throw errors.badRequest('specifying resource version is not allowed when using continue');
-      return this.listFromStorage(namespace, selection.predicate, query.limit, decodeContinue(query.continue));
+      const token = decodeContinue(query.continue);
+      if (token.revision < 0) token.revision = await this.newestRevision();
+      await this.checkReached(token.revision);
+      return this.listFromStorage(namespace, selection.predicate, query.limit, token);
     }
     if (match === 'Exact' && rv) {
+      await this.checkReached(rv);
       return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: rv, after: '' });
     }
     // '' = most recent (read our writes); '0' = any state; 'N' = not older than N.
@@ -146,6 +152,16 @@ export class ResourceReader {
     return result;
   }
 
+  /**
+   * Reads at a revision come from storage, the authority on it (upstream delegates them to etcd):
+   * one it has not reached is the documented 504, not the 500 of a failed read.
+   */
+  private async checkReached(revision: number): Promise<void> {
+    if (revision <= this.cache.revision) return; // what the cache has seen, storage has reached
+    const newest = await this.newestRevision();
+    if (revision > newest) throw errors.tooLargeResourceVersion(revision, newest);
+  }
+
   /** The store's newest revision, which consistent reads wait for; an unreachable store is a 503. */
   private newestRevision(): Promise<number> {
     return withStorageErrors(() => this.storage.currentRevision());
@@ -168,9 +184,7 @@ export class ResourceReader {
     onClose?: () => void,
   ): { cancel(): void } {
     const selection = selectionFor(this.def, query);
-    const rv = parseResourceVersion(query.resourceVersion);
-    if (Number.isNaN(rv))
-      throw errors.badRequest(`invalid resourceVersion "${query.resourceVersion}": must be a non-negative integer`);
+    checkedRevision(query.resourceVersion);
     return this.cache.watch({
       resourceVersion: query.resourceVersion ?? '',
       namespace: this.def.namespaced && namespace ? namespace : undefined,
@@ -180,4 +194,12 @@ export class ResourceReader {
       onClose,
     });
   }
+}
+
+/** A resourceVersion query parameter as a revision (undefined when absent); anything else is a 400. */
+function checkedRevision(resourceVersion: string | undefined): number | undefined {
+  const rv = parseResourceVersion(resourceVersion);
+  if (Number.isNaN(rv))
+    throw errors.badRequest(`invalid resourceVersion "${resourceVersion}": must be a non-negative integer`);
+  return rv;
 }

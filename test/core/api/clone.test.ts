@@ -44,4 +44,19 @@ describe('clone', () => {
     expect(Object.keys(copy)).to.deep.equal(['c', 'd', 'n']);
     expect(Object.keys(copy.d)).to.deep.equal(['f']);
   });
+
+  it('a cycle or a value nested past twice the API limit (an in-process caller could hand one in) is a 400, not a stack overflow', () => {
+    const cyclic: Record<string, unknown> = { metadata: { name: 'loop' } };
+    cyclic.self = cyclic;
+    let deep: unknown = 1;
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    for (const value of [cyclic, { spec: deep }]) {
+      expect(() => clone(value))
+        .to.throw('the object is nested too deeply: exceeded max depth of 1000')
+        .with.property('code', 400);
+    }
+    let fine: unknown = 1;
+    for (let i = 0; i < 1_500; i++) fine = { a: fine };
+    expect(JSON.stringify(clone(fine))).to.equal(JSON.stringify(fine));
+  });
 });

@@ -60,16 +60,54 @@ describe('core/api/patch', () => {
       expect(out.spec.containers[0]!.image).to.equal('nginx:3');
       expect(out.metadata.labels).to.include({ new: 'x' });
     });
-    it('a failed test is 422; a bad path or document is 400', () => {
+    it('a failed test or a path that does not apply is a 422 (as upstream); a body that is no list of operations is a 400', () => {
       expect(() => applyPatch(pod(), 'json', [{ op: 'test', path: '/metadata/name', value: 'q' }]))
         .to.throw()
         .with.property('code', 422);
       expect(() => applyPatch(pod(), 'json', [{ op: 'remove', path: '/nope/x' }]))
         .to.throw()
-        .with.property('code', 400);
+        .with.property('code', 422);
       expect(() => applyPatch(pod(), 'json', { op: 'add' }))
         .to.throw()
         .with.property('code', 400);
+      expect(() => applyPatch(pod(), 'json', [1]))
+        .to.throw()
+        .with.property('code', 400);
+    });
+  });
+
+  describe('hostile patches', () => {
+    it('"__proto__" keys in merge and strategic merge patches stay data: no prototype is set, nothing global changes', () => {
+      const patch = JSON.parse('{"metadata":{"__proto__":{"namespace":"kube-system"},"labels":{"__proto__":"x"}}}');
+      for (const type of ['merge', 'strategic'] as const) {
+        const out = applyPatch(pod(), type, patch, POD) as { metadata: Record<string, unknown> };
+        expect(Object.getPrototypeOf(out.metadata), type).to.equal(Object.prototype);
+        expect(out.metadata.namespace, type).to.equal(undefined);
+        expect(Object.keys(out.metadata.labels as object), type).to.deep.equal(['app', 'tier', '__proto__']);
+        expect(JSON.stringify(out), type).to.contain('"__proto__":{"namespace":"kube-system"}');
+      }
+      expect(({} as Record<string, unknown>).namespace).to.equal(undefined);
+    });
+
+    it('a patched object nested past the limit is a 422 on "patch"; a patch of too many operations a 413', () => {
+      let deep: unknown = 1;
+      for (let i = 0; i < 1100; i++) deep = { a: deep };
+      const err = (() => {
+        try {
+          applyPatch(pod(), 'json', [{ op: 'add', path: '/spec/deep', value: deep }]);
+        } catch (e) {
+          return e as { code: number; details: { causes: { field: string; message: string }[] } };
+        }
+      })();
+      expect(err?.code).to.equal(422);
+      expect(err?.details.causes[0]).to.deep.equal({
+        field: 'patch',
+        message: 'the patched object is nested too deeply: exceeded max depth of 1000',
+      });
+      const ops = Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/metadata/name', value: 'p' }));
+      expect(() => applyPatch(pod(), 'json', ops))
+        .to.throw('The allowed maximum operations in a JSON patch is 10000, got 10001')
+        .with.property('code', 413);
     });
   });
 

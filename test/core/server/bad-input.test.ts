@@ -3,6 +3,7 @@
  * type. Nothing may answer 5xx, every answer must be a Status, and the server must stay healthy.
  */
 import { expect } from 'chai';
+import { decodeBody } from '../../../core/server/body.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const PATHS = [
@@ -76,5 +77,41 @@ describe('core/server: bad input in bulk', function () {
     expect(total).to.be.greaterThan(5000);
     expect(failures, failures.slice(0, 10).join('\n')).to.deep.equal([]);
     expect((await fetch(`${ts.url}/readyz`)).status).to.equal(200);
+  });
+});
+
+describe('core/server: decoding deeply nested bodies', () => {
+  const APPLY = 'application/apply-patch+yaml';
+  const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const statusOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return err as { code: number; message: string };
+    }
+    return undefined;
+  };
+
+  it('an apply body sent as JSON (what kubectl apply --server-side sends) may nest as deep as JSON: 1000 levels', () => {
+    const { body } = decodeBody(Buffer.from(nested(1000)), APPLY, 'patch');
+    expect(JSON.stringify(body)).to.equal(nested(1000));
+    expect(statusOf(() => decodeBody(Buffer.from(nested(1001)), APPLY, 'patch'))).to.include({
+      code: 400,
+      message: 'the request body is not valid YAML: exceeded max depth of 1000',
+    });
+  });
+
+  it('YAML nested deeper than the YAML parser follows is the depth 400, saying how deep JSON may go', () => {
+    const flow = Buffer.from(`a: ${'['.repeat(900)}${']'.repeat(900)}\n`);
+    expect(statusOf(() => decodeBody(flow, APPLY, 'patch'))).to.include({
+      code: 400,
+      message:
+        'the request body is not valid YAML: exceeded max depth of 1000 (nested deeper than the YAML parser follows; as JSON, a body may nest 1000 levels)',
+    });
+  });
+
+  it('JSON sent as YAML with a key twice is refused as YAML refuses it, not read as JSON.parse would (last wins)', () => {
+    const twice = Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"a","k":"b"}}');
+    expect(statusOf(() => decodeBody(twice, APPLY, 'patch'))?.message).to.contain('Map keys must be unique');
   });
 });
