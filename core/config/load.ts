@@ -24,6 +24,11 @@ export interface ServerConfig {
   insecurePort: Port;
   storageBackend: string;
   maxRequestBodyBytes: number;
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
+  maxInflightBodyBytes: number;
+  requestHeaderTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
   shutdownTimeoutSeconds: number;
   watchCacheSize: number;
 }
@@ -55,6 +60,8 @@ export interface ConfigOverrides {
   insecureBindAddress?: string;
   insecurePort?: Port;
   storageBackend?: string;
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
   /** Plugins enabled by upstream-named flags (--token-auth-file, ...): their config keys are merged
    * over the file's entry, and the plugin is enabled even when the file does not list it. */
   plugins?: Record<string, Record<string, unknown>>;
@@ -127,6 +134,11 @@ export async function loadConfigFromObject(
     insecurePort: overrides.insecurePort ?? s.insecurePort,
     storageBackend: overrides.storageBackend ?? s.storageBackend,
     maxRequestBodyBytes: s.maxRequestBodyBytes,
+    maxRequestsInflight: overrides.maxRequestsInflight ?? s.maxRequestsInflight,
+    maxMutatingRequestsInflight: overrides.maxMutatingRequestsInflight ?? s.maxMutatingRequestsInflight,
+    maxInflightBodyBytes: s.maxInflightBodyBytes,
+    requestHeaderTimeoutSeconds: s.requestHeaderTimeoutSeconds,
+    idleTimeoutSeconds: s.idleTimeoutSeconds,
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
     watchCacheSize: s.watchCacheSize,
   };

@@ -43,12 +43,32 @@ export const serverSchema = z
       .int()
       .positive()
       .default(3 * 1024 * 1024),
+    /** Read-only requests served at once, long-running ones (watch, proxy, exec, ...) apart; beyond →
+     * 429 (upstream --max-requests-inflight). 0 = no limit. */
+    maxRequestsInflight: z.number().int().min(0).default(400),
+    /** Mutating requests served at once (upstream --max-mutating-requests-inflight). 0 = no limit. */
+    maxMutatingRequestsInflight: z.number().int().min(0).default(200),
+    /** Request-body bytes all requests may hold at once; beyond → 429. 0 = no limit. */
+    maxInflightBodyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(32 * 1024 * 1024),
+    /** A connection must finish its TLS handshake, and each request its headers, within this time
+     * (upstream: Go's ReadHeaderTimeout, 32 s, which also bounds the handshake). */
+    requestHeaderTimeoutSeconds: z.number().positive().max(3600).default(32),
+    /** A keep-alive connection with no request for this long is closed (upstream's IdleTimeout). */
+    idleTimeoutSeconds: z.number().positive().max(3600).default(90),
     shutdownTimeoutSeconds: z.number().positive().default(30),
     /** Events kept per resource for watch replay (upstream: --default-watch-cache-size). Older
      * resourceVersions are replayed from storage history, or get 410 Expired once compacted. */
     watchCacheSize: z.number().int().min(1).default(1000),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.maxInflightBodyBytes === 0 || s.maxInflightBodyBytes >= s.maxRequestBodyBytes, {
+    message: 'must be 0 (no limit) or at least maxRequestBodyBytes, or no body of the largest size could be read',
+    path: ['maxInflightBodyBytes'],
+  });
 
 export const fileSchema = z
   .object({

@@ -3,10 +3,12 @@
  * --tls-private-key-file, or else the ones Skiff generates under <dataDir>/pki on first start.
  * TLS 1.2+; a client certificate is asked for but not required, so certificates, tokens and
  * passwords all work on one port (authn-x509 verifies the certificate, not the TLS layer).
+ * Plain HTTP sent to this port gets Go's 400, and the handshake is bounded by the header timeout.
  */
 import { readFileSync } from 'node:fs';
-import type { RequestListener } from 'node:http';
+import type { RequestListener, ServerOptions } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config/load.js';
 import { SkiffError } from '../errors.js';
 
@@ -51,12 +53,17 @@ export async function servingIdentity(config: ServerConfig, generate: IdentityPr
   return generate(config);
 }
 
+/**
+ * The HTTPS listener. `timeouts` are the connection timeouts both listeners share; the TLS handshake
+ * gets the header timeout, as Go bounds a handshake by its ReadHeaderTimeout.
+ */
 export function createSecureServer(
   identity: ServingIdentity,
   clientCAs: string | undefined,
   app: RequestListener,
+  timeouts: ServerOptions & { headersTimeout: number },
 ): Server {
-  return createHttpsServer(
+  const server = createHttpsServer(
     {
       cert: identity.cert,
       key: identity.key,
@@ -65,7 +72,48 @@ export function createSecureServer(
       rejectUnauthorized: false,
       // Advertised in the CertificateRequest, so clients with several certificates pick the right one.
       ...(clientCAs ? { ca: clientCAs } : {}),
+      ...timeouts,
+      handshakeTimeout: timeouts.headersTimeout,
     },
     app,
   );
+  answerPlainHttp(server, timeouts.headersTimeout);
+  return server;
+}
+
+// Go's answer (net/http) to plain HTTP on a TLS port; an HTTP/1.0 reply, so no headers are needed.
+const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+/** Whether a connection's first bytes are an HTTP request line (a TLS record starts with byte 22). */
+function looksLikeHttp(first: Buffer): boolean {
+  return /^[A-Z]{3,7} [^ ]/.test(first.subarray(0, 10).toString('latin1'));
+}
+
+/**
+ * Plain HTTP sent to the HTTPS port gets a 400 that says so, as kube-apiserver answers, instead of
+ * a closed connection. The TLS server's own connection listener is taken off and called once the
+ * connection's first bytes are in: anything but an HTTP request line goes on to TLS (a TLSSocket
+ * first reads what is buffered on the socket it wraps, so the bytes put back are not lost); an HTTP
+ * request line gets the answer. A connection that sends nothing is closed after the handshake
+ * timeout, as one that stalls in the handshake is by TLS itself.
+ */
+function answerPlainHttp(server: Server, handshakeTimeoutMs: number): void {
+  const startTls = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    const silent = setTimeout(() => socket.destroy(), handshakeTimeoutMs);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => clearTimeout(silent));
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      if (looksLikeHttp(first)) {
+        // Answer, drain, and let the timer close a client that never hangs up.
+        socket.end(PLAIN_HTTP_ANSWER);
+        socket.resume();
+        return;
+      }
+      clearTimeout(silent);
+      socket.unshift(first);
+      for (const listener of startTls) listener.call(server, socket);
+    });
+  });
 }

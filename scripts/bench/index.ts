@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- read formats https abac create admission etcd watch startup] [--seconds N] [--json FILE]`: runs the scenarios and
+ * `npm run bench [-- read formats https abac create admission etcd watch startup overload] [--seconds N] [--json FILE]`: runs the scenarios and
  * prints one table, every figure beside a baseline measured in the same run.
  */
 import { writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { benchEtcd } from './etcd.js';
 import { benchFormats } from './formats.js';
 import { benchHttps } from './https.js';
 import { generator } from './load.js';
+import { benchOverload } from './overload.js';
 import { benchRead } from './read.js';
 import { printTable, type Row } from './report.js';
 import { benchStartup } from './startup.js';
@@ -23,7 +24,9 @@ const option = (name: string) => {
 const seconds = Number(option('--seconds') ?? 10);
 const jsonFile = option('--json');
 const wanted = new Set(
-  args.length ? args : ['read', 'formats', 'https', 'abac', 'create', 'admission', 'etcd', 'watch', 'startup'],
+  args.length
+    ? args
+    : ['read', 'formats', 'https', 'abac', 'create', 'admission', 'etcd', 'watch', 'startup', 'overload'],
 );
 
 const scenarios: [string, () => Promise<Row[]>][] = [
@@ -36,6 +39,7 @@ const scenarios: [string, () => Promise<Row[]>][] = [
   ['etcd', () => benchEtcd(seconds)],
   ['watch', () => benchWatch([100, 1000])],
   ['startup', () => benchStartup()],
+  ['overload', () => benchOverload()],
 ];
 
 const rows: Row[] = [];
