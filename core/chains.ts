@@ -3,6 +3,7 @@
  * must learn (which answer wins, what happens on error) live in one short file.
  */
 import type { FullTap } from 'tapable';
+import { bearerToken } from './auth/headers.js';
 import type {
   AdmissionAttributes,
   Authenticated,
@@ -36,20 +37,29 @@ export interface AuthenticationOutcome {
   refusals: { authenticator: string; reason: string }[];
 }
 
-/** The authentication union: every authenticator is tried until one identifies the user. */
+const ANONYMOUS = 'system:anonymous';
+
+/**
+ * The authentication union: every authenticator is tried until one identifies the user.
+ * Anonymous is upstream's fallback around the union, not a member of it: its answer is kept aside
+ * and used only when nobody else identified the user and the request carried no credentials that
+ * failed (a refusal, or a bearer token no authenticator recognised), wherever it sits in the order.
+ */
 export async function runAuthentication(hooks: Hooks, request: AuthenticationRequest): Promise<AuthenticationOutcome> {
   const refusals: AuthenticationOutcome['refusals'] = [];
+  let anonymous: Authenticated | undefined;
   for (const tap of tapsOf<[AuthenticationRequest], AuthenticationResult>(hooks.authenticate)) {
     try {
       const answer = await tap.fn(request);
       if (!answer) continue;
       if ('user' in answer) {
-        // Anonymous is a fallback for requests without credentials, not for rejected ones.
-        if (answer.user.name === 'system:anonymous' && refusals.length > 0) continue;
-        const groups =
-          answer.user.groups.includes('system:authenticated') || answer.user.name === 'system:anonymous'
-            ? answer.user.groups
-            : [...answer.user.groups, 'system:authenticated'];
+        if (answer.user.name === ANONYMOUS) {
+          anonymous ??= { user: answer.user, authenticator: tap.name };
+          continue;
+        }
+        const groups = answer.user.groups.includes('system:authenticated')
+          ? answer.user.groups
+          : [...answer.user.groups, 'system:authenticated'];
         return { result: { user: { ...answer.user, groups }, authenticator: tap.name }, refusals };
       }
       refusals.push({ authenticator: tap.name, reason: answer.error });
@@ -57,7 +67,12 @@ export async function runAuthentication(hooks: Hooks, request: AuthenticationReq
       refusals.push({ authenticator: tap.name, reason: `failed: ${(err as Error).message}` });
     }
   }
-  return { refusals };
+  // Upstream's bearer-token authenticator: a token that no token authenticator recognised is an
+  // error ("invalid bearer token"), even when each of them only said "not mine".
+  if (refusals.length === 0 && bearerToken(request.headers) !== undefined) {
+    refusals.push({ authenticator: 'bearer-token', reason: 'invalid bearer token: no authenticator recognised it' });
+  }
+  return anonymous && refusals.length === 0 ? { result: anonymous, refusals } : { refusals };
 }
 
 /** Three-valued authorization: the first allow or deny decides; an error counts as no opinion. */

@@ -20,3 +20,9 @@ export function basicCredentials(headers: IncomingHttpHeaders): { user: string; 
   if (colon < 0) return undefined;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
+
+/** The Authorization header's scheme, lower-cased ("bearer", "basic"), or undefined without one. */
+export function authorizationScheme(headers: IncomingHttpHeaders): string | undefined {
+  const scheme = header(headers).split(' ')[0];
+  return scheme ? scheme.toLowerCase() : undefined;
+}

@@ -1,15 +1,23 @@
-/** SIGINT/SIGTERM for the long-running commands: stop gracefully and exit 0; a second signal exits at once. */
+/**
+ * SIGINT/SIGTERM for the long-running commands: stop gracefully and exit 0; a second signal exits at
+ * once. Started through npm (`npx skiff up`, `npm start`), the command also stops when its parent
+ * exits: npm runs the bin under `sh -c`, and passes a SIGTERM it receives to that shell only, which
+ * dies without passing it on, so the server would otherwise live on with no parent (PPID 1).
+ */
 import type { Logger } from 'pino';
+
+/** How often the parent is looked for: a stop within a second, at one cheap syscall each time. */
+const PARENT_POLL_MS = 500;
 
 export function stopOnSignals(logger: Logger, doing: string, stop: () => Promise<void>): void {
   let stopping = false;
-  const onSignal = (signal: string) => {
+  const onSignal = (signal: string, event = `${signal} received`) => {
     if (stopping) {
       logger.warn(`second ${signal}: exiting at once`);
       process.exit(1);
     }
     stopping = true;
-    logger.info(`${signal} received: ${doing}`);
+    logger.info(`${event}: ${doing}`);
     stop().then(
       () => {
         logger.info('stopped');
@@ -23,4 +31,33 @@ export function stopOnSignals(logger: Logger, doing: string, stop: () => Promise
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  if (process.env.npm_command !== undefined) {
+    watchParent(() => {
+      // A terminal's Ctrl-C reaches the whole process group: the shell may die of it while we stop.
+      if (!stopping) onSignal('SIGTERM', "the parent process (npm's shell) exited");
+    });
+  }
+}
+
+/** Calls `gone` once the process that started this one has exited (process.ppid is read at start). */
+function watchParent(gone: () => void): void {
+  const parent = process.ppid;
+  // Already adopted by init (or init is npm, in a container): there is no wrapper to outlive.
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (isAlive(parent)) return;
+    clearInterval(timer);
+    gone();
+  }, PARENT_POLL_MS);
+  timer.unref();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -4,9 +4,9 @@
  * and the service-account signing key pair. Private keys are written mode 0600, and a key that others
  * can read stops start-up.
  */
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { SkiffError } from '../errors.js';
 import {
   createCertificateAuthority,
@@ -65,9 +65,21 @@ export const COMPONENT_CLIENTS: Record<string, { commonName: string; organizatio
   scheduler: { commonName: 'system:kube-scheduler' },
 };
 
-export function writePrivate(path: string, pem: string): void {
-  writeFileSync(path, pem, { mode: 0o600 });
-  chmodSync(path, 0o600); // the mode above is ignored when the file already existed
+/**
+ * Writes a file only its owner may read (keys, kubeconfigs with credentials), as upstream's
+ * keyutil and clientcmd do. A new file is created 0600 beside the target and renamed over it, so
+ * the secret is never readable under an existing file's wider mode, never written through a
+ * symlink planted at the path, and never left half-written.
+ */
+export function writePrivate(path: string, content: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
 }
 
 function checkPrivate(path: string): void {

@@ -37,13 +37,27 @@ export function preparePki(config: ResolvedConfig, logger: Logger): { pki?: Pki;
   return { pki, identityProvider };
 }
 
-/** Writes <dataDir>/kubeconfig for the admin (kubernetes-admin in system:masters); returns its path. */
+/**
+ * Where a client on this machine reaches a server listening on `url`: a wildcard bind address
+ * (0.0.0.0, ::) is no address to dial, and no name in the serving certificate, so loopback stands in
+ * (k3s writes https://127.0.0.1:6443 the same way).
+ */
+export function dialableServer(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.hostname === '0.0.0.0' || parsed.hostname === '[::]') parsed.hostname = '127.0.0.1';
+  return parsed.origin;
+}
+
+/**
+ * Writes <dataDir>/kubeconfig for the admin (kubernetes-admin in system:masters) with the address
+ * the server actually serves; returns its path. `skiff kubeconfig` reads that address back.
+ */
 export function writeAdminKubeconfig(pki: Pki, dataDir: string, server: string): string {
   const path = join(dataDir, 'kubeconfig');
   writePrivate(
     path,
     buildKubeconfig({
-      server,
+      server: dialableServer(server),
       caPem: pki.ca.certPem,
       user: 'kubernetes-admin',
       clientCertPem: pki.admin.certPem,

@@ -4,7 +4,7 @@
  * event carries the authorization decision and reason (for ABAC, the file and line) and the name
  * of the authenticator that identified the user. See README.md.
  */
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createStream } from 'rotating-file-stream';
 import { parse } from 'yaml';
@@ -82,6 +82,27 @@ function loadPolicy(file: string | undefined): AuditPolicy {
   return policy;
 }
 
+/**
+ * An audit log (or backup) left readable by others, by an older Skiff or by hand, is made 0600
+ * before anything more is written to it. Upstream keeps an existing file's mode; Skiff does not,
+ * because its earlier versions created these files 0644.
+ */
+function tightenExisting(path: string, backups: number): { file: string; mode: string }[] {
+  const tightened: { file: string; mode: string }[] = [];
+  for (const file of [path, ...Array.from({ length: backups }, (_, i) => `${path}.${i + 1}`)]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch {
+      continue; // absent
+    }
+    if ((mode & 0o077) === 0) continue;
+    chmodSync(file, 0o600);
+    tightened.push({ file, mode: mode.toString(8).padStart(4, '0') });
+  }
+  return tightened;
+}
+
 export default definePlugin({
   name: 'audit-log',
   description: 'audit.k8s.io/v1 events per an audit Policy, written as JSON lines with size-based rotation.',
@@ -100,10 +121,18 @@ export default definePlugin({
   setup(ctx) {
     const policy = loadPolicy(ctx.config.policyFile && resolve(ctx.config.policyFile));
     const path = resolve(ctx.config.path);
+    // Audit events name users and, at the Request levels, carry bodies (Secrets included): the
+    // directory is made 0700 and the file 0600, as upstream's ensureLogFile does; rotation renames
+    // it, so the backups keep that mode.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    for (const tightened of tightenExisting(path, ctx.config.maxBackups)) {
+      ctx.logger.warn(tightened, 'audit log file was readable by others: it is 0600 now');
+    }
     const stream = createStream(basename(path), {
       path: dirname(path),
       size: `${Math.max(1, Math.round(ctx.config.maxSizeMB * 1024))}K`,
       rotate: ctx.config.maxBackups,
+      mode: 0o600,
     });
     stream.on('error', (err) => ctx.logger.error({ err, path }, 'audit log write failed'));
     ctx.onClose(() => new Promise<void>((r) => stream.end(() => r())));

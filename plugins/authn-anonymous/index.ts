@@ -9,8 +9,9 @@ export default definePlugin({
   description: 'Requests without credentials act as system:anonymous (group system:unauthenticated).',
   setup(ctx) {
     ctx.logger.warn('anonymous requests are enabled: requests without credentials act as system:anonymous');
-    // The chain skips this answer when an earlier authenticator refused credentials the request
-    // did carry: bad credentials are a 401, never a fallback to anonymous (upstream's FailOnError).
+    // The chain keeps this answer for last, wherever the plugin is listed, and drops it when the
+    // request carried credentials that failed (a refusal, or a bearer token nobody recognised): bad
+    // credentials are a 401, never a fallback to anonymous (upstream's FailOnError union).
     ctx.provide.authenticator(() => ({ user: { name: 'system:anonymous', groups: ['system:unauthenticated'] } }));
   },
 });

@@ -6,8 +6,10 @@ import { resolve } from 'node:path';
 import { asValue } from 'awilix';
 import { z } from 'zod';
 import { readCredentialsFile, secretsEqual } from '../../core/auth/credentials-file.js';
-import { basicCredentials } from '../../core/auth/headers.js';
+import { authorizationScheme, basicCredentials } from '../../core/auth/headers.js';
 import { definePlugin } from '../../core/plugins/contract.js';
+
+const MALFORMED = 'malformed basic credentials: expected base64 of user:password';
 
 export default definePlugin({
   name: 'authn-basic-file',
@@ -27,7 +29,8 @@ export default definePlugin({
     const byUser = new Map(records.map((r) => [r.user.name, r]));
     ctx.provide.authenticator((request) => {
       const given = basicCredentials(request.headers);
-      if (!given) return undefined;
+      // Basic credentials this authenticator cannot even read are refused, never left to anonymous.
+      if (!given) return authorizationScheme(request.headers) === 'basic' ? { error: MALFORMED } : undefined;
       const record = byUser.get(given.user);
       // Compare even for unknown users, so timing does not reveal which user names exist.
       const ok = secretsEqual(given.password, record?.secret ?? '\u0000no-such-user');

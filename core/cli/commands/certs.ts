@@ -1,7 +1,8 @@
 /** `skiff certs` and `skiff kubeconfig`: the PKI by hand, for operators and for teaching. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { readKubeconfig } from '../../client/kubeconfig.js';
 import { issueCertificate } from '../../tls/certificates.js';
 import { buildKubeconfig } from '../../tls/kubeconfig.js';
 import {
@@ -96,9 +97,22 @@ interface KubeconfigOptions {
   group: string[];
   token?: string;
   basic?: string;
-  server: string;
+  server?: string;
   out?: string;
   dataDir: string;
+}
+
+/** The default config's address, for a data directory whose server has not started yet. */
+const DEFAULT_SERVER = 'https://127.0.0.1:6443';
+
+/**
+ * The address the server serves: `skiff up` / `skiff apiserver` write it into <data-dir>/kubeconfig
+ * at every start, after their flags, config file and "auto" ports are all applied (as k3s derives
+ * every kubeconfig from the one it writes). Before any start, the default config's address.
+ */
+function servedAddress(dataDir: string): string {
+  const written = join(resolve(dataDir), 'kubeconfig');
+  return existsSync(written) ? readKubeconfig(written).server : DEFAULT_SERVER;
 }
 
 export function kubeconfigCommand(): Command {
@@ -108,7 +122,10 @@ export function kubeconfigCommand(): Command {
     .option('--group <name>', 'a group (client certificates only); repeat for more', collect, [])
     .option('--token <token>', 'authenticate with this bearer token instead of a certificate')
     .option('--basic <user:password>', 'authenticate with basic credentials instead of a certificate')
-    .option('--server <url>', 'the API server', 'https://127.0.0.1:6443')
+    .option(
+      '--server <url>',
+      'the API server (default: the address the server serves, from <data-dir>/kubeconfig; else https://127.0.0.1:6443)',
+    )
     .option('--out <file>', 'write here instead of stdout (mode 0600)')
     .option('--data-dir <dir>', 'data directory holding the CA (default: ./data)', './data')
     .action((opts: KubeconfigOptions) => {
@@ -122,10 +139,11 @@ export function kubeconfigCommand(): Command {
         const pair = issueCertificate(ca, { commonName: opts.user, organizations: opts.group, usage: 'client' });
         credentials = { clientCertPem: pair.certPem, clientKeyPem: pair.keyPem };
       }
-      const yaml = buildKubeconfig({ server: opts.server, caPem: ca.certPem, user: opts.user, ...credentials });
+      const server = opts.server ?? servedAddress(opts.dataDir);
+      const yaml = buildKubeconfig({ server, caPem: ca.certPem, user: opts.user, ...credentials });
       if (opts.out) {
         writePrivate(opts.out, yaml);
-        process.stdout.write(`wrote ${opts.out}\n`);
+        process.stdout.write(`wrote ${opts.out} (server ${server})\n`);
       } else process.stdout.write(yaml);
     });
 }
