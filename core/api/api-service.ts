@@ -5,11 +5,12 @@
  */
 import type { AuditRecord, AuthorizationAttributes, UserInfo } from '../auth-types.js';
 import { runAuthorization } from '../chains.js';
-import { errors } from '../errors.js';
+import { canonicalStatus, errors, isStatusBody } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
 import { APPLY_MEDIA_TYPE, ManagedStore, validatePatchOptions, withFieldManager } from './apply/apply.js';
+import { deprecationWarning } from './deprecation.js';
 import { forbiddenError } from './forbidden.js';
 import { applyPatch } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
@@ -35,6 +36,8 @@ export interface ApiCall {
   userAgent?: string;
   /** Filled with the authorization verdict when the request is audited. */
   audit?: AuditRecord;
+  /** Receives the request's warnings (deprecations, strategy warnings): HTTP sends them as headers. */
+  warn?: (text: string) => void;
 }
 
 export interface ApiOutcome {
@@ -181,6 +184,7 @@ export class ApiService {
     // not even whether the resource exists.
     await this.authorize(info, call.user, call.audit);
     const served = this.servedFor(info);
+    this.warnIfDeprecated(served.def, call);
     const sub = info.subresource;
     if (sub) return this.handleSubresource(served, call);
     this.checkVerb(served.def, info.verb);
@@ -190,7 +194,7 @@ export class ApiService {
       case 'get': {
         const key = store.key(info.namespace, info.name);
         const object = served.reader
-          ? await served.reader.get(key, info.name)
+          ? await served.reader.get(key, info.name, call.query.get('resourceVersion') ?? undefined)
           : await store.get(info.namespace, info.name);
         return { code: 200, body: object };
       }
@@ -200,7 +204,7 @@ export class ApiService {
         if (info.name) throw errors.methodNotAllowed();
         const body = requireObject(call.body);
         if (served.def.virtualCreate)
-          return { code: 201, body: await served.def.virtualCreate(info.namespace, body, scope.dryRun, call.user) };
+          return created(await served.def.virtualCreate(info.namespace, body, scope.dryRun, call.user));
         return { code: 201, body: await store.create(scope, body) };
       }
       case 'update': {
@@ -225,6 +229,7 @@ export class ApiService {
   async watch(call: ApiCall, onEvent: (e: CacheEvent) => void, onClose?: () => void): Promise<{ cancel(): void }> {
     await this.authorize(call.info, call.user, call.audit);
     const served = this.servedFor(call.info);
+    this.warnIfDeprecated(served.def, call);
     this.checkVerb(served.def, 'watch');
     if (!served.reader || call.info.subresource) throw errors.methodNotAllowed();
     const q = call.query;
@@ -245,6 +250,13 @@ export class ApiService {
     );
   }
 
+  /** Upstream adds the warning on every route of a deprecated kind: its own and its /status. */
+  private warnIfDeprecated(def: ResourceDefinition, call: ApiCall): void {
+    if (!call.warn || (call.info.subresource !== '' && call.info.subresource !== 'status')) return;
+    const warning = deprecationWarning(def);
+    if (warning) call.warn(warning);
+  }
+
   private namespaceOf(served: Served, info: RequestInfo): string {
     return served.def.namespaced ? info.namespace : '';
   }
@@ -260,6 +272,7 @@ export class ApiService {
       namespace: call.info.namespace,
       dryRun: dryRun(call.query),
       subresource: call.info.subresource,
+      warn: call.warn,
     };
     return withFieldManager(scope, call.query, call.userAgent);
   }
@@ -278,16 +291,9 @@ export class ApiService {
   private async delete(served: Served, scope: WriteScope, name: string, options: DeleteOptions): Promise<ApiOutcome> {
     const { object, deleted } = await served.store.delete(scope, name, options);
     if (!deleted || served.def.returnDeletedObject) return { code: 200, body: object };
-    return {
-      code: 200,
-      body: {
-        kind: 'Status',
-        apiVersion: 'v1',
-        metadata: {},
-        status: 'Success',
-        details: { name, group: served.def.group, kind: served.def.plural, uid: object.metadata.uid },
-      },
-    };
+    // Upstream's finalizeDelete: no code, and the resource (not the kind) in details.kind.
+    const details = { name, group: served.def.group, kind: served.def.plural, uid: object.metadata.uid };
+    return { code: 200, body: canonicalStatus({ status: 'Success', details }) };
   }
 
   private async deleteCollection(served: Served, call: ApiCall): Promise<ApiOutcome> {
@@ -331,7 +337,7 @@ export class ApiService {
         return { code: 200, body: await h.update({ ...base, body: requireObject(call.body) }) };
       case 'create':
         if (!h.create) throw errors.methodNotAllowed();
-        return { code: 201, body: await h.create({ ...base, body: requireObject(call.body) }) };
+        return created(await h.create({ ...base, body: requireObject(call.body) }));
       case 'patch': {
         if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
         return { code: 200, body: await this.patchSubresource(h, base, call) };
@@ -342,22 +348,27 @@ export class ApiService {
   }
 
   /**
-   * get → patch → update, retried on conflict unless the patch itself pins a resourceVersion
-   * (as upstream's patcher does), so `kubectl scale` does not lose to a controller's write.
+   * get → patch → update, as upstream's patcher: the patched object's resourceVersion is the
+   * update's precondition. A patch that set it to another than the current one is the client's 409
+   * at once; one that left it alone carries the current one and, after a conflict, is applied again
+   * to the newer object, so `kubectl scale` does not lose to a controller's write.
    */
   private async patchSubresource(
     h: SubresourceDefinition['handler'],
     base: Omit<SubresourceRequest, 'body'>,
     call: ApiCall,
   ): Promise<KubeObject> {
-    const pinned = (call.body as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+    const { group, plural } = base.store.definition;
     for (let attempt = 0; ; attempt++) {
-      const patched = applyPatch(await h.get!(base), call.patchType!, call.body) as KubeObject;
-      if (!pinned) delete patched.metadata.resourceVersion;
+      const current = await h.get!(base);
+      const patched = applyPatch(current, call.patchType!, call.body) as KubeObject;
+      const pinned = resourceVersionOf(patched);
+      if (pinned && pinned !== '0' && pinned !== resourceVersionOf(current))
+        throw errors.staleResourceVersion({ group, resource: plural }, base.name);
       try {
         return await h.update!({ ...base, body: patched });
       } catch (err) {
-        if (pinned || attempt >= 4 || (err as { reason?: string }).reason !== 'Conflict') throw err;
+        if (attempt >= 4 || (err as { reason?: string }).reason !== 'Conflict') throw err;
       }
     }
   }
@@ -386,6 +397,18 @@ export const PATCH_MEDIA_TYPES = [
   'application/strategic-merge-patch+json',
   APPLY_MEDIA_TYPE,
 ];
+
+/** A create's answer; a Status without a code (pods/binding's Success) gets 201, as upstream's handler sets. */
+function created(body: KubeObject): ApiOutcome {
+  if (isStatusBody(body) && !body.code) return { code: 201, body: canonicalStatus({ ...body, code: 201 }) };
+  return { code: 201, body };
+}
+
+/** metadata.resourceVersion, when the object has one (a patch may have made metadata anything). */
+function resourceVersionOf(obj: KubeObject): string | undefined {
+  const rv = (obj.metadata as unknown as Record<string, unknown> | null | undefined)?.resourceVersion;
+  return typeof rv === 'string' ? rv : undefined;
+}
 
 function requireObject(body: unknown): KubeObject {
   if (!body || typeof body !== 'object' || Array.isArray(body))

@@ -8,25 +8,27 @@ import type { TLSSocket } from 'node:tls';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
-import type { ApiService } from '../api/api-service.js';
+import type { ApiService, PatchType } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import { apiVersionOf, type KubeObject, type ResourceDefinition } from '../api/types.js';
 import { type CacheEvent, makeEvent } from '../api/watch-cache.js';
-import type { AuditRecord, Transport, UserInfo } from '../auth-types.js';
+import type { AuditRecord, Authenticated, Transport, UserInfo } from '../auth-types.js';
 import { runAuthentication } from '../chains.js';
-import { errors, isStatusError, type StatusError } from '../errors.js';
+import { encodeStatus, errors, type FieldError, fieldErrorBody, isStatusError, StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import { duplicateFields } from '../wire/duplicate-fields.js';
 import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { messageForKind } from '../wire/schema.js';
-import { dropUnknownFields, fieldValidationOf } from '../wire/unknown-fields.js';
+import { dropUnknownFields, type FieldValidation, fieldValidationOf } from '../wire/unknown-fields.js';
 import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
 import { decodeBody, mediaTypeOf, readBody } from './body.js';
+import { PUBLIC_INFO_PATHS } from './core-authorizers.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
-import { encodeJson, encodeProtobufResponse, encodeTable, protobufWatchFrame } from './encode.js';
+import { encodeJson, encodeProtobufResponse, encodeStatusProtobuf, encodeTable, protobufWatchFrame } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
 import { impersonate, wantsImpersonation } from './impersonation.js';
+import type { BodyAccount, BodyBudget, InflightLimiter, RequestKind } from './inflight.js';
 import type { ApiMetrics } from './metrics.js';
 import {
   notModified,
@@ -38,6 +40,7 @@ import {
 } from './openapi.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { includeObjectOf, toTable, wantsTable } from './table.js';
+import { warningsOf } from './warnings.js';
 import { openWatchStream, type WatchStream } from './watch-stream.js';
 
 export interface HttpAppDeps {
@@ -48,6 +51,10 @@ export interface HttpAppDeps {
   healthChecks: HealthCheck[];
   logger: Logger;
   maxRequestBodyBytes: number;
+  /** Load shedding: --max-requests-inflight / --max-mutating-requests-inflight. */
+  inflight: InflightLimiter;
+  /** The request-body bytes held at once (server.maxInflightBodyBytes). */
+  bodyBudget: BodyBudget;
   advertise: string;
   /** Set when basic auth is enabled: 401s then carry `WWW-Authenticate: Basic realm=...`. */
   basicAuthRealm?: string;
@@ -58,6 +65,8 @@ interface State {
   user?: UserInfo;
   query: URLSearchParams;
   audit?: AuditRecord;
+  /** The body bytes this request holds in the server's budget, given back when it ends. */
+  bodies?: BodyAccount;
 }
 
 /** Which listener a socket came from: set by the server on each listener's connections. */
@@ -106,12 +115,16 @@ export class HttpApp {
       state.query = new URLSearchParams(ctx.querystring);
       state.audit = startAudit(deps.hooks, ctx);
       this.inFlight++;
+      let slot: RequestKind | undefined;
       try {
         await this.authenticate(ctx);
+        slot = this.admit(state);
         await route(ctx, next);
       } catch (err) {
         this.writeError(ctx, err);
       } finally {
+        if (slot) deps.inflight.release(slot);
+        state.bodies?.release();
         if (state.audit) this.finishAudit(state.audit, ctx);
         deps.metrics.observe(state.info, state.query.has('dryRun'), ctx.status, (performance.now() - started) / 1000);
         this.inFlight--;
@@ -141,12 +154,15 @@ export class HttpApp {
   private writeError(ctx: Koa.Context, err: unknown): void {
     const status = isStatusError(err) ? err : this.unexpected(err);
     ctx.status = status.code;
+    const body = status.toStatus();
     const audit = (ctx.state as State).audit;
-    if (audit) auditStatus(audit, status.code, status.toStatus());
-    if (responseFormatOf(ctx.get('Accept')) === 'protobuf') writeProtobuf(ctx, status.toStatus());
-    else {
+    if (audit) auditStatus(audit, status.code, body);
+    if (responseFormatOf(ctx.get('Accept')) === 'protobuf') {
+      ctx.set('Content-Type', PROTOBUF_MEDIA_TYPE);
+      ctx.body = encodeStatusProtobuf(body);
+    } else {
       ctx.set('Content-Type', 'application/json');
-      ctx.body = status.toStatus();
+      ctx.body = Buffer.from(encodeStatus(body));
     }
     if (status.code === 401 && this.deps.basicAuthRealm) {
       ctx.set('WWW-Authenticate', `Basic realm="${this.deps.basicAuthRealm}"`);
@@ -171,18 +187,40 @@ export class HttpApp {
       transport: transportOf(ctx.req),
       peerCertificates: peerCertificatesOf(ctx.req.socket as TLSSocket),
     });
-    if (!outcome.result) {
+    const authenticated = outcome.result ?? publicInfoVisitor(ctx.path, outcome.refusals.length);
+    if (!authenticated) {
       this.deps.logger.info({ refusals: outcome.refusals, path: ctx.path }, 'authentication failed');
       throw errors.unauthorized();
     }
-    const real = outcome.result.user;
+    const real = authenticated.user;
     state.user = wantsImpersonation(ctx.req.headers) ? await impersonate(this.deps.hooks, real, ctx.req.headers) : real;
     state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
     if (state.audit) {
-      auditAuthenticated(state.audit, outcome.result.user, state.user, outcome.result.authenticator, state.info);
+      auditAuthenticated(state.audit, real, state.user, authenticated.authenticator, state.info);
       emitAudit(this.deps.hooks, this.deps.logger, state.audit, 'RequestReceived');
     }
     if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user, state.audit);
+  }
+
+  /** The request's in-flight slot (after authentication, before any body is read); 429 when full. */
+  private admit(state: State): RequestKind | undefined {
+    try {
+      return this.deps.inflight.admit(state.info!, state.user);
+    } catch (err) {
+      this.deps.metrics.terminated(state.info, 429);
+      throw err;
+    }
+  }
+
+  /** Reads the body against the server's body budget; a refusal counts as a termination. */
+  private async readBodyOf(ctx: Koa.Context, state: State): Promise<Buffer> {
+    state.bodies = this.deps.bodyBudget.account(state.user);
+    try {
+      return await readBody(ctx.req, this.deps.maxRequestBodyBytes, state.bodies);
+    } catch (err) {
+      if (isStatusError(err) && err.code === 429) this.deps.metrics.terminated(state.info, 429);
+      throw err;
+    }
   }
 
   private routes(): Router {
@@ -263,9 +301,11 @@ export class HttpApp {
     let body: unknown;
     let patchType: ReturnType<typeof decodeBody>['patchType'];
     if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
-      const raw = await readBody(ctx.req, this.deps.maxRequestBodyBytes);
+      const raw = await this.readBodyOf(ctx, state);
       ({ body, patchType } = decodeBody(raw, ctx.get('Content-Type'), info.verb));
-      if (info.verb === 'create' || info.verb === 'update') this.validateFields(ctx, info, body, raw);
+      if (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch') {
+        this.validateFields(ctx, info, body, raw, patchType);
+      }
     }
     if (state.audit) state.audit.requestObject = body;
     const outcome = await this.deps.api.handle({
@@ -276,6 +316,7 @@ export class HttpApp {
       patchType,
       userAgent: ctx.get('User-Agent') || undefined,
       audit: state.audit,
+      warn: (text) => warningsOf(ctx).add(text),
     });
     ctx.status = outcome.code;
     if (state.audit) {
@@ -290,27 +331,36 @@ export class HttpApp {
   }
 
   /**
-   * fieldValidation for create and update bodies of kinds with a schema: unknown fields are refused
-   * (Strict), dropped with a Warning header each (Warn, the default), or dropped (Ignore).
+   * fieldValidation (Strict | Warn, the default | Ignore) where upstream decodes strictly: create,
+   * update and patch bodies (delete options are decoded leniently upstream, and here). Duplicate
+   * keys are found in every JSON body, whatever the kind or subresource; unknown fields are dropped
+   * where the kind has a schema (its own body or its status).
    */
-  private validateFields(ctx: Koa.Context, info: RequestInfo, body: unknown, raw: Buffer): void {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-    if (info.subresource && info.subresource !== 'status') return;
+  private validateFields(ctx: Koa.Context, info: RequestInfo, body: unknown, raw: Buffer, patchType?: PatchType): void {
     const mode = fieldValidationOf((ctx.state as State).query);
+    if (info.verb === 'patch') {
+      validatePatchFields(ctx, raw, mode, patchType);
+      return;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
     const def = this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
-    const schema = def && messageForKind(apiVersionOf(def), def.kind);
-    if (!def || !schema) return;
-    const duplicates =
-      mediaTypeOf(ctx.get('Content-Type')) === 'application/json' ? duplicateFields(raw.toString('utf8')) : [];
-    const unknown = dropUnknownFields(body as Record<string, unknown>, schema.name);
-    if ((unknown.length === 0 && duplicates.length === 0) || mode === 'Ignore') return;
+    const schema =
+      def && (!info.subresource || info.subresource === 'status') && messageForKind(apiVersionOf(def), def.kind);
+    const unknown = schema ? dropUnknownFields(body as Record<string, unknown>, schema.name) : [];
+    if (mode === 'Ignore') return;
+    const json = mediaTypeOf(ctx.get('Content-Type')) === 'application/json';
+    const duplicates = json ? duplicateFields(raw.toString('utf8')) : [];
     const listed = [...duplicates.map((d) => `duplicate field "${d}"`), ...unknown.map((u) => `unknown field "${u}"`)];
+    if (listed.length === 0) return;
     if (mode === 'Strict') {
+      // Upstream names the kind it decoded: the body's own kind (Binding, Scale...), else the resource's.
+      const given = (body as { kind?: unknown }).kind;
+      const kind = typeof given === 'string' && given ? given : (def?.kind ?? info.resource);
       throw errors.badRequest(
-        `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${listed.join(', ')}`,
+        `${kind} in version "${info.apiVersion}" cannot be handled as a ${kind}: strict decoding error: ${listed.join(', ')}`,
       );
     }
-    for (const l of listed) ctx.append('Warning', `299 - ${JSON.stringify(l)}`);
+    for (const l of listed) warningsOf(ctx).add(l);
   }
 
   /** The resource's definition when the client asked for a Table, else undefined. */
@@ -341,7 +391,13 @@ export class HttpApp {
     const include = def ? includeObjectOf(state.query) : 'Metadata';
     const convert = (e: CacheEvent) => (def ? asTableEvent(def, e, include) : e);
     const handle = await this.deps.api.watch(
-      { info: state.info!, user: state.user!, query: state.query, audit: state.audit },
+      {
+        info: state.info!,
+        user: state.user!,
+        query: state.query,
+        audit: state.audit,
+        warn: (text) => warningsOf(ctx).add(text),
+      },
       (e) => (stream ? stream.onEvent(convert(e)) : pending.push(convert(e))),
       () => {
         if (stream) stream.end();
@@ -368,6 +424,45 @@ export class HttpApp {
     if (closedEarly) s.end();
     await s.ended;
   }
+}
+
+/**
+ * Duplicate keys in a merge, strategic-merge or JSON patch body, as upstream's patch handler finds
+ * them: a warning each (`json patch duplicate field "[0].op"` for JSON patch), or with Strict a 422
+ * on the field "patch". Upstream shows the patched object as the value; Skiff checks before
+ * applying and shows the patch. Apply bodies are YAML, whose parser refuses duplicate keys itself.
+ */
+function validatePatchFields(ctx: Koa.Context, raw: Buffer, mode: FieldValidation, patchType?: PatchType): void {
+  if (mode === 'Ignore' || !patchType || patchType === 'apply') return;
+  const prefix = patchType === 'json' ? 'json patch ' : '';
+  const text = raw.toString('utf8');
+  const found = duplicateFields(text).map((d) => `${prefix}duplicate field "${d}"`);
+  if (found.length === 0) return;
+  if (mode === 'Warn') {
+    for (const f of found) warningsOf(ctx).add(f);
+    return;
+  }
+  const cause: FieldError = {
+    type: 'FieldValueInvalid',
+    field: 'patch',
+    value: text,
+    detail: `strict decoding error: ${found.join(', ')}`,
+  };
+  const message = `patch: ${fieldErrorBody(cause)}`;
+  throw new StatusError(422, 'Invalid', ` "" is invalid: ${message}`, {
+    causes: [{ reason: cause.type, message: fieldErrorBody(cause), field: cause.field }],
+  });
+}
+
+/**
+ * A request with no credentials at all on a public-info path (health, version) proceeds as
+ * system:anonymous even when anonymous auth is off, as upstream's anonymous-auth conditions allow
+ * for probes; authorization still decides (the core's system:public-info-viewer rule allows GET).
+ * Credentials that failed are a 401 here too.
+ */
+function publicInfoVisitor(path: string, refusals: number): Authenticated | undefined {
+  if (refusals > 0 || !PUBLIC_INFO_PATHS.includes(path)) return undefined;
+  return { user: { name: 'system:anonymous', groups: ['system:unauthenticated'] }, authenticator: 'public-info-paths' };
 }
 
 /** client-go's protobuf watch stream; an event whose kind has no protobuf form falls back to its JSON line. */

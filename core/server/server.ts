@@ -15,13 +15,14 @@ import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Port } from '../config/schema.js';
 import { type ControllerLeaderElection, ControllerManager } from '../controllers.js';
-import { errors, SkiffError } from '../errors.js';
+import { encodeStatus, errors, SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
 import type { Storage } from '../storage/types.js';
 import { CORE_AUTHORIZERS } from './core-authorizers.js';
 import type { HealthCheck } from './health.js';
 import { HttpApp, TRANSPORT } from './http-app.js';
+import { BodyBudget, InflightLimiter } from './inflight.js';
 import { ApiMetrics } from './metrics.js';
 import { type Bootstrap, type StorageBackends, setupPlugins } from './plugin-host.js';
 import { createSecureServer, type IdentityProvider, servingIdentity } from './secure-serving.js';
@@ -55,6 +56,26 @@ export interface SkiffServer {
 
 const numericPort = (p: Port) => (p === 'auto' ? 0 : p);
 
+const REQUEST_TIMEOUT_ANSWER = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
+/**
+ * Both listeners' connection timeouts, as kube-apiserver's Go server sets them: headers (and, on the
+ * HTTPS port, the TLS handshake) within requestHeaderTimeoutSeconds (Go's ReadHeaderTimeout, 32 s),
+ * idle keep-alive connections closed after idleTimeoutSeconds (IdleTimeout, 90 s, the client
+ * transport's own idle timeout, so the server never closes a connection the client is about to reuse).
+ */
+function connectionTimeouts(server: ResolvedConfig['server']) {
+  const headersTimeout = server.requestHeaderTimeoutSeconds * 1000;
+  return {
+    headersTimeout,
+    // Node's default for the whole request; it may not be shorter than the header timeout.
+    requestTimeout: Math.max(300_000, headersTimeout),
+    keepAliveTimeout: server.idleTimeoutSeconds * 1000,
+    // Node looks for timed-out connections this often (30 s by default, which would double the bound).
+    connectionsCheckingInterval: Math.min(1000, headersTimeout / 4),
+  };
+}
+
 const noGeneratedIdentity: IdentityProvider = async () => {
   throw new SkiffError(
     'SKIFF_TLS_NO_IDENTITY',
@@ -64,7 +85,11 @@ const noGeneratedIdentity: IdentityProvider = async () => {
 };
 
 const APISERVER_USER: UserInfo = { name: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] };
-/** Controllers run in-process act as the controller manager, as they would over HTTPS. */
+/**
+ * Controllers run in-process act as the controller manager, as they would over HTTPS, and are
+ * authorized like any user: what the chain grants system:kube-controller-manager (the
+ * authz-bootstrap-roles plugin binds it upstream's roles), no more.
+ */
 const CONTROLLER_MANAGER_USER: UserInfo = {
   name: 'system:kube-controller-manager',
   groups: ['system:authenticated'],
@@ -126,6 +151,47 @@ export async function preparePlugins(options: Pick<ServerOptions, 'config' | 'ro
   return { logger, hooks, container, registry, settings, healthChecks, backends, bootstraps, plugins };
 }
 
+type Listener = 'secure' | 'insecure';
+
+/** The flags and config keys behind each listener, named in its start-up errors. */
+const LISTENER_SETTINGS: Record<Listener, { port: [string, string]; address: [string, string] }> = {
+  secure: { port: ['--secure-port', 'server.securePort'], address: ['--bind-address', 'server.bindAddress'] },
+  insecure: {
+    port: ['--insecure-port', 'server.insecurePort'],
+    address: ['--insecure-bind-address', 'server.insecureBindAddress'],
+  },
+};
+
+/** A listener that cannot start says where, why, which flag sets it, and what to do. */
+function listenError(err: NodeJS.ErrnoException, listener: Listener, address: string, port: Port): Error {
+  const [portFlag, portKey] = LISTENER_SETTINGS[listener].port;
+  const [addressFlag, addressKey] = LISTENER_SETTINGS[listener].address;
+  const host = address.includes(':') ? `[${address}]` : address;
+  const where = port === 'auto' ? `${host} (a free port)` : `${host}:${port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new SkiffError(
+        'SKIFF_PORT_IN_USE',
+        `cannot listen on ${where} (${portFlag}): another process is already listening there, perhaps another Skiff`,
+        `stop that process (\`ss -ltnp 'sport = :${port}'\` names it), or give another port with ${portFlag} PORT, or ${portFlag} auto for a free one (${portKey} in the config file)`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new SkiffError(
+        'SKIFF_BIND_ADDRESS_UNAVAILABLE',
+        `cannot listen on ${where} (${addressFlag}): ${address} is not an address of this machine`,
+        `give one of this machine's addresses with ${addressFlag} (127.0.0.1: this machine only; 0.0.0.0: every interface) (${addressKey} in the config file)`,
+      );
+    case 'EACCES':
+      return new SkiffError(
+        'SKIFF_PORT_DENIED',
+        `cannot listen on ${where} (${portFlag}): ports below 1024 need privileges this process does not have`,
+        `give a port from 1024 up with ${portFlag} (${portKey} in the config file)`,
+      );
+    default:
+      return err;
+  }
+}
+
 export async function createServer(options: ServerOptions): Promise<SkiffServer> {
   const { config } = options;
   const { logger, hooks, container, registry, settings, healthChecks, backends, bootstraps, plugins } =
@@ -171,6 +237,11 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   }
 
   const metrics = new ApiMetrics();
+  const inflight = new InflightLimiter({
+    readOnly: config.server.maxRequestsInflight,
+    mutating: config.server.maxMutatingRequestsInflight,
+  });
+  metrics.trackInflight(() => inflight.watermark());
   const app = new HttpApp({
     api,
     registry,
@@ -179,6 +250,8 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     healthChecks,
     logger,
     maxRequestBodyBytes: config.server.maxRequestBodyBytes,
+    inflight,
+    bodyBudget: new BodyBudget(config.server.maxInflightBodyBytes),
     advertise: `${settings.advertiseAddress}:${settings.advertisePort}`,
     basicAuthRealm: container.hasRegistration('basicAuthRealm')
       ? container.resolve<string>('basicAuthRealm')
@@ -207,23 +280,37 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     s.on('close', () => sockets.delete(s));
   };
 
+  const timeouts = connectionTimeouts(config.server);
+
   // Requests Node cannot parse (oversized headers, garbage) still get a Status, not a bare close.
+  // Anything else (a failed or timed-out TLS handshake, a reset) has no HTTP to answer: the
+  // connection is closed, since a reply queued on an unfinished TLS session would keep it open.
   const onClientError = (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) return socket.destroy();
+    const timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    if (!socket.writable || !(timedOut || err.code?.startsWith('HPE_'))) return socket.destroy();
+    // The parser has let go of the connection: close it even if the client never does.
+    setTimeout(() => socket.destroy(), timeouts.headersTimeout).unref();
+    // Headers not complete within the header timeout (slowloris): Node's own short answer.
+    if (timedOut) return void socket.end(REQUEST_TIMEOUT_ANSWER, () => socket.destroy());
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge
       ? errors.headersTooLarge()
       : errors.badRequest(`the request could not be parsed: ${err.code ?? err.message}`);
-    const body = JSON.stringify(status.toStatus());
+    const body = encodeStatus(status.toStatus());
     socket.end(
       `HTTP/1.1 ${status.code} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   };
 
-  async function start(server: Server, port: Port, address: string): Promise<{ address: string; port: number }> {
+  async function start(
+    server: Server,
+    port: Port,
+    address: string,
+    listener: Listener,
+  ): Promise<{ address: string; port: number }> {
     server.on('clientError', onClientError);
     await new Promise<void>((res, rej) => {
-      server.once('error', rej);
+      server.once('error', (err: NodeJS.ErrnoException) => rej(listenError(err, listener, address, port)));
       server.listen(port === 'auto' ? 0 : port, address, () => res());
     });
     servers.push(server);
@@ -237,15 +324,15 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     if (securePort !== 0) {
       const identity = await servingIdentity(config.server, options.identityProvider ?? noGeneratedIdentity);
       const clientCAs = container.hasRegistration('clientCAs') ? container.resolve<string>('clientCAs') : undefined;
-      const https = createSecureServer(identity, clientCAs, app.callback());
+      const https = createSecureServer(identity, clientCAs, app.callback(), timeouts);
       https.on('secureConnection', track('secure'));
-      out.secure = await start(https, securePort, bindAddress);
+      out.secure = await start(https, securePort, bindAddress, 'secure');
       settings.advertisePort = out.secure.port;
     }
     if (insecurePort !== 0) {
-      const http = createHttpServer(app.callback());
+      const http = createHttpServer(timeouts, app.callback());
       http.on('connection', track('insecure'));
-      out.insecure = await start(http, insecurePort, insecureBindAddress);
+      out.insecure = await start(http, insecurePort, insecureBindAddress, 'insecure');
       if (!out.secure) settings.advertisePort = out.insecure.port;
     }
     await hooks.ready.promise();
@@ -263,6 +350,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     const timeout = config.server.shutdownTimeoutSeconds * 1000;
     await Promise.race([app.idle(), new Promise((r) => setTimeout(r, timeout).unref())]);
     for (const s of sockets) s.destroy();
+    inflight.stop();
     await controllers.stop();
     await hooks.shutdown.promise();
     api.stop();

@@ -23,6 +23,8 @@ interface ServeOptions extends AdmissionFlags {
   insecureBindAddress?: string;
   insecurePort?: Port;
   storageBackend?: string;
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
   etcdServers?: string;
   etcdPrefix?: string;
   etcdCafile?: string;
@@ -56,10 +58,17 @@ function port(value: string): Port {
   return n;
 }
 
+function count(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, 0 for no limit');
+  return Number(value);
+}
+
 const AUTHORIZATION_MODES: Record<string, string> = {
   AlwaysAllow: 'authz-always-allow',
   AlwaysDeny: 'authz-always-deny',
   ABAC: 'authz-abac',
+  // Skiff's own mode: upstream's bootstrap roles for the components, from a file (not RBAC).
+  BootstrapRoles: 'authz-bootstrap-roles',
 };
 
 type Authorizers = { name: string; config?: Record<string, unknown> }[];
@@ -192,6 +201,8 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     insecurePort: opts.insecurePort,
     // As upstream, naming etcd servers means storing in etcd (unless --storage-backend says otherwise).
     storageBackend: opts.storageBackend ?? (opts.etcdServers ? 'etcd' : undefined),
+    maxRequestsInflight: opts.maxRequestsInflight,
+    maxMutatingRequestsInflight: opts.maxMutatingRequestsInflight,
     ...admission,
     plugins: { ...pluginFlags(opts), ...admission.plugins },
     authorizers: authorizers(opts),
@@ -252,10 +263,20 @@ function serveCommand(role: string, description: string): Command {
     .option('--audit-policy-file <file>', 'an audit.k8s.io/v1 Policy (default: every request at Metadata)')
     .option('--audit-log-maxsize <MB>', 'rotate the audit log at this size (default 100)')
     .option('--audit-log-maxbackup <n>', 'rotated audit logs kept (default 10)')
-    .option('--authorization-mode <modes>', 'comma-separated authorizers in order: AlwaysAllow, AlwaysDeny, ABAC')
+    .option('--authorization-mode <modes>', 'authorizers, in order: AlwaysAllow, AlwaysDeny, ABAC, BootstrapRoles')
     .option('--authorization-config <file>', "upstream's AuthorizationConfiguration: authorizers: [{type, name}]")
     .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
     .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
+    .option(
+      '--max-requests-inflight <n>',
+      'read-only requests served at once, watches and other long-running requests apart; more get 429 (default: 400, 0: no limit)',
+      count,
+    )
+    .option(
+      '--max-mutating-requests-inflight <n>',
+      'mutating requests served at once; more get 429 (default: 200, 0: no limit)',
+      count,
+    )
     .option('--storage-backend <name>', 'storage backend: sqlite, etcd, memory, ... (default: sqlite)')
     .option('--etcd-servers <urls>', 'comma-separated etcd client URLs; selects the etcd backend (storage-etcd)')
     .option('--etcd-prefix <prefix>', "where the API's /registry keys live in etcd (default: /registry)")
