@@ -11,6 +11,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { ZodError, ZodType } from 'zod';
 import { SkiffError } from '../errors.js';
 import type { PluginManifest } from '../plugins/contract.js';
+import { tlsOffer } from '../server/tls-options.js';
 import { orderPlugins } from './order.js';
 import { fileSchema, type PluginEntry, type Port, pluginEntrySchema } from './schema.js';
 
@@ -20,6 +21,8 @@ export interface ServerConfig {
   securePort: Port;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  tlsMinVersion?: string;
+  tlsCipherSuites?: string[];
   insecureBindAddress: string;
   insecurePort: Port;
   storageBackend: string;
@@ -57,6 +60,8 @@ export interface ConfigOverrides {
   securePort?: Port;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  tlsMinVersion?: string;
+  tlsCipherSuites?: string[];
   insecureBindAddress?: string;
   insecurePort?: Port;
   storageBackend?: string;
@@ -130,6 +135,8 @@ export async function loadConfigFromObject(
     securePort: overrides.securePort ?? s.securePort,
     tlsCertFile: optionalPath(overrides.tlsCertFile ?? s.tlsCertFile),
     tlsPrivateKeyFile: optionalPath(overrides.tlsPrivateKeyFile ?? s.tlsPrivateKeyFile),
+    tlsMinVersion: overrides.tlsMinVersion ?? s.tlsMinVersion,
+    tlsCipherSuites: overrides.tlsCipherSuites ?? s.tlsCipherSuites,
     insecureBindAddress: overrides.insecureBindAddress ?? s.insecureBindAddress,
     insecurePort: overrides.insecurePort ?? s.insecurePort,
     storageBackend: overrides.storageBackend ?? s.storageBackend,
@@ -142,6 +149,8 @@ export async function loadConfigFromObject(
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
     watchCacheSize: s.watchCacheSize,
   };
+  // An unknown version or suite stops start-up here, before any plugin runs.
+  tlsOffer(server.tlsMinVersion, server.tlsCipherSuites);
   if (server.insecurePort !== 0 && !isLoopback(server.insecureBindAddress)) {
     throw new SkiffError(
       'SKIFF_INSECURE_NOT_LOOPBACK',

@@ -34,6 +34,11 @@ export const serverSchema = z
      * generated under <dataDir>/pki on first start. */
     tlsCertFile: z.string().min(1).optional(),
     tlsPrivateKeyFile: z.string().min(1).optional(),
+    /** Lowest TLS version served (upstream --tls-min-version: VersionTLS10 ... VersionTLS13); default
+     * VersionTLS12, Go's default for servers. */
+    tlsMinVersion: z.string().min(1).optional(),
+    /** TLS 1.2 cipher suites, by IANA name (upstream --tls-cipher-suites); default: Go's (ECDHE only). */
+    tlsCipherSuites: z.array(z.string().min(1)).min(1).optional(),
     /** Plain HTTP where every request is an unrestricted admin: off unless asked for, loopback only. */
     insecureBindAddress: z.string().min(1).default('127.0.0.1'),
     insecurePort: portSchema.default(0),

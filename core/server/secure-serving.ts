@@ -1,8 +1,9 @@
 /**
  * The HTTPS listener's identity: the serving certificate and key from --tls-cert-file /
  * --tls-private-key-file, or else the ones Skiff generates under <dataDir>/pki on first start.
- * TLS 1.2+; a client certificate is asked for but not required, so certificates, tokens and
- * passwords all work on one port (authn-x509 verifies the certificate, not the TLS layer).
+ * TLS 1.2+ with Go's forward-secret suites unless --tls-min-version / --tls-cipher-suites say
+ * otherwise (tls-options.ts); a client certificate is asked for but not required, so certificates,
+ * tokens and passwords all work on one port (authn-x509 verifies the certificate, not the TLS layer).
  * Plain HTTP sent to this port gets Go's 400, and the handshake is bounded by the header timeout.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config/load.js';
 import { SkiffError } from '../errors.js';
+import { type TlsOffer, tlsOffer } from './tls-options.js';
 
 export interface ServingIdentity {
   cert: string;
@@ -62,12 +64,16 @@ export function createSecureServer(
   clientCAs: string | undefined,
   app: RequestListener,
   timeouts: ServerOptions & { headersTimeout: number },
+  offer: TlsOffer = tlsOffer(),
 ): Server {
   const server = createHttpsServer(
     {
       cert: identity.cert,
       key: identity.key,
-      minVersion: 'TLSv1.2',
+      minVersion: offer.minVersion,
+      ciphers: offer.ciphers,
+      // The server's order decides, as Go's server does (it ignores the client's order).
+      honorCipherOrder: true,
       requestCert: true,
       rejectUnauthorized: false,
       // Advertised in the CertificateRequest, so clients with several certificates pick the right one.

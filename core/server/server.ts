@@ -26,6 +26,7 @@ import { BodyBudget, InflightLimiter } from './inflight.js';
 import { ApiMetrics } from './metrics.js';
 import { type Bootstrap, type StorageBackends, setupPlugins } from './plugin-host.js';
 import { createSecureServer, type IdentityProvider, servingIdentity } from './secure-serving.js';
+import { tlsOffer } from './tls-options.js';
 
 export interface ServerOptions {
   config: ResolvedConfig;
@@ -324,7 +325,8 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     if (securePort !== 0) {
       const identity = await servingIdentity(config.server, options.identityProvider ?? noGeneratedIdentity);
       const clientCAs = container.hasRegistration('clientCAs') ? container.resolve<string>('clientCAs') : undefined;
-      const https = createSecureServer(identity, clientCAs, app.callback(), timeouts);
+      const offer = tlsOffer(config.server.tlsMinVersion, config.server.tlsCipherSuites);
+      const https = createSecureServer(identity, clientCAs, app.callback(), timeouts, offer);
       https.on('secureConnection', track('secure'));
       out.secure = await start(https, securePort, bindAddress, 'secure');
       settings.advertisePort = out.secure.port;

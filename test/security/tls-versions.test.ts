@@ -10,9 +10,11 @@
  * is the default), with Go's default suites, which since Go 1.22 offer only ECDHE key exchange
  * before TLS 1.3; Go's TLS server never accepts a renegotiation.
  *
- * Where Skiff implements it: core/server/secure-serving.ts (minVersion TLSv1.2 and Node's default
- * cipher list: HIGH, no aNULL/eNULL/EXPORT/DES/RC4/MD5); Node's TLS layer limits renegotiations
- * (tls.CLIENT_RENEG_LIMIT, 3 per 10 minutes) and closes the connection after that.
+ * Where Skiff implements it: core/server/tls-options.ts (minVersion TLSv1.2 and Go 1.23's default
+ * TLS 1.2 suites, ECDHE only, in Go's order, the server's order deciding; upstream's
+ * --tls-min-version and --tls-cipher-suites change them) used by core/server/secure-serving.ts;
+ * Node's TLS layer limits renegotiations (tls.CLIENT_RENEG_LIMIT, 3 per 10 minutes) and closes the
+ * connection after that.
  *
  * The client below lowers its own OpenSSL security level (DEFAULT@SECLEVEL=0) so that it really
  * offers TLS 1.0/1.1 and the weak suites; a permissive control server proves it does, so a refusal
@@ -27,6 +29,8 @@ import {
   type TLSSocket,
 } from 'node:tls';
 import { expect } from 'chai';
+import { loadConfigFromObject } from '../../core/config/load.js';
+import type { SkiffError } from '../../core/errors.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const WEAK = 'DEFAULT@SECLEVEL=0';
@@ -157,16 +161,37 @@ describe('security: TLS versions and cipher suites', function () {
     expect(tried).to.include.members(['eNULL', 'aNULL', 'MD5']);
   });
 
-  // FAILS TODAY: Node's default list (HIGH) still includes static-RSA suites such as AES256-SHA
-  // and AES128-GCM-SHA256; the handshake succeeds with AES256-SHA. Go 1.22+ (kube-apiserver 1.32)
-  // no longer offers them. Fix: pass an explicit ECDHE-only `ciphers` list in secure-serving.ts.
-  it.skip('a TLS 1.2 client offering only static-RSA key exchange (no forward secrecy) is refused', async () => {
-    const r = await handshake(port, ca, {
+  // Node's default list (HIGH) still has static-RSA suites such as AES256-SHA and AES128-GCM-SHA256;
+  // Go 1.22+ (kube-apiserver 1.32) no longer offers them, and neither does Skiff's explicit list.
+  it('a TLS 1.2 client offering only static-RSA key exchange (no forward secrecy) is refused', async () => {
+    const offer: ConnectionOptions = {
       minVersion: 'TLSv1.2',
       maxVersion: 'TLSv1.2',
       ciphers: 'AES256-SHA:AES128-SHA:AES128-GCM-SHA256:AES256-GCM-SHA384',
-    });
-    expect(r).to.deep.equal({ error: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' });
+    };
+    const control = await handshake(permissivePort, ca, offer);
+    expect(control.protocol, 'the permissive control takes it').to.equal('TLSv1.2');
+    expect(await handshake(port, ca, offer)).to.deep.equal({ error: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE' });
+  });
+
+  it("TLS 1.2 offers exactly Go's default suites: ECDHE with AES-GCM, ChaCha20-Poly1305, AES-CBC-SHA", async () => {
+    const accepted: string[] = [];
+    const candidates = [
+      'ECDHE-RSA-AES128-GCM-SHA256',
+      'ECDHE-RSA-AES256-GCM-SHA384',
+      'ECDHE-RSA-CHACHA20-POLY1305',
+      'ECDHE-RSA-AES128-SHA',
+      'ECDHE-RSA-AES256-SHA',
+      'ECDHE-RSA-AES128-SHA256', // Go: disabled by default (CBC-SHA256)
+      'ECDHE-RSA-AES256-SHA384',
+      'DHE-RSA-AES128-GCM-SHA256', // Go has no finite-field DHE at all
+      'AES128-GCM-SHA256',
+    ];
+    for (const suite of candidates) {
+      const r = await handshake(port, ca, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: suite });
+      if (r.cipher) accepted.push(r.cipher);
+    }
+    expect(accepted).to.deep.equal(candidates.slice(0, 5));
   });
 
   it('client-initiated renegotiation on TLS 1.2 is bounded: at most 3 succeed, the next one is refused', async () => {
@@ -189,5 +214,69 @@ describe('security: TLS versions and cipher suites', function () {
     } finally {
       socket.destroy();
     }
+  });
+});
+
+describe("security: upstream's --tls-min-version and --tls-cipher-suites", function () {
+  this.timeout(20_000);
+  const servers: TestServer[] = [];
+  after(async () => {
+    for (const s of servers) await s.close();
+  });
+  const serve = async (server: Record<string, unknown>) => {
+    const ts = await startTestServer({ secure: true, server });
+    servers.push(ts);
+    return { port: Number(new URL(ts.secureUrl!).port), ca: ts.pki!.ca.certPem };
+  };
+  const tls12 = (ciphers?: string): ConnectionOptions => ({
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.2',
+    ...(ciphers ? { ciphers } : {}),
+  });
+
+  it('--tls-min-version VersionTLS13: a TLS 1.2 handshake is refused with a protocol_version alert', async () => {
+    const { port, ca } = await serve({ tlsMinVersion: 'VersionTLS13' });
+    expect(await handshake(port, ca, tls12())).to.deep.equal({ error: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' });
+    expect((await handshake(port, ca, {})).protocol).to.equal('TLSv1.3');
+  });
+
+  it('--tls-cipher-suites with one IANA name: only that suite is served on TLS 1.2, TLS 1.3 is untouched', async () => {
+    const { port, ca } = await serve({ tlsCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'] });
+    expect(await handshake(port, ca, tls12('ECDHE-RSA-AES128-GCM-SHA256'))).to.deep.equal({
+      error: 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+    });
+    expect((await handshake(port, ca, tls12())).cipher).to.equal('ECDHE-RSA-AES256-GCM-SHA384');
+    expect((await handshake(port, ca, {})).protocol).to.equal('TLSv1.3');
+  });
+
+  it('--tls-min-version VersionTLS10 lets TLS 1.0 in again, as upstream does, still with ECDHE only', async () => {
+    const { port, ca } = await serve({ tlsMinVersion: 'VersionTLS10' });
+    const tls10 = { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: WEAK } as const;
+    expect(await handshake(port, ca, tls10)).to.deep.equal({ protocol: 'TLSv1', cipher: 'ECDHE-RSA-AES128-SHA' });
+    expect(await handshake(port, ca, { ...tls10, ciphers: 'AES128-SHA@SECLEVEL=0' })).to.have.property('error');
+  });
+
+  it("an unknown version or suite stops start-up with upstream's words", async () => {
+    const load = (server: Record<string, unknown>) =>
+      loadConfigFromObject({ server: { securePort: 0, ...server }, plugins: { 'storage-memory': {} } }, '(test)');
+    const refusal = async (server: Record<string, unknown>) => {
+      try {
+        await load(server);
+      } catch (err) {
+        return [(err as SkiffError).code, (err as SkiffError).message];
+      }
+      return undefined;
+    };
+    expect(await refusal({ tlsMinVersion: 'VersionTLS9' })).to.deep.equal([
+      'SKIFF_TLS_VERSION_UNKNOWN',
+      'unknown tls version "VersionTLS9"',
+    ]);
+    expect(await refusal({ tlsCipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'AES128-SHA'] })).to.deep.equal([
+      'SKIFF_TLS_CIPHER_UNKNOWN',
+      "Cipher suite AES128-SHA not supported or doesn't exist",
+    ]);
+    expect((await refusal({ tlsCipherSuites: ['TLS_RSA_WITH_RC4_128_SHA'] }))?.[0]).to.equal(
+      'SKIFF_TLS_CIPHER_UNAVAILABLE',
+    );
   });
 });

@@ -20,6 +20,8 @@ interface ServeOptions extends AdmissionFlags {
   securePort?: Port;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  tlsMinVersion?: string;
+  tlsCipherSuites?: string[];
   insecureBindAddress?: string;
   insecurePort?: Port;
   storageBackend?: string;
@@ -197,6 +199,8 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     securePort: opts.securePort,
     tlsCertFile: opts.tlsCertFile,
     tlsPrivateKeyFile: opts.tlsPrivateKeyFile,
+    tlsMinVersion: opts.tlsMinVersion,
+    tlsCipherSuites: opts.tlsCipherSuites,
     insecureBindAddress: opts.insecureBindAddress,
     insecurePort: opts.insecurePort,
     // As upstream, naming etcd servers means storing in etcd (unless --storage-backend says otherwise).
@@ -245,6 +249,19 @@ function serveCommand(role: string, description: string): Command {
     .option('--secure-port <port>', 'HTTPS port; 0 turns it off, "auto" picks a free port (default: 6443)', port)
     .option('--tls-cert-file <file>', 'serving certificate (default: generated under <data-dir>/pki)')
     .option('--tls-private-key-file <file>', 'key of the serving certificate')
+    .option(
+      '--tls-min-version <version>',
+      'lowest TLS version served: VersionTLS10, VersionTLS11, VersionTLS12 (default), VersionTLS13',
+    )
+    .option(
+      '--tls-cipher-suites <list>',
+      "comma-separated TLS 1.2 cipher suites by IANA name (default: Go's, ECDHE with AES-GCM, ChaCha20, AES-CBC)",
+      (v: string) =>
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+    )
     .option('--insecure-bind-address <ip>', 'address of the insecure port (default: 127.0.0.1)')
     .option('--insecure-port <port>', 'plain-HTTP admin port; 0 (default) turns it off, "auto" picks a free port', port)
     .option('--client-ca-file <file>', 'trust client certificates signed by this CA (turns on authn-x509)')
