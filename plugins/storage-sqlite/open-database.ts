@@ -1,8 +1,12 @@
 /**
  * Opens (or creates) the SQLite file with the settings durability depends on, and turns SQLite's
  * failures into operator errors that say what to do.
+ *
+ * The store holds every Secret, so it is its owner's alone, as etcd keeps its data: the directory
+ * Skiff creates is 0700, the database 0600 (SQLite gives its -wal and -shm files the database's
+ * mode), and files an older Skiff left readable by others are made 0600 before they are opened.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SkiffError } from '../../core/errors.js';
@@ -10,9 +14,16 @@ import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 const OPEN_ERROR = 'SKIFF_STORAGE_SQLITE_OPEN';
 
-export function openDatabase(path: string): Database.Database {
+/** A database file (or its -wal, -shm) that was readable by others and is 0600 now. */
+export interface Tightened {
+  file: string;
+  /** Its mode before, in octal (0644). */
+  mode: string;
+}
+
+export function openDatabase(path: string, onTightened: (t: Tightened) => void = () => {}): Database.Database {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (err) {
     throw new SkiffError(
       OPEN_ERROR,
@@ -22,6 +33,8 @@ export function openDatabase(path: string): Database.Database {
   }
   let db: Database.Database | undefined;
   try {
+    for (const t of tightenExisting(path)) onTightened(t);
+    createPrivate(path);
     db = new Database(path);
     configure(db);
     db.exec(SCHEMA);
@@ -31,6 +44,31 @@ export function openDatabase(path: string): Database.Database {
     db?.close();
     throw explain(err as Error & { code?: string }, path);
   }
+}
+
+/** Creates the database file 0600 when it does not exist yet (an empty file is an empty database). */
+function createPrivate(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function tightenExisting(path: string): Tightened[] {
+  const tightened: Tightened[] = [];
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch {
+      continue; // absent
+    }
+    if ((mode & 0o077) === 0) continue;
+    chmodSync(file, 0o600);
+    tightened.push({ file, mode: mode.toString(8).padStart(4, '0') });
+  }
+  return tightened;
 }
 
 function configure(db: Database.Database): void {

@@ -21,7 +21,7 @@ import {
   type WatchOptions,
 } from '../../core/storage/types.js';
 import { failedWatch, type HubWatch, WatchHub } from '../../core/storage/watch-hub.js';
-import { openDatabase } from './open-database.js';
+import { openDatabase, type Tightened } from './open-database.js';
 import { type HistoryRow, type LiveRow, prepareStatements, type Range, type Statements } from './schema.js';
 import { applyBatch, type BatchOutcome, type WriteRequest } from './write-batch.js';
 
@@ -82,7 +82,9 @@ export class SqliteStorage implements Storage {
   private writes = 0;
 
   static async open(options: SqliteStorageOptions): Promise<SqliteStorage> {
-    return new SqliteStorage(openDatabase(options.path), options);
+    const warnWide = (t: Tightened) =>
+      options.logger?.warn(t, 'SQLite store file was readable by others (it holds Secrets): it is 0600 now');
+    return new SqliteStorage(openDatabase(options.path, warnWide), options);
   }
 
   private constructor(

@@ -2,18 +2,21 @@
  * Security catalogue: secrets on disk that other local users could read.
  *
  * Skiff writes secret material to files: private keys (the CA, the serving and client
- * certificates, the service-account signing key), kubeconfigs with embedded credentials, and the
- * audit log (who did what; at the Request levels, request bodies, Secrets included). The attacks: a
+ * certificates, the service-account signing key), kubeconfigs with embedded credentials, the
+ * SQLite store (every Secret, in the clear) and the audit log (who did what; at the Request levels,
+ * request bodies, Secrets included). The attacks: a
  * local user reads such a file because it was created with the default mode 0644; or waits for
  * Skiff to overwrite a file that already exists with a wide mode, and reads the secret in the
  * moment before its mode is narrowed; or plants a symlink where Skiff will write, so the secret
  * lands in a file the attacker owns (chmod on the target does not stop its owner from reading it).
  *
  * Why it fails: every secret file is created 0600 (its directory 0700 when Skiff creates it), as
- * upstream's keyutil, clientcmd and audit log do. Keys and kubeconfigs are written to a new 0600
- * file beside the target and renamed over it, so a secret is never readable under an older file's
- * mode and never written through a symlink. An audit log or backup left readable by others is made
- * 0600 at start; rotated logs are renamed, so they keep 0600.
+ * upstream's keyutil, clientcmd and audit log do, and as etcd keeps its data directory. Keys and
+ * kubeconfigs are written to a new 0600 file beside the target and renamed over it, so a secret is
+ * never readable under an older file's mode and never written through a symlink. The SQLite store
+ * is created 0600 (its -wal and -shm files take its mode) in a 0700 directory, with or without a
+ * PKI. An audit log or backup, or a store file, left readable by others is made 0600 at start, with
+ * a warning; rotated logs are renamed, so they keep 0600.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
@@ -87,6 +90,52 @@ describe('security: secret files are readable by their owner only', function () 
     } finally {
       await ts.close();
     }
+  });
+
+  describe('the SQLite store (it holds every Secret)', () => {
+    it('is created 0600, its -wal too, in a 0700 data directory, even with no PKI (insecure port only)', async () => {
+      const dataDir = join(scratch.dir, 'data');
+      const ts = await startTestServer({ storage: 'sqlite', dataDir });
+      try {
+        const secret = { metadata: { name: 's' }, stringData: { password: 'hunter2' } };
+        expect((await api(ts.url, 'POST', '/api/v1/namespaces/default/secrets', secret)).status).to.equal(201);
+        expect(octal(modeOf(dataDir))).to.equal('0700');
+        const files = readdirSync(dataDir).filter((f) => f.startsWith('skiff.db'));
+        expect(files, 'the store and its write-ahead log').to.include.members(['skiff.db', 'skiff.db-wal']);
+        for (const f of files) expect(octal(modeOf(join(dataDir, f))), f).to.equal('0600');
+      } finally {
+        await ts.close();
+      }
+    });
+
+    it('a store left world-readable (by an older Skiff) is made 0600 at start, with a warning', async () => {
+      const db = scratch.file('skiff.db', '');
+      const wal = scratch.file('skiff.db-wal', '');
+      chmodSync(db, 0o644);
+      chmodSync(wal, 0o644);
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+      const config = await loadConfigFromObject(
+        {
+          server: { dataDir: scratch.dir, securePort: 0, storageBackend: 'sqlite' },
+          plugins: { 'storage-sqlite': {} },
+        },
+        '(test)',
+      );
+      const server = await createServer({ config, role: 'apiserver', logger });
+      try {
+        // Checked while open: a clean close checkpoints the write-ahead log and removes it.
+        expect(octal(modeOf(db))).to.equal('0600');
+        expect(octal(modeOf(wal))).to.equal('0600');
+      } finally {
+        await server.close();
+      }
+      const warned = lines.filter((l) => String(l.msg).startsWith('SQLite store file was readable by others'));
+      expect(warned.map((l) => [l.file, l.mode])).to.deep.equal([
+        [db, '0644'],
+        [wal, '0644'],
+      ]);
+    });
   });
 
   describe('the audit log', () => {
