@@ -3,8 +3,13 @@
  * or not at all: when any line is unusable the previous policy stays in force, and that is logged
  * (with the file, every bad line and the fix) and reported by `assertCurrent` until a good file
  * replaces it.
+ *
+ * Changes are found by comparing the file's stat with the one taken just before the policy in
+ * force was read, every reloadIntervalMs. (fs.watchFile compares with a first stat of its own,
+ * taken on the thread pool some time after it starts: a file changed in between, say right after
+ * start-up on a busy machine, was never reloaded.)
  */
-import { unwatchFile, watchFile } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { SkiffError } from '../../core/errors.js';
 import { loadPolicy } from './load.js';
@@ -16,14 +21,29 @@ export interface PolicyWatcher {
   close(): void;
 }
 
+/**
+ * What identifies a version of the file: inode (a rename over it), size, and change and modify
+ * times in nanoseconds. Take it before reading the file, so a change during the read shows next time.
+ */
+export function fileVersion(path: string): string {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch (err) {
+    return `missing: ${(err as NodeJS.ErrnoException).code}`;
+  }
+}
+
 export function watchPolicy(
   path: string,
+  loadedVersion: string,
   options: { strict: boolean; reloadIntervalMs: number },
   logger: Logger,
   apply: (policy: ParsedPolicy) => void,
 ): PolicyWatcher {
   let inForceSince = new Date().toISOString();
   let stale: SkiffError | undefined;
+  let seen = loadedVersion;
   const reload = () => {
     let next: ParsedPolicy;
     try {
@@ -42,11 +62,17 @@ export function watchPolicy(
     inForceSince = new Date().toISOString();
     apply(next);
   };
-  watchFile(path, { interval: options.reloadIntervalMs }, reload);
+  const timer = setInterval(() => {
+    const version = fileVersion(path);
+    if (version === seen) return;
+    seen = version;
+    reload();
+  }, options.reloadIntervalMs);
+  timer.unref();
   return {
     assertCurrent() {
       if (stale) throw new Error(`${stale.message} (the policy loaded at ${inForceSince} is in force)`);
     },
-    close: () => unwatchFile(path, reload),
+    close: () => clearInterval(timer),
   };
 }

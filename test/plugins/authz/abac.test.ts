@@ -1,8 +1,10 @@
 /** authz-abac: the seed's policy file, upstream's matching rules, reloads, and kubectl over HTTPS. */
 import { spawnSync } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { AuthorizationAttributes } from '../../../core/auth-types.js';
@@ -391,6 +393,23 @@ describe('plugins: authz-abac reloads', () => {
     );
     expect(decide(req('bob', 'delete', 'pods'))).to.equal('allow');
     expect(logs.map((l) => l.msg)).to.include('ABAC policy file fixed: its new contents are in force');
+  });
+
+  // fs.watchFile took its first stat on the thread pool some time after it started; a file changed
+  // before that stat (right after start-up, on a busy machine) was never reloaded. The thread pool is
+  // kept busy here so that the old watcher's first stat comes after the change, every time.
+  it('a change right after start-up, while the thread pool is busy, is still reloaded', async () => {
+    writeFileSync(policy, '{"user": "bob", "resource": "pods", "readonly": true}\n');
+    const busy = Array.from({ length: 8 }, () => promisify(pbkdf2)('x', 'salt', 100_000, 32, 'sha256'));
+    const { decide } = setUp();
+    writeFileSync(policy, '{"user": "bob", "resource": "pods"}\n');
+    await Promise.all(busy);
+    await waitFor(
+      'the reload of the change',
+      async () => decide(req('bob', 'delete', 'pods')),
+      (d) => d === 'allow',
+      3_000,
+    );
   });
 });
 
