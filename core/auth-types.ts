@@ -55,7 +55,17 @@ export type Decision = 'allow' | 'deny' | 'no-opinion';
 
 export interface AuthorizationDecision {
   decision: Decision;
+  /**
+   * Why. For an allow or a deny, the deciding authorizer's reason (a deny's is shown in the 403); for
+   * the chain's final no-opinion, every authorizer's reason with its name, for logs and audit.
+   */
   reason: string;
+  /**
+   * Set by the chain on its final no-opinion: the authorizers' own no-opinion reasons, joined by
+   * newlines as upstream's union authorizer joins them (errors left out). The 403 message and a
+   * SubjectAccessReview's status.reason show it, e.g. AlwaysDeny's "Everything is forbidden.".
+   */
+  noOpinionReason?: string;
   /** Filled by the chain: the authorizer that decided. */
   authorizer?: string;
 }

@@ -75,22 +75,35 @@ export async function runAuthentication(hooks: Hooks, request: AuthenticationReq
   return anonymous && refusals.length === 0 ? { result: anonymous, refusals } : { refusals };
 }
 
-/** Three-valued authorization: the first allow or deny decides; an error counts as no opinion. */
+/**
+ * Three-valued authorization: the first allow or deny decides; an error counts as no opinion. When
+ * nobody decides, the authorizers' own no-opinion reasons are kept for the refusal, as upstream's
+ * union authorizer keeps them (AlwaysDeny's "Everything is forbidden." is one).
+ */
 export async function runAuthorization(
   hooks: Hooks,
   attributes: AuthorizationAttributes,
 ): Promise<AuthorizationDecision> {
   const reasons: string[] = [];
+  const shown: string[] = [];
   for (const tap of tapsOf<[AuthorizationAttributes], AuthorizationDecision | undefined>(hooks.authorize)) {
     try {
       const answer = await tap.fn(attributes);
       if (answer && answer.decision !== 'no-opinion') return { ...answer, authorizer: tap.name };
-      if (answer?.reason) reasons.push(`${tap.name}: ${answer.reason}`);
+      if (answer?.reason) {
+        reasons.push(`${tap.name}: ${answer.reason}`);
+        shown.push(answer.reason);
+      }
     } catch (err) {
       reasons.push(`${tap.name}: error: ${(err as Error).message}`);
     }
   }
-  return { decision: 'no-opinion', reason: reasons.join('; ') || 'no authorizer had an opinion' };
+  const decision: AuthorizationDecision = {
+    decision: 'no-opinion',
+    reason: reasons.join('; ') || 'no authorizer had an opinion',
+  };
+  if (shown.length > 0) decision.noOpinionReason = shown.join('\n');
+  return decision;
 }
 
 /**

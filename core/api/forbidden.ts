@@ -1,6 +1,14 @@
 /** Upstream's 403 wording, which people grep for: keep it letter for letter. */
-import type { AuthorizationAttributes } from '../auth-types.js';
+import type { AuthorizationAttributes, AuthorizationDecision } from '../auth-types.js';
 import { StatusError } from '../errors.js';
+
+/**
+ * The reason a refusal shows after upstream's message: a deny's own reason, or the no-opinion
+ * reasons the chain kept (upstream's WithAuthorization appends whatever reason the union returned).
+ */
+export function refusalReason(decision: AuthorizationDecision): string {
+  return decision.decision === 'deny' ? decision.reason : (decision.noOpinionReason ?? '');
+}
 
 export function forbiddenError(a: AuthorizationAttributes, reason: string): StatusError {
   const who = `User "${a.user.name}"`;

@@ -60,7 +60,9 @@ async function review(hooks: Hooks, kind: string, body: KubeObject, user: UserIn
   const decision = await runAuthorization(hooks, attributesOf(spec, user, kind));
   const status: Record<string, unknown> = { allowed: decision.decision === 'allow' };
   if (decision.decision === 'deny') status.denied = true;
-  if (decision.reason && decision.decision !== 'no-opinion') status.reason = decision.reason;
+  // Upstream's review shows whatever reason the chain gave: the decider's, or the no-opinion ones.
+  const reason = decision.decision === 'no-opinion' ? decision.noOpinionReason : decision.reason;
+  if (reason) status.reason = reason;
   return {
     apiVersion: `${GROUP}/v1`,
     kind,

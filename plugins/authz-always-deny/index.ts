@@ -1,4 +1,8 @@
-/** authz-always-deny: upstream's AlwaysDeny mode, every request is denied. See README.md. */
+/**
+ * authz-always-deny: upstream's AlwaysDeny mode. As upstream's alwaysDenyAuthorizer it answers "no
+ * opinion" with a reason, so an authorizer after it may still allow; at the end of the chain the
+ * request is refused, and the 403 ends with the reason. See README.md.
+ */
 import { definePlugin } from '../../core/plugins/contract.js';
 
 export default definePlugin({
@@ -6,7 +10,7 @@ export default definePlugin({
   description: "Denies every request (upstream's --authorization-mode=AlwaysDeny), for testing the chain.",
   setup(ctx) {
     ctx.provide.authorizer(
-      () => ({ decision: 'deny', reason: 'Everything is forbidden.' }),
+      () => ({ decision: 'no-opinion', reason: 'Everything is forbidden.' }),
       () => ({ resourceRules: [], nonResourceRules: [] }),
     );
   },

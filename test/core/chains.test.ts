@@ -91,6 +91,20 @@ describe('core/chains', () => {
       expect(d.decision).to.equal('no-opinion');
       expect(d.reason).to.contain('AlwaysDeny').and.contain('policy file unreadable');
     });
+    it('the refusal keeps the no-opinion reasons as upstream joins them (newlines), and no error text', async () => {
+      const hooks = createHooks();
+      hooks.authorize.tap('first', () => ({ decision: 'no-opinion', reason: 'Everything is forbidden.' }));
+      hooks.authorize.tap('silent', () => ({ decision: 'no-opinion', reason: '' }));
+      hooks.authorize.tap('broken', () => {
+        throw new Error('policy file unreadable');
+      });
+      hooks.authorize.tap('second', () => ({ decision: 'no-opinion', reason: 'not mine' }));
+      const d = await runAuthorization(hooks, attributes());
+      expect(d.noOpinionReason).to.equal('Everything is forbidden.\nnot mine');
+      const none = createHooks();
+      none.authorize.tap('silent', () => ({ decision: 'no-opinion', reason: '' }));
+      expect(await runAuthorization(none, attributes())).to.not.have.property('noOpinionReason');
+    });
   });
 
   describe('admission: mutating, then validating', () => {
