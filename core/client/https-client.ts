@@ -11,7 +11,7 @@ import type { KubeObject } from '../api/types.js';
 import { errors, SkiffError } from '../errors.js';
 import { JsonLineDecoder, statusErrorOf, transportError } from './http-wire.js';
 import { type ConnectionOptions, readKubeconfig } from './kubeconfig.js';
-import { queryString, resourcePath } from './request-paths.js';
+import { deleteOptionsBody, queryString, resourcePath } from './request-paths.js';
 import type {
   ApiClient,
   DeleteOptions,
@@ -160,9 +160,7 @@ export class HttpsClient implements ApiClient {
   }
 
   delete(r: ResourceRef, namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
-    const { preconditions, ...rest } = options;
-    const body = preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions } : undefined;
-    return this.call('DELETE', resourcePath(r, namespace, name) + queryString(rest), body);
+    return this.call('DELETE', resourcePath(r, namespace, name), deleteOptionsBody(options));
   }
 
   watch(r: ResourceRef, namespace: string, options: WatchOptions, onEvent: (e: WatchEvent) => void): WatchHandle {

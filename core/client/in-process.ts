@@ -9,7 +9,7 @@ import type { KubeObject } from '../api/types.js';
 import type { UserInfo } from '../auth-types.js';
 import { parseRequestInfo } from '../server/request-info.js';
 import { deepFreeze } from './deep-freeze.js';
-import { queryParams, resourcePath } from './request-paths.js';
+import { deleteOptionsBody, queryParams, resourcePath } from './request-paths.js';
 import type {
   ApiClient,
   DeleteOptions,
@@ -95,13 +95,7 @@ export class InProcessClient implements ApiClient {
   }
 
   delete(r: ResourceRef, namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
-    const { preconditions, ...rest } = options;
-    return this.call(
-      'DELETE',
-      resourcePath(r, namespace, name),
-      queryParams(rest),
-      preconditions ? { preconditions } : undefined,
-    );
+    return this.call('DELETE', resourcePath(r, namespace, name), new URLSearchParams(), deleteOptionsBody(options));
   }
 
   watch(r: ResourceRef, namespace: string, options: WatchOptions, onEvent: (e: WatchEvent) => void): WatchHandle {

@@ -38,6 +38,8 @@ export interface TestServerOptions {
   securePort?: number;
   /** 'up' also runs the controllers of enabled controller plugins (default: 'apiserver'). */
   role?: 'apiserver' | 'up';
+  /** More `server:` settings of the config file (e.g. tlsMinVersion), merged over the test's own. */
+  server?: Record<string, unknown>;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -53,6 +55,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
         ...(options.watchCacheSize ? { watchCacheSize: options.watchCacheSize } : {}),
+        ...options.server,
       },
       plugins: {
         [`storage-${storage}`]: options.storageConfig ? { config: options.storageConfig } : {},

@@ -80,7 +80,13 @@ describe('core/client/https-client: an ApiClient over HTTPS', () => {
     ts = await startTestServer({
       secure: true,
       storage: 'sqlite',
-      plugins: { 'authn-x509': {}, 'authn-token-file': { config: { tokenAuthFile: tokens } } },
+      plugins: {
+        'authn-x509': {},
+        'authn-token-file': { config: { tokenAuthFile: tokens } },
+        // The controller manager's certificate acts as system:kube-controller-manager, an ordinary
+        // user with upstream's bootstrap roles (only system:masters bypasses the chain).
+        'authz-bootstrap-roles': {},
+      },
     });
     const { caPem, pair } = componentCredentials(ts.dataDir, 'controller-manager');
     cm = track(new HttpsClient({ server: ts.secureUrl!, ca: caPem, cert: pair.certPem, key: pair.keyPem }));
@@ -135,14 +141,15 @@ describe('core/client/https-client: an ApiClient over HTTPS', () => {
     expect((await cm.list(CONFIGMAPS, 'default', { labelSelector: 'app=x' })).items).to.have.length(0);
   });
 
+  // As the admin: upstream's controller-manager roles grant no patch of ConfigMaps.
   it('patches with each of the three patch types', async () => {
-    await cm.create(CONFIGMAPS, 'default', { metadata: { name: 'p' }, data: { a: '1' } } as KubeObject);
-    await cm.patch(CONFIGMAPS, 'default', 'p', 'merge', { data: { b: '2' } });
-    await cm.patch(CONFIGMAPS, 'default', 'p', 'strategic', { metadata: { labels: { s: 'yes' } } });
-    const last = await cm.patch(CONFIGMAPS, 'default', 'p', 'json', [{ op: 'remove', path: '/data/a' }]);
+    await admin.create(CONFIGMAPS, 'default', { metadata: { name: 'p' }, data: { a: '1' } } as KubeObject);
+    await admin.patch(CONFIGMAPS, 'default', 'p', 'merge', { data: { b: '2' } });
+    await admin.patch(CONFIGMAPS, 'default', 'p', 'strategic', { metadata: { labels: { s: 'yes' } } });
+    const last = await admin.patch(CONFIGMAPS, 'default', 'p', 'json', [{ op: 'remove', path: '/data/a' }]);
     expect((last as { data?: Record<string, string> }).data).to.deep.equal({ b: '2' });
     expect(last.metadata.labels).to.deep.equal({ s: 'yes' });
-    await cm.delete(CONFIGMAPS, 'default', 'p');
+    await admin.delete(CONFIGMAPS, 'default', 'p');
   });
 
   it('a 404, a 409 and a 403 are StatusErrors with upstream reasons', async () => {
@@ -169,6 +176,21 @@ describe('core/client/https-client: an ApiClient over HTTPS', () => {
     const alice = track(new HttpsClient({ server: ts.secureUrl!, ca: ts.pki!.ca.certPem, token: 'tok123' }));
     const denied = (await rejection(alice.list(CONFIGMAPS, 'default'))) as StatusError;
     expect([denied.code, denied.reason]).to.deep.equal([403, 'Forbidden']);
+  });
+
+  it('delete options travel together in the body, as client-go sends them: a dry run with preconditions deletes nothing', async () => {
+    const made = await admin.create(CONFIGMAPS, 'default', { metadata: { name: 'dry' } } as KubeObject);
+    const options = {
+      dryRun: true,
+      propagationPolicy: 'Background' as const,
+      preconditions: { uid: made.metadata.uid },
+    };
+    for (const client of [admin, ts.server.client()]) {
+      await client.delete(CONFIGMAPS, 'default', 'dry', options);
+      expect((await admin.get(CONFIGMAPS, 'default', 'dry')).metadata.uid, 'still there').to.equal(made.metadata.uid);
+    }
+    await admin.delete(CONFIGMAPS, 'default', 'dry', { preconditions: { uid: made.metadata.uid } });
+    expect(((await rejection(admin.get(CONFIGMAPS, 'default', 'dry'))) as StatusError).code).to.equal(404);
   });
 
   it('watch: events in order, from a resourceVersion', async () => {
