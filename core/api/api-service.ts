@@ -11,7 +11,7 @@ import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
 import { APPLY_MEDIA_TYPE, ManagedStore, validatePatchOptions, withFieldManager } from './apply/apply.js';
 import { deprecationWarning } from './deprecation.js';
-import { forbiddenError } from './forbidden.js';
+import { forbiddenError, refusalReason } from './forbidden.js';
 import { applyPatch } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
@@ -174,15 +174,22 @@ export class ApiService {
         reason: decision.reason,
       };
     }
-    if (decision.decision !== 'allow')
-      throw forbiddenError(attributes, decision.decision === 'deny' ? decision.reason : '');
+    if (decision.decision !== 'allow') throw forbiddenError(attributes, refusalReason(decision));
   }
 
   async handle(call: ApiCall): Promise<ApiOutcome> {
-    const { info } = call;
     // Authorization comes first, as upstream's filter chain: an unauthorized user learns nothing,
     // not even whether the resource exists.
-    await this.authorize(info, call.user, call.audit);
+    await this.authorize(call.info, call.user, call.audit);
+    return this.handleAuthorized(call);
+  }
+
+  /**
+   * handle() for a caller that has authorized this very call already: the HTTP app does, before it
+   * reads the body (as upstream's authorization filter runs before the handler decodes anything).
+   */
+  async handleAuthorized(call: ApiCall): Promise<ApiOutcome> {
+    const { info } = call;
     const served = this.servedFor(info);
     this.warnIfDeprecated(served.def, call);
     const sub = info.subresource;
@@ -216,8 +223,10 @@ export class ApiService {
         const applied = await (store as ManagedStore).apply(scope, info.name, call.body, call.query);
         return { code: applied.created ? 201 : 200, body: applied.object };
       }
-      case 'delete':
-        return this.delete(served, scope, info.name, deleteOptions(call));
+      case 'delete': {
+        const { options, dryRun } = deleteOptionsOf(call);
+        return this.delete(served, { ...scope, dryRun }, info.name, options);
+      }
       case 'deletecollection':
         return this.deleteCollection(served, call);
       default:
@@ -228,6 +237,15 @@ export class ApiService {
   /** Start a watch after authorizing it; events arrive already encoded once for every watcher. */
   async watch(call: ApiCall, onEvent: (e: CacheEvent) => void, onClose?: () => void): Promise<{ cancel(): void }> {
     await this.authorize(call.info, call.user, call.audit);
+    return this.watchAuthorized(call, onEvent, onClose);
+  }
+
+  /** watch() for a caller that has authorized this very call already (the HTTP app). */
+  async watchAuthorized(
+    call: ApiCall,
+    onEvent: (e: CacheEvent) => void,
+    onClose?: () => void,
+  ): Promise<{ cancel(): void }> {
     const served = this.servedFor(call.info);
     this.warnIfDeprecated(served.def, call);
     this.checkVerb(served.def, 'watch');
@@ -298,8 +316,8 @@ export class ApiService {
 
   private async deleteCollection(served: Served, call: ApiCall): Promise<ApiOutcome> {
     const list = await served.reader!.list(this.namespaceOf(served, call.info), listQuery(call.query));
-    const scope = this.scope(call);
-    const options = deleteOptions(call);
+    const { options, dryRun } = deleteOptionsOf(call);
+    const scope = { ...this.scope(call), dryRun };
     const items: KubeObject[] = [];
     for (const item of list.items) {
       const itemScope = { ...scope, namespace: item.metadata.namespace ?? '' };
@@ -419,7 +437,10 @@ function requireObject(body: unknown): KubeObject {
 }
 
 function dryRun(query: URLSearchParams): boolean {
-  const values = query.getAll('dryRun');
+  return dryRunOf(query.getAll('dryRun'));
+}
+
+function dryRunOf(values: unknown[]): boolean {
   for (const v of values) {
     if (v !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
   }
@@ -437,14 +458,36 @@ function listQuery(q: URLSearchParams): ListQuery {
   };
 }
 
-function deleteOptions(call: ApiCall): DeleteOptions {
-  const body = (call.body && typeof call.body === 'object' ? call.body : {}) as Record<string, unknown>;
-  const q = call.query;
-  const grace = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+/**
+ * A DELETE's options as upstream's handler reads them: from the body when there is one (a
+ * DeleteOptions: what kubectl sends, `dryRun: ["All"]` included), else from the query. Never a mix:
+ * with a body, upstream ignores the query's dryRun, gracePeriodSeconds and propagationPolicy.
+ * Preconditions (uid, resourceVersion: 409 when they do not hold) come only in a body.
+ */
+function deleteOptionsOf(call: ApiCall): { options: DeleteOptions; dryRun: boolean } {
+  if (call.body === undefined || call.body === null) {
+    const q = call.query;
+    const options: DeleteOptions = { propagationPolicy: q.get('propagationPolicy') ?? undefined };
+    const grace = q.get('gracePeriodSeconds');
+    if (grace !== null) options.gracePeriodSeconds = Number(grace);
+    return { options, dryRun: dryRun(q) };
+  }
+  if (typeof call.body !== 'object' || Array.isArray(call.body))
+    throw errors.badRequest('the request body must be a DeleteOptions object');
+  const body = call.body as Record<string, unknown>;
+  const dryRunValues = body.dryRun ?? [];
+  if (!Array.isArray(dryRunValues)) throw errors.badRequest('dryRun: must be a list, e.g. ["All"]');
   const options: DeleteOptions = {
-    propagationPolicy: (q.get('propagationPolicy') ?? body.propagationPolicy) as string | undefined,
-    preconditions: body.preconditions as DeleteOptions['preconditions'],
+    propagationPolicy: optionalString(body.propagationPolicy, 'propagationPolicy'),
+    preconditions: (body.preconditions ?? undefined) as DeleteOptions['preconditions'],
   };
-  if (grace !== undefined && grace !== null) options.gracePeriodSeconds = Number(grace);
-  return options;
+  if (body.gracePeriodSeconds !== undefined && body.gracePeriodSeconds !== null)
+    options.gracePeriodSeconds = Number(body.gracePeriodSeconds);
+  return { options, dryRun: dryRunOf(dryRunValues) };
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw errors.badRequest(`${field}: must be a string`);
+  return value;
 }

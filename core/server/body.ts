@@ -3,7 +3,7 @@
  * JSON/YAML/protobuf (400).
  */
 import type { IncomingMessage } from 'node:http';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { PATCH_MEDIA_TYPES, type PatchType } from '../api/api-service.js';
 import { isStackOverflow, MAX_NESTING_DEPTH, nestingExceeds, TOO_DEEP } from '../api/depth.js';
 import { errors } from '../errors.js';
@@ -73,25 +73,33 @@ function tryReserve(reservation: BodyReservation, bytes: number): unknown {
   }
 }
 
+/** A decoded body; `duplicateKeys` when it was YAML with a key given twice in one map. */
+export interface DecodedBody {
+  body: unknown;
+  patchType?: PatchType;
+  /**
+   * Each key a YAML map gave twice, as upstream's YAML decoder words it
+   * (`line 5: key "name" already set in map`); the body holds the last value, as upstream's.
+   * fieldValidation decides what becomes of them (Strict refuses, Warn warns).
+   */
+  duplicateKeys?: string[];
+}
+
 /**
  * Decode a body by its media type; a patch body's media type also names the patch type. A body that
  * nests deeper than MAX_NESTING_DEPTH is refused here (upstream's decoders refuse theirs at 10000),
  * before the audit log, the admission chain or any other recursive code sees it.
  */
-export function decodeBody(
-  raw: Buffer,
-  contentType: string | undefined,
-  verb: string,
-): { body: unknown; patchType?: PatchType } {
+export function decodeBody(raw: Buffer, contentType: string | undefined, verb: string): DecodedBody {
   const media = mediaTypeOf(contentType);
   if (raw.length === 0 && verb === 'delete') return { body: undefined };
   if (verb === 'patch') {
     const patchType = PATCH_TYPES[media];
     if (!patchType) throw errors.unsupportedMediaType(media, PATCH_MEDIA_TYPES);
-    return { body: patchType === 'apply' ? parseYamlBody(raw) : parseJson(raw), patchType };
+    return patchType === 'apply' ? { ...parseYamlBody(raw), patchType } : { body: parseJson(raw), patchType };
   }
   if (media === 'application/json' || (media === '' && raw.length === 0)) return { body: parseJson(raw) };
-  if (media === 'application/yaml') return { body: parseYamlBody(raw) };
+  if (media === 'application/yaml') return parseYamlBody(raw);
   if (media === PROTOBUF_MEDIA_TYPE) return { body: raw.length === 0 ? undefined : parseProtobuf(raw) };
   throw errors.unsupportedMediaType(media, WRITE_MEDIA_TYPES);
 }
@@ -115,18 +123,18 @@ function parseJson(raw: Buffer): unknown {
  * JSON.parse reads it faster and to any depth, where the YAML parser recurses and overflows a few
  * hundred levels down. Its overflow is answered as the depth error it is.
  */
-function parseYamlBody(raw: Buffer): unknown {
+function parseYamlBody(raw: Buffer): { body: unknown; duplicateKeys?: string[] } {
   const text = raw.toString('utf8');
-  let body: unknown;
+  let decoded: { body: unknown; duplicateKeys?: string[] };
   try {
-    body = looksLikeJson(text) ? parseJsonOrYaml(text) : parseYaml(text);
+    decoded = looksLikeJson(text) ? parseJsonOrYaml(text) : parseYaml(text);
   } catch (err) {
     if (isStackOverflow(err)) throw errors.badRequest(`the request body is not valid YAML: ${YAML_TOO_DEEP}`);
     throw errors.badRequest(`the request body is not valid YAML: ${(err as Error).message}`);
   }
-  if (nestingExceeds(body, MAX_NESTING_DEPTH))
+  if (nestingExceeds(decoded.body, MAX_NESTING_DEPTH))
     throw errors.badRequest(`the request body is not valid YAML: ${TOO_DEEP}`);
-  return body;
+  return decoded;
 }
 
 function looksLikeJson(text: string): boolean {
@@ -138,17 +146,63 @@ const YAML_TOO_DEEP = `${TOO_DEEP} (nested deeper than the YAML parser follows; 
 
 /**
  * `{a: 1}` is YAML's flow style, not JSON: what JSON.parse refuses goes to the YAML parser, and so
- * does JSON with a key twice, which JSON.parse would take silently and YAML refuses.
+ * does JSON with a key twice, so its duplicates are reported by line as upstream's YAML decoder does.
  */
-function parseJsonOrYaml(text: string): unknown {
+function parseJsonOrYaml(text: string): { body: unknown; duplicateKeys?: string[] } {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     return parseYaml(text);
   }
-  if (nestingExceeds(body, MAX_NESTING_DEPTH) || duplicateFields(text).length === 0) return body;
+  if (nestingExceeds(body, MAX_NESTING_DEPTH) || duplicateFields(text).length === 0) return { body };
   return parseYaml(text);
+}
+
+/**
+ * One YAML document, aliases capped (the library's maxAliasCount, 100), tags resolved to plain data
+ * only. The library's own unique-keys check compares every key with every earlier one, which makes
+ * a map of 50 000 keys hold the event loop for seconds; duplicates are found in one pass instead.
+ * Warnings (unresolved tags) are dropped: a client's YAML must not write to the server's stderr.
+ */
+function parseYaml(text: string): { body: unknown; duplicateKeys?: string[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: false, lineCounter: lines });
+  if (doc.errors.length > 0) throw doc.errors[0];
+  const body = doc.toJS();
+  const duplicateKeys = findDuplicateKeys(doc.contents, lines);
+  return duplicateKeys.length > 0 ? { body, duplicateKeys } : { body };
+}
+
+/**
+ * Keys given twice in one map, in the order upstream's decoder meets them (a value before its own
+ * key), each on the line of the repeated key's value, as go-yaml reports it. Keys compare as the
+ * JSON object's keys they become. Aliases are not followed: each node is visited once.
+ */
+function findDuplicateKeys(root: unknown, lines: LineCounter): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown): void => {
+    if (isSeq(node)) {
+      for (const item of node.items) visit(item);
+      return;
+    }
+    if (!isMap(node)) return;
+    const seen = new Set<string>();
+    for (const pair of node.items) {
+      visit(pair.value);
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      const name = key === null || key === undefined ? '' : String(key);
+      if (!seen.has(name)) {
+        seen.add(name);
+        continue;
+      }
+      const at = ((pair.value as Node | null)?.range ?? (pair.key as Node | null)?.range)?.[0] ?? 0;
+      const shown = typeof key === 'string' ? JSON.stringify(key) : name;
+      found.push(`line ${lines.linePos(at).line}: key ${shown} already set in map`);
+    }
+  };
+  visit(root);
+  return found;
 }
 
 function parseProtobuf(raw: Buffer): unknown {

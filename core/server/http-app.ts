@@ -1,7 +1,9 @@
 /**
  * The HTTP face of the API server: a koa app. Every request is parsed into a RequestInfo,
- * authenticated, then either served by a non-resource route (discovery, health, metrics, OpenAPI,
- * plugin routes) or handed to the ApiService. Every error leaves as a metav1.Status.
+ * authenticated (impersonation resolved), given its in-flight slot and authorized, in upstream's
+ * filter order, and only then served: by a non-resource route (discovery, health, metrics, OpenAPI,
+ * plugin routes) or by the ApiService, after its body is read and decoded. A refused request never
+ * has its body read. Every error leaves as a metav1.Status.
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -21,7 +23,7 @@ import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { messageForKind } from '../wire/schema.js';
 import { dropUnknownFields, type FieldValidation, fieldValidationOf } from '../wire/unknown-fields.js';
 import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
-import { decodeBody, mediaTypeOf, readBody } from './body.js';
+import { type DecodedBody, decodeBody, mediaTypeOf, readBody } from './body.js';
 import { PUBLIC_INFO_PATHS } from './core-authorizers.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
@@ -119,6 +121,9 @@ export class HttpApp {
       try {
         await this.authenticate(ctx);
         slot = this.admit(state);
+        // Upstream's filter order: authentication, impersonation, max-in-flight, authorization, and
+        // only then the handler, which reads the body: a refused user never gets a body parsed.
+        await deps.api.authorize(state.info!, state.user!, state.audit);
         await route(ctx, next);
       } catch (err) {
         this.writeError(ctx, err);
@@ -193,16 +198,18 @@ export class HttpApp {
       throw errors.unauthorized();
     }
     const real = authenticated.user;
-    state.user = wantsImpersonation(ctx.req.headers) ? await impersonate(this.deps.hooks, real, ctx.req.headers) : real;
+    // Each repeated header apart (headersDistinct, made only when asked for): Node joins repeats with ", ".
+    state.user = wantsImpersonation(ctx.req.headers)
+      ? await impersonate(this.deps.hooks, real, ctx.req.headersDistinct)
+      : real;
     state.info = parseRequestInfo(ctx.method, ctx.path, state.query);
     if (state.audit) {
       auditAuthenticated(state.audit, real, state.user, authenticated.authenticator, state.info);
       emitAudit(this.deps.hooks, this.deps.logger, state.audit, 'RequestReceived');
     }
-    if (!state.info.resourceRequest) await this.deps.api.authorize(state.info, state.user, state.audit);
   }
 
-  /** The request's in-flight slot (after authentication, before any body is read); 429 when full. */
+  /** The request's in-flight slot (after authentication, before authorization and the body); 429 when full. */
   private admit(state: State): RequestKind | undefined {
     try {
       return this.deps.inflight.admit(state.info!, state.user);
@@ -299,16 +306,18 @@ export class HttpApp {
     }
     if (info.verb === 'watch') return this.serveWatch(ctx, state, format);
     let body: unknown;
-    let patchType: ReturnType<typeof decodeBody>['patchType'];
-    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(info.verb)) {
+    let patchType: PatchType | undefined;
+    if (BODY_VERBS.has(info.verb)) {
       const raw = await this.readBodyOf(ctx, state);
-      ({ body, patchType } = decodeBody(raw, ctx.get('Content-Type'), info.verb));
+      const decoded = decodeBody(raw, ctx.get('Content-Type'), info.verb);
+      ({ body, patchType } = decoded);
       if (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch') {
-        this.validateFields(ctx, info, body, raw, patchType);
+        this.validateFields(ctx, info, decoded, raw);
       }
     }
     if (state.audit) state.audit.requestObject = body;
-    const outcome = await this.deps.api.handle({
+    // Authorized by the middleware already, before the body was read.
+    const outcome = await this.deps.api.handleAuthorized({
       info,
       user: state.user!,
       query: state.query,
@@ -333,15 +342,17 @@ export class HttpApp {
   /**
    * fieldValidation (Strict | Warn, the default | Ignore) where upstream decodes strictly: create,
    * update and patch bodies (delete options are decoded leniently upstream, and here). Duplicate
-   * keys are found in every JSON body, whatever the kind or subresource; unknown fields are dropped
-   * where the kind has a schema (its own body or its status).
+   * keys are found in every JSON and YAML body, whatever the kind or subresource (JSON's named by
+   * path, YAML's by line, as upstream's two decoders word them); unknown fields are dropped where
+   * the kind has a schema (its own body or its status).
    */
-  private validateFields(ctx: Koa.Context, info: RequestInfo, body: unknown, raw: Buffer, patchType?: PatchType): void {
+  private validateFields(ctx: Koa.Context, info: RequestInfo, decoded: DecodedBody, raw: Buffer): void {
     const mode = fieldValidationOf((ctx.state as State).query);
     if (info.verb === 'patch') {
-      validatePatchFields(ctx, raw, mode, patchType);
+      validatePatchFields(ctx, raw, mode, decoded);
       return;
     }
+    const { body } = decoded;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
     const def = this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
     const schema =
@@ -349,10 +360,13 @@ export class HttpApp {
     const unknown = schema ? dropUnknownFields(body as Record<string, unknown>, schema.name) : [];
     if (mode === 'Ignore') return;
     const json = mediaTypeOf(ctx.get('Content-Type')) === 'application/json';
-    const duplicates = json ? duplicateFields(raw.toString('utf8')) : [];
-    const listed = [...duplicates.map((d) => `duplicate field "${d}"`), ...unknown.map((u) => `unknown field "${u}"`)];
-    if (listed.length === 0) return;
+    const duplicates = json ? duplicateFields(raw.toString('utf8')).map((d) => `duplicate field "${d}"`) : [];
+    const yamlKeys = decoded.duplicateKeys ?? [];
+    const unknowns = unknown.map((u) => `unknown field "${u}"`);
+    if (duplicates.length + yamlKeys.length + unknowns.length === 0) return;
     if (mode === 'Strict') {
+      // Upstream's YAML decoder reports its duplicates as one error, a line each.
+      const listed = [...duplicates, ...(yamlKeys.length ? [yamlUnmarshalErrors(yamlKeys)] : []), ...unknowns];
       // Upstream names the kind it decoded: the body's own kind (Binding, Scale...), else the resource's.
       const given = (body as { kind?: unknown }).kind;
       const kind = typeof given === 'string' && given ? given : (def?.kind ?? info.resource);
@@ -360,7 +374,7 @@ export class HttpApp {
         `${kind} in version "${info.apiVersion}" cannot be handled as a ${kind}: strict decoding error: ${listed.join(', ')}`,
       );
     }
-    for (const l of listed) warningsOf(ctx).add(l);
+    for (const l of [...duplicates, ...yamlKeys, ...unknowns]) warningsOf(ctx).add(l);
   }
 
   /** The resource's definition when the client asked for a Table, else undefined. */
@@ -390,7 +404,8 @@ export class HttpApp {
     const def = this.tableDefinition(ctx, state.info!);
     const include = def ? includeObjectOf(state.query) : 'Metadata';
     const convert = (e: CacheEvent) => (def ? asTableEvent(def, e, include) : e);
-    const handle = await this.deps.api.watch(
+    // Authorized by the middleware already.
+    const handle = await this.deps.api.watchAuthorized(
       {
         info: state.info!,
         user: state.user!,
@@ -430,10 +445,15 @@ export class HttpApp {
  * Duplicate keys in a merge, strategic-merge or JSON patch body, as upstream's patch handler finds
  * them: a warning each (`json patch duplicate field "[0].op"` for JSON patch), or with Strict a 422
  * on the field "patch". Upstream shows the patched object as the value; Skiff checks before
- * applying and shows the patch. Apply bodies are YAML, whose parser refuses duplicate keys itself.
+ * applying and shows the patch. Apply bodies are YAML: see validateApplyKeys.
  */
-function validatePatchFields(ctx: Koa.Context, raw: Buffer, mode: FieldValidation, patchType?: PatchType): void {
-  if (mode === 'Ignore' || !patchType || patchType === 'apply') return;
+function validatePatchFields(ctx: Koa.Context, raw: Buffer, mode: FieldValidation, decoded: DecodedBody): void {
+  const { patchType } = decoded;
+  if (mode === 'Ignore' || !patchType) return;
+  if (patchType === 'apply') {
+    validateApplyKeys(ctx, mode, decoded.duplicateKeys);
+    return;
+  }
   const prefix = patchType === 'json' ? 'json patch ' : '';
   const text = raw.toString('utf8');
   const found = duplicateFields(text).map((d) => `${prefix}duplicate field "${d}"`);
@@ -453,6 +473,28 @@ function validatePatchFields(ctx: Koa.Context, raw: Buffer, mode: FieldValidatio
     causes: [{ reason: cause.type, message: fieldErrorBody(cause), field: cause.field }],
   });
 }
+
+/**
+ * Keys given twice in a server-side apply body, as upstream's apply patcher treats them: a warning
+ * each (`line 5: key "name" already set in map`), or with Strict a 400 "error strict decoding YAML".
+ * The apply uses the last value, as upstream's lenient first decoding does.
+ */
+function validateApplyKeys(ctx: Koa.Context, mode: FieldValidation, duplicateKeys: string[] = []): void {
+  if (duplicateKeys.length === 0) return;
+  if (mode === 'Strict') {
+    throw errors.badRequest(
+      `error strict decoding YAML: error converting YAML to JSON: ${yamlUnmarshalErrors(duplicateKeys)}`,
+    );
+  }
+  for (const key of duplicateKeys) warningsOf(ctx).add(key);
+}
+
+/** go-yaml's error for a document with keys given twice: one line per key. */
+function yamlUnmarshalErrors(duplicateKeys: string[]): string {
+  return `yaml: unmarshal errors:\n  ${duplicateKeys.join('\n  ')}`;
+}
+
+const BODY_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 /**
  * A request with no credentials at all on a public-info path (health, version) proceeds as

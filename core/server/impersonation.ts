@@ -2,15 +2,30 @@
  * Impersonation (`kubectl --as`, `--as-group`, `--as-uid`): the Impersonate-User, -Group, -Uid and
  * -Extra-* headers, honoured only when the real user is authorized to `impersonate` each of them, as
  * upstream's WithImpersonation filter. The request then runs entirely as the impersonated user.
+ *
+ * Headers are read as sent, each repeat apart (Node's req.headersDistinct), never as Node's joined
+ * form: `--as-group devs --as-group ops` is two groups, as Go's http.Header keeps them, not one
+ * group named "devs, ops". Like upstream, a repeated Impersonate-User or -Uid counts only its first
+ * value (Header.Get), and an empty one counts as absent.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { forbiddenError } from '../api/forbidden.js';
+import { forbiddenError, refusalReason } from '../api/forbidden.js';
 import type { AuthorizationAttributes, UserInfo } from '../auth-types.js';
 import { runAuthorization } from '../chains.js';
 import { errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+/** The headers of a request, each with every value it was sent with (IncomingMessage.headersDistinct). */
+export type DistinctHeaders = Record<string, string[] | undefined>;
+
+/** Upstream's unescapeExtraKey: %-decoded, or kept as sent when that fails. */
+function extraKey(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+}
 
 function attributes(
   user: UserInfo,
@@ -40,13 +55,15 @@ export function wantsImpersonation(headers: IncomingHttpHeaders): boolean {
 }
 
 /** The user the request acts as: the real one, or the impersonated one when every check passes. */
-export async function impersonate(hooks: Hooks, real: UserInfo, headers: IncomingHttpHeaders): Promise<UserInfo> {
-  const name = list(headers['impersonate-user'])[0];
-  const groups = list(headers['impersonate-group']);
-  const uid = list(headers['impersonate-uid'])[0];
+export async function impersonate(hooks: Hooks, real: UserInfo, headers: DistinctHeaders): Promise<UserInfo> {
+  const name = headers['impersonate-user']?.[0] || undefined;
+  const groups = headers['impersonate-group'] ?? [];
+  const uid = headers['impersonate-uid']?.[0] || undefined;
   const extra: Record<string, string[]> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.startsWith('impersonate-extra-')) extra[decodeURIComponent(key.slice(18))] = list(value);
+  for (const [key, values] of Object.entries(headers)) {
+    if (!key.startsWith('impersonate-extra-')) continue;
+    const decoded = extraKey(key.slice(18));
+    extra[decoded] = [...(extra[decoded] ?? []), ...(values ?? [])];
   }
   if (name === undefined) {
     if (groups.length || uid !== undefined || Object.keys(extra).length) {
@@ -66,7 +83,7 @@ export async function impersonate(hooks: Hooks, real: UserInfo, headers: Incomin
   }
   for (const check of checks) {
     const decision = await runAuthorization(hooks, check);
-    if (decision.decision !== 'allow') throw forbiddenError(check, decision.decision === 'deny' ? decision.reason : '');
+    if (decision.decision !== 'allow') throw forbiddenError(check, refusalReason(decision));
   }
   const impersonatedGroups = [...groups];
   if (sa) impersonatedGroups.push('system:serviceaccounts', `system:serviceaccounts:${sa[1]}`);

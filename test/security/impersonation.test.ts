@@ -183,20 +183,37 @@ describe('security: impersonation needs the impersonate right, for each thing im
       expect((await api(ts.url, 'GET', SECRETS)).status, 'the path itself is readable by an admin').to.equal(200);
     });
 
-    // FAILS TODAY: Node joins repeated headers with ", ", and impersonation.ts reads the joined
-    // string, so `--as-group devs --as-group ops` becomes one group named "devs, ops" (and a repeated
-    // Impersonate-User a user named "bob, kubernetes-admin"; upstream takes the first). Not an
-    // escalation (the joined name is what authorization checks), but not upstream's semantics.
-    // Fix: read req.headersDistinct in core/server/impersonation.ts.
-    it.skip('repeated Impersonate-Group headers are two groups, as upstream', async () => {
-      const r = await httpsRequest(ts, WHOAMI, {
+    // Node joins repeated headers with ", "; impersonation.ts reads each repeat apart
+    // (req.headersDistinct), as Go's http.Header keeps them, so `--as-group devs --as-group ops` is
+    // two groups, not one named "devs, ops"; a repeated Impersonate-User counts its first value.
+    const whoamiAs = (headers: Record<string, string | string[]>) =>
+      httpsRequest(ts, WHOAMI, {
         client: ts.pki!.admin,
         method: 'POST',
-        headers: { 'Impersonate-User': 'bob', 'Impersonate-Group': ['devs', 'ops'] },
+        headers,
         body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
       });
+
+    it('repeated Impersonate-Group headers are two groups, as upstream', async () => {
+      const r = await whoamiAs({ 'Impersonate-User': 'bob', 'Impersonate-Group': ['devs', 'ops'] });
       expect(r.status, r.text).to.equal(201);
       expect(r.body.status.userInfo.groups).to.deep.equal(['devs', 'ops', 'system:authenticated']);
+    });
+
+    it('one Impersonate-Group header holding a comma is one group, as upstream (values are never split)', async () => {
+      const r = await whoamiAs({ 'Impersonate-User': 'bob', 'Impersonate-Group': 'devs, ops' });
+      expect(r.status, r.text).to.equal(201);
+      expect(r.body.status.userInfo.groups).to.deep.equal(['devs, ops', 'system:authenticated']);
+    });
+
+    it('a repeated Impersonate-User acts as the first value only; repeated Impersonate-Extra-* values are all kept', async () => {
+      const r = await whoamiAs({
+        'Impersonate-User': ['bob', 'kubernetes-admin'],
+        'Impersonate-Extra-Scopes': ['view', 'edit'],
+      });
+      expect(r.status, r.text).to.equal(201);
+      expect(r.body.status.userInfo.username).to.equal('bob');
+      expect(r.body.status.userInfo.extra).to.deep.equal({ scopes: ['view', 'edit'] });
     });
   });
 });

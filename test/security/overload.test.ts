@@ -12,8 +12,9 @@
  * port gets Go's 400. Skiff adds a byte budget for request bodies held at once.
  *
  * The server runs on loopback with tiny limits (2 read-only, 1 mutating, 1 s header timeout) so
- * every test is quick; requests are held in flight by a test authorizer that parks requests for the
- * namespace "held" until the test lets them go.
+ * every test is quick; requests for the namespace "held" are held in flight until the test lets
+ * them go: reads by a test authorizer, writes by a test admission plugin (admission comes after
+ * the body was read, as upstream authorizes before it, so a held write holds its body's bytes).
  */
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ interface Overloadable {
   insecurePort: number;
   ca: string;
   dataDir: string;
-  /** Resolves once `n` requests are parked in the test authorizer. */
+  /** Resolves once `n` requests are parked (reads in the test authorizer, writes in admission). */
   parked(n: number): Promise<void>;
   /** Lets every parked request (and every later one) through. */
   releaseAll(): void;
@@ -81,18 +82,23 @@ async function startOverloadable(server: Record<string, unknown>): Promise<Overl
   const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
   const { pki, identityProvider } = preparePki(config, logger);
   const skiff = await createServer({ config, role: 'apiserver', logger, identityProvider });
-  // The test's authorizer: allows everything, but parks requests for namespace "held" until released.
+  // Requests for namespace "held" are parked until released: reads in the test's authorizer (which
+  // allows everything), writes in a test admission plugin, once their body has been read.
   let gate = deferred();
   let parkedCount = 0;
   let waiters: { n: number; resolve: () => void }[] = [];
+  const park = async () => {
+    parkedCount++;
+    for (const w of waiters.filter((w) => parkedCount >= w.n)) w.resolve();
+    waiters = waiters.filter((w) => parkedCount < w.n);
+    await gate.promise;
+  };
   skiff.hooks.authorize.tapPromise('overload-test-hold', async (a) => {
-    if (a.namespace === 'held') {
-      parkedCount++;
-      for (const w of waiters.filter((w) => parkedCount >= w.n)) w.resolve();
-      waiters = waiters.filter((w) => parkedCount < w.n);
-      await gate.promise;
-    }
+    if (a.namespace === 'held' && ['get', 'list'].includes(a.verb)) await park();
     return { decision: 'allow', reason: 'the overload test allows everything' };
+  });
+  skiff.hooks.admitMutating.tapPromise('overload-test-hold', async (a) => {
+    if (a.namespace === 'held') await park();
   });
   const addresses = await skiff.listen();
   return {

@@ -110,8 +110,20 @@ describe('core/server: decoding deeply nested bodies', () => {
     });
   });
 
-  it('JSON sent as YAML with a key twice is refused as YAML refuses it, not read as JSON.parse would (last wins)', () => {
+  it("JSON sent as YAML with a key twice is reported by line, as upstream's YAML decoder does; the last value counts", () => {
     const twice = Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"a","k":"b"}}');
-    expect(statusOf(() => decodeBody(twice, APPLY, 'patch'))?.message).to.contain('Map keys must be unique');
+    const decoded = decodeBody(twice, APPLY, 'patch');
+    expect(decoded.body).to.deep.equal({ apiVersion: 'v1', kind: 'ConfigMap', data: { k: 'b' } });
+    expect(decoded.duplicateKeys).to.deep.equal(['line 1: key "k" already set in map']);
+  });
+
+  it('YAML keys given twice: each on the line of its repeated value, inner maps first, in one pass', () => {
+    const yaml = Buffer.from('a:\n  x: 1\n  x: 2\nb: 1\nb:\n  c: 3\n');
+    const decoded = decodeBody(yaml, 'application/yaml', 'create');
+    expect(decoded.body).to.deep.equal({ a: { x: 2 }, b: { c: 3 } });
+    expect(decoded.duplicateKeys).to.deep.equal([
+      'line 3: key "x" already set in map',
+      'line 6: key "b" already set in map',
+    ]);
   });
 });

@@ -2,8 +2,9 @@
  * A JSON body with a key given twice ({"a": 1, "a": 2}: JSON.parse keeps the last) gets upstream's
  * treatment wherever upstream decodes strictly: a `duplicate field "path"` warning by default
  * (fieldValidation=Warn), a refusal with Strict, silence with Ignore. That is create and update of
- * every kind (with a schema or not) and subresource, and every JSON patch type. Delete options are
- * decoded leniently upstream, and here.
+ * every kind (with a schema or not) and subresource, and every JSON patch type. YAML bodies (create,
+ * update, server-side apply) get the same per line, in upstream's YAML decoder's words. Delete
+ * options are decoded leniently upstream, and here.
  */
 import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -157,6 +158,62 @@ describe('server: duplicate keys in JSON bodies', function () {
     const r = await send('POST', '/apis/authentication.k8s.io/v1beta1/selfsubjectreviews', review);
     expect(r.status).to.equal(201);
     expect(r.warnings).to.deep.equal(['duplicate field "kind"']);
+  });
+
+  describe("YAML bodies: keys given twice, by line, as upstream's YAML decoder reports them", () => {
+    const CMS = '/api/v1/namespaces/default/configmaps';
+    const yamlCm = (name: string) =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  a: "1"\n  a: "2"\n  b: x\n`;
+
+    it('create: Warn (the default) warns `line 7: key "a" already set in map` and keeps the last value', async () => {
+      const r = await send('POST', CMS, yamlCm('y-warn'), 'application/yaml');
+      expect(r.status, JSON.stringify(r.body)).to.equal(201);
+      expect(r.warnings).to.deep.equal(['line 7: key "a" already set in map']);
+      expect(r.body.data).to.deep.equal({ a: '2', b: 'x' });
+    });
+
+    it("create: Strict refuses with upstream's strict decoding error, unknown fields after the YAML ones", async () => {
+      const body = `${yamlCm('y-strict')}bogus: 1\n`;
+      const r = await send('POST', `${CMS}?fieldValidation=Strict`, body, 'application/yaml');
+      expect(r.status).to.equal(400);
+      expect(r.body.message).to.equal(
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: yaml: unmarshal errors:\n  line 7: key "a" already set in map, unknown field "bogus"',
+      );
+      expect((await send('GET', `${CMS}/y-strict`, '')).status).to.equal(404);
+    });
+
+    it('create: Ignore is silent; update (PUT) is treated as create', async () => {
+      const quiet = await send('POST', `${CMS}?fieldValidation=Ignore`, yamlCm('y-quiet'), 'application/yaml');
+      expect(quiet.status).to.equal(201);
+      expect(quiet.warnings).to.deep.equal([]);
+      const put = await send('PUT', `${CMS}/y-quiet`, yamlCm('y-quiet'), 'application/yaml');
+      expect(put.status).to.equal(200);
+      expect(put.warnings).to.deep.equal(['line 7: key "a" already set in map']);
+    });
+
+    it('server-side apply: Warn warns by line; Strict is upstream\'s 400 "error strict decoding YAML"', async () => {
+      const path = (mode: string) => `${CMS}/y-apply?fieldManager=test${mode ? `&fieldValidation=${mode}` : ''}`;
+      const apply = yamlCm('y-apply');
+      const strict = await send('PATCH', path('Strict'), apply, 'application/apply-patch+yaml');
+      expect(strict.status).to.equal(400);
+      expect(strict.body.message).to.equal(
+        'error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line 7: key "a" already set in map',
+      );
+      const warned = await send('PATCH', path(''), apply, 'application/apply-patch+yaml');
+      expect(warned.status, JSON.stringify(warned.body)).to.equal(201);
+      expect(warned.warnings).to.deep.equal(['line 7: key "a" already set in map']);
+      expect(warned.body.data).to.deep.equal({ a: '2', b: 'x' });
+      const quiet = await send('PATCH', path('Ignore'), apply, 'application/apply-patch+yaml');
+      expect(quiet.status).to.equal(200);
+      expect(quiet.warnings).to.deep.equal([]);
+    });
+
+    it('apply sent as JSON (what kubectl sends) with a key twice: reported by line too', async () => {
+      const json = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"y-json"},"data":{"k":"a","k":"b"}}';
+      const r = await send('PATCH', `${CMS}/y-json?fieldManager=test`, json, 'application/apply-patch+yaml');
+      expect(r.status).to.equal(201);
+      expect(r.warnings).to.deep.equal(['line 1: key "k" already set in map']);
+    });
   });
 
   it('delete options are decoded leniently, as upstream: no warning, the last value counts', async () => {
