@@ -39,25 +39,16 @@ export function stopOnSignals(logger: Logger, doing: string, stop: () => Promise
   }
 }
 
-/** Calls `gone` once the process that started this one has exited (process.ppid is read at start). */
+/** Calls `gone` once the process that started this one has exited: this process is then adopted
+ * by another (init or a subreaper), so its parent PID changes; a reused PID cannot fool that. */
 function watchParent(gone: () => void): void {
   const parent = process.ppid;
   // Already adopted by init (or init is npm, in a container): there is no wrapper to outlive.
   if (parent <= 1) return;
   const timer = setInterval(() => {
-    if (isAlive(parent)) return;
+    if (process.ppid === parent) return;
     clearInterval(timer);
     gone();
   }, PARENT_POLL_MS);
   timer.unref();
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, it is just not ours to signal.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
