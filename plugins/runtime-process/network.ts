@@ -1,0 +1,161 @@
+/**
+ * Pod networking on one host: one bridge for every local node, the whole cluster range routed to
+ * it before any pod address is used (so no packet for a cluster address, assigned or not, ever
+ * follows the default route out of the machine), a named network namespace plus a veth pair per
+ * sandbox. The host owns each node's gateway address (.1 of its podCIDR) on the bridge; IP
+ * forwarding is never turned on, so what a pod sends outside the cluster range and the host's own
+ * addresses is dropped by the host.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { type Cidr, gatewayOf } from './cidr.js';
+import { run } from './host.js';
+
+export interface NetworkNames {
+  bridge: string;
+  /** Network namespace of a sandbox: `<prefix>-<id12>`. */
+  netnsPrefix: string;
+  /** Host end of a sandbox's veth pair: `<prefix>v<id8>` (link names are at most 15 bytes). */
+  vethPrefix: string;
+}
+
+export function networkNames(prefix: string, bridge?: string): NetworkNames {
+  return { bridge: bridge ?? `${prefix}0`, netnsPrefix: `${prefix}-`, vethPrefix: `${prefix}v` };
+}
+
+export const NETNS_DIR = '/run/netns';
+
+/**
+ * Host-wide bridge state, shared by the runtimes (one per local node) of this process that use the
+ * same bridge, and serialised: a sandbox must never find the route half made or being removed.
+ */
+interface BridgeState {
+  chain: Promise<unknown>;
+  ready: boolean;
+  gateways: Set<string>;
+}
+const bridges = new Map<string, BridgeState>();
+
+function bridgeState(name: string): BridgeState {
+  let state = bridges.get(name);
+  if (!state) {
+    state = { chain: Promise.resolve(), ready: false, gateways: new Set() };
+    bridges.set(name, state);
+  }
+  return state;
+}
+
+function serialised<T>(state: BridgeState, work: () => Promise<T>): Promise<T> {
+  const next = state.chain.then(work, work);
+  state.chain = next.catch(() => undefined);
+  return next;
+}
+
+export class BridgeNetwork {
+  constructor(
+    private readonly ip: string,
+    readonly names: NetworkNames,
+    readonly cluster: Cidr,
+  ) {}
+
+  netnsOf(sandboxId: string): string {
+    return `${this.names.netnsPrefix}${sandboxId.slice(0, 12)}`;
+  }
+
+  vethOf(sandboxId: string): string {
+    return `${this.names.vethPrefix}${sandboxId.slice(0, 8)}`;
+  }
+
+  /** The bridge, the cluster route and this node's gateway address, before any address is handed out. */
+  ensureNode(nodeRange: Cidr): Promise<void> {
+    const state = bridgeState(this.names.bridge);
+    return serialised(state, () => this.ensureNodeLocked(state, nodeRange));
+  }
+
+  private async ensureNodeLocked(state: BridgeState, nodeRange: Cidr): Promise<void> {
+    const gateway = gatewayOf(nodeRange);
+    const exists = existsSync(`/sys/class/net/${this.names.bridge}`);
+    if (state.ready && exists && state.gateways.has(gateway)) return;
+    const { bridge } = this.names;
+    const lines = exists ? [] : [`link add name ${bridge} type bridge`];
+    lines.push(`link set ${bridge} up`, `route replace ${this.cluster.text} dev ${bridge}`);
+    lines.push(`addr replace ${gateway}/32 dev ${bridge}`);
+    await run(this.ip, ['-batch', '-'], `${lines.join('\n')}\n`);
+    if (!exists) state.gateways.clear();
+    state.ready = true;
+    state.gateways.add(gateway);
+  }
+
+  /** A namespace with lo up, eth0 holding the pod address, the cluster range on-link and a default route via the host. */
+  async createSandbox(sandboxId: string, address: string, nodeRange: Cidr): Promise<void> {
+    const netns = this.netnsOf(sandboxId);
+    const veth = this.vethOf(sandboxId);
+    const host = [
+      `netns add ${netns}`,
+      `link add ${veth} type veth peer name eth0 netns ${netns}`,
+      `link set ${veth} master ${this.names.bridge} up`,
+    ];
+    const inside = [
+      `addr add ${address}/${nodeRange.prefix} dev eth0`,
+      'link set lo up',
+      'link set eth0 up',
+      `route add ${this.cluster.text} dev eth0`,
+      `route add default via ${gatewayOf(nodeRange)} dev eth0`,
+    ];
+    const state = bridgeState(this.names.bridge);
+    try {
+      // Under the bridge's lock: a bridge removal must see this namespace once the bridge is ensured.
+      await serialised(state, async () => {
+        await this.ensureNodeLocked(state, nodeRange);
+        await run(this.ip, ['-batch', '-'], `${host.join('\n')}\n`);
+      });
+      await run(this.ip, ['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
+    } catch (err) {
+      await this.removeSandbox(sandboxId);
+      throw err;
+    }
+  }
+
+  /** Idempotent: the veth first (so it is gone when this returns), then the namespace. */
+  async removeSandbox(sandboxId: string): Promise<void> {
+    const netns = this.netnsOf(sandboxId);
+    const veth = this.vethOf(sandboxId);
+    const lines: string[] = [];
+    if (existsSync(`/sys/class/net/${veth}`)) lines.push(`link del ${veth}`);
+    if (existsSync(`${NETNS_DIR}/${netns}`)) lines.push(`netns del ${netns}`);
+    if (lines.length) await run(this.ip, ['-force', '-batch', '-'], `${lines.join('\n')}\n`);
+  }
+
+  /** The bridge (and with it the cluster route and gateway addresses) once no sandbox of this prefix is left. */
+  removeBridgeIfUnused(): Promise<boolean> {
+    const state = bridgeState(this.names.bridge);
+    return serialised(state, async () => {
+      if (listNetns(this.names.netnsPrefix).length > 0) return false;
+      await removeBridge(this.ip, this.names.bridge);
+      state.ready = false;
+      state.gateways.clear();
+      return true;
+    });
+  }
+}
+
+export async function removeBridge(ip: string, bridge: string): Promise<void> {
+  if (existsSync(`/sys/class/net/${bridge}`)) await run(ip, ['link', 'del', bridge]);
+}
+
+export function listNetns(prefix: string): string[] {
+  try {
+    return readdirSync(NETNS_DIR).filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+}
+
+/** Bytes through a sandbox's veth, seen from the pod (the host end's rx is the pod's tx). */
+export function vethCounters(veth: string): { rxBytes: number; txBytes: number } | undefined {
+  try {
+    const read = (name: string) => Number(readFileSync(`/sys/class/net/${veth}/statistics/${name}`, 'utf8'));
+    return { rxBytes: read('tx_bytes'), txBytes: read('rx_bytes') };
+  } catch {
+    return undefined;
+  }
+}
