@@ -4,13 +4,9 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { KubeObject } from './api/types.js';
+import type { UserInfo } from './user-info.js';
 
-export interface UserInfo {
-  name: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
+export type { UserInfo };
 
 /** How the request reached the server. */
 export type Transport = 'secure' | 'insecure' | 'in-process';

@@ -11,6 +11,9 @@ import type {
   AuthenticationResult,
   AuthorizationAttributes,
   AuthorizationDecision,
+  RuleResolver,
+  SubjectRules,
+  UserInfo,
 } from './auth-types.js';
 import { errors, isStatusError } from './errors.js';
 import type { Hooks } from './hooks.js';
@@ -160,6 +163,35 @@ function runAdmissionFrom(
 function admissionFailure(name: string, err: unknown): unknown {
   if (isStatusError(err)) return err;
   return errors.internal(`admission plugin "${name}" failed: ${(err as Error).message}`);
+}
+
+export interface ListedRules extends SubjectRules {
+  /** Authorizers in the chain that cannot list rules: the listing is incomplete when any are named. */
+  unlisted: string[];
+}
+
+/**
+ * What a user may do in a namespace, from every authorizer of the chain in order (upstream's
+ * SelfSubjectRulesReview): each one's rules are added; one without a rule lister is named instead.
+ */
+export function listRules(
+  hooks: Hooks,
+  resolvers: ReadonlyMap<string, RuleResolver | undefined>,
+  user: UserInfo,
+  namespace: string,
+): ListedRules {
+  const out: ListedRules = { resourceRules: [], nonResourceRules: [], unlisted: [] };
+  for (const tap of hooks.authorize.taps) {
+    const resolve = resolvers.get(tap.name);
+    if (!resolve) {
+      out.unlisted.push(tap.name);
+      continue;
+    }
+    const rules = resolve(user, namespace);
+    out.resourceRules.push(...rules.resourceRules);
+    out.nonResourceRules.push(...rules.nonResourceRules);
+  }
+  return out;
 }
 
 /** The names in each chain, in the order they run: printed at start and by `skiff config check`. */

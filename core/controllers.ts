@@ -19,7 +19,7 @@ const RESTART_DELAY_MS = 5_000;
 /** Controllers get no privilege from the core: a 403 means the chain does not grant their identity enough. */
 const FORBIDDEN_FIX =
   "the authorization chain does not grant the controllers' identity (system:kube-controller-manager) what its roles " +
-  'need: put authz-bootstrap-roles in the chain (--authorization-mode=BootstrapRoles,...) or add the lines of ' +
+  'need: put the bootstrap roles in the chain (--authorization-mode=BootstrapRoles,...) or add the lines of ' +
   'config/examples/abac-policy-components.jsonl to the ABAC policy';
 
 /** The lease options (upstream --leader-elect-* flags); name defaults to kube-controller-manager. */

@@ -7,6 +7,7 @@ import type { AuditRecord, AuthorizationAttributes, UserInfo } from '../auth-typ
 import { runAuthorization } from '../chains.js';
 import { canonicalStatus, errors, isStatusBody } from '../errors.js';
 import type { Hooks } from '../hooks.js';
+import type { ServiceKey } from '../plugins/services.js';
 import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
 import { APPLY_MEDIA_TYPE, ManagedStore, validatePatchOptions, withFieldManager } from './apply/apply.js';
@@ -58,7 +59,7 @@ export class ApiService {
     private readonly registry: ResourceRegistry,
     private readonly storage: Storage,
     private readonly hooks: Hooks,
-    private readonly resolve: <T>(name: string) => T,
+    private readonly use: <T>(key: ServiceKey<T>) => T,
     private readonly watchCacheSize = 1000,
   ) {}
 
@@ -67,7 +68,7 @@ export class ApiService {
     // One for every kind: copies are found by their stored text, whatever the kind.
     const recent = new RecentWrites();
     for (const def of this.registry.all()) {
-      const store = new ManagedStore(def, this.storage, this.hooks, this.resolve, recent);
+      const store = new ManagedStore(def, this.storage, this.hooks, this.use, recent);
       const served: Served = { def, store };
       if (!def.virtualCreate) {
         const cache = new WatchCache({

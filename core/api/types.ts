@@ -3,8 +3,9 @@
  * Kinds are not hard-coded in the core: plugins (plugins/api-core-v1, ...) contribute them.
  */
 
-import type { UserInfo } from '../auth-types.js';
 import type { FieldError } from '../errors.js';
+import type { ServiceKey } from '../plugins/services.js';
+import type { UserInfo } from '../user-info.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -61,8 +62,8 @@ export interface StrategyContext {
   dryRun: boolean;
   /** '' for the main resource; the subresource written through otherwise ('status', 'binding', 'scale'). */
   subresource: string;
-  /** The plugin container, for strategies that need a service (e.g. the ClusterIP allocator). */
-  resolve<T>(name: string): T;
+  /** A service a plugin provided, for strategies that need one (as the plugin's own `ctx.use`). */
+  use<T>(key: ServiceKey<T>): T;
 }
 
 /**

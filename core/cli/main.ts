@@ -1,12 +1,13 @@
-/** The `skiff` command line. One file per command under ./commands. */
+/** The `skiff` command line. One file per command under ./commands; plugins add their own commands and flags. */
 import { Command, CommanderError } from 'commander';
+import { builtInManifests, thirdPartyManifests } from '../config/manifests.js';
 import { SkiffError } from '../errors.js';
-import { abacCommand } from './commands/abac.js';
 import { certsCommand, kubeconfigCommand } from './commands/certs.js';
 import { configCommand } from './commands/config.js';
 import { controllerManagerCommand } from './commands/controller-manager.js';
 import { serveCommands } from './commands/serve.js';
 import { versionCommand } from './commands/version.js';
+import { configFileArgument, pluginCommands, pluginManifests } from './plugin-commands.js';
 
 const program = new Command('skiff')
   .description('A hackable Kubernetes-compatible control plane: a thin core, every feature a plugin.')
@@ -21,19 +22,21 @@ function strict(command: Command): Command {
   return command;
 }
 
-for (const command of [
-  ...serveCommands(),
-  controllerManagerCommand(),
-  certsCommand(),
-  kubeconfigCommand(),
-  abacCommand(),
-  configCommand(),
-  versionCommand(),
-]) {
-  program.addCommand(strict(command));
-}
-
 try {
+  // The plugins' flags and commands are part of the command line, so their manifests come first:
+  // every built-in one, and the third-party ones the config file (--config, else the default) names.
+  const builtIn = await builtInManifests();
+  const manifests = pluginManifests(builtIn, await thirdPartyManifests(configFileArgument(process.argv)));
+  const thirdParty = new Set(manifests.slice(builtIn.length).map((m) => m.name));
+  const core = [
+    ...serveCommands(manifests),
+    controllerManagerCommand(manifests),
+    certsCommand(),
+    kubeconfigCommand(),
+    configCommand(manifests),
+    versionCommand(),
+  ];
+  for (const command of [...core, ...pluginCommands(manifests, core, thirdParty)]) program.addCommand(strict(command));
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

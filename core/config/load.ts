@@ -4,86 +4,19 @@
  * setup runs, so a mistake stops start-up with no side effects and an error that names the file,
  * the key and the fix.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ZodError, ZodType } from 'zod';
 import { SkiffError } from '../errors.js';
-import type { PluginManifest } from '../plugins/contract.js';
 import { tlsOffer } from '../server/tls-options.js';
+import { DEFAULT_CONFIG_FILE, importManifest, locate } from './manifests.js';
 import { orderPlugins } from './order.js';
-import { fileSchema, type PluginEntry, type Port, pluginEntrySchema } from './schema.js';
+import { fileSchema, type PluginEntry, pluginEntrySchema } from './schema.js';
+import type { ConfigOverrides, LoadedPlugin, ResolvedConfig, ServerConfig } from './types.js';
 
-export interface ServerConfig {
-  dataDir: string;
-  bindAddress: string;
-  securePort: Port;
-  tlsCertFile?: string;
-  tlsPrivateKeyFile?: string;
-  tlsMinVersion?: string;
-  tlsCipherSuites?: string[];
-  insecureBindAddress: string;
-  insecurePort: Port;
-  storageBackend: string;
-  maxRequestBodyBytes: number;
-  maxRequestsInflight: number;
-  maxMutatingRequestsInflight: number;
-  maxInflightBodyBytes: number;
-  requestHeaderTimeoutSeconds: number;
-  idleTimeoutSeconds: number;
-  shutdownTimeoutSeconds: number;
-  watchCacheSize: number;
-}
-
-export interface LoadedPlugin {
-  name: string;
-  // biome-ignore lint/suspicious/noExplicitAny: manifests differ in their config type
-  manifest: PluginManifest<any>;
-  config: unknown;
-  /** 'built-in', an absolute path, or a package name. */
-  source: string;
-  /** What a failure of the plugin's admission work does: reject the request, or be skipped. */
-  failurePolicy: 'Fail' | 'Ignore';
-  timeoutSeconds: number;
-}
-
-export interface ResolvedConfig {
-  file: string;
-  server: ServerConfig;
-  plugins: LoadedPlugin[];
-}
-
-export interface ConfigOverrides {
-  dataDir?: string;
-  bindAddress?: string;
-  securePort?: Port;
-  tlsCertFile?: string;
-  tlsPrivateKeyFile?: string;
-  tlsMinVersion?: string;
-  tlsCipherSuites?: string[];
-  insecureBindAddress?: string;
-  insecurePort?: Port;
-  storageBackend?: string;
-  maxRequestsInflight?: number;
-  maxMutatingRequestsInflight?: number;
-  /** Plugins enabled by upstream-named flags (--token-auth-file, ...): their config keys are merged
-   * over the file's entry, and the plugin is enabled even when the file does not list it. */
-  plugins?: Record<string, Record<string, unknown>>;
-  /**
-   * Upstream's --authorization-mode: replaces every authz-* plugin of the file with these, in
-   * this order (the chain's order).
-   */
-  authorizers?: { name: string; config?: Record<string, unknown> }[];
-  /** Plugins turned off whatever the file says (upstream's --disable-admission-plugins). */
-  disabled?: string[];
-  /** Config merged over the file's entry without enabling the plugin (--admission-control-config-file). */
-  configure?: Record<string, Record<string, unknown>>;
-}
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEFAULT_CONFIG_FILE = resolve(REPO_ROOT, 'config/default.yaml');
-const BUILT_IN_DIR = resolve(REPO_ROOT, 'plugins');
+export { builtInNames, DEFAULT_CONFIG_FILE } from './manifests.js';
+export type { ConfigOverrides, LoadedPlugin, ResolvedConfig, ServerConfig } from './types.js';
 
 export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<ResolvedConfig> {
   const path = resolve(file ?? DEFAULT_CONFIG_FILE);
@@ -197,32 +130,8 @@ async function loadPlugin(
   baseDir: string,
   lineOf: (keyPath: (string | number)[]) => string,
 ): Promise<LoadedPlugin> {
-  const { specifier, source } = locate(name, entry, file, baseDir);
-  let manifest: PluginManifest<unknown>;
-  try {
-    const mod = (await import(specifier)) as { default?: PluginManifest<unknown> };
-    manifest = mod.default as PluginManifest<unknown>;
-  } catch (err) {
-    throw new SkiffError(
-      'SKIFF_PLUGIN_LOAD',
-      `${file}: plugins.${name}: cannot load ${source}: ${(err as Error).message}`,
-      'check the path or package name, and that it builds',
-    );
-  }
-  if (!manifest || typeof manifest.setup !== 'function' || typeof manifest.name !== 'string') {
-    throw new SkiffError(
-      'SKIFF_PLUGIN_LOAD',
-      `${file}: plugins.${name}: ${source} does not default-export a plugin manifest`,
-      'export default definePlugin({ name, description, setup }) from its index',
-    );
-  }
-  if (manifest.name !== name) {
-    throw new SkiffError(
-      'SKIFF_PLUGIN_NAME_MISMATCH',
-      `${file}: plugins.${name}: the plugin at ${source} calls itself "${manifest.name}"`,
-      `rename the config key to "${manifest.name}"`,
-    );
-  }
+  const located = locate(name, entry, file, baseDir);
+  const manifest = await importManifest(name, located, file);
   const schema = manifest.config as ZodType | undefined;
   const raw = entry.config ?? {};
   let config: unknown = raw;
@@ -245,45 +154,8 @@ async function loadPlugin(
       'remove the config block',
     );
   }
+  const { source } = located;
   return { name, manifest, config, source, failurePolicy: entry.failurePolicy, timeoutSeconds: entry.timeoutSeconds };
-}
-
-function locate(
-  name: string,
-  entry: PluginEntry,
-  file: string,
-  baseDir: string,
-): { specifier: string; source: string } {
-  if (entry.path) {
-    const abs = isAbsolute(entry.path) ? entry.path : resolve(baseDir, entry.path);
-    const candidates = [abs, `${abs}/index.ts`, `${abs}/index.js`, `${abs}/index.mjs`];
-    const found = candidates.find((c) => existsSync(c) && !c.endsWith('/') && (c !== abs || /\.[cm]?[jt]s$/.test(c)));
-    if (!found) {
-      throw new SkiffError(
-        'SKIFF_PLUGIN_LOAD',
-        `${file}: plugins.${name}.path: nothing to load at ${abs}`,
-        'point path at a plugin folder with index.ts/index.js, or at its entry file',
-      );
-    }
-    return { specifier: pathToFileURL(found).href, source: found };
-  }
-  if (entry.package) return { specifier: entry.package, source: entry.package };
-  const builtIn = resolve(BUILT_IN_DIR, name, 'index.ts');
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || !existsSync(builtIn)) {
-    throw new SkiffError(
-      'SKIFF_CONFIG_UNKNOWN_PLUGIN',
-      `${file}: plugins.${name}: there is no built-in plugin "${name}" (known: ${builtInNames().join(', ')}), and the entry has no path or package`,
-      'check the spelling, or add path: (a folder) or package: (an npm package) for a third-party plugin',
-    );
-  }
-  return { specifier: pathToFileURL(builtIn).href, source: 'built-in' };
-}
-
-export function builtInNames(): string[] {
-  if (!existsSync(BUILT_IN_DIR)) return [];
-  return readdirSync(BUILT_IN_DIR)
-    .filter((d) => existsSync(resolve(BUILT_IN_DIR, d, 'index.ts')))
-    .sort();
 }
 
 function invalid(

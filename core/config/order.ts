@@ -1,6 +1,6 @@
 /** Dependency checks and ordering: dependencies first, otherwise config order (stable). */
 import { SkiffError } from '../errors.js';
-import type { LoadedPlugin } from './load.js';
+import type { LoadedPlugin } from './types.js';
 
 export function orderPlugins(plugins: LoadedPlugin[], file: string): LoadedPlugin[] {
   const byName = new Map(plugins.map((p) => [p.name, p]));

@@ -1,14 +1,18 @@
 /**
  * The plugin contract. A plugin is a frozen manifest: its name (== folder name == config key), the
- * plugins it needs, a zod schema for its config, and `setup`, which receives everything it may touch.
- * Nothing else in the core is reachable from a plugin, so this file is the whole extension API.
+ * plugins it needs, a zod schema for its config, what it declares for the command line, and
+ * `setup`, which receives everything it may touch: named, typed contribution points (`provide`),
+ * typed services of other plugins (`use`), a facade over the API (`api`) and lifecycle callbacks.
+ * Plugins reach it through the SDK (`skiff/sdk`), never through this file.
  */
-import type { AwilixContainer } from 'awilix';
+import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import type { ResourceDefinition, SubresourceDefinition } from '../api/types.js';
 import type {
   AdmissionPlugin,
+  AuditRecord,
+  AuditStage,
   AuthenticationRequest,
   AuthenticationResult,
   AuthorizationAttributes,
@@ -16,8 +20,12 @@ import type {
   RuleResolver,
 } from '../auth-types.js';
 import type { ApiClient } from '../client/types.js';
-import type { ControllerRegistration, Hooks } from '../hooks.js';
+import type { ControllerRegistration } from '../hooks.js';
 import type { Storage } from '../storage/types.js';
+import type { Serializer } from '../wire/serializer.js';
+import type { CommandSpec, FlagSpec, Role } from './flags.js';
+import type { PluginApi } from './plugin-api.js';
+import type { ServiceKey } from './services.js';
 
 /** Settings every plugin may read: where data lives and how the server was started. */
 export interface ServerSettings {
@@ -35,6 +43,7 @@ export interface ServerSettings {
 
 export type HealthCheckKind = 'livez' | 'readyz';
 
+/** Every named point a plugin contributes through; `skiff config check` lists the ones each plugin used. */
 export interface Contributions {
   /** Serve a kind through the generic REST machinery. */
   resource(def: ResourceDefinition): void;
@@ -71,17 +80,44 @@ export interface Contributions {
    * identity (e.g. creating the default namespaces). Runs in plugin order.
    */
   bootstrap(name: string, run: (client: ApiClient) => Promise<void>): void;
+  /** Non-resource HTTP routes (documents, plugin endpoints), added once while the app is built. */
+  routes(register: (router: Router) => void): void;
+  /**
+   * A media type request bodies may come in and responses may go out in (protobuf). Collected
+   * (PluginHost.serializers, one per media type); the HTTP layer reads them once protobuf itself
+   * moves into a plugin: until then core's own protobuf codec answers.
+   */
+  serializer(serializer: Serializer): void;
+  /**
+   * PEM bundle(s) of CAs the HTTPS listener names when it asks for a client certificate, read when
+   * the listener starts (authn-x509's client CA file). Undefined: nothing to add.
+   */
+  clientCA(source: () => string | undefined): void;
+  /** A WWW-Authenticate value every 401 carries: `Basic realm="kubernetes-master"`. */
+  authChallenge(header: string): void;
+  /** Receives every audited request at each stage (only called for plugins that contribute one). */
+  auditSink(sink: (record: AuditRecord, stage: AuditStage) => void): void;
+  /** A typed service other plugins `use(key)`; one provider per key. */
+  service<T>(key: ServiceKey<T>, value: T): void;
 }
 
 export interface PluginContext<Config> {
   name: string;
   config: Config;
   logger: Logger;
-  /** This server's container (one per server, never global). Register services for other plugins. */
-  container: AwilixContainer;
-  hooks: Hooks;
   server: ServerSettings;
   provide: Contributions;
+  /**
+   * A service another plugin provides. Throws SKIFF_PLUGIN_MISSING_PROVIDER when no enabled plugin
+   * provided it (list the provider in `dependencies` so it is set up first).
+   */
+  use<T>(key: ServiceKey<T>): T;
+  /** The API this server serves; its storage-backed parts work once storage is open. */
+  api: PluginApi;
+  /** After the server listens (the port is known). Runs in plugin order. */
+  onReady(run: () => void | Promise<void>): void;
+  /** When shutdown begins, after the listeners stopped accepting and before plugins close. */
+  onShutdown(run: () => void | Promise<void>): void;
   /**
    * Release something this setup acquired when this server closes (everything closes in reverse
    * order of registration). Prefer it to module-level state: one process may run several servers.
@@ -96,6 +132,26 @@ export interface PluginManifest<Config = Record<string, never>> {
   readonly dependencies?: readonly string[];
   /** Validates and defaults this plugin's config block. Absent: the block must be empty. */
   readonly config?: ZodType<Config>;
+  /** Upstream flags that configure this plugin (`skiff up --help` lists them). */
+  readonly flags?: readonly FlagSpec[];
+  /** CLI subcommands this plugin adds: `skiff abac check`. */
+  readonly commands?: readonly CommandSpec[];
+  /** Where the flags apply when a flag names none; default: up and apiserver. */
+  readonly roles?: readonly Role[];
+  /** Its --authorization-mode name: 'ABAC', 'AlwaysAllow', ... */
+  readonly authorizationMode?: string;
+  /** Its upstream admission plugin name, for --enable-admission-plugins: 'NamespaceLifecycle', ... */
+  readonly admissionName?: string;
+  /**
+   * Where upstream's recommended order puts it (lower runs first): plugins turned on by
+   * --enable-admission-plugins run in this order, whatever the flag's order; plugins without one
+   * run last.
+   */
+  readonly admissionOrder?: number;
+  /** Reads the PKI Skiff generates under <dataDir>/pki at setup: the CLI creates it first. */
+  readonly readsPki?: boolean;
+  /** The kubernetes service's ClusterIP this config gives, which the generated serving certificate must name. */
+  readonly kubernetesServiceIP?: (config: Config) => string | undefined;
   setup(ctx: PluginContext<Config>): void | Promise<void>;
   /** Release what setup acquired. Called in reverse load order on shutdown. */
   close?(): void | Promise<void>;

@@ -58,8 +58,8 @@ export interface HttpAppDeps {
   /** The request-body bytes held at once (server.maxInflightBodyBytes). */
   bodyBudget: BodyBudget;
   advertise: string;
-  /** Set when basic auth is enabled: 401s then carry `WWW-Authenticate: Basic realm=...`. */
-  basicAuthRealm?: string;
+  /** WWW-Authenticate values plugins contributed (basic auth's realm): every 401 carries them. */
+  authChallenges: readonly string[];
 }
 
 interface State {
@@ -169,8 +169,8 @@ export class HttpApp {
       ctx.set('Content-Type', 'application/json');
       ctx.body = Buffer.from(encodeStatus(body));
     }
-    if (status.code === 401 && this.deps.basicAuthRealm) {
-      ctx.set('WWW-Authenticate', `Basic realm="${this.deps.basicAuthRealm}"`);
+    if (status.code === 401 && this.deps.authChallenges.length) {
+      ctx.set('WWW-Authenticate', [...this.deps.authChallenges]);
     }
     if (status.details?.retryAfterSeconds) ctx.set('Retry-After', String(status.details.retryAfterSeconds));
   }

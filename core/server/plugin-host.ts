@@ -1,8 +1,10 @@
 /**
  * Runs every enabled plugin's setup with its own context, in load order, and turns each
  * `ctx.provide.*` call into a named tap or registry entry. The contract is core/plugins/contract.ts.
+ * This is the one place that touches the service container: a provided service is registered under
+ * its key's id, and `ctx.use(key)` resolves it, or names the missing provider.
  */
-import type { AwilixContainer } from 'awilix';
+import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import type { Logger } from 'pino';
 import type { ResourceRegistry } from '../api/registry.js';
 import type { RuleResolver } from '../auth-types.js';
@@ -11,7 +13,10 @@ import type { ResolvedConfig } from '../config/load.js';
 import { SkiffError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { Contributions, PluginContext, ServerSettings } from '../plugins/contract.js';
+import { createPluginApi, type OpenedApi } from '../plugins/plugin-api.js';
+import type { ServiceKey } from '../plugins/services.js';
 import type { Storage } from '../storage/types.js';
+import type { Serializer } from '../wire/serializer.js';
 import { type AdmissionPolicy, guardAdmission } from './admission-guard.js';
 import type { HealthCheck } from './health.js';
 
@@ -23,9 +28,8 @@ export interface Bootstrap {
   run: (client: ApiClient) => Promise<void>;
 }
 
-interface HostDeps {
+interface SetupDeps {
   config: ResolvedConfig;
-  container: AwilixContainer;
   hooks: Hooks;
   registry: ResourceRegistry;
   logger: Logger;
@@ -35,31 +39,101 @@ interface HostDeps {
   bootstraps: Bootstrap[];
   /** Per authorizer (tap name), its rule lister, if it has one. */
   ruleResolvers: Map<string, RuleResolver | undefined>;
+  /** The API once storage is open; undefined before (and in processes that open none). */
+  opened(): OpenedApi | undefined;
 }
 
-export interface PluginHost {
+/** The registry behind typed services, one per server: nothing but this file touches it. */
+interface HostDeps extends SetupDeps {
+  container: AwilixContainer;
+}
+
+/** What the plugins contributed that the server reads while it assembles itself. */
+export interface HostContributions {
+  /** The client CA bundles, joined; undefined when no plugin offers one. */
+  clientCA(): string | undefined;
+  /** WWW-Authenticate values for 401s, in plugin order. */
+  readonly authChallenges: readonly string[];
+  readonly serializers: readonly Serializer[];
+  /** Per plugin, in run order: the contribution points (and services, lifecycle) it used. */
+  readonly points: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface PluginHost extends HostContributions {
   /** Close every plugin that was set up, in reverse order; errors are logged, not thrown. */
   closeAll(): Promise<void>;
+  /** A provided service (as a plugin's `ctx.use`), for the server's own callers and tests. */
+  use<T>(key: ServiceKey<T>): T;
 }
 
-function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps): Contributions {
+interface Collected {
+  clientCAs: (() => string | undefined)[];
+  authChallenges: string[];
+  serializers: Serializer[];
+  points: Map<string, string[]>;
+}
+
+function record(collected: Collected, plugin: string, point: string): void {
+  const list = collected.points.get(plugin) ?? [];
+  if (!list.includes(point)) list.push(point);
+  collected.points.set(plugin, list);
+}
+
+/** Wraps every contribution point so that using it is recorded for `skiff config check`. */
+function recorded(name: string, collected: Collected, points: Contributions): Contributions {
+  const wrapped = {} as Record<string, unknown>;
+  for (const [point, fn] of Object.entries(points) as [string, (...args: unknown[]) => void][]) {
+    wrapped[point] = (...args: unknown[]) => {
+      record(collected, name, point);
+      return fn(...args);
+    };
+  }
+  return wrapped as unknown as Contributions;
+}
+
+function offerBackend(deps: HostDeps, name: string, backend: string, open: () => Promise<Storage>): void {
+  if (deps.backends.has(backend)) {
+    throw new SkiffError(
+      'SKIFF_STORAGE_BACKEND',
+      `plugin "${name}" offers storage backend "${backend}", which another plugin already offers`,
+      'enable only one plugin per backend',
+    );
+  }
+  deps.backends.set(backend, open);
+}
+
+function offerService(deps: HostDeps, name: string, key: ServiceKey<unknown>, value: unknown): void {
+  if (deps.container.hasRegistration(key.id)) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_SERVICE_DUPLICATE',
+      `plugin "${name}" provides ${key.id}, which another plugin already provides`,
+      `enable only one provider of ${key.id} (usually ${key.providedBy})`,
+    );
+  }
+  deps.container.register({ [key.id]: asValue(value) });
+}
+
+function offerSerializer(collected: Collected, name: string, serializer: Serializer): void {
+  if (collected.serializers.some((s) => s.mediaType === serializer.mediaType)) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_SERIALIZER_DUPLICATE',
+      `plugin "${name}" offers a serializer for ${serializer.mediaType}, which another plugin already offers`,
+      'enable only one plugin per media type',
+    );
+  }
+  collected.serializers.push(serializer);
+}
+
+function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, collected: Collected): Contributions {
   const { hooks } = deps;
+  const log = deps.logger.child({ plugin: name });
   return {
     resource: (def) => deps.registry.add(def, name),
     subresource: (target, subName, def) => deps.registry.addSubresource(target, subName, def, name),
-    storageBackend: (backend, open) => {
-      if (deps.backends.has(backend)) {
-        throw new SkiffError(
-          'SKIFF_STORAGE_BACKEND',
-          `plugin "${name}" offers storage backend "${backend}", which another plugin already offers`,
-          'enable only one plugin per backend',
-        );
-      }
-      deps.backends.set(backend, open);
-    },
+    storageBackend: (backend, open) => offerBackend(deps, name, backend, open),
     admission: (plugin) => {
-      const admit = guardAdmission(plugin, 'admit', policy, deps.logger.child({ plugin: name }));
-      const validate = guardAdmission(plugin, 'validate', policy, deps.logger.child({ plugin: name }));
+      const admit = guardAdmission(plugin, 'admit', policy, log);
+      const validate = guardAdmission(plugin, 'validate', policy, log);
       // Plain taps: a guarded step answers synchronously when its plugin does (see admission-guard.ts).
       if (admit) hooks.admitMutating.tap(plugin.name, admit);
       if (validate) hooks.admitValidating.tap(plugin.name, validate);
@@ -72,12 +146,73 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps): C
     controller: (registration) => hooks.registerControllers.tap(name, (registry) => registry.register(registration)),
     healthCheck: (check, kinds, fn) => deps.healthChecks.push({ name: check, kinds, check: fn }),
     bootstrap: (task, run) => deps.bootstraps.push({ plugin: name, name: task, run }),
+    routes: (register) => hooks.routes.tap(name, register),
+    serializer: (serializer) => offerSerializer(collected, name, serializer),
+    clientCA: (source) => collected.clientCAs.push(source),
+    authChallenge: (header) => collected.authChallenges.push(header),
+    auditSink: (sink) => hooks.audit.tap(name, sink),
+    service: (key, value) => offerService(deps, name, key, value),
   };
 }
 
-export async function setupPlugins(deps: HostDeps): Promise<PluginHost> {
+function useService<T>(deps: HostDeps, user: string, key: ServiceKey<T>): T {
+  if (deps.container.hasRegistration(key.id)) return deps.container.resolve<T>(key.id);
+  const later = deps.config.plugins.some((p) => p.name === key.providedBy);
+  throw new SkiffError(
+    'SKIFF_PLUGIN_MISSING_PROVIDER',
+    later
+      ? `plugin "${user}" needs ${key.id}, which ${key.providedBy} provides, but ${key.providedBy} is set up after it`
+      : `plugin "${user}" needs ${key.id}, which no enabled plugin provides`,
+    later
+      ? `list ${key.providedBy} in the dependencies of ${user}, so it is set up first`
+      : `enable ${key.providedBy} (it provides ${key.id}) or disable ${user}`,
+  );
+}
+
+function contextFor(
+  plugin: ResolvedConfig['plugins'][number],
+  deps: HostDeps,
+  collected: Collected,
+  onClose: (release: () => void | Promise<void>) => void,
+): PluginContext<unknown> {
+  const { name } = plugin;
+  const note = (point: string) => record(collected, name, point);
+  return {
+    name,
+    config: plugin.config,
+    logger: deps.logger.child({ plugin: name }),
+    server: deps.settings,
+    provide: recorded(name, collected, contributions(name, plugin, deps, collected)),
+    use: (key) => {
+      note(`use(${key.id})`);
+      return useService(deps, name, key);
+    },
+    api: createPluginApi(deps),
+    onReady: (run) => {
+      note('onReady');
+      deps.hooks.ready.tapPromise(name, async () => run());
+    },
+    onShutdown: (run) => {
+      note('onShutdown');
+      deps.hooks.shutdown.tapPromise(name, async () => run());
+    },
+    onClose,
+  };
+}
+
+export async function setupPlugins(setup: SetupDeps): Promise<PluginHost> {
+  const deps: HostDeps = { ...setup, container: createContainer({ strict: true }) };
   const done: { name: string; close?: () => void | Promise<void> }[] = [];
+  const collected: Collected = { clientCAs: [], authChallenges: [], serializers: [], points: new Map() };
   const host: PluginHost = {
+    clientCA() {
+      const bundles = collected.clientCAs.map((source) => source()).filter((pem): pem is string => Boolean(pem));
+      return bundles.length ? bundles.join('\n') : undefined;
+    },
+    authChallenges: collected.authChallenges,
+    serializers: collected.serializers,
+    points: collected.points,
+    use: (key) => useService(deps, 'the server', key),
     async closeAll() {
       for (const p of done.reverse()) {
         try {
@@ -90,16 +225,8 @@ export async function setupPlugins(deps: HostDeps): Promise<PluginHost> {
     },
   };
   for (const plugin of deps.config.plugins) {
-    const ctx: PluginContext<unknown> = {
-      name: plugin.name,
-      config: plugin.config,
-      logger: deps.logger.child({ plugin: plugin.name }),
-      container: deps.container,
-      hooks: deps.hooks,
-      server: deps.settings,
-      provide: contributions(plugin.name, plugin, deps),
-      onClose: (release) => done.push({ name: plugin.name, close: release }),
-    };
+    collected.points.set(plugin.name, []);
+    const ctx = contextFor(plugin, deps, collected, (release) => done.push({ name: plugin.name, close: release }));
     try {
       await plugin.manifest.setup(ctx);
     } catch (err) {

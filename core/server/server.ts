@@ -1,11 +1,10 @@
 /**
- * createServer(config) builds one Skiff server: container, hooks, plugins, storage, API and HTTP.
+ * createServer(config) builds one Skiff server: hooks, plugins (and their services), storage, API and HTTP.
  * It never listens by itself (tests build a fresh server per test and call listen()).
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import { type Logger, pino } from 'pino';
 import { ApiService } from '../api/api-service.js';
 import { ResourceRegistry } from '../api/registry.js';
@@ -18,6 +17,8 @@ import { type ControllerLeaderElection, ControllerManager } from '../controllers
 import { encodeStatus, errors, SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
+import { createPluginApi, type OpenedApi, type PluginApi } from '../plugins/plugin-api.js';
+import type { ServiceKey } from '../plugins/services.js';
 import type { Storage } from '../storage/types.js';
 import { CORE_AUTHORIZERS } from './core-authorizers.js';
 import type { HealthCheck } from './health.js';
@@ -45,9 +46,12 @@ export interface ListenAddresses {
 }
 
 export interface SkiffServer {
-  readonly container: AwilixContainer;
   readonly hooks: Hooks;
   readonly logger: Logger;
+  /** The facade plugins get as ctx.api (tests read storage and the registry through it). */
+  readonly api: PluginApi;
+  /** A service a plugin provided (as ctx.use). */
+  use<T>(key: ServiceKey<T>): T;
   listen(): Promise<ListenAddresses>;
   /** Graceful: stop accepting, end watches, finish in-flight requests, stop plugins, flush storage. */
   close(): Promise<void>;
@@ -115,7 +119,6 @@ export async function preparePlugins(options: Pick<ServerOptions, 'config' | 'ro
   const logger = options.logger ?? pino({ name: 'skiff' });
   const hooks = createHooks();
   coreTaps(hooks);
-  const container = createContainer({ strict: true });
   const registry = new ResourceRegistry();
   const settings: ServerSettings = {
     dataDir: config.server.dataDir,
@@ -125,21 +128,15 @@ export async function preparePlugins(options: Pick<ServerOptions, 'config' | 'ro
     advertiseAddress: config.server.securePort !== 0 ? config.server.bindAddress : config.server.insecureBindAddress,
     advertisePort: numericPort(config.server.securePort !== 0 ? config.server.securePort : config.server.insecurePort),
   };
-  container.register({
-    hooks: asValue(hooks),
-    logger: asValue(logger),
-    registry: asValue(registry),
-    settings: asValue(settings),
-  });
 
   const healthChecks: HealthCheck[] = [];
   const backends: StorageBackends = new Map();
   const bootstraps: Bootstrap[] = [];
   const ruleResolvers = new Map<string, RuleResolver | undefined>(CORE_AUTHORIZERS.map((a) => [a.name, a.rules]));
-  container.register({ ruleResolvers: asValue(ruleResolvers) });
+  // Filled by createServer once storage is open: until then ctx.api's storage-backed parts refuse.
+  let opened: OpenedApi | undefined;
   const plugins = await setupPlugins({
     config,
-    container,
     hooks,
     registry,
     logger,
@@ -148,8 +145,13 @@ export async function preparePlugins(options: Pick<ServerOptions, 'config' | 'ro
     backends,
     bootstraps,
     ruleResolvers,
+    opened: () => opened,
   });
-  return { logger, hooks, container, registry, settings, healthChecks, backends, bootstraps, plugins };
+  const api = createPluginApi({ hooks, registry, ruleResolvers, opened: () => opened });
+  const open = (o: OpenedApi) => {
+    opened = o;
+  };
+  return { logger, hooks, registry, settings, healthChecks, backends, bootstraps, plugins, api, open };
 }
 
 type Listener = 'secure' | 'insecure';
@@ -195,8 +197,18 @@ function listenError(err: NodeJS.ErrnoException, listener: Listener, address: st
 
 export async function createServer(options: ServerOptions): Promise<SkiffServer> {
   const { config } = options;
-  const { logger, hooks, container, registry, settings, healthChecks, backends, bootstraps, plugins } =
-    await preparePlugins(options);
+  const {
+    logger,
+    hooks,
+    registry,
+    settings,
+    healthChecks,
+    backends,
+    bootstraps,
+    plugins,
+    api: pluginApi,
+    open: opened,
+  } = await preparePlugins(options);
 
   const open = backends.get(config.server.storageBackend);
   if (!open) {
@@ -208,11 +220,10 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     );
   }
   const storage: Storage = await open();
-  container.register({ storage: asValue(storage) });
-  const resolve = <T>(name: string) => container.resolve<T>(name);
-  const api = new ApiService(registry, storage, hooks, resolve, config.server.watchCacheSize);
-  container.register({ api: asValue(api) });
+  const api = new ApiService(registry, storage, hooks, plugins.use, config.server.watchCacheSize);
   await api.start();
+  const client = (user: UserInfo = APISERVER_USER): ApiClient => new InProcessClient(api, user);
+  opened({ api, storage, client });
 
   let shuttingDown = false;
   healthChecks.unshift(
@@ -227,7 +238,6 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     },
   });
 
-  const client = (user: UserInfo = APISERVER_USER): ApiClient => new InProcessClient(api, user);
   for (const b of bootstraps) {
     try {
       await b.run(client());
@@ -254,9 +264,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     inflight,
     bodyBudget: new BodyBudget(config.server.maxInflightBodyBytes),
     advertise: `${settings.advertiseAddress}:${settings.advertisePort}`,
-    basicAuthRealm: container.hasRegistration('basicAuthRealm')
-      ? container.resolve<string>('basicAuthRealm')
-      : undefined,
+    authChallenges: plugins.authChallenges,
   });
   const controllers = new ControllerManager(
     hooks,
@@ -324,7 +332,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     const { bindAddress, securePort, insecureBindAddress, insecurePort } = config.server;
     if (securePort !== 0) {
       const identity = await servingIdentity(config.server, options.identityProvider ?? noGeneratedIdentity);
-      const clientCAs = container.hasRegistration('clientCAs') ? container.resolve<string>('clientCAs') : undefined;
+      const clientCAs = plugins.clientCA();
       const offer = tlsOffer(config.server.tlsMinVersion, config.server.tlsCipherSuites);
       const https = createSecureServer(identity, clientCAs, app.callback(), timeouts, offer);
       https.on('secureConnection', track('secure'));
@@ -360,5 +368,5 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     await storage.close();
   }
 
-  return { container, hooks, logger, listen, close, client };
+  return { hooks, logger, api: pluginApi, use: plugins.use, listen, close, client };
 }

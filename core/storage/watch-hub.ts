@@ -6,13 +6,7 @@
  * replay; anything at or below the watcher's cursor is skipped, so the stream has no gap and no
  * duplicate. Delivery is always asynchronous (never inside a writer's call stack) and in revision order.
  */
-import {
-  CompactedError,
-  type StorageEvent,
-  StorageUnavailableError,
-  type Watch,
-  type WatchOptions,
-} from '../../core/storage/types.js';
+import { CompactedError, type StorageEvent, StorageUnavailableError, type Watch, type WatchOptions } from './types.js';
 
 export interface HistorySource {
   /** Events with `from < revision <= to` whose key starts with `prefix`, oldest first, at most `limit`. */

@@ -10,20 +10,17 @@ import type { IdentityProvider } from '../server/secure-serving.js';
 import { buildKubeconfig } from './kubeconfig.js';
 import { ensurePki, expiryWarnings, type Pki, SERVICE_IP_DEFAULT, writePrivate } from './layout.js';
 
-const USES_PKI = ['authn-x509', 'authn-service-account'];
-
-/** The `kubernetes` service's address: the first host of api-core-v1's service range. */
+/** The `kubernetes` service's address, as the plugin that serves services says its config gives it. */
 function serviceIP(config: ResolvedConfig): string {
-  const core = config.plugins.find((p) => p.name === 'api-core-v1')?.config as { serviceClusterIPRange?: string };
-  const base = core?.serviceClusterIPRange?.split('/')[0];
-  if (!base || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return SERVICE_IP_DEFAULT;
-  const parts = base.split('.').map(Number);
-  parts[3] = parts[3]! + 1;
-  return parts.join('.');
+  for (const p of config.plugins) {
+    const ip = p.manifest.kubernetesServiceIP?.(p.config);
+    if (ip) return ip;
+  }
+  return SERVICE_IP_DEFAULT;
 }
 
 export function preparePki(config: ResolvedConfig, logger: Logger): { pki?: Pki; identityProvider?: IdentityProvider } {
-  const wanted = config.server.securePort !== 0 || config.plugins.some((p) => USES_PKI.includes(p.name));
+  const wanted = config.server.securePort !== 0 || config.plugins.some((p) => p.manifest.readsPki);
   if (!wanted) return {};
   const pki = ensurePki(config.server.dataDir, { serviceIP: serviceIP(config) });
   if (pki.created.length) logger.info({ dir: pki.dir, created: pki.created }, 'created the PKI (first start)');

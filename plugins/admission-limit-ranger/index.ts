@@ -3,21 +3,16 @@
  * their unset requests and limits from the defaults, then must keep within min, max and
  * maxLimitRequestRatio. See README.md and limit-ranger.ts.
  */
-import {
-  type AdmissionAttributes,
-  cachedObjects,
-  definePlugin,
-  forbidden,
-  isResource,
-  type KubeObject,
-} from '../../core/sdk.js';
+import { type AdmissionAttributes, definePlugin, forbidden, isResource, type KubeObject } from 'skiff/sdk';
 import { applyDefaults, claimViolations, violations } from './limit-ranger.js';
 
 export default definePlugin({
   name: 'admission-limit-ranger',
   description: "Defaults and bounds pod resources and bounds claim storage by LimitRanges (upstream's LimitRanger).",
+  admissionName: 'LimitRanger',
+  admissionOrder: 5,
   setup(ctx) {
-    const objects = cachedObjects(ctx);
+    const objects = ctx.api.cached;
     // Upstream handles pods on create only (containers cannot change after, so updates need
     // nothing) and claims on create and update (a resize is checked too), never subresources.
     const isPod = (a: AdmissionAttributes) =>

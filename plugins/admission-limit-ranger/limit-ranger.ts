@@ -11,7 +11,7 @@ import {
   parseQuantity,
   parseQuantityWithFormat,
   type Quantity,
-} from '../../core/sdk.js';
+} from 'skiff/sdk';
 
 export const ANNOTATION = 'kubernetes.io/limit-ranger';
 

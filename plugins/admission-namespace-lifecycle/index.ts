@@ -2,15 +2,9 @@
  * admission-namespace-lifecycle: upstream's NamespaceLifecycle. No new objects in a namespace that
  * does not exist or is being deleted; the system namespaces cannot be deleted. See README.md.
  */
+
+import { type AdmissionAttributes, definePlugin, errors, forbidden, type KubeObject } from 'skiff/sdk';
 import { z } from 'zod';
-import {
-  type AdmissionAttributes,
-  cachedObjects,
-  definePlugin,
-  errors,
-  forbidden,
-  type KubeObject,
-} from '../../core/sdk.js';
 
 const IMMORTAL = ['default', 'kube-system', 'kube-public'];
 const FORCE_LIVE_LOOKUP_MS = 30_000;
@@ -21,9 +15,11 @@ export default definePlugin<{ immortalNamespaces: string[] }>({
   name: 'admission-namespace-lifecycle',
   description:
     "Refuses new content in missing or Terminating namespaces; protects the system namespaces (upstream's NamespaceLifecycle).",
+  admissionName: 'NamespaceLifecycle',
+  admissionOrder: 2,
   config: z.object({ immortalNamespaces: z.array(z.string().min(1)).default(IMMORTAL) }).strict(),
   setup(ctx) {
-    const objects = cachedObjects(ctx);
+    const objects = ctx.api.cached;
     const immortal = new Set(ctx.config.immortalNamespaces);
 
     // Upstream's forceLiveLookupCache: after a namespace DELETE, the cache may still show it Active

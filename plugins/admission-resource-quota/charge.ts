@@ -14,26 +14,24 @@ import {
   isStatusError,
   type KubeObject,
   type StatusError,
-} from '../../core/sdk.js';
-import {
-  formatScopes,
-  matchingScopes,
-  quotaScopes,
-  type ScopeSelector,
-  scopesApply,
-  uncoveredScopes,
-} from './scopes.js';
+} from 'skiff/sdk';
 import {
   add,
+  formatScopes,
   type GroupResource,
+  matchingScopes,
   podConstraintError,
   prettyPrint,
+  quotaScopes,
   restrictedResources,
+  type ScopeSelector,
+  scopesApply,
   type Usage,
+  uncoveredScopes,
   usageFromList,
   usageOf,
   usageToList,
-} from './usage.js';
+} from 'skiff/sdk/quota';
 
 export interface QuotaAccess {
   /**

@@ -3,18 +3,11 @@
  * with quotas is checked against them and charged to their status.used; see charge.ts for why
  * usage can never pass a hard limit, and README.md for the messages.
  */
+
+import { type AdmissionAttributes, definePlugin, isStatusError, type KubeObject, type UserInfo } from 'skiff/sdk';
+import { type Usage, usageFromList, usageToList } from 'skiff/sdk/quota';
 import { z } from 'zod';
-import {
-  type AdmissionAttributes,
-  cachedObjects,
-  definePlugin,
-  isStatusError,
-  type KubeObject,
-  storeOf,
-  type UserInfo,
-} from '../../core/sdk.js';
 import { type QuotaAccess, QuotaCharger } from './charge.js';
-import { type Usage, usageFromList, usageToList } from './usage.js';
 
 /** A ScopedResourceSelectorRequirement, as in a quota's spec.scopeSelector. */
 const scopeSelectorSchema = z
@@ -60,10 +53,12 @@ const ADMISSION_USER: UserInfo = { name: 'system:apiserver', groups: ['system:ma
 export default definePlugin<Config>({
   name: 'admission-resource-quota',
   description: "Checks creates against the namespace's ResourceQuotas and charges them (upstream's ResourceQuota).",
+  admissionName: 'ResourceQuota',
+  admissionOrder: 40,
   config: configSchema,
   setup(ctx) {
-    const objects = cachedObjects(ctx);
-    const quotaStore = () => storeOf(ctx, '', 'v1', 'resourcequotas');
+    const objects = ctx.api.cached;
+    const quotaStore = () => ctx.api.store('', 'v1', 'resourcequotas');
     // Upstream's quotaAccessor: the cache's quotas (a live lookup when it has none), each replaced
     // by the one this plugin wrote last when that is newer, since the cache may not have it yet.
     const written = new Map<string, KubeObject>();

@@ -2,7 +2,7 @@
  * admission-security-context-deny: upstream's SecurityContextDeny. Refuses pods that ask for a
  * user, SELinux context or extra groups of their own choosing. See README.md.
  */
-import { type AdmissionAttributes, definePlugin, forbidden, isResource, type KubeObject } from '../../core/sdk.js';
+import { type AdmissionAttributes, definePlugin, forbidden, isResource, type KubeObject } from 'skiff/sdk';
 
 type Fields = Record<string, unknown>;
 const objectAt = (v: unknown): Fields | undefined =>
@@ -40,6 +40,9 @@ export default definePlugin({
   name: 'admission-security-context-deny',
   description:
     "Refuses pods that set runAsUser, seLinuxOptions, supplementalGroups or fsGroup (upstream's SecurityContextDeny).",
+  admissionName: 'SecurityContextDeny',
+  // Gone from upstream's list in 1.30; Skiff keeps it where --enable-admission-plugins always ran it: after ServiceAccount.
+  admissionOrder: 6.5,
   setup(ctx) {
     ctx.logger.warn(
       'SecurityContextDeny is deprecated upstream (removed in 1.30) in favour of Pod Security admission; it is kept here for the seed and for teaching',

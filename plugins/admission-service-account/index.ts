@@ -5,13 +5,12 @@
  */
 import {
   type AdmissionAttributes,
-  cachedObjects,
   definePlugin,
   forbidden,
   generateNameSuffix,
   isResource,
   type KubeObject,
-} from '../../core/sdk.js';
+} from 'skiff/sdk';
 
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 const MIRROR_POD = 'kubernetes.io/config.mirror';
@@ -24,8 +23,10 @@ const list = (v: unknown): Fields[] => (Array.isArray(v) ? v.map(fields) : []);
 export default definePlugin({
   name: 'admission-service-account',
   description: "Gives pods a service account and mounts its token (upstream's ServiceAccount admission).",
+  admissionName: 'ServiceAccount',
+  admissionOrder: 6,
   setup(ctx) {
-    const objects = cachedObjects(ctx);
+    const objects = ctx.api.cached;
 
     function admit(a: AdmissionAttributes): Promise<void> | undefined {
       if (!isResource(a, '', 'pods') || !a.object || isMirrorPod(a.object)) return undefined;

@@ -3,12 +3,9 @@
  * (`kubectl auth whoami`); TokenReview runs a token through this server's authentication chain
  * (what webhook token authenticators and aggregated servers ask). Neither is stored. See README.md.
  */
-import type { KubeObject, ResourceDefinition } from '../../core/api/types.js';
-import type { UserInfo } from '../../core/auth-types.js';
-import { runAuthentication } from '../../core/chains.js';
-import { errors } from '../../core/errors.js';
-import type { Hooks } from '../../core/hooks.js';
-import { definePlugin } from '../../core/plugins/contract.js';
+import { definePlugin, errors, type PluginApi } from 'skiff/sdk';
+import type { KubeObject, ResourceDefinition } from 'skiff/sdk/api';
+import type { UserInfo } from 'skiff/sdk/auth';
 
 const GROUP = 'authentication.k8s.io';
 
@@ -39,12 +36,12 @@ function selfSubjectReview(version: string): ResourceDefinition {
   };
 }
 
-async function reviewToken(hooks: Hooks, body: KubeObject): Promise<KubeObject> {
+async function reviewToken(api: PluginApi, body: KubeObject): Promise<KubeObject> {
   const spec = (body.spec ?? {}) as { token?: unknown; audiences?: unknown };
   if (typeof spec.token !== 'string' || spec.token === '') {
     throw errors.invalid('TokenReview', GROUP, '', [{ type: 'FieldValueRequired', field: 'spec.token' }]);
   }
-  const outcome = await runAuthentication(hooks, {
+  const outcome = await api.authentication.authenticate({
     headers: { authorization: `Bearer ${spec.token}` },
     transport: 'secure',
   });
@@ -80,7 +77,7 @@ export default definePlugin({
       singular: 'tokenreview',
       namespaced: false,
       verbs: ['create'],
-      virtualCreate: (_ns, body) => reviewToken(ctx.hooks, body),
+      virtualCreate: (_ns, body) => reviewToken(ctx.api, body),
     });
   },
 });

@@ -3,12 +3,9 @@
  * authorization chain. SelfSubjectAccessReview is `kubectl auth can-i`; SubjectAccessReview and
  * LocalSubjectAccessReview ask about someone else. Nothing is stored. See README.md.
  */
-import type { KubeObject, ResourceDefinition } from '../../core/api/types.js';
-import type { AuthorizationAttributes, RuleResolver, SubjectRules, UserInfo } from '../../core/auth-types.js';
-import { runAuthorization } from '../../core/chains.js';
-import { errors } from '../../core/errors.js';
-import type { Hooks } from '../../core/hooks.js';
-import { definePlugin } from '../../core/plugins/contract.js';
+import { definePlugin, errors, type PluginApi } from 'skiff/sdk';
+import type { KubeObject, ResourceDefinition } from 'skiff/sdk/api';
+import type { AuthorizationAttributes, UserInfo } from 'skiff/sdk/auth';
 
 const GROUP = 'authorization.k8s.io';
 type Spec = Record<string, unknown>;
@@ -55,9 +52,9 @@ function attributesOf(spec: Spec, user: UserInfo, kind: string): AuthorizationAt
   };
 }
 
-async function review(hooks: Hooks, kind: string, body: KubeObject, user: UserInfo): Promise<KubeObject> {
+async function review(api: PluginApi, kind: string, body: KubeObject, user: UserInfo): Promise<KubeObject> {
   const spec = (body.spec ?? {}) as Spec;
-  const decision = await runAuthorization(hooks, attributesOf(spec, user, kind));
+  const decision = await api.authorization.check(attributesOf(spec, user, kind));
   const status: Record<string, unknown> = { allowed: decision.decision === 'allow' };
   if (decision.decision === 'deny') status.denied = true;
   // Upstream's review shows whatever reason the chain gave: the decider's, or the no-opinion ones.
@@ -97,25 +94,11 @@ function definition(kind: string, plural: string, namespaced: boolean, create: R
 }
 
 /** Every authorizer's rules for the requester, in chain order; one without a lister makes it incomplete. */
-function rulesReview(hooks: Hooks, resolvers: Map<string, RuleResolver | undefined>, body: KubeObject, user: UserInfo) {
+function rulesReview(api: PluginApi, body: KubeObject, user: UserInfo) {
   const spec = (body.spec ?? {}) as Spec;
-  const namespace = str(spec.namespace);
-  const status: Record<string, unknown> & SubjectRules = { resourceRules: [], nonResourceRules: [], incomplete: false };
-  const missing: string[] = [];
-  for (const tap of hooks.authorize.taps) {
-    const resolve = resolvers.get(tap.name);
-    if (!resolve) {
-      missing.push(tap.name);
-      continue;
-    }
-    const rules = resolve(user, namespace);
-    status.resourceRules.push(...rules.resourceRules);
-    status.nonResourceRules.push(...rules.nonResourceRules);
-  }
-  if (missing.length) {
-    status.incomplete = true;
-    status.evaluationError = `authorizers that cannot list rules: ${missing.join(', ')}`;
-  }
+  const { resourceRules, nonResourceRules, unlisted } = api.authorization.rules(user, str(spec.namespace));
+  const status: Record<string, unknown> = { resourceRules, nonResourceRules, incomplete: unlisted.length > 0 };
+  if (unlisted.length) status.evaluationError = `authorizers that cannot list rules: ${unlisted.join(', ')}`;
   return {
     apiVersion: `${GROUP}/v1`,
     kind: 'SelfSubjectRulesReview',
@@ -129,20 +112,20 @@ export default definePlugin({
   name: 'api-authorization-v1',
   description: 'authorization.k8s.io access reviews (kubectl auth can-i), answered by the authorization chain.',
   setup(ctx) {
-    const { hooks } = ctx;
+    const { api } = ctx;
     ctx.provide.resource(
       definition('SelfSubjectAccessReview', 'selfsubjectaccessreviews', false, (_ns, body, _dry, requester) =>
-        review(hooks, 'SelfSubjectAccessReview', body, requester),
+        review(api, 'SelfSubjectAccessReview', body, requester),
       ),
     );
     ctx.provide.resource(
       definition('SelfSubjectRulesReview', 'selfsubjectrulesreviews', false, async (_ns, body, _dry, requester) =>
-        rulesReview(hooks, ctx.container.resolve('ruleResolvers'), body, requester),
+        rulesReview(api, body, requester),
       ),
     );
     ctx.provide.resource(
       definition('SubjectAccessReview', 'subjectaccessreviews', false, (_ns, body) =>
-        review(hooks, 'SubjectAccessReview', body, subjectOf((body.spec ?? {}) as Spec)),
+        review(api, 'SubjectAccessReview', body, subjectOf((body.spec ?? {}) as Spec)),
       ),
     );
     ctx.provide.resource(
@@ -155,7 +138,7 @@ export default definePlugin({
           );
         }
         spec.resourceAttributes = { ...attrs, namespace };
-        return review(hooks, 'LocalSubjectAccessReview', { ...body, spec } as KubeObject, subjectOf(spec));
+        return review(api, 'LocalSubjectAccessReview', { ...body, spec } as KubeObject, subjectOf(spec));
       }),
     );
   },

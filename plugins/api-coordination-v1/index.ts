@@ -2,10 +2,11 @@
  * api-coordination-v1: coordination.k8s.io/v1 Lease, the object leader election and node
  * heartbeats renew every few seconds. See README.md.
  */
-import { ageOf } from '../../core/api/age.js';
-import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
-import { definePlugin } from '../../core/plugins/contract.js';
+
+import type { FieldError } from 'skiff/sdk';
+import { definePlugin } from 'skiff/sdk';
+import type { KubeObject, ResourceDefinition, Strategy } from 'skiff/sdk/api';
+import { ageOf } from 'skiff/sdk/api';
 
 // metav1.MicroTime as clients send it: RFC 3339, optional fraction (Go accepts any precision).
 const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;

@@ -3,13 +3,10 @@
  * subresources, the ClusterIP and NodePort allocators, the bootstrap of the default namespaces and
  * the `kubernetes` service, and that service's endpoints (every live API server). See README.md.
  */
-import { asValue } from 'awilix';
+import { definePlugin, type PluginContext, serviceKey } from 'skiff/sdk';
 import { z } from 'zod';
-import type { ResourceRegistry } from '../../core/api/registry.js';
 import type { KubeObject, ObjectStore } from '../../core/api/types.js';
 import type { ApiClient } from '../../core/client/types.js';
-import { errors } from '../../core/errors.js';
-import { definePlugin, type PluginContext } from '../../core/plugins/contract.js';
 import type { Storage } from '../../core/storage/types.js';
 import { ApiServerEndpoints, LEASES } from './apiserver-endpoints.js';
 import { advertisedAddress, ensureDefaultNamespaces, ensureKubernetesService } from './bootstrap.js';
@@ -18,8 +15,8 @@ import { coreV1Definitions } from './kinds.js';
 import { CLUSTER_IP_ALLOCATOR, NODE_PORT_ALLOCATOR } from './services.js';
 
 const SERVICES_PREFIX = '/registry/services/specs/';
-/** The endpoint reconciler of this server, in the container (tests halt it to play a dead server). */
-export const API_SERVER_ENDPOINTS = 'apiServerEndpoints';
+/** The endpoint reconciler of this server, provided once it is ready (tests halt it to play a dead server). */
+export const API_SERVER_ENDPOINTS = serviceKey<ApiServerEndpoints>('apiServerEndpoints', 'api-core-v1');
 
 const ipv4Range = (v: string) => {
   const parsed = parseIPv4Cidr(v);
@@ -64,6 +61,15 @@ const configSchema = z
 
 export type ApiCoreV1Config = z.infer<typeof configSchema>;
 
+/** The first host address of an IPv4 CIDR: 127.96.0.0/16 → 127.96.0.1. */
+function firstHost(cidr: string): string | undefined {
+  const base = cidr.split('/')[0];
+  if (!base || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return undefined;
+  const parts = base.split('.').map(Number);
+  parts[3] = parts[3]! + 1;
+  return parts.join('.');
+}
+
 /** A store one server owns alone needs no claims: they would only cost writes. */
 function claimsWanted(setting: ApiCoreV1Config['allocationClaims'], storage: Storage): boolean {
   return setting === 'always' || (setting === 'auto' && storage.shared === true);
@@ -79,17 +85,11 @@ function serviceLister(storage: () => Storage) {
 
 /** The virtual bindings resource has no store; it binds through the pods' store. */
 function podStore(ctx: PluginContext<ApiCoreV1Config>) {
-  return (): ObjectStore => {
-    const api = ctx.container.resolve<{ storeFor(g: string, v: string, p: string): ObjectStore | undefined }>('api');
-    const store = api.storeFor('', 'v1', 'pods');
-    if (!store) throw errors.internal('pods are not served');
-    return store;
-  };
+  return (): ObjectStore => ctx.api.store('', 'v1', 'pods');
 }
 
 function endpointReconciler(ctx: PluginContext<ApiCoreV1Config>, client: ApiClient): ApiServerEndpoints {
-  const registry = ctx.container.resolve<ResourceRegistry>('registry');
-  const leases = registry.find(LEASES.group, LEASES.version, LEASES.resource) !== undefined;
+  const leases = ctx.api.registry.find(LEASES.group, LEASES.version, LEASES.resource) !== undefined;
   if (!leases) ctx.logger.info('api-coordination-v1 is off: the kubernetes endpoints list this server alone');
   return new ApiServerEndpoints({
     client,
@@ -105,17 +105,17 @@ export default definePlugin<ApiCoreV1Config>({
   name: 'api-core-v1',
   description: 'The core/v1 kinds (pods, services, namespaces, ...), their subresources and the default namespaces.',
   config: configSchema,
+  // The kubernetes service takes the first address of the service range; the serving certificate names it.
+  kubernetesServiceIP: (config) => firstHost(config.serviceClusterIPRange),
   setup(ctx) {
-    const storage = () => ctx.container.resolve<Storage>('storage');
+    const storage = () => ctx.api.storage();
     const listServices = serviceLister(storage);
     const claimIn = () => (claimsWanted(ctx.config.allocationClaims, storage()) ? storage() : undefined);
     const clusterIPs = new ClusterIPAllocator(ctx.config.serviceClusterIPRange, listServices, { storage: claimIn });
     const ports = parsePortRange(ctx.config.serviceNodePortRange)!;
     const nodePorts = new NodePortAllocator(ports.first, ports.last, listServices, { storage: claimIn });
-    ctx.container.register({
-      [CLUSTER_IP_ALLOCATOR]: asValue(clusterIPs),
-      [NODE_PORT_ALLOCATOR]: asValue(nodePorts),
-    });
+    ctx.provide.service(CLUSTER_IP_ALLOCATOR, clusterIPs);
+    ctx.provide.service(NODE_PORT_ALLOCATOR, nodePorts);
     for (const def of coreV1Definitions(podStore(ctx))) ctx.provide.resource(def);
 
     // The port is only known after listen() when the server binds port 0, so the kubernetes
@@ -136,14 +136,14 @@ export default definePlugin<ApiCoreV1Config>({
       await reconcileService();
     });
     let endpoints: ApiServerEndpoints | undefined;
-    ctx.hooks.ready.tapPromise('api-core-v1', async () => {
+    ctx.onReady(async () => {
       await reconcileService();
       if (!client || ctx.server.advertisePort <= 0) return;
       endpoints = endpointReconciler(ctx, client);
-      ctx.container.register({ [API_SERVER_ENDPOINTS]: asValue(endpoints) });
+      ctx.provide.service(API_SERVER_ENDPOINTS, endpoints);
       await endpoints.start();
     });
-    ctx.hooks.shutdown.tapPromise('api-core-v1', async () => endpoints?.stop());
+    ctx.onShutdown(async () => endpoints?.stop());
     ctx.logger.debug(
       { serviceClusterIPRange: clusterIPs.cidr, serviceNodePortRange: nodePorts.range },
       'core/v1 ready',

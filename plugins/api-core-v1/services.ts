@@ -4,6 +4,8 @@
  * released in afterDelete; see range-allocator.ts for how a failed create's hold is reclaimed and
  * allocation-claims.ts for how servers sharing storage agree.
  */
+
+import { serviceKey } from 'skiff/sdk';
 import type { KubeObject, ResourceDefinition, Strategy, StrategyContext } from '../../core/api/types.js';
 import { errors, type FieldError } from '../../core/errors.js';
 import {
@@ -26,8 +28,9 @@ import {
   validateServiceSpec,
 } from './service-validation.js';
 
-export const CLUSTER_IP_ALLOCATOR = 'clusterIPAllocator';
-export const NODE_PORT_ALLOCATOR = 'nodePortAllocator';
+/** This plugin's allocators, provided as services so its service strategy finds them per server. */
+export const CLUSTER_IP_ALLOCATOR = serviceKey<ClusterIPAllocator>('clusterIPAllocator', 'api-core-v1');
+export const NODE_PORT_ALLOCATOR = serviceKey<NodePortAllocator>('nodePortAllocator', 'api-core-v1');
 
 function rejected(svc: KubeObject, err: FieldError): never {
   throw errors.invalid('Service', '', svc.metadata.name ?? '', [err]);
@@ -36,7 +39,7 @@ function rejected(svc: KubeObject, err: FieldError): never {
 async function allocateClusterIP(svc: KubeObject, ctx: StrategyContext): Promise<void> {
   const spec = specOfService(svc);
   if (!needsClusterIP(svc) || spec.clusterIP === 'None') return;
-  const allocator = ctx.resolve<ClusterIPAllocator>(CLUSTER_IP_ALLOCATOR);
+  const allocator = ctx.use(CLUSTER_IP_ALLOCATOR);
   const requested = spec.clusterIP;
   try {
     if (!requested) {
@@ -55,7 +58,7 @@ async function allocateClusterIP(svc: KubeObject, ctx: StrategyContext): Promise
 /** Node ports for every port that lacks one; ports the old object already held are kept as they are. */
 async function allocateNodePorts(svc: KubeObject, ctx: StrategyContext, held: number[] = []): Promise<void> {
   if (!needsNodePorts(svc)) return;
-  const allocator = ctx.resolve<NodePortAllocator>(NODE_PORT_ALLOCATOR);
+  const allocator = ctx.use(NODE_PORT_ALLOCATOR);
   const ports = objList(specOfService(svc).ports);
   for (const [i, port] of ports.entries()) {
     const requested = port.nodePort;
@@ -144,12 +147,12 @@ export const serviceStrategy: Strategy = {
     mirrorClusterIPs(spec);
     const ips = listOf(spec.clusterIPs).filter((ip): ip is string => typeof ip === 'string' && ip !== 'None');
     if (ips.length) {
-      const allocator = ctx.resolve<ClusterIPAllocator>(CLUSTER_IP_ALLOCATOR);
+      const allocator = ctx.use(CLUSTER_IP_ALLOCATOR);
       for (const ip of ips) await allocator.release(ip, owner);
     }
     const ports = nodePortsOf(obj);
     if (ports.length) {
-      const allocator = ctx.resolve<NodePortAllocator>(NODE_PORT_ALLOCATOR);
+      const allocator = ctx.use(NODE_PORT_ALLOCATOR);
       for (const port of ports) await allocator.release(port, owner);
     }
   },

@@ -7,11 +7,10 @@
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { createStream } from 'rotating-file-stream';
+import { definePlugin, type FlagSpec, SkiffError } from 'skiff/sdk';
+import type { AuditRecord, AuditStage, UserInfo } from 'skiff/sdk/auth';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import type { AuditRecord, AuditStage, UserInfo } from '../../core/auth-types.js';
-import { SkiffError } from '../../core/errors.js';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { type AuditLevel, type AuditPolicy, checkPolicy, DEFAULT_POLICY, levelFor } from './policy.js';
 
 const micro = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -103,9 +102,35 @@ function tightenExisting(path: string, backups: number): { file: string; mode: s
   return tightened;
 }
 
+/** Upstream's audit log flags: --audit-log-path turns the plugin on, the others tune it. */
+const flags: FlagSpec[] = [
+  {
+    flag: '--audit-log-path <file>',
+    help: 'write audit events here (turns on audit-log)',
+    toConfig: (path) => ({ path }),
+    enables: true,
+  },
+  {
+    flag: '--audit-policy-file <file>',
+    help: 'an audit.k8s.io/v1 Policy (default: every request at Metadata)',
+    toConfig: (policyFile) => (policyFile ? { policyFile } : undefined),
+  },
+  {
+    flag: '--audit-log-maxsize <MB>',
+    help: 'rotate the audit log at this size (default 100)',
+    toConfig: (mb) => (mb ? { maxSizeMB: Number(mb) } : undefined),
+  },
+  {
+    flag: '--audit-log-maxbackup <n>',
+    help: 'rotated audit logs kept (default 10)',
+    toConfig: (n) => (n ? { maxBackups: Number(n) } : undefined),
+  },
+];
+
 export default definePlugin({
   name: 'audit-log',
   description: 'audit.k8s.io/v1 events per an audit Policy, written as JSON lines with size-based rotation.',
+  flags,
   config: z
     .object({
       /** Upstream --audit-log-path; relative paths are relative to the directory skiff starts in. */
@@ -138,7 +163,7 @@ export default definePlugin({
     ctx.onClose(() => new Promise<void>((r) => stream.end(() => r())));
     ctx.logger.info({ path, policy: ctx.config.policyFile ?? '(default: Metadata for everything)' }, 'audit log');
     const levels = new WeakMap<AuditRecord, { level: AuditLevel; omitStages: AuditStage[] }>();
-    ctx.hooks.audit.tap('audit-log', (record, stage) => {
+    ctx.provide.auditSink((record, stage) => {
       let decided = levels.get(record);
       if (!decided || stage === 'RequestReceived') {
         decided = levelFor(policy, record);

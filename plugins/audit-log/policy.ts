@@ -2,7 +2,7 @@
  * Upstream's audit Policy (audit.k8s.io/v1): rules in order, the first that matches a request sets
  * its level (None, Metadata, Request, RequestResponse) and the stages to leave out.
  */
-import type { AuditRecord, AuditStage } from '../../core/auth-types.js';
+import type { AuditRecord, AuditStage } from 'skiff/sdk/auth';
 
 export type AuditLevel = 'None' | 'Metadata' | 'Request' | 'RequestResponse';
 const LEVELS: AuditLevel[] = ['None', 'Metadata', 'Request', 'RequestResponse'];

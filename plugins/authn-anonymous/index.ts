@@ -2,11 +2,22 @@
  * authn-anonymous: requests that carry no credentials at all become system:anonymous in
  * system:unauthenticated (--anonymous-auth). Off unless listed. See README.md.
  */
-import { definePlugin } from '../../core/plugins/contract.js';
+import { definePlugin } from 'skiff/sdk';
+import { bool } from 'skiff/sdk/cli';
 
 export default definePlugin({
   name: 'authn-anonymous',
   description: 'Requests without credentials act as system:anonymous (group system:unauthenticated).',
+  flags: [
+    {
+      flag: '--anonymous-auth <bool>',
+      help: 'requests without credentials act as system:anonymous (default: false)',
+      parse: bool,
+      // false leaves the plugin as the config file has it, as before.
+      toConfig: (on) => (on ? {} : undefined),
+      enables: true,
+    },
+  ],
   setup(ctx) {
     ctx.logger.warn('anonymous requests are enabled: requests without credentials act as system:anonymous');
     // The chain keeps this answer for last, wherever the plugin is listed, and drops it when the

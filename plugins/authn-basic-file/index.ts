@@ -3,17 +3,23 @@
  * it in 1.19; Skiff keeps it for teaching the seed's section 3.6.1 and warns at start. See README.md.
  */
 import { resolve } from 'node:path';
-import { asValue } from 'awilix';
+import { definePlugin } from 'skiff/sdk';
+import { authorizationScheme, basicCredentials, readCredentialsFile, secretsEqual } from 'skiff/sdk/auth';
 import { z } from 'zod';
-import { readCredentialsFile, secretsEqual } from '../../core/auth/credentials-file.js';
-import { authorizationScheme, basicCredentials } from '../../core/auth/headers.js';
-import { definePlugin } from '../../core/plugins/contract.js';
 
 const MALFORMED = 'malformed basic credentials: expected base64 of user:password';
 
 export default definePlugin({
   name: 'authn-basic-file',
   description: 'HTTP basic auth from a CSV file: password,user,uid[,"group1,group2"] (--basic-auth-file).',
+  flags: [
+    {
+      flag: '--basic-auth-file <file>',
+      help: 'static passwords, CSV; removed upstream in 1.19 (turns on authn-basic-file)',
+      toConfig: (file) => ({ basicAuthFile: file }),
+      enables: true,
+    },
+  ],
   config: z.object({ basicAuthFile: z.string().min(1) }).strict(),
   setup(ctx) {
     const path = resolve(ctx.config.basicAuthFile);
@@ -24,7 +30,7 @@ export default definePlugin({
       'basic authentication is enabled: upstream Kubernetes removed --basic-auth-file in 1.19; passwords travel with every request, use it for training only',
     );
     // 401 answers then invite basic credentials, as upstream's did.
-    ctx.container.register({ basicAuthRealm: asValue('kubernetes-master') });
+    ctx.provide.authChallenge('Basic realm="kubernetes-master"');
     // Later records win, as upstream's map assignment does.
     const byUser = new Map(records.map((r) => [r.user.name, r]));
     ctx.provide.authenticator((request) => {

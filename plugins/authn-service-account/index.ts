@@ -6,12 +6,10 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { definePlugin, errors, type FlagSpec, SkiffError } from 'skiff/sdk';
+import type { KubeObject, SubresourceRequest } from 'skiff/sdk/api';
+import { bearerToken } from 'skiff/sdk/auth';
 import { z } from 'zod';
-import type { ApiService } from '../../core/api/api-service.js';
-import type { KubeObject, SubresourceRequest } from '../../core/api/types.js';
-import { bearerToken } from '../../core/auth/headers.js';
-import { errors, SkiffError } from '../../core/errors.js';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { authenticateToken, type BoundObject, issueToken, type Lookup, type TokenSettings } from './tokens.js';
 
 const configSchema = z
@@ -47,11 +45,43 @@ function readKey(path: string, what: string): string {
 
 const MIN_EXPIRATION = 600;
 
+/** Upstream's service-account flags; any of them turns the plugin on. */
+const flags: FlagSpec[] = [
+  {
+    flag: '--service-account-issuer <url>',
+    help: 'issuer of service-account tokens (turns on authn-service-account)',
+    toConfig: (issuer) => ({ issuer }),
+    enables: true,
+  },
+  {
+    flag: '--service-account-key-file <file>',
+    help: 'public key verifying service-account tokens; repeatable',
+    parse: (file, previous) => [...((previous as string[] | undefined) ?? []), file],
+    toConfig: (files) => ((files as string[]).length ? { keyFiles: files } : undefined),
+    enables: true,
+  },
+  {
+    flag: '--service-account-signing-key-file <file>',
+    help: 'private key signing service-account tokens',
+    toConfig: (signingKeyFile) => ({ signingKeyFile }),
+    enables: true,
+  },
+  {
+    flag: '--api-audiences <list>',
+    help: 'comma-separated audiences the API accepts in service-account tokens',
+    toConfig: (list) => ({ apiAudiences: String(list).split(',').filter(Boolean) }),
+    enables: true,
+  },
+];
+
 export default definePlugin({
   name: 'authn-service-account',
   description: 'Service-account JWTs (RS256): verification, and the TokenRequest API (kubectl create token).',
   dependencies: ['api-core-v1'],
   config: configSchema,
+  flags,
+  // Its default keys are the ones Skiff generates under <dataDir>/pki.
+  readsPki: true,
   setup(ctx) {
     const c = ctx.config;
     const pki = (f: string) => resolve(ctx.server.dataDir, 'pki', f);
@@ -66,10 +96,9 @@ export default definePlugin({
       publicKeys,
       keyId: createHash('sha256').update(der).digest('base64url'),
     };
-    const api = () => ctx.container.resolve<ApiService>('api');
     const lookup: Lookup = async (kind, namespace, name) => {
       const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
-      return api().getCached('', 'v1', plural, namespace, name);
+      return ctx.api.cached.get('', 'v1', plural, namespace, name);
     };
     ctx.provide.authenticator((request) => {
       const token = bearerToken(request.headers);

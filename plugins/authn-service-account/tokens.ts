@@ -6,9 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { KubeObject } from '../../core/api/types.js';
-import type { AuthenticationResult, UserInfo } from '../../core/auth-types.js';
-import { isStatusError } from '../../core/errors.js';
+import { isStatusError } from 'skiff/sdk';
+import type { KubeObject } from 'skiff/sdk/api';
+import type { AuthenticationResult, UserInfo } from 'skiff/sdk/auth';
 
 export interface TokenSettings {
   issuer: string;

@@ -3,14 +3,21 @@
  * `Authorization: Bearer <token>` is the file's user for that token. See README.md.
  */
 import { resolve } from 'node:path';
+import { definePlugin } from 'skiff/sdk';
+import { bearerToken, findBySecret, readCredentialsFile } from 'skiff/sdk/auth';
 import { z } from 'zod';
-import { findBySecret, readCredentialsFile } from '../../core/auth/credentials-file.js';
-import { bearerToken } from '../../core/auth/headers.js';
-import { definePlugin } from '../../core/plugins/contract.js';
 
 export default definePlugin({
   name: 'authn-token-file',
   description: 'Bearer tokens from a CSV file: token,user,uid[,"group1,group2"] (--token-auth-file).',
+  flags: [
+    {
+      flag: '--token-auth-file <file>',
+      help: 'static bearer tokens, CSV (turns on authn-token-file)',
+      toConfig: (file) => ({ tokenAuthFile: file }),
+      enables: true,
+    },
+  ],
   config: z.object({ tokenAuthFile: z.string().min(1) }).strict(),
   setup(ctx) {
     const path = resolve(ctx.config.tokenAuthFile);

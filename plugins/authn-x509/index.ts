@@ -4,15 +4,23 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { asValue } from 'awilix';
+import { definePlugin, SkiffError } from 'skiff/sdk';
 import { z } from 'zod';
-import { SkiffError } from '../../core/errors.js';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { parseCertificateBundle, verifyClientCertificate } from './verify.js';
 
 export default definePlugin({
   name: 'authn-x509',
   description: 'Client certificates signed by the client CA: CN = user, O = groups (--client-ca-file).',
+  flags: [
+    {
+      flag: '--client-ca-file <file>',
+      help: 'trust client certificates signed by this CA (turns on authn-x509)',
+      toConfig: (file) => ({ clientCAFile: file }),
+      enables: true,
+    },
+  ],
+  // Its default CA is the one Skiff generates under <dataDir>/pki.
+  readsPki: true,
   config: z
     .object({
       /** PEM bundle of trusted client CAs. Default: the CA Skiff generated under <dataDir>/pki. */
@@ -35,7 +43,7 @@ export default definePlugin({
     }
     const cas = parseCertificateBundle(pem, path);
     // The TLS listener advertises these CAs in its CertificateRequest, so clients pick the right cert.
-    ctx.container.register({ clientCAs: asValue(pem) });
+    ctx.provide.clientCA(() => pem);
     ctx.logger.info({ file: path, cas: cas.length }, 'client CA bundle loaded');
     ctx.provide.authenticator((request) => {
       const leaf = request.peerCertificates?.[0];

@@ -4,8 +4,8 @@
  * because that is what people search for.
  */
 import { X509Certificate } from 'node:crypto';
-import type { AuthenticationResult } from '../../core/auth-types.js';
-import { SkiffError } from '../../core/errors.js';
+import { SkiffError } from 'skiff/sdk';
+import type { AuthenticationResult } from 'skiff/sdk/auth';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_USAGE = '2.5.29.37.0';

@@ -6,8 +6,9 @@
  * file and line that allowed it. See README.md.
  */
 import { resolve } from 'node:path';
+import { definePlugin } from 'skiff/sdk';
 import { z } from 'zod';
-import { definePlugin } from '../../core/plugins/contract.js';
+import { abacCommand } from './commands.js';
 import { loadPolicy } from './load.js';
 import type { ParsedPolicy } from './parse.js';
 import { PolicyIndex, rulesFor } from './policy.js';
@@ -16,6 +17,21 @@ import { fileVersion, watchPolicy } from './reload.js';
 export default definePlugin({
   name: 'authz-abac',
   description: 'Attribute-based access control from a JSON-lines policy file (--authorization-policy-file).',
+  authorizationMode: 'ABAC',
+  flags: [
+    {
+      flag: '--authorization-policy-file <file>',
+      help: 'the ABAC policy file (with --authorization-mode=ABAC)',
+      toConfig: (policyFile) => ({ policyFile }),
+      required: true,
+    },
+    {
+      flag: '--abac-strict',
+      help: 'unknown keys in the ABAC policy file stop start-up instead of being warned about',
+      toConfig: (strict) => ({ strict: strict === true }),
+    },
+  ],
+  commands: [{ name: 'abac', build: abacCommand }],
   config: z
     .object({
       policyFile: z.string().min(1),

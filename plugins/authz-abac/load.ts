@@ -5,7 +5,7 @@
  * every such line, and with `strict` (`--abac-strict`) unknown keys too.
  */
 import { readFileSync } from 'node:fs';
-import { SkiffError } from '../../core/errors.js';
+import { SkiffError } from 'skiff/sdk';
 import { type ParsedPolicy, type PolicyError, parsePolicy } from './parse.js';
 
 export const POLICY_INVALID = 'SKIFF_ABAC_POLICY_INVALID';

@@ -2,7 +2,7 @@
  * ABAC decisions, as upstream's pkg/auth/authorizer/abac: the first matching line allows; no match is
  * "no opinion". Every rule remembers its line, so decisions can say why. Reading the file is parse.ts.
  */
-import type { AuthorizationAttributes, SubjectRules } from '../../core/auth-types.js';
+import type { AuthorizationAttributes, SubjectRules } from 'skiff/sdk/auth';
 import type { PolicyRule } from './parse.js';
 
 export { type ParsedPolicy, type PolicyError, type PolicyRule, type PolicyWarning, parsePolicy } from './parse.js';

@@ -11,7 +11,7 @@
  */
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { SkiffError } from '../../core/errors.js';
+import { SkiffError } from 'skiff/sdk';
 import { loadPolicy } from './load.js';
 import type { ParsedPolicy } from './parse.js';
 

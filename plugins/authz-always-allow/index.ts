@@ -1,9 +1,10 @@
 /** authz-always-allow: upstream's AlwaysAllow mode, every request is allowed. See README.md. */
-import { definePlugin } from '../../core/plugins/contract.js';
+import { definePlugin } from 'skiff/sdk';
 
 export default definePlugin({
   name: 'authz-always-allow',
   description: "Allows every request (upstream's --authorization-mode=AlwaysAllow).",
+  authorizationMode: 'AlwaysAllow',
   setup(ctx) {
     ctx.logger.warn('authorization mode AlwaysAllow: every authenticated request is allowed');
     ctx.provide.authorizer(

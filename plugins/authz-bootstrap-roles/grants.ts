@@ -2,7 +2,7 @@
 // resource and name must each be listed or `*`; `resource/subresource` is matched whole, `*/sub`
 // matches any resource's `sub`; a non-resource URL matches exactly, or by prefix when the rule's
 // ends in `*`. A namespaced binding holds only for requests in its namespace.
-import type { AuthorizationAttributes, SubjectRules, UserInfo } from '../../core/auth-types.js';
+import type { AuthorizationAttributes, SubjectRules, UserInfo } from 'skiff/sdk/auth';
 import type { RoleRule, RolesFile } from './load.js';
 
 /** One role held by one subject through one binding. */

@@ -7,8 +7,8 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { definePlugin } from 'skiff/sdk';
 import { z } from 'zod';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { Grants } from './grants.js';
 import { loadRoles } from './load.js';
 
@@ -18,6 +18,8 @@ export default definePlugin({
   name: 'authz-bootstrap-roles',
   description:
     "Allows the components (controller manager, scheduler, nodes, kube-proxy) what upstream's bootstrap roles grant them, from a roles file.",
+  // Skiff's own mode: upstream's bootstrap roles for the components, from a file (not RBAC).
+  authorizationMode: 'BootstrapRoles',
   config: z
     .object({
       /** Replaces the built-in roles.yaml (relative to the directory Skiff starts from). */

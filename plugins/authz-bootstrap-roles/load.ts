@@ -4,9 +4,9 @@
  * A typo in an authorization file must never quietly widen or narrow what someone may do.
  */
 import { readFileSync } from 'node:fs';
+import { SkiffError } from 'skiff/sdk';
 import { parse } from 'yaml';
 import { type ZodError, z } from 'zod';
-import { SkiffError } from '../../core/errors.js';
 
 export const ROLES_INVALID = 'SKIFF_BOOTSTRAP_ROLES_INVALID';
 

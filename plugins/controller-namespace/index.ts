@@ -3,7 +3,7 @@
  * controller deletes everything in it, then clears spec.finalizers through /finalize, which lets the
  * store remove the namespace. See README.md.
  */
-import { z } from 'zod';
+
 import {
   CORE_V1,
   type ControllerContext,
@@ -13,7 +13,8 @@ import {
   isStatusError,
   type KubeObject,
   WorkQueue,
-} from '../../core/sdk.js';
+} from 'skiff/sdk';
+import { z } from 'zod';
 
 const NAMESPACES = CORE_V1('namespaces');
 

@@ -4,7 +4,7 @@
  * resync period. Admission charges creates at once; this controller gives back what deletes free.
  * See README.md for how a recount can never undo a charge that is still on its way to storage.
  */
-import { z } from 'zod';
+
 import {
   type ChangeType,
   CORE_V1,
@@ -16,16 +16,17 @@ import {
   type KubeObject,
   type ResourceRef,
   WorkQueue,
-} from '../../core/sdk.js';
-import { quotaApplies } from '../admission-resource-quota/scopes.js';
+} from 'skiff/sdk';
 import {
   podCounts,
+  quotaApplies,
   restrictedResources,
   type Usage,
   usageFromList,
   usageOf,
   usageToList,
-} from '../admission-resource-quota/usage.js';
+} from 'skiff/sdk/quota';
+import { z } from 'zod';
 
 const QUOTAS = CORE_V1('resourcequotas');
 /** Kinds whose changes can change a quota's usage at once (others are caught by the resync). */

@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import {
   type ApiClient,
   CORE_V1,
@@ -17,7 +16,8 @@ import {
   isStatusError,
   type KubeObject,
   WorkQueue,
-} from '../../core/sdk.js';
+} from 'skiff/sdk';
+import { z } from 'zod';
 
 const NAMESPACES = CORE_V1('namespaces');
 const CONFIG_MAPS = CORE_V1('configmaps');
@@ -38,8 +38,18 @@ export default definePlugin<z.infer<typeof configSchema>>({
   description: 'Publishes the cluster CA as the kube-root-ca.crt ConfigMap in every namespace (upstream controller).',
   dependencies: ['api-core-v1'],
   config: configSchema,
+  flags: [
+    {
+      flag: '--root-ca-file <file>',
+      help: 'the CA published to pods as kube-root-ca.crt (default: the kubeconfig CA)',
+      toConfig: (rootCAFile) => ({ rootCAFile }),
+      roles: ['controller-manager'],
+    },
+  ],
   setup(ctx) {
     const configured = ctx.config.rootCAFile && resolve(ctx.config.rootCAFile);
+    // A file named on purpose must be readable before anything starts, as upstream's flag requires.
+    if (configured) readCA(configured);
     const file = resolve(`${ctx.server.dataDir}/pki/ca.crt`);
     ctx.provide.controller({
       name: 'root-ca-cert-publisher',

@@ -2,7 +2,7 @@
  * controller-service-account: upstream's service-account controller. Every active namespace gets
  * a `default` ServiceAccount, and gets it back if it is deleted. See README.md.
  */
-import { z } from 'zod';
+
 import {
   type ApiClient,
   CORE_V1,
@@ -12,7 +12,8 @@ import {
   isActiveNamespace,
   isStatusError,
   WorkQueue,
-} from '../../core/sdk.js';
+} from 'skiff/sdk';
+import { z } from 'zod';
 
 const NAMESPACES = CORE_V1('namespaces');
 const SERVICE_ACCOUNTS = CORE_V1('serviceaccounts');

@@ -3,10 +3,10 @@
  * store. Offers the backend "etcd" (server.storageBackend / --storage-backend etcd, or just
  * --etcd-servers). Setup only offers it: nothing connects until the server opens the chosen backend.
  */
+
+import { definePlugin, type FlagSpec } from 'skiff/sdk';
 import { z } from 'zod';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './errors.js';
-import { EtcdStorage } from './etcd-storage.js';
 
 const serverUrl = z
   .string()
@@ -59,14 +59,58 @@ const configSchema = z
 
 export type EtcdStorageConfig = z.infer<typeof configSchema>;
 
+/** Upstream's --etcd-* flags: each configures (and turns on) this plugin; naming servers picks the backend. */
+const flags: FlagSpec[] = [
+  {
+    flag: '--etcd-servers <urls>',
+    help: 'comma-separated etcd client URLs; selects the etcd backend (storage-etcd)',
+    toConfig: (urls) => {
+      const servers = String(urls)
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      return servers.length ? { servers } : undefined;
+    },
+    enables: true,
+    serverDefaults: (urls) => (urls ? { storageBackend: 'etcd' } : {}),
+  },
+  {
+    flag: '--etcd-prefix <prefix>',
+    help: "where the API's /registry keys live in etcd (default: /registry)",
+    toConfig: (prefix) => ({ prefix }),
+    enables: true,
+  },
+  {
+    flag: '--etcd-cafile <file>',
+    help: "CA certificate that signed the etcd servers' certificates",
+    toConfig: (caFile) => (caFile ? { caFile } : undefined),
+    enables: true,
+  },
+  {
+    flag: '--etcd-certfile <file>',
+    help: 'client certificate for etcd',
+    toConfig: (certFile) => (certFile ? { certFile } : undefined),
+    enables: true,
+  },
+  {
+    flag: '--etcd-keyfile <file>',
+    help: 'key of the etcd client certificate',
+    toConfig: (keyFile) => (keyFile ? { keyFile } : undefined),
+    enables: true,
+  },
+];
+
 export default definePlugin<EtcdStorageConfig>({
   name: 'storage-etcd',
   description: 'Storage on a real etcd (3.4+): revision-guarded transactions, watches with prevKv, TLS, compaction.',
   config: configSchema,
+  flags,
   setup(ctx) {
     const c = ctx.config;
-    ctx.provide.storageBackend('etcd', () =>
-      EtcdStorage.open({
+    // The etcd client is imported only when this backend is opened: the CLI reads this manifest
+    // on every start, and most starts store elsewhere.
+    ctx.provide.storageBackend('etcd', async () =>
+      (await import('./etcd-storage.js')).EtcdStorage.open({
         servers: c.servers,
         prefix: c.prefix,
         caFile: c.caFile,

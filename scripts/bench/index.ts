@@ -13,6 +13,7 @@ import { generator } from './load.js';
 import { benchOverload } from './overload.js';
 import { benchRead } from './read.js';
 import { printTable, type Row } from './report.js';
+import { benchRuntime } from './runtime.js';
 import { benchStartup } from './startup.js';
 import { benchWatch } from './watch.js';
 
@@ -38,6 +39,7 @@ const scenarios: [string, () => Promise<Row[]>][] = [
   ['admission', () => benchAdmission(seconds)],
   ['etcd', () => benchEtcd(seconds)],
   ['watch', () => benchWatch([100, 1000])],
+  ['runtime', () => benchRuntime()], // opt-in (needs root): npm run bench -- runtime
   ['startup', () => benchStartup()],
   ['overload', () => benchOverload()],
 ];

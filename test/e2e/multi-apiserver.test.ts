@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer, type SkiffServer } from '../../core/server/server.js';
+import { API_SERVER_ENDPOINTS } from '../../plugins/api-core-v1/index.js';
 import { type EtcdProcess, freePort, requireEtcd, startEtcd } from '../helpers/etcd.js';
 import { api } from '../helpers/server.js';
 import { killAll, type SkiffProcess, spawnSkiff } from '../helpers/skiff-process.js';
@@ -250,7 +251,7 @@ describe('e2e: several API servers on one etcd', function () {
   });
 
   it('a server closed gracefully drops out at once, and its lease is gone', async () => {
-    const identityOfB = (b.server.container.resolve('apiServerEndpoints') as { identity: string }).identity;
+    const identityOfB = b.server.use(API_SERVER_ENDPOINTS).identity;
     await b.close();
     members.splice(members.indexOf(b), 1);
     expect(await endpointsVia(a)).to.deep.equal(subsetOf(port, '127.0.0.1'));

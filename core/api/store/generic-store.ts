@@ -8,6 +8,7 @@ import type { AdmissionAttributes, AdmissionOperation, UserInfo } from '../../au
 import { runAdmissionPhase } from '../../chains.js';
 import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
+import type { ServiceKey } from '../../plugins/services.js';
 import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from '../../storage/types.js';
 import { MAX_OBJECT_DEPTH, nestingExceeds, objectTooDeep } from '../depth.js';
 import {
@@ -53,7 +54,7 @@ export class GenericStore implements ObjectStore {
     readonly definition: ResourceDefinition,
     private readonly storage: Storage,
     private readonly hooks: Hooks,
-    private readonly resolve: <T>(name: string) => T,
+    private readonly use: <T>(key: ServiceKey<T>) => T,
     /** Shared with the watch cache, which takes its copies of what this store writes from it. */
     private readonly recent?: RecentWrites,
   ) {
@@ -72,7 +73,7 @@ export class GenericStore implements ObjectStore {
   }
 
   private strategyContext(namespace: string, dryRun: boolean, subresource = ''): StrategyContext {
-    return { namespace, dryRun, subresource, resolve: this.resolve };
+    return { namespace, dryRun, subresource, use: this.use };
   }
 
   async get(namespace: string, name: string): Promise<KubeObject> {

@@ -1,33 +1,34 @@
 /**
  * Upstream's admission flags: --enable-admission-plugins, --disable-admission-plugins and
  * --admission-control-config-file (an AdmissionConfiguration), turned into config overrides.
- * Upstream names map to built-in plugin folders; any other name is taken as a plugin's config key,
- * so third-party admission plugins can be named too.
+ * Upstream names come from the plugins' manifests (`admissionName`, with `admissionOrder` for
+ * upstream's fixed order); any other name is taken as a plugin's config key, so third-party
+ * admission plugins can be named too.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { ConfigOverrides } from '../../config/load.js';
+import type { AnyManifest } from '../../config/manifests.js';
 import { SkiffError } from '../../errors.js';
-
-/** Upstream's names, in upstream's fixed order (the order plugins are added in when enabled by flag). */
-export const ADMISSION_PLUGINS: Record<string, string> = {
-  AlwaysAdmit: 'admission-always-admit',
-  NamespaceLifecycle: 'admission-namespace-lifecycle',
-  LimitRanger: 'admission-limit-ranger',
-  ServiceAccount: 'admission-service-account',
-  SecurityContextDeny: 'admission-security-context-deny',
-  ResourceQuota: 'admission-resource-quota',
-  AlwaysDeny: 'admission-always-deny',
-};
-
-const UPSTREAM_ORDER = Object.keys(ADMISSION_PLUGINS);
 
 export interface AdmissionFlags {
   enableAdmissionPlugins?: string;
   disableAdmissionPlugins?: string;
   admissionControlConfigFile?: string;
+}
+
+interface AdmissionName {
+  plugin: string;
+  order?: number;
+}
+
+/** Upstream admission name → plugin, from the manifests. */
+export function admissionNames(manifests: readonly AnyManifest[]): Map<string, AdmissionName> {
+  return new Map(
+    manifests.flatMap((m) => (m.admissionName ? [[m.admissionName, { plugin: m.name, order: m.admissionOrder }]] : [])),
+  );
 }
 
 export function admissionOptions(command: Command): Command {
@@ -49,9 +50,12 @@ const names = (list: string | undefined) =>
     .map((n) => n.trim())
     .filter(Boolean);
 
-const pluginKey = (name: string) => ADMISSION_PLUGINS[name] ?? name;
-
-export function admissionOverrides(flags: AdmissionFlags): Pick<ConfigOverrides, 'plugins' | 'disabled' | 'configure'> {
+export function admissionOverrides(
+  flags: AdmissionFlags,
+  manifests: readonly AnyManifest[],
+): Pick<ConfigOverrides, 'plugins' | 'disabled' | 'configure'> {
+  const known = admissionNames(manifests);
+  const pluginKey = (name: string) => known.get(name)?.plugin ?? name;
   const enable = names(flags.enableAdmissionPlugins);
   const disable = names(flags.disableAdmissionPlugins);
   const both = enable.filter((n) => disable.includes(n));
@@ -62,14 +66,18 @@ export function admissionOverrides(flags: AdmissionFlags): Pick<ConfigOverrides,
       'name each plugin in one of the two flags only',
     );
   }
-  // Upstream ignores the flag's order and runs plugins in its own; Skiff does the same for known names.
-  const rank = (n: string) => (UPSTREAM_ORDER.includes(n) ? UPSTREAM_ORDER.indexOf(n) : UPSTREAM_ORDER.length - 1);
+  // Upstream ignores the flag's order and runs plugins in its own; Skiff does the same for known
+  // names. Names without an order run last, beside the last of upstream's (stable: in flag order).
+  const last = Math.max(0, ...[...known.values()].map((k) => k.order ?? 0));
+  const rank = (n: string) => known.get(n)?.order ?? last;
   const plugins: Record<string, Record<string, unknown>> = {};
   for (const n of [...enable].sort((a, b) => rank(a) - rank(b))) plugins[pluginKey(n)] = {};
   return {
     plugins,
     disabled: disable.map(pluginKey),
-    configure: flags.admissionControlConfigFile ? readAdmissionConfiguration(flags.admissionControlConfigFile) : {},
+    configure: flags.admissionControlConfigFile
+      ? readAdmissionConfiguration(flags.admissionControlConfigFile, pluginKey)
+      : {},
   };
 }
 
@@ -79,7 +87,10 @@ interface AdmissionConfiguration {
 }
 
 /** Upstream's AdmissionConfiguration: `plugins: [{name, path | configuration}]`, paths relative to the file. */
-export function readAdmissionConfiguration(file: string): Record<string, Record<string, unknown>> {
+export function readAdmissionConfiguration(
+  file: string,
+  pluginKey: (name: string) => string,
+): Record<string, Record<string, unknown>> {
   const fail = (message: string, fix: string) => new SkiffError('SKIFF_ADMISSION_CONFIG', `${file}: ${message}`, fix);
   const doc = readYaml(file, fail) as AdmissionConfiguration;
   if (doc?.kind !== 'AdmissionConfiguration' || !Array.isArray(doc.plugins)) {

@@ -1,22 +1,47 @@
+/** `skiff config check`: validate a config file, set its plugins up, print the order, the chains and what each plugin uses. */
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { describeChains } from '../../chains.js';
-import { loadConfig } from '../../config/load.js';
+import { loadConfig, type ResolvedConfig } from '../../config/load.js';
+import type { AnyManifest } from '../../config/manifests.js';
 import { preparePlugins } from '../../server/server.js';
 import { preparePki } from '../../tls/startup.js';
 import { type AdmissionFlags, admissionOptions, admissionOverrides } from './admission-flags.js';
 
-export function configCommand(): Command {
+/**
+ * What each plugin declares on its manifest for the command line and the chains: the flags,
+ * commands, authorization mode and admission name it owns.
+ */
+export function declaredPoints(manifest: AnyManifest): string[] {
+  const out: string[] = [];
+  if (manifest.flags?.length) out.push(`flags ${manifest.flags.map((f) => f.flag.split(' ')[0]).join(' ')}`);
+  if (manifest.commands?.length) out.push(`commands ${manifest.commands.map((c) => c.name).join(' ')}`);
+  if (manifest.authorizationMode) out.push(`authorization mode ${manifest.authorizationMode}`);
+  if (manifest.admissionName) out.push(`admission name ${manifest.admissionName}`);
+  return out;
+}
+
+/** One line per plugin: the contribution points its setup used, then what its manifest declares. */
+export function describePoints(config: ResolvedConfig, points: ReadonlyMap<string, readonly string[]>): string[] {
+  return config.plugins.map((p) => {
+    const used = points.get(p.name) ?? [];
+    const declared = declaredPoints(p.manifest);
+    const parts = [used.length ? used.join(', ') : '(none)', ...declared];
+    return `  ${p.name}: ${parts.join('; ')}`;
+  });
+}
+
+export function configCommand(manifests: readonly AnyManifest[]): Command {
   const config = new Command('config').description('work with config files');
   const check = config
     .command('check')
     .description(
-      'validate a config file, set its plugins up (creating the PKI if missing; opening no storage, serving nothing) and print the chains',
+      'validate a config file, set its plugins up (creating the PKI if missing; opening no storage, serving nothing), print the chains and the contribution points each plugin uses',
     )
     .option('--config <file>', 'the config file (default: config/default.yaml)')
     .option('--data-dir <dir>', 'where data is kept (default: ./data, or server.dataDir in the config)');
   admissionOptions(check).action(async (opts: { config?: string; dataDir?: string } & AdmissionFlags) => {
-    const admission = admissionOverrides(opts);
+    const admission = admissionOverrides(opts, manifests);
     const resolved = await loadConfig(opts.config, { ...admission, dataDir: opts.dataDir });
     const out = [
       `config: ${resolved.file}`,
@@ -35,6 +60,7 @@ export function configCommand(): Command {
     for (const [chain, names] of Object.entries(describeChains(prepared.hooks))) {
       out.push(`  ${chain}: ${names.join(', ') || '(none)'}`);
     }
+    out.push('contribution points, per plugin:', ...describePoints(resolved, prepared.plugins.points));
     await prepared.plugins.closeAll();
     process.stdout.write(`${out.join('\n')}\n`);
   });

@@ -7,7 +7,6 @@
  * `skiff config check` sets plugins up (no storage is opened, nothing listens); only their
  * controller registrations are used.
  */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { type Logger, pino } from 'pino';
 import { cachedDiscovery } from '../../client/discovery.js';
@@ -15,11 +14,13 @@ import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
 import { delay } from '../../client/informer.js';
 import type { ServerConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
+import type { AnyManifest } from '../../config/manifests.js';
 import { type ControllerLeaderElection, ControllerManager } from '../../controllers.js';
 import { isStatusError, SkiffError } from '../../errors.js';
 import { preparePlugins } from '../../server/server.js';
 import { componentCredentials } from '../../tls/layout.js';
 import { bool, goDurationSeconds } from '../flag-values.js';
+import { addPluginFlags, type DeclaredFlag, pluginFlagOverlay } from '../plugin-flags.js';
 import { stopOnSignals } from '../stop-on-signals.js';
 import { controllerPlugins, selectControllers } from './controller-selection.js';
 
@@ -29,7 +30,6 @@ interface Options {
   config?: string;
   dataDir?: string;
   controllers: string;
-  rootCaFile?: string;
   leaderElect: boolean;
   leaderElectLeaseDuration: number;
   leaderElectRenewDeadline: number;
@@ -37,19 +37,20 @@ interface Options {
   leaderElectResourceName: string;
   leaderElectResourceNamespace: string;
   logLevel: string;
+  /** The plugins' flags (--root-ca-file), by commander's attribute name. */
+  [pluginFlag: string]: unknown;
 }
 
 const USER_AGENT = 'skiff-controller-manager';
 
-export function controllerManagerCommand(): Command {
-  return new Command('controller-manager')
+export function controllerManagerCommand(manifests: readonly AnyManifest[]): Command {
+  const command = new Command('controller-manager')
     .description("run the config file's controllers in their own process, against an API server over HTTPS")
     .option('--kubeconfig <file>', 'how to reach the API server (default: <data-dir>/pki/controller-manager.crt)')
     .option('--master <url>', "the API server's address; overrides the kubeconfig's (default: from the config file)")
     .option('--config <file>', 'config file whose controller plugins run (default: config/default.yaml)')
     .option('--data-dir <dir>', 'data directory holding the PKI (default: ./data, or server.dataDir in the config)')
     .option('--controllers <list>', "controllers to run: '*' all, 'foo' also foo, '-foo' not foo", '*')
-    .option('--root-ca-file <file>', 'the CA published to pods as kube-root-ca.crt (default: the kubeconfig CA)')
     .option('--leader-elect <bool>', 'run the controllers only while holding the leader lease', bool, true)
     .option('--leader-elect-lease-duration <d>', 'how long a lease lasts unrenewed', goDurationSeconds, 15)
     .option(
@@ -61,18 +62,21 @@ export function controllerManagerCommand(): Command {
     .option('--leader-elect-retry-period <d>', 'how often to try to acquire or renew', goDurationSeconds, 2)
     .option('--leader-elect-resource-name <name>', 'the Lease', 'kube-controller-manager')
     .option('--leader-elect-resource-namespace <ns>', "the Lease's namespace", 'kube-system')
-    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
-    .action((opts: Options) => run(opts));
+    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');
+  const declared = addPluginFlags(command, manifests, 'controller-manager');
+  return command.action((opts: Options) => run(opts, declared));
 }
 
-async function run(opts: Options): Promise<void> {
+async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<void> {
   const logger = pino({ name: 'skiff', level: opts.logLevel });
-  const config = await loadConfig(opts.config, { dataDir: opts.dataDir });
+  const overlay = pluginFlagOverlay(declared, opts);
+  const config = await loadConfig(opts.config, { dataDir: opts.dataDir, ...overlay });
   const client = connect(opts, config.server, logger);
   // The lease has a client of its own: at shutdown the controllers' client is closed first (see
   // below), and the lease must still be released after they stop, so a successor starts at once.
   const leaseClient = opts.leaderElect ? connect(opts, config.server, logger) : undefined;
-  const rootCA = opts.rootCaFile ? readFileSync(opts.rootCaFile, 'utf8') : client.options.ca;
+  // The cluster CA pods are given, unless a plugin is configured with its own (--root-ca-file).
+  const rootCA = client.options.ca;
   const plugins = controllerPlugins(config);
   const prepared = await preparePlugins({ config: plugins, role: 'controller-manager', logger });
   logger.info({ config: config.file, plugins: plugins.plugins.map((p) => p.name) }, 'plugins loaded');

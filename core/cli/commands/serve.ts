@@ -1,19 +1,21 @@
-/** `skiff up` and `skiff apiserver`: load the config, build the server, listen, stop gracefully on a signal. */
-import { readFileSync } from 'node:fs';
+/**
+ * `skiff up` and `skiff apiserver`: load the config, build the server, listen, stop gracefully on a
+ * signal. Server-wide flags are declared here; every plugin's own flags come from its manifest.
+ */
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { parse as parseYaml } from 'yaml';
 import { describeChains } from '../../chains.js';
 import { loadConfig } from '../../config/load.js';
+import type { AnyManifest } from '../../config/manifests.js';
 import type { Port } from '../../config/schema.js';
-import { SkiffError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
 import { preparePki, writeAdminKubeconfig } from '../../tls/startup.js';
-import { bool } from '../flag-values.js';
+import { type AuthorizationFlags, authorizationOptions, authorizers } from '../authorization-flags.js';
+import { addPluginFlags, type DeclaredFlag, pluginFlagOverlay } from '../plugin-flags.js';
 import { stopOnSignals } from '../stop-on-signals.js';
 import { type AdmissionFlags, admissionOptions, admissionOverrides } from './admission-flags.js';
 
-interface ServeOptions extends AdmissionFlags {
+interface ServeOptions extends AdmissionFlags, AuthorizationFlags {
   config?: string;
   dataDir?: string;
   bindAddress?: string;
@@ -27,28 +29,9 @@ interface ServeOptions extends AdmissionFlags {
   storageBackend?: string;
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
-  etcdServers?: string;
-  etcdPrefix?: string;
-  etcdCafile?: string;
-  etcdCertfile?: string;
-  etcdKeyfile?: string;
-  clientCaFile?: string;
-  tokenAuthFile?: string;
-  basicAuthFile?: string;
-  anonymousAuth?: boolean;
-  serviceAccountIssuer?: string;
-  serviceAccountKeyFile?: string[];
-  serviceAccountSigningKeyFile?: string;
-  apiAudiences?: string;
-  auditLogPath?: string;
-  auditPolicyFile?: string;
-  auditLogMaxsize?: string;
-  auditLogMaxbackup?: string;
-  authorizationMode?: string;
-  authorizationConfig?: string;
-  authorizationPolicyFile?: string;
-  abacStrict?: boolean;
   logLevel: string;
+  /** The plugins' flags, by commander's attribute name. */
+  [pluginFlag: string]: unknown;
 }
 
 function port(value: string): Port {
@@ -65,135 +48,17 @@ function count(value: string): number {
   return Number(value);
 }
 
-const AUTHORIZATION_MODES: Record<string, string> = {
-  AlwaysAllow: 'authz-always-allow',
-  AlwaysDeny: 'authz-always-deny',
-  ABAC: 'authz-abac',
-  // Skiff's own mode: upstream's bootstrap roles for the components, from a file (not RBAC).
-  BootstrapRoles: 'authz-bootstrap-roles',
-};
-
-type Authorizers = { name: string; config?: Record<string, unknown> }[];
-
-/**
- * --authorization-config FILE: upstream's AuthorizationConfiguration (apiserver.config.k8s.io/v1),
- * `authorizers: [{type, name}]` in chain order. Upstream accepts no ABAC there; Skiff does, with the
- * policy file under `abac: {policyFile}` (or from --authorization-policy-file).
- */
-function authorizationConfig(file: string, opts: ServeOptions): Authorizers {
-  let doc: { kind?: unknown; authorizers?: { type?: string; name?: string; abac?: { policyFile?: string } }[] };
-  try {
-    doc = parseYaml(readFileSync(file, 'utf8')) ?? {};
-  } catch (err) {
-    throw new SkiffError(
-      'SKIFF_AUTHORIZATION_CONFIG',
-      `cannot read ${file}: ${(err as Error).message}`,
-      'give a YAML AuthorizationConfiguration',
-    );
-  }
-  if (doc.kind !== 'AuthorizationConfiguration' || !Array.isArray(doc.authorizers) || doc.authorizers.length === 0) {
-    throw new SkiffError(
-      'SKIFF_AUTHORIZATION_CONFIG',
-      `${file}: expected kind AuthorizationConfiguration with a non-empty authorizers list`,
-      'write apiVersion: apiserver.config.k8s.io/v1, kind: AuthorizationConfiguration, authorizers: [{type: ABAC, name: abac}, ...]',
-    );
-  }
-  const names = new Set<string>();
-  return doc.authorizers.map((a, i) => {
-    if (!a.name || names.has(a.name)) {
-      throw new SkiffError(
-        'SKIFF_AUTHORIZATION_CONFIG',
-        `${file}: authorizers[${i}].name must be set and unique`,
-        'give every authorizer its own name',
-      );
-    }
-    names.add(a.name);
-    const policyFile = a.abac?.policyFile ?? opts.authorizationPolicyFile;
-    return modeToPlugin(a.type ?? '', policyFile, opts.abacStrict, `${file}: authorizers[${i}].type`);
-  });
+interface Cli {
+  manifests: readonly AnyManifest[];
+  declared: readonly DeclaredFlag[];
 }
 
-function modeToPlugin(mode: string, policyFile: string | undefined, strict: boolean | undefined, where: string) {
-  const name = AUTHORIZATION_MODES[mode.trim()];
-  if (!name) {
-    throw new SkiffError(
-      'SKIFF_AUTHORIZATION_MODE',
-      `${where}: unknown or unsupported mode "${mode}"`,
-      `use one of ${Object.keys(AUTHORIZATION_MODES).join(', ')}`,
-    );
-  }
-  if (name !== 'authz-abac') return { name };
-  if (!policyFile) {
-    throw new SkiffError(
-      'SKIFF_AUTHORIZATION_MODE',
-      `${where} includes ABAC, but no --authorization-policy-file was given`,
-      'add --authorization-policy-file FILE (one JSON policy object per line)',
-    );
-  }
-  return { name, config: { policyFile, strict: strict ?? false } };
-}
-
-/** --authorization-mode=ABAC,AlwaysDeny → the authorizer plugins, in that order. */
-function authorizers(opts: ServeOptions): Authorizers | undefined {
-  if (opts.authorizationMode && opts.authorizationConfig) {
-    throw new SkiffError(
-      'SKIFF_AUTHORIZATION_MODE',
-      '--authorization-mode and --authorization-config cannot be used together',
-      'keep one of them, as upstream requires',
-    );
-  }
-  if (opts.authorizationConfig) return authorizationConfig(opts.authorizationConfig, opts);
-  if (!opts.authorizationMode) return undefined;
-  return opts.authorizationMode
-    .split(',')
-    .map((mode) => modeToPlugin(mode, opts.authorizationPolicyFile, opts.abacStrict, '--authorization-mode'));
-}
-
-/** Upstream's --etcd-* flags configure (and turn on) storage-etcd. */
-function etcdFlags(opts: ServeOptions): Record<string, unknown> | undefined {
-  const c: Record<string, unknown> = {};
-  if (opts.etcdServers)
-    c.servers = opts.etcdServers
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  if (opts.etcdPrefix !== undefined) c.prefix = opts.etcdPrefix;
-  if (opts.etcdCafile) c.caFile = opts.etcdCafile;
-  if (opts.etcdCertfile) c.certFile = opts.etcdCertfile;
-  if (opts.etcdKeyfile) c.keyFile = opts.etcdKeyfile;
-  return Object.keys(c).length ? c : undefined;
-}
-
-/** Upstream's authentication flags, each of which turns on the plugin that implements it. */
-function pluginFlags(opts: ServeOptions): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  const etcd = etcdFlags(opts);
-  if (etcd) out['storage-etcd'] = etcd;
-  if (opts.clientCaFile) out['authn-x509'] = { clientCAFile: opts.clientCaFile };
-  if (opts.tokenAuthFile) out['authn-token-file'] = { tokenAuthFile: opts.tokenAuthFile };
-  if (opts.basicAuthFile) out['authn-basic-file'] = { basicAuthFile: opts.basicAuthFile };
-  if (opts.anonymousAuth) out['authn-anonymous'] = {};
-  const sa: Record<string, unknown> = {};
-  if (opts.serviceAccountIssuer) sa.issuer = opts.serviceAccountIssuer;
-  if (opts.serviceAccountKeyFile?.length) sa.keyFiles = opts.serviceAccountKeyFile;
-  if (opts.serviceAccountSigningKeyFile) sa.signingKeyFile = opts.serviceAccountSigningKeyFile;
-  if (opts.apiAudiences) sa.apiAudiences = opts.apiAudiences.split(',').filter(Boolean);
-  if (Object.keys(sa).length) out['authn-service-account'] = sa;
-  if (opts.auditLogPath) {
-    out['audit-log'] = {
-      path: opts.auditLogPath,
-      ...(opts.auditPolicyFile ? { policyFile: opts.auditPolicyFile } : {}),
-      ...(opts.auditLogMaxsize ? { maxSizeMB: Number(opts.auditLogMaxsize) } : {}),
-      ...(opts.auditLogMaxbackup ? { maxBackups: Number(opts.auditLogMaxbackup) } : {}),
-    };
-  }
-  return out;
-}
-
-async function serve(role: string, opts: ServeOptions): Promise<void> {
-  const logger = pino({ name: 'skiff', level: opts.logLevel });
-  const admission = admissionOverrides(opts);
-  const config = await loadConfig(opts.config, {
+/** Every flag given, as config overrides: server settings, plugin flags, admission and authorization. */
+async function configFrom(opts: ServeOptions, cli: Cli) {
+  const overlay = pluginFlagOverlay(cli.declared, opts);
+  const chain = authorizers(opts, cli.manifests, cli.declared, overlay);
+  const admission = admissionOverrides(opts, cli.manifests);
+  return loadConfig(opts.config, {
     dataDir: opts.dataDir,
     bindAddress: opts.bindAddress,
     securePort: opts.securePort,
@@ -204,13 +69,19 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
     insecureBindAddress: opts.insecureBindAddress,
     insecurePort: opts.insecurePort,
     // As upstream, naming etcd servers means storing in etcd (unless --storage-backend says otherwise).
-    storageBackend: opts.storageBackend ?? (opts.etcdServers ? 'etcd' : undefined),
+    storageBackend: opts.storageBackend ?? overlay.storageBackend,
     maxRequestsInflight: opts.maxRequestsInflight,
     maxMutatingRequestsInflight: opts.maxMutatingRequestsInflight,
-    ...admission,
-    plugins: { ...pluginFlags(opts), ...admission.plugins },
-    authorizers: authorizers(opts),
+    plugins: { ...overlay.plugins, ...admission.plugins },
+    configure: { ...overlay.configure, ...admission.configure },
+    disabled: admission.disabled,
+    authorizers: chain,
   });
+}
+
+async function serve(role: string, opts: ServeOptions, cli: Cli): Promise<void> {
+  const logger = pino({ name: 'skiff', level: opts.logLevel });
+  const config = await configFrom(opts, cli);
   const started = Date.now();
   const { pki, identityProvider } = preparePki(config, logger);
   const server = await createServer({ config, role, logger, identityProvider });
@@ -240,7 +111,7 @@ async function serve(role: string, opts: ServeOptions): Promise<void> {
 const hostPort = (address: string, port: number) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 
-function serveCommand(role: string, description: string): Command {
+function serveCommand(role: string, description: string, manifests: readonly AnyManifest[]): Command {
   const command = new Command(role)
     .description(description)
     .option('--config <file>', 'config file (default: config/default.yaml)')
@@ -264,26 +135,6 @@ function serveCommand(role: string, description: string): Command {
     )
     .option('--insecure-bind-address <ip>', 'address of the insecure port (default: 127.0.0.1)')
     .option('--insecure-port <port>', 'plain-HTTP admin port; 0 (default) turns it off, "auto" picks a free port', port)
-    .option('--client-ca-file <file>', 'trust client certificates signed by this CA (turns on authn-x509)')
-    .option('--token-auth-file <file>', 'static bearer tokens, CSV (turns on authn-token-file)')
-    .option('--basic-auth-file <file>', 'static passwords, CSV; removed upstream in 1.19 (turns on authn-basic-file)')
-    .option('--anonymous-auth <bool>', 'requests without credentials act as system:anonymous (default: false)', bool)
-    .option('--service-account-issuer <url>', 'issuer of service-account tokens (turns on authn-service-account)')
-    .option(
-      '--service-account-key-file <file>',
-      'public key verifying service-account tokens; repeatable',
-      (v: string, p: string[] = []) => [...p, v],
-    )
-    .option('--service-account-signing-key-file <file>', 'private key signing service-account tokens')
-    .option('--api-audiences <list>', 'comma-separated audiences the API accepts in service-account tokens')
-    .option('--audit-log-path <file>', 'write audit events here (turns on audit-log)')
-    .option('--audit-policy-file <file>', 'an audit.k8s.io/v1 Policy (default: every request at Metadata)')
-    .option('--audit-log-maxsize <MB>', 'rotate the audit log at this size (default 100)')
-    .option('--audit-log-maxbackup <n>', 'rotated audit logs kept (default 10)')
-    .option('--authorization-mode <modes>', 'authorizers, in order: AlwaysAllow, AlwaysDeny, ABAC, BootstrapRoles')
-    .option('--authorization-config <file>', "upstream's AuthorizationConfiguration: authorizers: [{type, name}]")
-    .option('--authorization-policy-file <file>', 'the ABAC policy file (with --authorization-mode=ABAC)')
-    .option('--abac-strict', 'unknown keys in the ABAC policy file stop start-up instead of being warned about')
     .option(
       '--max-requests-inflight <n>',
       'read-only requests served at once, watches and other long-running requests apart; more get 429 (default: 400, 0: no limit)',
@@ -295,21 +146,19 @@ function serveCommand(role: string, description: string): Command {
       count,
     )
     .option('--storage-backend <name>', 'storage backend: sqlite, etcd, memory, ... (default: sqlite)')
-    .option('--etcd-servers <urls>', 'comma-separated etcd client URLs; selects the etcd backend (storage-etcd)')
-    .option('--etcd-prefix <prefix>', "where the API's /registry keys live in etcd (default: /registry)")
-    .option('--etcd-cafile <file>', "CA certificate that signed the etcd servers' certificates")
-    .option('--etcd-certfile <file>', 'client certificate for etcd')
-    .option('--etcd-keyfile <file>', 'key of the etcd client certificate')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');
-  return admissionOptions(command).action((opts: ServeOptions) => serve(role, opts));
+  authorizationOptions(admissionOptions(command), manifests);
+  const declared = addPluginFlags(command, manifests, role);
+  return command.action((opts: ServeOptions) => serve(role, opts, { manifests, declared }));
 }
 
-export function serveCommands(): Command[] {
+export function serveCommands(manifests: readonly AnyManifest[]): Command[] {
   return [
     serveCommand(
       'up',
       'run everything in one process: API server, controllers and (as they arrive) scheduler and nodes',
+      manifests,
     ),
-    serveCommand('apiserver', 'run the API server alone'),
+    serveCommand('apiserver', 'run the API server alone', manifests),
   ];
 }

@@ -279,9 +279,7 @@ describe('core/client/https-client: an ApiClient over HTTPS', () => {
 
   it('discovery gives the namespaced resources the server registry holds', async () => {
     const remote = await discoverNamespacedResources(cm);
-    const registry = ts.server.container.resolve<{
-      all(): { namespaced: boolean; virtualCreate?: unknown; group: string; version: string; plural: string }[];
-    }>('registry');
+    const registry = ts.server.api.registry;
     const local = registry
       .all()
       .filter((d) => d.namespaced && !d.virtualCreate)

@@ -349,10 +349,7 @@ describe('core/server: the REST API over HTTP', function () {
     });
     it('an expired continue token is 410 Expired', async () => {
       const first = await call('GET', '/api/v1/namespaces/paging/configmaps?limit=2');
-      const storage = ts.server.container.resolve<{
-        compact(r: number): Promise<void>;
-        currentRevision(): Promise<number>;
-      }>('storage');
+      const storage = ts.server.api.storage();
       await call('POST', '/api/v1/namespaces/paging/configmaps', { metadata: { name: 'cm-10' } });
       await storage.compact(await storage.currentRevision());
       const r = await call(
@@ -472,10 +469,7 @@ describe('core/server: the REST API over HTTP', function () {
       expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).to.deep.equal(['MODIFIED w0', 'DELETED w1']);
     });
     it('a too-old resourceVersion gets an ERROR event with 410 Expired', async () => {
-      const storage = ts.server.container.resolve<{
-        compact(r: number): Promise<void>;
-        currentRevision(): Promise<number>;
-      }>('storage');
+      const storage = ts.server.api.storage();
       await call('POST', '/api/v1/namespaces/watching/configmaps', { metadata: { name: 'w2' } });
       for (let i = 0; i < 25; i++)
         await call('POST', '/api/v1/namespaces/watching/configmaps', { metadata: { name: `old-${i}` } });

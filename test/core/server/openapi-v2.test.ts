@@ -199,7 +199,7 @@ describe('server: /openapi/v2', function () {
     expect(stale.status).to.equal(200);
     expect(((await stale.json()) as { swagger: string }).swagger).to.equal('2.0');
 
-    const registry = ts.server.container.resolve<ResourceRegistry>('registry');
+    const registry = ts.server.api.registry as ResourceRegistry;
     expect(openApiV2(registry)).to.equal(openApiV2(registry));
     expect(openApiV2(registry).json.etag).to.equal(etag);
   });

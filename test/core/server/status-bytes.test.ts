@@ -133,10 +133,7 @@ describe('core/server: Status bodies, byte for byte as upstream', function () {
       await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name } });
     }
     const first = JSON.parse((await call('GET', '/api/v1/namespaces/default/configmaps?limit=1')).text);
-    const storage = ts.server.container.resolve<{
-      compact(r: number): Promise<void>;
-      currentRevision(): Promise<number>;
-    }>('storage');
+    const storage = ts.server.api.storage();
     await call('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'page-d' } });
     await storage.compact(await storage.currentRevision());
     const r = await call('GET', `/api/v1/namespaces/default/configmaps?limit=1&continue=${first.metadata.continue}`);
@@ -150,10 +147,7 @@ describe('core/server: Status bodies, byte for byte as upstream', function () {
     // A watch cache of 5 events: a watch from revision 1 must be served from (compacted) storage.
     const small = await startTestServer({ watchCacheSize: 5 });
     try {
-      const storage = small.server.container.resolve<{
-        compact(r: number): Promise<void>;
-        currentRevision(): Promise<number>;
-      }>('storage');
+      const storage = small.server.api.storage();
       for (let i = 0; i < 10; i++) {
         await raw(`${small.url}/api/v1/namespaces/default/configmaps`, 'POST', { metadata: { name: `old-${i}` } });
       }

@@ -9,7 +9,8 @@ import pino from 'pino';
 import type { AdmissionAttributes, AdmissionPlugin } from '../../../core/auth-types.js';
 import { errors, isStatusError } from '../../../core/errors.js';
 import type { PluginContext, PluginManifest } from '../../../core/plugins/contract.js';
-import type { KubeObject } from '../../../core/sdk.js';
+import { type CachedReads, cachedObjectsOver } from '../../../core/plugins/plugin-api.js';
+import type { KubeObject } from '../../../core/sdk/index.js';
 import limitRanger from '../../../plugins/admission-limit-ranger/index.js';
 import namespaceLifecycle from '../../../plugins/admission-namespace-lifecycle/index.js';
 import serviceAccount from '../../../plugins/admission-service-account/index.js';
@@ -53,7 +54,7 @@ async function setUp<C>(manifest: PluginManifest<C>, config: C, fake: FakeApi): 
     name: manifest.name,
     config,
     logger: pino({ level: 'silent' }),
-    container: { resolve: () => fake },
+    api: { cached: cachedObjectsOver(() => fake as unknown as CachedReads) },
     provide: {
       admission: (p: AdmissionPlugin) => {
         plugin = p;

@@ -4,13 +4,8 @@
  */
 import { expect } from 'chai';
 import { loadConfigFromObject } from '../../../core/config/load.js';
-import {
-  formatScopes,
-  matchingScopes,
-  quotaApplies,
-  uncoveredScopes,
-} from '../../../plugins/admission-resource-quota/scopes.js';
-import { podConstraintError, usageOf, usageToList } from '../../../plugins/admission-resource-quota/usage.js';
+import { formatScopes, matchingScopes, quotaApplies, uncoveredScopes } from '../../../core/quota/scopes.js';
+import { podConstraintError, usageOf, usageToList } from '../../../core/quota/usage.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
 

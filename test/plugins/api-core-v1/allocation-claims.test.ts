@@ -111,7 +111,7 @@ describe('plugins/api-core-v1: allocation claims in storage', () => {
   it('through the API: a create claims its address and node port, the delete releases them', async () => {
     const server = await startTestServer({ plugins: { 'api-core-v1': { config: { allocationClaims: 'always' } } } });
     try {
-      const storageOf = server.server.container.resolve<Storage>('storage');
+      const storageOf = server.server.api.storage();
       const created = await api(server.url, 'POST', '/api/v1/namespaces/default/services', {
         metadata: { name: 'web' },
         spec: { type: 'NodePort', ports: [{ port: 80 }] },
@@ -139,7 +139,7 @@ describe('plugins/api-core-v1: allocation claims in storage', () => {
         spec: { type: 'NodePort', ports: [{ port: 80 }] },
       });
       expect(created.status).to.equal(201);
-      const storageOf = server.server.container.resolve<Storage>('storage');
+      const storageOf = server.server.api.storage();
       expect((await storageOf.list(CLAIMS_PREFIX)).items).to.deep.equal([]);
     } finally {
       await server.close();

@@ -98,7 +98,7 @@ describe('plugins/api-core-v1: API server endpoints', () => {
     });
 
     it('keeps an identity lease, renews it, and lists itself in the kubernetes endpoints', async () => {
-      const ours = server.server.container.resolve<ApiServerEndpoints>(API_SERVER_ENDPOINTS);
+      const ours = server.server.use(API_SERVER_ENDPOINTS);
       const lease = await server.server.client().get(LEASES, LEASE_NAMESPACE, ours.identity);
       expect(lease.metadata.labels).to.include({ [IDENTITY_LABEL]: 'kube-apiserver' });
       expect(lease.metadata.annotations).to.deep.equal({
@@ -160,7 +160,7 @@ describe('plugins/api-core-v1: API server endpoints', () => {
       // A peer that reconciles rarely: what it sees must come from its watch.
       const slow = peer(server, '127.0.0.2', server.port, { intervalSeconds: 60 });
       peers.push(slow);
-      server.server.container.resolve<ApiServerEndpoints>(API_SERVER_ENDPOINTS).halt();
+      server.server.use(API_SERVER_ENDPOINTS).halt();
       await slow.start();
       const now = new Date().toISOString().replace('Z', '000Z');
       await server.server.client().create(LEASES, LEASE_NAMESPACE, {
@@ -192,13 +192,13 @@ describe('plugins/api-core-v1: API server endpoints', () => {
         },
         spec: { holderIdentity: 'kube-apiserver-gone_1', leaseDurationSeconds: 15, renewTime: old },
       });
-      await server.server.container.resolve<ApiServerEndpoints>(API_SERVER_ENDPOINTS).reconcile();
+      await server.server.use(API_SERVER_ENDPOINTS).reconcile();
       expect(await leaseNames(server)).to.not.include('kube-apiserver-gone');
       expect(await endpointsOf(server)).to.deep.equal([subset(server.port, '127.0.0.1')]);
     });
 
     it('the last server to stop deletes its lease but leaves its address, as upstream never erases them all', async () => {
-      const ours = server.server.container.resolve<ApiServerEndpoints>(API_SERVER_ENDPOINTS);
+      const ours = server.server.use(API_SERVER_ENDPOINTS);
       await ours.stop();
       expect(await leaseNames(server)).to.deep.equal([]);
       expect(await endpointsOf(server)).to.deep.equal([subset(server.port, '127.0.0.1')]);
@@ -209,11 +209,9 @@ describe('plugins/api-core-v1: API server endpoints', () => {
     const server = await startTestServer({ plugins: fast });
     const other = peer(server, '127.0.0.2');
     await other.start();
-    const identity = server.server.container.resolve<ApiServerEndpoints>(API_SERVER_ENDPOINTS).identity;
+    const identity = server.server.use(API_SERVER_ENDPOINTS).identity;
     // Close runs the shutdown hook before storage closes; read what it left through the peer's view.
-    const storage = server.server.container.resolve<{ get(k: string): Promise<{ value: string } | undefined> }>(
-      'storage',
-    );
+    const storage = server.server.api.storage();
     const reads: Promise<unknown>[] = [];
     server.server.hooks.shutdown.tapPromise('test', async () => {
       reads.push(storage.get('/registry/services/endpoints/default/kubernetes').then((kv) => JSON.parse(kv!.value)));

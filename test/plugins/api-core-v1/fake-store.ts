@@ -4,6 +4,7 @@
  */
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../../../core/api/types.js';
 import { errors, StatusError } from '../../../core/errors.js';
+import type { ServiceKey } from '../../../core/plugins/services.js';
 
 /** Test bodies are read loosely, the way the API sees JSON. */
 // biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary JSON
@@ -19,9 +20,9 @@ export function strategyContext(
     namespace,
     dryRun,
     subresource,
-    resolve: <T>(name: string) => {
-      if (!(name in services)) throw new Error(`not registered: ${name}`);
-      return services[name] as T;
+    use: <T>(key: ServiceKey<T>) => {
+      if (!(key.id in services)) throw new Error(`not registered: ${key.id}`);
+      return services[key.id] as T;
     },
   };
 }

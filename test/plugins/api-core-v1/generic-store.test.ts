@@ -5,6 +5,7 @@ import type { KubeObject, ResourceDefinition } from '../../../core/api/types.js'
 import type { UserInfo } from '../../../core/auth-types.js';
 import { StatusError } from '../../../core/errors.js';
 import { createHooks } from '../../../core/hooks.js';
+import type { ServiceKey } from '../../../core/plugins/services.js';
 import { ClusterIPAllocator, NodePortAllocator } from '../../../plugins/api-core-v1/cluster-ip-allocator.js';
 import { endpointsDefinition } from '../../../plugins/api-core-v1/endpoints-events.js';
 import { namespaceDefinition } from '../../../plugins/api-core-v1/namespaces.js';
@@ -32,7 +33,7 @@ describe('plugins/api-core-v1: with the generic store', () => {
       nodePortAllocator: new NodePortAllocator(30000, 32767, listServices),
     };
     const hooks = createHooks();
-    storeFor = (def) => new GenericStore(def, storage, hooks, <T>(name: string) => services[name] as T);
+    storeFor = (def) => new GenericStore(def, storage, hooks, <T>(key: ServiceKey<T>) => services[key.id] as T);
   });
   afterEach(async () => storage.close());
 

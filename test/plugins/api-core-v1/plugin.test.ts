@@ -1,10 +1,10 @@
-import { createContainer } from 'awilix';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { ResourceDefinition } from '../../../core/api/types.js';
 import type { ApiClient } from '../../../core/client/types.js';
-import { createHooks } from '../../../core/hooks.js';
 import type { Contributions, PluginContext } from '../../../core/plugins/contract.js';
+import type { PluginApi } from '../../../core/plugins/plugin-api.js';
+import type { ServiceKey } from '../../../core/plugins/services.js';
 import type { ClusterIPAllocator } from '../../../plugins/api-core-v1/cluster-ip-allocator.js';
 import plugin, { type ApiCoreV1Config } from '../../../plugins/api-core-v1/index.js';
 
@@ -12,17 +12,20 @@ function setUp(config: unknown) {
   const parsed = plugin.config!.parse(config) as ApiCoreV1Config;
   const resources: ResourceDefinition[] = [];
   const bootstraps: string[] = [];
-  const container = createContainer({ strict: true });
+  const services = new Map<string, unknown>();
   const provide = {
     resource: (def: ResourceDefinition) => resources.push(def),
     bootstrap: (name: string, _run: (c: ApiClient) => Promise<void>) => bootstraps.push(name),
+    service: (key: ServiceKey<unknown>, value: unknown) => services.set(key.id, value),
   } as unknown as Contributions;
   const ctx: PluginContext<ApiCoreV1Config> = {
     name: 'api-core-v1',
     config: parsed,
     logger: pino({ level: 'silent' }),
-    container,
-    hooks: createHooks(),
+    use: <T>(key: ServiceKey<T>) => services.get(key.id) as T,
+    api: {} as PluginApi,
+    onReady: () => {},
+    onShutdown: () => {},
     server: {
       dataDir: '/tmp',
       configFile: '(test)',
@@ -34,7 +37,7 @@ function setUp(config: unknown) {
     onClose: () => {},
   };
   plugin.setup(ctx);
-  return { resources, bootstraps, container, byPlural: (p: string) => resources.find((r) => r.plural === p)! };
+  return { resources, bootstraps, services, byPlural: (p: string) => resources.find((r) => r.plural === p)! };
 }
 
 describe('plugins/api-core-v1: the plugin', () => {
@@ -127,10 +130,10 @@ describe('plugins/api-core-v1: the plugin', () => {
   });
 
   it('registers the allocators; the first address goes to the kubernetes service', () => {
-    const { container } = setUp({ serviceClusterIPRange: '10.96.0.0/12' });
-    const allocator = container.resolve<ClusterIPAllocator>('clusterIPAllocator');
+    const { services } = setUp({ serviceClusterIPRange: '10.96.0.0/12' });
+    const allocator = services.get('clusterIPAllocator') as ClusterIPAllocator;
     expect(allocator.cidr).to.equal('10.96.0.0/12');
     expect(allocator.kubernetesServiceIP).to.equal('10.96.0.1');
-    expect(container.resolve('nodePortAllocator')).to.be.an('object');
+    expect(services.get('nodePortAllocator')).to.be.an('object');
   });
 });

@@ -23,7 +23,10 @@ describe('plugins/api-core-v1: services', () => {
     // Scans start at the bottom of the dynamic band, so the values are known.
     clusterIPs = new ClusterIPAllocator('127.96.0.0/16', async () => [], { random: () => 0 });
     nodePorts = new NodePortAllocator(30000, 32767, async () => [], { random: () => 0 });
-    store = new FakeStore(serviceDefinition, { [CLUSTER_IP_ALLOCATOR]: clusterIPs, [NODE_PORT_ALLOCATOR]: nodePorts });
+    store = new FakeStore(serviceDefinition, {
+      [CLUSTER_IP_ALLOCATOR.id]: clusterIPs,
+      [NODE_PORT_ALLOCATOR.id]: nodePorts,
+    });
   });
 
   it('defaults and allocates a cluster IP', async () => {
@@ -106,8 +109,8 @@ describe('plugins/api-core-v1: services', () => {
   it('a manifest pinning 30000 or a low address still applies after services that took dynamic ones', async () => {
     // Real randomness here, as on a server: dynamic values avoid the band pinned ones come from.
     const randomStore = new FakeStore(serviceDefinition, {
-      [CLUSTER_IP_ALLOCATOR]: new ClusterIPAllocator('127.96.0.0/16', async () => []),
-      [NODE_PORT_ALLOCATOR]: new NodePortAllocator(30000, 32767, async () => []),
+      [CLUSTER_IP_ALLOCATOR.id]: new ClusterIPAllocator('127.96.0.0/16', async () => []),
+      [NODE_PORT_ALLOCATOR.id]: new NodePortAllocator(30000, 32767, async () => []),
     });
     for (const name of ['lb', 'np']) {
       const type = name === 'lb' ? 'LoadBalancer' : 'NodePort';
@@ -181,7 +184,7 @@ describe('plugins/api-core-v1: services', () => {
     const port = (svc.spec as Json).ports[0].nodePort as number;
     await serviceStrategy.afterDelete!(
       svc,
-      strategyContext('default', { [CLUSTER_IP_ALLOCATOR]: clusterIPs, [NODE_PORT_ALLOCATOR]: nodePorts }),
+      strategyContext('default', { [CLUSTER_IP_ALLOCATOR.id]: clusterIPs, [NODE_PORT_ALLOCATOR.id]: nodePorts }),
     );
     await clusterIPs.allocate(ip, 'default/next');
     await nodePorts.allocate(port, 'default/next');
@@ -191,7 +194,7 @@ describe('plugins/api-core-v1: services', () => {
     const obj = service();
     await serviceStrategy.prepareForCreate!(
       obj,
-      strategyContext('default', { [CLUSTER_IP_ALLOCATOR]: clusterIPs }, true),
+      strategyContext('default', { [CLUSTER_IP_ALLOCATOR.id]: clusterIPs }, true),
     );
     const created = await store.create('default', service({}, 'real'));
     expect((created.spec as Json).clusterIP).to.equal((obj.spec as Json).clusterIP);

@@ -1,12 +1,12 @@
 /**
- * `skiff abac check` and `skiff abac lint`: ABAC policy files offline, for training. They use the
- * authz-abac plugin's own parser and matcher, so what they say is what the server does.
+ * `skiff abac check` and `skiff abac lint`: ABAC policy files offline, for training. They use this
+ * plugin's own parser and matcher, so what they say is what the server does.
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { isNamespaceName, lint } from '../../../plugins/authz-abac/lint.js';
-import { loadPolicy, policyProblems, readPolicyText } from '../../../plugins/authz-abac/load.js';
-import { firstMatch, parsePolicy } from '../../../plugins/authz-abac/policy.js';
-import type { AuthorizationAttributes } from '../../auth-types.js';
+import type { AuthorizationAttributes } from 'skiff/sdk/auth';
+import { Command, InvalidArgumentError } from 'skiff/sdk/cli';
+import { isNamespaceName, lint } from './lint.js';
+import { loadPolicy, policyProblems, readPolicyText } from './load.js';
+import { firstMatch, parsePolicy } from './policy.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const STRICT = 'as --abac-strict: unknown keys are errors';

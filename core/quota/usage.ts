@@ -4,7 +4,8 @@
  * storage, and `count/<resource>.<group>` for everything. Shared by the admission plugin (which
  * charges) and the quota controller (which recounts), so both always agree.
  */
-import { formatQuantity, type KubeObject, parseQuantityWithFormat, type Quantity } from '../../core/sdk.js';
+import { formatQuantity, parseQuantityWithFormat, type Quantity } from '../api/quantity.js';
+import type { KubeObject } from '../api/types.js';
 
 /** Resource name → amount, e.g. {pods: 1, requests.cpu: 250m}. */
 export type Usage = Map<string, Readonly<Quantity>>;

@@ -5,7 +5,7 @@
  * (upstream ignores their operator); PriorityClass is a label selector on the pod's
  * priorityClassName. Scoped quotas never apply to other kinds.
  */
-import type { KubeObject } from '../../core/sdk.js';
+import type { KubeObject } from '../api/types.js';
 import { type Fields, fields, type GroupResource, isBestEffort, list } from './usage.js';
 
 /** A ScopedResourceSelectorRequirement: {scopeName, operator, values}. */
