@@ -143,7 +143,12 @@ export class StorageUnavailableError extends StorageError {
   override readonly name = 'StorageUnavailableError';
 }
 
-/** The first key after every key with this prefix, for range reads. */
-export function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+/** A read at (or a watch from) a revision the store has not reached: a plain StorageError, as etcd's "future revision". */
+export function futureRevisionError(requested: number, current: number): StorageError {
+  return new StorageError(`revision ${requested} is newer than the current revision ${current}`);
+}
+
+/** compact(revision) beyond the current revision (the contract refuses it). */
+export function futureCompactionError(revision: number, current: number): StorageError {
+  return new StorageError(`cannot compact to revision ${revision}: the current revision is ${current}`);
 }

@@ -1,5 +1,7 @@
 /**
- * Fans committed events out to watchers; shared by storage-sqlite and storage-memory.
+ * Fans committed events out to watchers, for any store whose writes all pass through this process
+ * (storage-sqlite, storage-memory; see SingleWriterStorage): the backend publishes what it committed
+ * and answers history reads, the hub does the rest.
  *
  * A new watcher first replays history from its backend in pages (so a watch from far back does not
  * block the event loop). Live events published meanwhile wait in its queue and are drained after the
@@ -9,8 +11,11 @@
 import { CompactedError, type StorageEvent, StorageUnavailableError, type Watch, type WatchOptions } from './types.js';
 
 export interface HistorySource {
-  /** Events with `from < revision <= to` whose key starts with `prefix`, oldest first, at most `limit`. */
-  readHistory(prefix: string, from: number, to: number, limit: number): StorageEvent[];
+  /**
+   * Events with `from < revision <= to` whose key starts with `prefix`, oldest first, at most `limit`.
+   * May answer asynchronously (a database client): the watcher then waits for the page.
+   */
+  readHistory(prefix: string, from: number, to: number, limit: number): StorageEvent[] | Promise<StorageEvent[]>;
   /** The compacted revision: history at or below it is gone. */
   compacted(): number;
 }
@@ -38,6 +43,8 @@ interface Watcher {
   replaying: boolean;
   queue: Item[];
   scheduled: boolean;
+  /** Waiting for an asynchronous history page: nothing else runs for this watcher meanwhile. */
+  reading: boolean;
   done: boolean;
 }
 
@@ -57,10 +64,7 @@ export class WatchHub {
   }
 
   watch(prefix: string, options: WatchOptions): HubWatch {
-    const from = options.fromRevision;
-    if (!Number.isSafeInteger(from) || from < 0) {
-      throw new TypeError(`watch fromRevision must be a non-negative integer, got ${from}`);
-    }
+    const from = checkFromRevision(options.fromRevision);
     const compacted = this.source.compacted();
     // 0 means "from the beginning"; once the beginning is compacted away it means "from now", as in etcd.
     const cursor = from === 0 && compacted > 0 ? this.published : from;
@@ -72,6 +76,7 @@ export class WatchHub {
       replaying: cursor < this.published,
       queue: [],
       scheduled: false,
+      reading: false,
       done: false,
     };
     if (cursor < compacted) {
@@ -120,7 +125,7 @@ export class WatchHub {
   }
 
   private schedule(w: Watcher): void {
-    if (w.scheduled || w.done) return;
+    if (w.scheduled || w.reading || w.done) return;
     w.scheduled = true;
     // Replay pages yield to I/O between them; live events go out as soon as the writer's turn ends.
     // (Inline arrows, not a named one: under tsx a named closure also gets its name set, per event.)
@@ -136,7 +141,12 @@ export class WatchHub {
   private pump(w: Watcher): void {
     try {
       if (w.replaying) {
-        this.replayPage(w);
+        const page = this.readPage(w);
+        if (page instanceof Promise) {
+          this.awaitPage(w, page);
+          return;
+        }
+        this.replayPage(w, page);
         if (w.replaying) {
           this.schedule(w);
           return;
@@ -148,10 +158,33 @@ export class WatchHub {
     }
   }
 
-  private replayPage(w: Watcher): void {
+  private readPage(w: Watcher): StorageEvent[] | Promise<StorageEvent[]> {
+    this.checkCompacted(w);
+    return this.source.readHistory(w.prefix, w.cursor, w.replayTo, REPLAY_PAGE);
+  }
+
+  private awaitPage(w: Watcher, page: Promise<StorageEvent[]>): void {
+    w.reading = true;
+    page
+      .then((events) => {
+        w.reading = false;
+        // A compaction during the read may have removed part of the page.
+        this.checkCompacted(w);
+        this.replayPage(w, events);
+        this.schedule(w);
+      })
+      .catch((err: Error) => {
+        w.reading = false;
+        this.fail(w, err);
+      });
+  }
+
+  private checkCompacted(w: Watcher): void {
     const compacted = this.source.compacted();
     if (w.cursor < compacted) throw new CompactedError(w.cursor, compacted);
-    const page = this.source.readHistory(w.prefix, w.cursor, w.replayTo, REPLAY_PAGE);
+  }
+
+  private replayPage(w: Watcher, page: StorageEvent[]): void {
     for (const e of page) {
       if (w.done) return;
       w.cursor = e.revision;
@@ -186,12 +219,24 @@ export class WatchHub {
   private fail(w: Watcher, err: Error): void {
     if (w.done) return;
     this.stop(w);
-    try {
-      w.options.onError?.(err);
-    } catch (thrown) {
-      // A throwing error handler must not take the store down with it.
-      process.emitWarning(`storage watch onError handler threw: ${(thrown as Error).message}`);
-    }
+    notifyWatchError(w.options, err);
+  }
+}
+
+/** Storage.watch's argument check: fromRevision is a revision (0: from the beginning). */
+export function checkFromRevision(from: number): number {
+  if (!Number.isSafeInteger(from) || from < 0) {
+    throw new TypeError(`watch fromRevision must be a non-negative integer, got ${from}`);
+  }
+  return from;
+}
+
+/** Calls a watch's onError (once it has ended); a throwing handler must not take the store down with it. */
+export function notifyWatchError(options: WatchOptions, err: Error): void {
+  try {
+    options.onError?.(err);
+  } catch (thrown) {
+    process.emitWarning(`storage watch onError handler threw: ${(thrown as Error).message}`);
   }
 }
 

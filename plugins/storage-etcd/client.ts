@@ -5,7 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, type IOptions, isRecoverableError } from 'etcd3';
 import type { Logger } from 'pino';
-import { SkiffError } from '../../core/errors.js';
+import { SkiffError } from 'skiff/sdk/storage';
 
 export interface EtcdConnectionOptions {
   /** Client URLs, http:// or https:// (kube-apiserver's --etcd-servers). */

@@ -1,6 +1,6 @@
 /** etcd's and gRPC's failures, as the storage contract's errors. */
 import { isBrokenCircuitError } from 'cockatiel';
-import { StorageError, StorageUnavailableError, ValueTooLargeError } from '../../core/storage/types.js';
+import { StorageError, StorageUnavailableError, ValueTooLargeError } from 'skiff/sdk/storage';
 
 /** etcd's default --max-request-bytes (1.5 MiB). */
 export const DEFAULT_MAX_REQUEST_BYTES = 1572864;

@@ -7,44 +7,42 @@
  */
 import type { Etcd3, IKeyValue, IRangeRequest, IRangeResponse, ITxnRequest, ITxnResponse } from 'etcd3';
 import { CompareResult, CompareTarget } from 'etcd3';
-import type { Logger } from 'pino';
 import {
   CompactedError,
+  CompactionSchedule,
+  checkFromRevision,
+  DEFAULT_PROGRESS_INTERVAL_MS,
+  futureCompactionError,
+  futureRevisionError,
   KeyExistsError,
   KeyNotFoundError,
   type KeyValue,
   type ListOptions,
   type ListResult,
+  listPage,
   RevisionMismatchError,
+  RevisionTimeline,
   type Storage,
   StorageError,
   StorageUnavailableError,
+  StoreLifecycle,
+  type StoreOptions,
   type Watch,
   type WatchOptions,
-} from '../../core/storage/types.js';
-import { failedWatch } from '../../core/storage/watch-hub.js';
+} from 'skiff/sdk/storage';
 import { createClient, type EtcdConnectionOptions, waitForEtcd } from './client.js';
-import { Compactor } from './compactor.js';
 import { DEFAULT_MAX_REQUEST_BYTES, isCompacted, isFutureRevision, storageError } from './errors.js';
 import { EMPTY_REVISION, fromEtcdRevision, KeySpace, ROOT, toEtcdRevision } from './keys.js';
 import { EtcdWatch } from './watch.js';
 import { WriteQueue } from './write-queue.js';
 
-export interface EtcdStorageOptions extends EtcdConnectionOptions {
+export interface EtcdStorageOptions extends EtcdConnectionOptions, StoreOptions {
   /** Replaces the API's leading "/registry" in etcd (kube-apiserver's --etcd-prefix; default "/registry"). */
   prefix?: string;
-  /** History younger than this is kept (default 300 s); older history is compacted every interval. */
-  compactionWindowSeconds?: number;
-  compactionIntervalSeconds?: number;
-  /** How often watchers get onProgress (default 5000). */
-  progressIntervalMs?: number;
   /** etcd's --max-request-bytes, reported in ValueTooLargeError (default 1.5 MiB). */
   maxRequestBytes?: number;
   /** Writes sent to etcd at once (default 1: they commit in the order they were issued). */
   maxWritesInFlight?: number;
-  logger?: Logger;
-  /** The clock, for tests of time-based compaction. */
-  now?: () => number;
 }
 
 /** Reads without a limit are fetched in pages of this many keys, all at one revision. */
@@ -58,7 +56,10 @@ export class EtcdStorage implements Storage {
   private readonly limitBytes: number;
   private readonly writes: WriteQueue;
   private readonly watches = new Set<EtcdWatch>();
-  private readonly compactor: Compactor;
+  private readonly lifecycle = new StoreLifecycle('the etcd store');
+  /** etcd keeps no write times: the revision is noted every compaction interval instead. */
+  private readonly timeline = new RevisionTimeline();
+  private readonly compaction: CompactionSchedule;
   /** For reads that only want a revision: the prefix itself, which no Skiff key equals. */
   private readonly probe: Buffer;
   /** The newest etcd revision any answer carried: "now" for a watch from 0 on a compacted store. */
@@ -68,8 +69,6 @@ export class EtcdStorage implements Storage {
   /** The revision read in flight, and the one that callers arriving meanwhile share. */
   private revisionRead?: Promise<number>;
   private queuedRead?: Promise<number>;
-  private closed = false;
-  private closing?: Promise<void>;
 
   static async open(options: EtcdStorageOptions): Promise<EtcdStorage> {
     const client = createClient(options);
@@ -83,7 +82,7 @@ export class EtcdStorage implements Storage {
     const store = new EtcdStorage(client, options);
     try {
       // The compaction clock's first note: the revision at start.
-      await store.compactor.run();
+      await store.compaction.run();
     } catch (err) {
       await store.close();
       throw err;
@@ -101,13 +100,13 @@ export class EtcdStorage implements Storage {
     this.servers = options.servers;
     this.limitBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.writes = new WriteQueue(options.maxWritesInFlight ?? 1);
-    this.compactor = new Compactor({
-      windowSeconds: options.compactionWindowSeconds ?? 300,
-      intervalSeconds: options.compactionIntervalSeconds ?? 60,
-      now: options.now,
-      currentRevision: () => this.currentRevision(),
+    this.compaction = new CompactionSchedule({
+      ...options,
+      expiredRevision: async (cutoffMs, nowMs) => {
+        this.timeline.note(nowMs, await this.currentRevision());
+        return this.timeline.newestAtOrBefore(cutoffMs);
+      },
       compact: (revision) => this.compact(revision),
-      logger: options.logger,
     });
   }
 
@@ -123,12 +122,7 @@ export class EtcdStorage implements Storage {
     const first = await this.rangeAt({ ...range, limit: limit || LIST_PAGE }, requested);
     const at = requested || Number(first.header.revision);
     const items = first.kvs.map((kv) => this.toKeyValue(kv));
-    if (limit) {
-      const more = first.more;
-      return more
-        ? { items, revision: fromEtcdRevision(at), more, remaining: Number(first.count) - items.length }
-        : { items, revision: fromEtcdRevision(at), more };
-    }
+    if (limit) return listPage(items, fromEtcdRevision(at), first.more ? Number(first.count) - items.length : 0);
     // No limit: the rest in pages, all read at the first page's revision.
     let page = first;
     while (page.more) {
@@ -136,7 +130,7 @@ export class EtcdStorage implements Storage {
       page = await this.rangeAt({ key: past, range_end: range.range_end, limit: LIST_PAGE }, at);
       for (const kv of page.kvs) items.push(this.toKeyValue(kv));
     }
-    return { items, revision: fromEtcdRevision(at), more: false };
+    return listPage(items, fromEtcdRevision(at));
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -195,17 +189,15 @@ export class EtcdStorage implements Storage {
   }
 
   watch(prefix: string, options: WatchOptions): Watch {
-    const from = options.fromRevision;
-    if (!Number.isSafeInteger(from) || from < 0) {
-      throw new TypeError(`watch fromRevision must be a non-negative integer, got ${from}`);
-    }
-    if (this.closed) return failedWatch(options, new StorageUnavailableError('the etcd store is closed'));
+    checkFromRevision(options.fromRevision);
+    const refused = this.lifecycle.refusedWatch(options);
+    if (refused) return refused;
     const range = this.keys.range(prefix);
     const watch = new EtcdWatch(
       {
         client: this.client,
         keys: this.keys,
-        progressIntervalMs: this.options.progressIntervalMs ?? 5000,
+        progressIntervalMs: this.options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
         logger: this.options.logger,
         readable: (revision) => this.readable(revision),
         currentEtcdRevision: async () => toEtcdRevision(await this.currentRevision()),
@@ -226,7 +218,7 @@ export class EtcdStorage implements Storage {
    * after they asked, which is all linearizability needs, and etcd sees one read per round trip.
    */
   currentRevision(): Promise<number> {
-    if (this.closed) return Promise.reject(new StorageUnavailableError('the etcd store is closed'));
+    if (this.lifecycle.closed) return Promise.reject(this.lifecycle.closedError());
     if (this.queuedRead) return this.queuedRead;
     if (!this.revisionRead) return this.readRevision();
     const queued = this.revisionRead
@@ -274,38 +266,31 @@ export class EtcdStorage implements Storage {
     try {
       this.seen(await this.client.kv.compact({ revision: toEtcdRevision(revision) }));
       this.readableFrom = Math.max(this.readableFrom, toEtcdRevision(revision));
+      this.timeline.forget(revision);
     } catch (err) {
       // At or below etcd's compacted revision: nothing to do, as the contract says.
       if (isCompacted(err)) return;
-      if (isFutureRevision(err)) {
-        throw new StorageError(
-          `cannot compact to revision ${revision}: the current revision is ${await this.currentRevision()}`,
-        );
-      }
+      if (isFutureRevision(err)) throw futureCompactionError(revision, await this.currentRevision());
       throw this.fail(err);
     }
   }
 
   /** Compacts what became history longer than the window ago; returns the compacted revision. */
   compactExpired(): Promise<number> {
-    return this.compactor.run().then(() => this.compactedRevision());
+    return this.compaction.run().then(() => this.compactedRevision());
   }
 
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
-  }
-
-  private async shutdown(): Promise<void> {
-    this.closed = true;
-    this.compactor.stop();
-    await this.writes.drain();
-    for (const w of [...this.watches]) w.fail(new StorageUnavailableError('the etcd store was closed'));
-    this.client.close();
+    return this.lifecycle.close(async () => {
+      this.compaction.stop();
+      await this.writes.drain();
+      for (const w of [...this.watches]) w.fail(new StorageUnavailableError(this.lifecycle.closedReason));
+      this.client.close();
+    });
   }
 
   private write<T>(op: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new StorageUnavailableError('the etcd store is closed'));
+    if (this.lifecycle.closed) return Promise.reject(this.lifecycle.closedError());
     return this.writes.run(() => op().catch((err: unknown) => Promise.reject(this.fail(err))));
   }
 
@@ -346,11 +331,7 @@ export class EtcdStorage implements Storage {
     } catch (err) {
       const requested = fromEtcdRevision(revision);
       if (isCompacted(err)) throw new CompactedError(requested, await this.compactedRevision());
-      if (isFutureRevision(err)) {
-        throw new StorageError(
-          `revision ${requested} is newer than the current revision ${await this.currentRevision()}`,
-        );
-      }
+      if (isFutureRevision(err)) throw futureRevisionError(requested, await this.currentRevision());
       throw this.fail(err);
     }
   }
@@ -377,11 +358,11 @@ export class EtcdStorage implements Storage {
   }
 
   private fail(err: unknown): Error {
-    if (this.closed && !(err instanceof StorageError)) return new StorageUnavailableError('the etcd store is closed');
+    if (this.lifecycle.closed && !(err instanceof StorageError)) return this.lifecycle.closedError();
     return storageError(err, this.servers, this.limitBytes);
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new StorageUnavailableError('the etcd store is closed');
+    this.lifecycle.checkOpen();
   }
 }

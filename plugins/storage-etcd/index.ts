@@ -5,6 +5,7 @@
  */
 
 import { definePlugin, type FlagSpec } from 'skiff/sdk';
+import { DEFAULT_COMPACTION_INTERVAL_SECONDS, DEFAULT_COMPACTION_WINDOW_SECONDS } from 'skiff/sdk/storage';
 import { z } from 'zod';
 import { DEFAULT_MAX_REQUEST_BYTES } from './errors.js';
 
@@ -26,8 +27,8 @@ const configSchema = z
     caFile: z.string().min(1).optional(),
     certFile: z.string().min(1).optional(),
     keyFile: z.string().min(1).optional(),
-    compactionWindowSeconds: z.number().int().positive().default(300),
-    compactionIntervalSeconds: z.number().int().positive().default(60),
+    compactionWindowSeconds: z.number().int().positive().default(DEFAULT_COMPACTION_WINDOW_SECONDS),
+    compactionIntervalSeconds: z.number().int().positive().default(DEFAULT_COMPACTION_INTERVAL_SECONDS),
     dialTimeoutSeconds: z.number().positive().default(20),
     requestTimeoutSeconds: z.number().positive().default(10),
     /** etcd's --max-request-bytes, as reported to clients that send too much. */

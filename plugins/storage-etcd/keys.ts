@@ -7,7 +7,7 @@
  * ("/registry/pods/default/web"); with prefix "/skiff-a" the same pod is "/skiff-a/pods/default/web".
  * Key order and prefix relations are kept, so ranges map to ranges.
  */
-import { StorageError } from '../../core/storage/types.js';
+import { StorageError } from 'skiff/sdk/storage';
 
 /** The root of the storage contract's key space. */
 export const ROOT = '/registry';

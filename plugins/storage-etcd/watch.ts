@@ -17,10 +17,11 @@ import type { Etcd3, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import type { Logger } from 'pino';
 import {
   CompactedError,
+  notifyWatchError,
   type StorageEvent,
   StorageUnavailableError,
   type WatchOptions,
-} from '../../core/storage/types.js';
+} from 'skiff/sdk/storage';
 import { type EtcdRange, fromEtcdRevision, type KeySpace } from './keys.js';
 
 export interface WatchSource {
@@ -95,11 +96,7 @@ export class EtcdWatch {
   fail(err: Error): void {
     if (this.done) return;
     this.finish();
-    try {
-      this.options.onError?.(err);
-    } catch (thrown) {
-      process.emitWarning(`storage watch onError handler threw: ${(thrown as Error).message}`);
-    }
+    notifyWatchError(this.options, err);
   }
 
   private get stopped(): boolean {

@@ -2,13 +2,15 @@
  * storage-memory: a non-durable storage backend for tests. Offers the backend "memory"
  * (server.storageBackend / --storage-backend memory). Everything is lost when the server stops.
  */
+
+import { definePlugin } from 'skiff/sdk';
+import { DEFAULT_COMPACTION_WINDOW_SECONDS } from 'skiff/sdk/storage';
 import { z } from 'zod';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { MemoryStorage } from './memory-storage.js';
 
 const configSchema = z
   .object({
-    compactionWindowSeconds: z.number().int().positive().default(300),
+    compactionWindowSeconds: z.number().int().positive().default(DEFAULT_COMPACTION_WINDOW_SECONDS),
   })
   .strict();
 
@@ -20,7 +22,10 @@ export default definePlugin<MemoryStorageConfig>({
   config: configSchema,
   setup(ctx) {
     ctx.provide.storageBackend('memory', async () => {
-      const store = new MemoryStorage({ compactionWindowSeconds: ctx.config.compactionWindowSeconds });
+      const store = new MemoryStorage({
+        compactionWindowSeconds: ctx.config.compactionWindowSeconds,
+        logger: ctx.logger,
+      });
       ctx.logger.debug('opened in-memory store; nothing is persisted');
       return store;
     });

@@ -3,16 +3,17 @@
  * Offers the backend "sqlite" (server.storageBackend / --storage-backend sqlite).
  */
 import { join } from 'node:path';
+import { definePlugin } from 'skiff/sdk';
+import { DEFAULT_COMPACTION_INTERVAL_SECONDS, DEFAULT_COMPACTION_WINDOW_SECONDS } from 'skiff/sdk/storage';
 import { z } from 'zod';
-import { definePlugin } from '../../core/plugins/contract.js';
 import { SqliteStorage } from './sqlite-storage.js';
 
 const configSchema = z
   .object({
     /** The database file (default <server.dataDir>/skiff.db). */
     path: z.string().min(1).optional(),
-    compactionWindowSeconds: z.number().int().positive().default(300),
-    compactionIntervalSeconds: z.number().int().positive().default(60),
+    compactionWindowSeconds: z.number().int().positive().default(DEFAULT_COMPACTION_WINDOW_SECONDS),
+    compactionIntervalSeconds: z.number().int().positive().default(DEFAULT_COMPACTION_INTERVAL_SECONDS),
   })
   .strict();
 

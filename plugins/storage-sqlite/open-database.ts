@@ -9,7 +9,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SkiffError } from '../../core/errors.js';
+import { SkiffError } from 'skiff/sdk/storage';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 const OPEN_ERROR = 'SKIFF_STORAGE_SQLITE_OPEN';

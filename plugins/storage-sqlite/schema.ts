@@ -8,6 +8,7 @@
  * which is how time-based compaction finds "the revision five minutes ago".
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import type { KeyValue } from 'skiff/sdk/storage';
 
 export const SCHEMA_VERSION = 1;
 
@@ -51,6 +52,10 @@ export interface HistoryRow {
   deleted: number;
   value: string | null;
   prev_value: string | null;
+}
+
+export function toKeyValue(row: LiveRow): KeyValue {
+  return { key: row.key, value: row.value, createRevision: row.create_rev, modRevision: row.rev };
 }
 
 /** Range bounds: keys `>= lower` and `< upper`. */

@@ -4,39 +4,31 @@
  * better-sqlite3 is synchronous, so every read sees a committed state and no JavaScript runs while a
  * transaction is open. Writes are queued and committed together on the next turn of the event loop
  * (group commit, see write-batch.ts); each promise settles only after its transaction committed.
+ * The file is opened with an exclusive lock, so this process is its only writer: watches, revision
+ * checks, the compaction schedule and closing come from SingleWriterStorage.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import type { Logger } from 'pino';
 import {
-  CompactedError,
   type KeyValue,
+  keyRange,
   type ListOptions,
   type ListResult,
-  prefixEnd,
-  type Storage,
+  listPage,
+  SingleWriterStorage,
   StorageError,
   type StorageEvent,
   StorageUnavailableError,
-  type WatchOptions,
-} from '../../core/storage/types.js';
-import { failedWatch, type HubWatch, WatchHub } from '../../core/storage/watch-hub.js';
+  type StoreOptions,
+  type WriteRequest,
+} from 'skiff/sdk/storage';
 import { openDatabase, type Tightened } from './open-database.js';
-import { type HistoryRow, type LiveRow, prepareStatements, type Range, type Statements } from './schema.js';
-import { applyBatch, type BatchOutcome, type WriteRequest } from './write-batch.js';
+import { type HistoryRow, prepareStatements, type Range, type Statements, toKeyValue } from './schema.js';
+import { applyBatch, type BatchOutcome } from './write-batch.js';
 
-export interface SqliteStorageOptions {
+export interface SqliteStorageOptions extends StoreOptions {
   /** The database file; its directory is created when missing. */
   path: string;
-  /** History older than this is compacted by the timer (default 300, like kube-apiserver). */
-  compactionWindowSeconds?: number;
-  /** How often the timer looks for expired history (default 60). */
-  compactionIntervalSeconds?: number;
-  /** How often watchers get onProgress (default 5000). */
-  progressIntervalMs?: number;
-  logger?: Logger;
-  /** The clock, for tests of time-based compaction. */
-  now?: () => number;
 }
 
 export interface SqliteStorageStats {
@@ -63,52 +55,38 @@ const COMPACTION_SLICE = 2000;
 /** Above every key in practice (U+10FFFF sorts last in UTF-8 byte order): the end of the empty prefix. */
 const KEY_MAX = '\u{10ffff}';
 
-export class SqliteStorage implements Storage {
+export class SqliteStorage extends SingleWriterStorage {
   readonly backend = 'sqlite';
-  private readonly s: Statements;
   private readonly commit: (requests: WriteRequest[]) => BatchOutcome;
-  private readonly hub: WatchHub;
-  private readonly timer: NodeJS.Timeout;
-  private readonly now: () => number;
-  private readonly windowMs: number;
   private readonly queue: Pending[] = [];
   private flushScheduled = false;
-  private revision: number;
-  private compactedRev: number;
-  private compaction: Promise<void> = Promise.resolve();
-  private closed = false;
-  private closing?: Promise<void>;
   private commits = 0;
   private writes = 0;
 
   static async open(options: SqliteStorageOptions): Promise<SqliteStorage> {
     const warnWide = (t: Tightened) =>
       options.logger?.warn(t, 'SQLite store file was readable by others (it holds Secrets): it is 0600 now');
-    return new SqliteStorage(openDatabase(options.path, warnWide), options);
+    const db = openDatabase(options.path, warnWide);
+    const store = new SqliteStorage(db, prepareStatements(db), options);
+    options.logger?.info(
+      { path: options.path, revision: store.revision, compacted: store.compactedRev },
+      'opened SQLite store',
+    );
+    return store;
   }
 
   private constructor(
     private readonly db: Database.Database,
-    private readonly options: SqliteStorageOptions,
+    private readonly s: Statements,
+    options: SqliteStorageOptions,
   ) {
-    this.s = prepareStatements(db);
-    this.now = options.now ?? Date.now;
-    this.windowMs = (options.compactionWindowSeconds ?? 300) * 1000;
-    this.revision = Math.max(this.s.getMeta.get('revision')?.value ?? 0, this.s.maxRev.get()?.rev ?? 0);
-    this.compactedRev = this.s.getMeta.get('compacted')?.value ?? 0;
-    this.commit = db.transaction((requests: WriteRequest[]) => applyBatch(this.s, requests, this.revision, this.now()));
-    this.hub = new WatchHub(
-      { readHistory: (p, f, t, l) => this.readHistory(p, f, t, l), compacted: () => this.compactedRev },
-      this.revision,
-      options.progressIntervalMs,
-    );
-    const intervalMs = (options.compactionIntervalSeconds ?? 60) * 1000;
-    this.timer = setInterval(() => this.compactExpired().catch((err) => this.logCompactionError(err)), intervalMs);
-    this.timer.unref();
-    options.logger?.info(
-      { path: options.path, revision: this.revision, compacted: this.compactedRev },
-      'opened SQLite store',
-    );
+    super({
+      ...options,
+      name: 'the SQLite store',
+      revision: Math.max(s.getMeta.get('revision')?.value ?? 0, s.maxRev.get()?.rev ?? 0),
+      compacted: s.getMeta.get('compacted')?.value ?? 0,
+    });
+    this.commit = db.transaction((requests: WriteRequest[]) => applyBatch(s, requests, this.revision, this.now()));
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -120,17 +98,15 @@ export class SqliteStorage implements Storage {
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
     this.checkOpen();
     const at = this.readRevision(options.revision);
-    const range = keyRange(prefix, options.after);
     const limit = options.limit && options.limit > 0 ? options.limit : 0;
     const newest = at === this.revision;
     // One extra row tells whether the page was cut short.
-    const page = { ...range, at, limit: limit ? limit + 1 : -1 };
+    const page = { ...sqlRange(prefix, options.after), at, limit: limit ? limit + 1 : -1 };
     const rows = newest ? this.s.listLive.all(page) : this.s.listAt.all(page);
-    if (!limit || rows.length <= limit) return { items: rows.map(toKeyValue), revision: at, more: false };
+    if (!limit || rows.length <= limit) return listPage(rows.map(toKeyValue), at);
     const items = rows.slice(0, limit).map(toKeyValue);
-    const rest = { lower: `${items[limit - 1]!.key}\0`, upper: range.upper, at };
-    const remaining = (newest ? this.s.countLive.get(rest) : this.s.countAt.get(rest))!.n;
-    return { items, revision: at, more: true, remaining };
+    const rest = { ...sqlRange(prefix, items[limit - 1]!.key), at };
+    return listPage(items, at, (newest ? this.s.countLive.get(rest) : this.s.countAt.get(rest))!.n);
   }
 
   create(key: string, value: string): Promise<KeyValue> {
@@ -145,47 +121,6 @@ export class SqliteStorage implements Storage {
     return this.enqueue({ op: 'delete', key, expected: expectedModRevision });
   }
 
-  watch(prefix: string, options: WatchOptions): HubWatch {
-    if (this.closed) return failedWatch(options, new StorageUnavailableError('the SQLite store is closed'));
-    return this.hub.watch(prefix, options);
-  }
-
-  async currentRevision(): Promise<number> {
-    this.checkOpen();
-    return this.revision;
-  }
-
-  async compactedRevision(): Promise<number> {
-    this.checkOpen();
-    return this.compactedRev;
-  }
-
-  async compact(revision: number): Promise<void> {
-    this.checkOpen();
-    if (revision > this.revision) {
-      throw new StorageError(`cannot compact to revision ${revision}: the current revision is ${this.revision}`);
-    }
-    if (revision <= this.compactedRev) return this.compaction;
-    // Readers and watchers are refused from here on, before any row goes.
-    this.compactedRev = revision;
-    this.s.setMeta.run('compacted', revision);
-    // One compaction at a time; a failed one does not stop the next.
-    this.compaction = this.compaction.catch(() => {}).then(() => this.removeHistory(revision));
-    return this.compaction;
-  }
-
-  /** Compact everything written longer ago than the compaction window; returns the compacted revision. */
-  async compactExpired(): Promise<number> {
-    if (this.closed) return this.compactedRev;
-    const cutoffSecond = Math.floor((this.now() - this.windowMs) / 1000);
-    const target = this.s.revBefore.get(cutoffSecond)?.rev ?? 0;
-    if (target > this.compactedRev) {
-      await this.compact(target);
-      this.options.logger?.debug({ revision: target }, 'compacted history older than the compaction window');
-    }
-    return this.compactedRev;
-  }
-
   stats(): SqliteStorageStats {
     this.checkOpen();
     return {
@@ -198,22 +133,39 @@ export class SqliteStorage implements Storage {
     };
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
+  protected readHistory(prefix: string, from: number, to: number, limit: number): StorageEvent[] {
+    return this.s.history.all({ ...sqlRange(prefix), from, to, limit }).map(toEvent);
   }
 
-  private async shutdown(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
+  protected expiredRevision(cutoffMs: number): number {
+    // rev_times keeps the newest revision of each second: take whole seconds before the cutoff.
+    return this.s.revBefore.get(Math.floor(cutoffMs / 1000))?.rev ?? 0;
+  }
+
+  /** Deletes rows no revision >= target can see, oldest first, one slice per transaction. */
+  protected async removeHistory(target: number): Promise<void> {
+    // Persisted before any row goes: a restart refuses the same reads.
+    this.s.setMeta.run('compacted', target);
+    let lo = (this.s.minRev.get()?.rev ?? target + 1) - 1;
+    while (lo < target && !this.closed) {
+      const hi = Math.min(target, this.s.nthRevAfter.get(lo, COMPACTION_SLICE - 1)?.rev ?? target);
+      this.db.transaction(() => this.s.compactSlice.run({ lo, hi, target }))();
+      lo = hi;
+      await nextTurn();
+    }
+    if (!this.closed) this.s.forgetTimes.run(target);
+  }
+
+  protected override async drainWrites(): Promise<void> {
     while (this.queue.length) this.flush();
-    await this.compaction.catch(() => {});
-    this.hub.close('the SQLite store was closed');
+  }
+
+  protected override async release(): Promise<void> {
     this.db.close();
   }
 
   private enqueue(req: WriteRequest): Promise<KeyValue> {
-    if (this.closed) return Promise.reject(new StorageUnavailableError('the SQLite store is closed'));
+    if (this.closed) return Promise.reject(this.closedError());
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
       if (this.flushScheduled) return;
@@ -252,49 +204,12 @@ export class SqliteStorage implements Storage {
     });
     this.hub.publish(events);
   }
-
-  /** Deletes rows no revision >= target can see, oldest first, one slice per transaction. */
-  private async removeHistory(target: number): Promise<void> {
-    let lo = (this.s.minRev.get()?.rev ?? target + 1) - 1;
-    while (lo < target && !this.closed) {
-      const hi = Math.min(target, this.s.nthRevAfter.get(lo, COMPACTION_SLICE - 1)?.rev ?? target);
-      this.db.transaction(() => this.s.compactSlice.run({ lo, hi, target }))();
-      lo = hi;
-      await nextTurn();
-    }
-    if (!this.closed) this.s.forgetTimes.run(target);
-  }
-
-  private readHistory(prefix: string, from: number, to: number, limit: number): StorageEvent[] {
-    return this.s.history.all({ ...keyRange(prefix), from, to, limit }).map(toEvent);
-  }
-
-  private readRevision(revision: number | undefined): number {
-    if (!revision) return this.revision;
-    if (revision < this.compactedRev) throw new CompactedError(revision, this.compactedRev);
-    if (revision > this.revision) {
-      throw new StorageError(`revision ${revision} is newer than the current revision ${this.revision}`);
-    }
-    return revision;
-  }
-
-  private checkOpen(): void {
-    if (this.closed) throw new StorageUnavailableError('the SQLite store is closed');
-  }
-
-  private logCompactionError(err: unknown): void {
-    this.options.logger?.error({ err }, 'automatic compaction failed; history keeps growing until it succeeds');
-  }
 }
 
-function keyRange(prefix: string, after?: string): Range {
-  // after + NUL is the smallest key greater than `after`.
-  const past = after ? `${after}\0` : '';
-  return { lower: past > prefix ? past : prefix, upper: prefix ? prefixEnd(prefix) : KEY_MAX };
-}
-
-function toKeyValue(row: LiveRow): KeyValue {
-  return { key: row.key, value: row.value, createRevision: row.create_rev, modRevision: row.rev };
+/** keyRange with SQL's bounds: the empty prefix reads to KEY_MAX. */
+function sqlRange(prefix: string, after?: string): Range {
+  const { lower, upper = KEY_MAX } = keyRange(prefix, after);
+  return { lower, upper };
 }
 
 function toEvent(row: HistoryRow): StorageEvent {

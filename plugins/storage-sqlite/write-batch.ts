@@ -3,31 +3,14 @@
  * each at its own revision. A write whose precondition fails (key exists, revision mismatch, ...)
  * writes nothing and gets its own error; the others in the batch still commit.
  */
-import {
-  KeyExistsError,
-  KeyNotFoundError,
-  type KeyValue,
-  RevisionMismatchError,
-  StorageError,
-  type StorageEvent,
-} from '../../core/storage/types.js';
-import type { LiveRow, Statements } from './schema.js';
-
-export type WriteRequest =
-  | { op: 'create'; key: string; value: string }
-  | { op: 'update'; key: string; value: string; expected: number }
-  | { op: 'delete'; key: string; expected?: number };
-
-export interface Applied {
-  kv: KeyValue;
-  event: StorageEvent;
-}
+import { type PlannedWrite, planWrite, StorageError, type WriteRequest } from 'skiff/sdk/storage';
+import { type Statements, toKeyValue } from './schema.js';
 
 export interface BatchOutcome {
   /** The revision after the batch. */
   revision: number;
   /** Per write, in order: what it did, or why it was refused. */
-  results: (Applied | StorageError)[];
+  results: (PlannedWrite | StorageError)[];
 }
 
 /** Runs inside a transaction; a non-storage error (disk, SQLite) escapes and rolls the batch back. */
@@ -50,38 +33,20 @@ export function applyBatch(s: Statements, requests: WriteRequest[], revision: nu
   return { revision: rev, results };
 }
 
-/** Applies one write at `rev`; checks its precondition before writing anything. */
-function applyWrite(s: Statements, req: WriteRequest, rev: number): Applied {
+/** Applies one write at `rev`; planWrite checks its precondition before anything is written. */
+function applyWrite(s: Statements, req: WriteRequest, rev: number): PlannedWrite {
   const cur = s.get.get(req.key);
+  const planned = planWrite(req, cur && toKeyValue(cur), rev);
+  const { key, createRevision, value } = planned.kv;
   if (req.op === 'create') {
-    if (cur) throw new KeyExistsError(req.key);
-    s.insertKv.run(rev, req.key, rev, null, 0, req.value);
-    s.insertLive.run(req.key, rev, rev);
-    return result('create', req.key, req.value, rev, rev);
+    s.insertKv.run(rev, key, rev, null, 0, value);
+    s.insertLive.run(key, rev, rev);
+  } else if (req.op === 'update') {
+    s.insertKv.run(rev, key, createRevision, cur!.rev, 0, value);
+    s.updateLive.run(rev, key);
+  } else {
+    s.insertKv.run(rev, key, createRevision, cur!.rev, 1, null);
+    s.deleteLive.run(key);
   }
-  if (!cur) throw new KeyNotFoundError(req.key);
-  if (req.expected !== undefined && cur.rev !== req.expected) {
-    throw new RevisionMismatchError(req.key, req.expected, cur.rev);
-  }
-  if (req.op === 'update') {
-    s.insertKv.run(rev, req.key, cur.create_rev, cur.rev, 0, req.value);
-    s.updateLive.run(rev, req.key);
-    return result('update', req.key, req.value, rev, cur.create_rev, cur);
-  }
-  s.insertKv.run(rev, req.key, cur.create_rev, cur.rev, 1, null);
-  s.deleteLive.run(req.key);
-  return result('delete', req.key, cur.value, rev, cur.create_rev, cur);
-}
-
-function result(
-  type: StorageEvent['type'],
-  key: string,
-  value: string,
-  rev: number,
-  createRev: number,
-  prev?: LiveRow,
-): Applied {
-  const event: StorageEvent = { type, key, value, revision: rev, createRevision: createRev };
-  if (prev) event.prevValue = prev.value;
-  return { kv: { key, value, createRevision: createRev, modRevision: rev }, event };
+  return planned;
 }
