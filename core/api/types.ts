@@ -4,7 +4,6 @@
  */
 
 import type { FieldError } from '../errors.js';
-import type { ServiceKey } from '../plugins/services.js';
 import type { UserInfo } from '../user-info.js';
 
 export interface OwnerReference {
@@ -62,8 +61,6 @@ export interface StrategyContext {
   dryRun: boolean;
   /** '' for the main resource; the subresource written through otherwise ('status', 'binding', 'scale'). */
   subresource: string;
-  /** A service a plugin provided, for strategies that need one (as the plugin's own `ctx.use`). */
-  use<T>(key: ServiceKey<T>): T;
 }
 
 /**

@@ -4,7 +4,7 @@
  * create-if-absent (the part upstream's IPAddress objects play). Whoever creates the key owns the
  * value; the in-memory RangeAllocator stays the fast path and learns from the keys.
  */
-import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from '../../core/storage/types.js';
+import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from 'skiff/sdk/storage';
 
 /** Where the claims live: Skiff's own keys, beside the resources. */
 export const CLAIMS_PREFIX = '/registry/skiff.dev/allocations/';

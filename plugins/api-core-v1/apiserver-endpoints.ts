@@ -9,11 +9,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { LeaseSpec } from 'kubernetes-types/coordination/v1.js';
+import type { EndpointSubset } from 'kubernetes-types/core/v1.js';
 import type { Logger } from 'pino';
-import type { KubeObject } from '../../core/api/types.js';
-import { microTime } from '../../core/client/leader-election-lease.js';
-import { type ApiClient, CORE_V1, type ResourceRef, type WatchHandle } from '../../core/client/types.js';
-import { errors, StatusError } from '../../core/errors.js';
+import { errors, type KubeObject, StatusError } from 'skiff/sdk/api';
+import { type ApiClient, CORE_V1, microTime, type ResourceRef, type WatchHandle } from 'skiff/sdk/client';
 import type { ApiServerEndpoint } from './bootstrap.js';
 import { canonical, isObj, objOf } from './field.js';
 
@@ -75,7 +75,7 @@ export function memberOf(lease: KubeObject): (ApiServerEndpoint & { expires: num
 }
 
 /** One subset per port (normally one: every server serves the same port), addresses sorted as upstream. */
-export function endpointSubsets(endpoints: ApiServerEndpoint[]): KubeObject['subsets'] {
+export function endpointSubsets(endpoints: ApiServerEndpoint[]): EndpointSubset[] {
   const byPort = new Map<number, Set<string>>();
   for (const { address, port } of endpoints) byPort.set(port, (byPort.get(port) ?? new Set()).add(address));
   return [...byPort]
@@ -87,7 +87,7 @@ export function endpointSubsets(endpoints: ApiServerEndpoint[]): KubeObject['sub
 }
 
 /** Write default/kubernetes's subsets unless they already are these; compare-and-swap, retried. */
-export async function writeKubernetesEndpoints(client: ApiClient, subsets: unknown): Promise<boolean> {
+export async function writeKubernetesEndpoints(client: ApiClient, subsets: EndpointSubset[]): Promise<boolean> {
   for (let attempt = 0; attempt < 5; attempt++) {
     let current: KubeObject;
     try {
@@ -222,6 +222,12 @@ export class ApiServerEndpoints {
     const { address, port } = this.options.endpoint;
     const labels: Record<string, string> = { [IDENTITY_LABEL]: 'kube-apiserver' };
     if (LABEL_VALUE.test(this.host)) labels['kubernetes.io/hostname'] = this.host;
+    const spec: LeaseSpec = {
+      holderIdentity: this.holder,
+      leaseDurationSeconds: this.options.leaseDurationSeconds,
+      acquireTime: this.acquired,
+      renewTime: microTime(now),
+    };
     return {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
@@ -231,12 +237,7 @@ export class ApiServerEndpoints {
         labels,
         annotations: { [ADDRESS_ANNOTATION]: address, [PORT_ANNOTATION]: String(port) },
       },
-      spec: {
-        holderIdentity: this.holder,
-        leaseDurationSeconds: this.options.leaseDurationSeconds,
-        acquireTime: this.acquired,
-        renewTime: microTime(now),
-      },
+      spec,
     };
   }
 

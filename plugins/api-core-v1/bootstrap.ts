@@ -3,9 +3,9 @@
  * (upstream's bootstrap controller). Its endpoints, which list every live API server, are kept by
  * apiserver-endpoints.ts.
  */
-import type { KubeObject } from '../../core/api/types.js';
-import { type ApiClient, CORE_V1 } from '../../core/client/types.js';
-import { StatusError } from '../../core/errors.js';
+import type { ServiceSpec } from 'kubernetes-types/core/v1.js';
+import { type KubeObject, StatusError } from 'skiff/sdk/api';
+import { type ApiClient, CORE_V1 } from 'skiff/sdk/client';
 import { canonical } from './field.js';
 
 export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public'];
@@ -52,16 +52,20 @@ export function advertisedAddress(bind: string): string {
 }
 
 function kubernetesService(clusterIP: string, port: number): KubeObject {
+  const spec: ServiceSpec = {
+    type: 'ClusterIP',
+    clusterIP,
+    sessionAffinity: 'None',
+    ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
+  };
   return {
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: {
-      type: 'ClusterIP',
-      clusterIP,
-      sessionAffinity: 'None',
-      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }],
-    },
+    spec,
   };
 }
+
+/** The spec of a service this server wrote or read back (so validated as one). */
+const specOf = (svc: KubeObject) => (svc.spec ?? {}) as ServiceSpec;
 
 /** Replace `fields` of the stored object when they differ; a concurrent writer wins (409 is fine). */
 async function reconcile(client: ApiClient, resource: string, desired: KubeObject, fields: (o: KubeObject) => unknown) {
@@ -76,17 +80,11 @@ async function reconcile(client: ApiClient, resource: string, desired: KubeObjec
 }
 
 function merge(current: KubeObject, desired: KubeObject): KubeObject {
-  const spec = { ...(current.spec as Record<string, unknown>) };
-  spec.ports = (desired.spec as Record<string, unknown>).ports;
-  return { ...current, spec };
+  return { ...current, spec: { ...specOf(current), ports: specOf(desired).ports } };
 }
 
 const servicePorts = (o: KubeObject) =>
-  ((o.spec as { ports?: Record<string, unknown>[] } | undefined)?.ports ?? []).map((p) => ({
-    name: p.name,
-    port: p.port,
-    targetPort: p.targetPort,
-  }));
+  (specOf(o).ports ?? []).map(({ name, port, targetPort }) => ({ name, port, targetPort }));
 
 /**
  * The kubernetes service (cluster IP fixed at the range's first address), its target port this

@@ -2,14 +2,13 @@
  * The ClusterIP and NodePort allocators (upstream's ipallocator and portallocator, single-stack
  * IPv4), with upstream's error messages. Both read the stored services to learn what is in use
  * and, given a storage accessor, claim every value in storage so that servers sharing it agree.
- * One instance per server, registered in the container as `clusterIPAllocator` and
- * `nodePortAllocator`; strategies resolve them through StrategyContext.resolve.
+ * One pair per server (allocators.ts builds them), handed to the service strategy.
  *
  * Dynamic values come at random from the upper part of each range (upstream since 1.29): the
  * lower "static" band is used only once the rest is full, so values users pin there stay free.
  */
-import type { KubeObject } from '../../core/api/types.js';
-import type { Storage } from '../../core/storage/types.js';
+import type { KubeObject } from 'skiff/sdk/api';
+import type { Storage } from 'skiff/sdk/storage';
 import { StorageClaims } from './allocation-claims.js';
 import { isObj, listOf, objOf } from './field.js';
 import { RangeAllocator, type RangeAllocatorOptions, type StoredHold } from './range-allocator.js';
@@ -218,6 +217,12 @@ export class NodePortAllocator {
   async release(port: number, owner: string): Promise<void> {
     if (this.ranges.inRange(port - this.first)) await this.ranges.release(port - this.first, owner);
   }
+}
+
+/** The allocators the service strategy draws from: one pair per server. */
+export interface ServiceAllocators {
+  clusterIPs: ClusterIPAllocator;
+  nodePorts: NodePortAllocator;
 }
 
 /** Every node port a service holds (ports[].nodePort and healthCheckNodePort). */

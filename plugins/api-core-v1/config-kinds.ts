@@ -2,8 +2,7 @@
  * Secrets, ConfigMaps and ServiceAccounts: data kinds whose writes never bump metadata.generation.
  * Bad base64 in `data`/`binaryData` is a decode error upstream, so it is a 400, not a 422.
  */
-import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import { errors, type FieldError } from '../../core/errors.js';
+import { errors, type FieldError, type KubeObject, type ResourceDefinition, type Strategy } from 'skiff/sdk/api';
 import { canonical, forbidden, IMMUTABLE, invalid, isObj, objOf, required, tooLong, typeInvalid } from './field.js';
 import { configKeyErrors } from './names.js';
 

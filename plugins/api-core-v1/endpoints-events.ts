@@ -2,8 +2,7 @@
  * Endpoints and Events: kinds without spec semantics, written by controllers far more than by users.
  * Both allow create-on-update (PUT of a missing object creates it), as upstream does.
  */
-import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
+import type { FieldError, KubeObject, ResourceDefinition, Strategy } from 'skiff/sdk/api';
 import { checkEnum, invalid, isObj, listOf, objList, objOf, required, typeInvalid } from './field.js';
 import { dns1123LabelErrors, dns1123SubdomainErrors, ipErrors, nameAt } from './names.js';
 import { PROTOCOLS, portNumberErrors } from './pod-validation.js';

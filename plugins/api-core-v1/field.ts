@@ -3,7 +3,7 @@
  * Bodies arrive as arbitrary JSON, so every accessor tolerates the wrong type instead of throwing:
  * a malformed object must end as a 422 with a field path, never as a 500.
  */
-import type { FieldError } from '../../core/errors.js';
+import type { FieldError } from 'skiff/sdk/api';
 
 export type Obj = Record<string, unknown>;
 

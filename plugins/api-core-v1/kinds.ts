@@ -1,5 +1,6 @@
 /** Every core/v1 kind this plugin serves, in discovery order (alphabetical, as upstream lists /api/v1). */
-import type { ResourceDefinition } from '../../core/api/types.js';
+import type { ResourceDefinition } from 'skiff/sdk/api';
+import type { ServiceAllocators } from './cluster-ip-allocator.js';
 import { configDefinitions } from './config-kinds.js';
 import { endpointsDefinition, eventDefinition } from './endpoints-events.js';
 import { namespaceDefinition } from './namespaces.js';
@@ -12,7 +13,13 @@ import { serviceDefinition } from './services.js';
 import { tableFor } from './tables.js';
 import { volumeDefinitions } from './volumes.js';
 
-export function coreV1Definitions(podStore: PodStoreLookup): ResourceDefinition[] {
+/** What the kinds of one server share with it: the pods' store (for bindings) and the service ranges. */
+export interface CoreV1Wiring {
+  podStore: PodStoreLookup;
+  allocators: ServiceAllocators;
+}
+
+export function coreV1Definitions({ podStore, allocators }: CoreV1Wiring): ResourceDefinition[] {
   return [
     ...podDefinitions(podStore),
     ...configDefinitions,
@@ -22,7 +29,7 @@ export function coreV1Definitions(podStore: PodStoreLookup): ResourceDefinition[
     nodeDefinition,
     ...quotaDefinitions,
     rcDefinition,
-    serviceDefinition,
+    serviceDefinition(allocators),
     ...volumeDefinitions,
   ]
     .map((def) => ({ ...def, patchMeta: patchMetaFor(def.kind), table: tableFor(def.kind) }))

@@ -1,12 +1,11 @@
 /**
  * Name and identifier validators with upstream's messages (k8s.io/apimachinery/pkg/util/validation).
- * The DNS-1123 label/subdomain and qualified-name checks live in the core (core/api/validation.ts)
- * because the generic store applies them to every kind; they are re-exported here so kinds import
- * one place. The rest are only needed by the built-in kinds.
+ * The DNS-1123 label/subdomain and qualified-name checks are core's, since the generic store applies
+ * them to every kind (skiff/sdk/api exports them); they are re-exported here so kinds import one
+ * place. The rest are only needed by the built-in kinds.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { labelValueErrors, qualifiedNameErrors } from '../../core/api/validation.js';
-import type { FieldError } from '../../core/errors.js';
+import { type FieldError, labelValueErrors, qualifiedNameErrors } from 'skiff/sdk/api';
 import { invalid, isObj, typeInvalid } from './field.js';
 
 export {
@@ -15,7 +14,7 @@ export {
   labelValueErrors,
   pathSegmentErrors,
   qualifiedNameErrors,
-} from '../../core/api/validation.js';
+} from 'skiff/sdk/api';
 
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;

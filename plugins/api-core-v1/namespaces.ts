@@ -2,8 +2,14 @@
  * Namespaces: phase Active on create, the `kubernetes` finalizer, the kubernetes.io/metadata.name
  * label, and the finalize subresource (the only way to change spec.finalizers after create).
  */
-import type { KubeObject, ResourceDefinition, Strategy, SubresourceRequest } from '../../core/api/types.js';
-import { errors, type FieldError } from '../../core/errors.js';
+import {
+  errors,
+  type FieldError,
+  type KubeObject,
+  type ResourceDefinition,
+  type Strategy,
+  type SubresourceRequest,
+} from 'skiff/sdk/api';
 import { invalid, isObj, listOf, objOf, typeInvalid } from './field.js';
 import { finalizerNameErrors } from './names.js';
 

@@ -2,8 +2,7 @@
  * Nodes: cluster-scoped, created by kubelets with their status (upstream keeps status on create),
  * taints validated as upstream does, stored under upstream's historical `minions` prefix.
  */
-import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
+import type { FieldError, KubeObject, ResourceDefinition, Strategy } from 'skiff/sdk/api';
 import { duplicate, invalid, isObj, objList, objOf, required, typeInvalid } from './field.js';
 import { cidrErrors, labelValueErrors, nameAt, qualifiedNameErrors } from './names.js';
 import { TAINT_EFFECTS } from './pod-validation.js';

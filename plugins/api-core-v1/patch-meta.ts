@@ -2,7 +2,7 @@
  * Strategic-merge-patch metadata for the core/v1 kinds: which lists merge, and by which key.
  * Taken from upstream's struct tags (patchStrategy / patchMergeKey) in k8s.io/api/core/v1.
  */
-import type { PatchMeta } from '../../core/api/types.js';
+import type { PatchMeta } from 'skiff/sdk/api';
 
 const merge = (mergeKey: string) => ({ strategy: 'merge' as const, mergeKey });
 // Primitive lists with patchStrategy "merge" (finalizers): union of values.

@@ -2,9 +2,7 @@
  * Which pod spec changes an update may make (upstream's ValidatePodUpdate): the new spec, with the
  * mutable fields copied back from the old one, must equal the old spec.
  */
-import { clone } from '../../core/api/meta.js';
-import type { KubeObject } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
+import { clone, type FieldError, type KubeObject } from 'skiff/sdk/api';
 import { canonical, forbidden, invalid, isInt, isObj, listOf, type Obj, objOf } from './field.js';
 import { POD_UPDATE_FORBIDDEN } from './pod-validation.js';
 

@@ -2,7 +2,7 @@
  * PodSpec validation (pods and the templates of replication controllers), after upstream's
  * ValidatePodSpec: the checks users actually trip over, with upstream's field paths and messages.
  */
-import type { FieldError } from '../../core/errors.js';
+import type { FieldError } from 'skiff/sdk/api';
 import {
   checkEnum,
   checkNonNegativeInt,

@@ -4,7 +4,7 @@
  * byte quantities with a fraction. kubectl shows each as "Warning: <text>"; none refuses the pod.
  * `prefix` is where the pod spec's parent sits: '' for a pod, 'spec.template' for a template.
  */
-import { canonicalQuantity, parseQuantity } from '../../core/api/quantity.js';
+import { canonicalQuantity, parseQuantity } from 'skiff/sdk/api';
 import { isObj, listOf, type Obj, objList, objOf, strOf } from './field.js';
 import { dns1123LabelErrors } from './names.js';
 

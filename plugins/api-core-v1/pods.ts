@@ -2,9 +2,15 @@
  * Pods: defaulting, validation, the status reset on create, field selectors, and binding (both the
  * pods/binding subresource and the virtual v1 bindings resource, which do the same thing).
  */
-import { nowTimestamp } from '../../core/api/meta.js';
-import type { KubeObject, ObjectStore, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import { errors, type FieldError } from '../../core/errors.js';
+import {
+  errors,
+  type FieldError,
+  type KubeObject,
+  nowTimestamp,
+  type ObjectStore,
+  type ResourceDefinition,
+  type Strategy,
+} from 'skiff/sdk/api';
 import { checkEnum, isObj, listOf, objOf, required, strOf } from './field.js';
 import { dns1123SubdomainErrors, nameAt } from './names.js';
 import { computeQosClass, defaultPod, mirrorServiceAccount } from './pod-defaults.js';

@@ -1,6 +1,5 @@
 /** Validation of resource lists; the Quantity arithmetic itself is core/api/quantity.ts. */
-import { parseQuantity, QUANTITY_PATTERN } from '../../core/api/quantity.js';
-import type { FieldError } from '../../core/errors.js';
+import { type FieldError, parseQuantity, QUANTITY_PATTERN } from 'skiff/sdk/api';
 import { invalid, isObj, NON_NEGATIVE, typeInvalid } from './field.js';
 import { qualifiedNameErrors } from './names.js';
 

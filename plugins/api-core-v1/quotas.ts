@@ -2,8 +2,7 @@
  * ResourceQuota and LimitRange: the objects the quota and limit-ranger admission plugins read.
  * Validation keeps the quantities sane so those plugins can trust what they parse.
  */
-import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
+import type { FieldError, KubeObject, ResourceDefinition, Strategy } from 'skiff/sdk/api';
 import {
   checkEnum,
   duplicate,

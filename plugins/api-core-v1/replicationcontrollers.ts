@@ -2,8 +2,14 @@
  * ReplicationControllers: defaulting (replicas, selector and labels from the template), template
  * validation with spec.template.spec paths, and the autoscaling/v1 scale subresource.
  */
-import type { KubeObject, ResourceDefinition, Strategy, SubresourceRequest } from '../../core/api/types.js';
-import { errors, type FieldError } from '../../core/errors.js';
+import {
+  errors,
+  type FieldError,
+  type KubeObject,
+  type ResourceDefinition,
+  type Strategy,
+  type SubresourceRequest,
+} from 'skiff/sdk/api';
 import {
   checkNonNegativeInt,
   forbidden,

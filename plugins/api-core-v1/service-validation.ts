@@ -3,8 +3,7 @@
  * single-stack IPv4 cluster. Allocation of cluster IPs and node ports lives in services.ts.
  */
 import { isIPv4 } from 'node:net';
-import type { KubeObject } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
+import type { FieldError, KubeObject } from 'skiff/sdk/api';
 import {
   checkEnum,
   duplicate,

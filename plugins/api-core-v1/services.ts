@@ -5,9 +5,7 @@
  * allocation-claims.ts for how servers sharing storage agree.
  */
 
-import { serviceKey } from 'skiff/sdk';
-import type { KubeObject, ResourceDefinition, Strategy, StrategyContext } from '../../core/api/types.js';
-import { errors, type FieldError } from '../../core/errors.js';
+import { errors, type FieldError, type KubeObject, type ResourceDefinition, type Strategy } from 'skiff/sdk/api';
 import {
   AllocationError,
   type ClusterIPAllocator,
@@ -15,6 +13,7 @@ import {
   nodePortsOf,
   ownerOf,
   parseIPv4,
+  type ServiceAllocators,
 } from './cluster-ip-allocator.js';
 import { invalid, isObj, listOf, type Obj, objList } from './field.js';
 import { dns1035LabelErrors } from './names.js';
@@ -28,25 +27,23 @@ import {
   validateServiceSpec,
 } from './service-validation.js';
 
-/** This plugin's allocators, provided as services so its service strategy finds them per server. */
-export const CLUSTER_IP_ALLOCATOR = serviceKey<ClusterIPAllocator>('clusterIPAllocator', 'api-core-v1');
-export const NODE_PORT_ALLOCATOR = serviceKey<NodePortAllocator>('nodePortAllocator', 'api-core-v1');
+/** Where services are stored (upstream's key layout). */
+export const SERVICES_PREFIX = '/registry/services/specs/';
 
 function rejected(svc: KubeObject, err: FieldError): never {
   throw errors.invalid('Service', '', svc.metadata.name ?? '', [err]);
 }
 
-async function allocateClusterIP(svc: KubeObject, ctx: StrategyContext): Promise<void> {
+async function allocateClusterIP(svc: KubeObject, allocator: ClusterIPAllocator, dryRun: boolean): Promise<void> {
   const spec = specOfService(svc);
   if (!needsClusterIP(svc) || spec.clusterIP === 'None') return;
-  const allocator = ctx.use(CLUSTER_IP_ALLOCATOR);
   const requested = spec.clusterIP;
   try {
     if (!requested) {
-      spec.clusterIP = await allocator.allocateNext(ownerOf(svc), ctx.dryRun);
+      spec.clusterIP = await allocator.allocateNext(ownerOf(svc), dryRun);
       spec.clusterIPs = [spec.clusterIP];
     } else if (typeof requested === 'string' && parseIPv4(requested) !== undefined) {
-      await allocator.allocate(requested, ownerOf(svc), ctx.dryRun);
+      await allocator.allocate(requested, ownerOf(svc), dryRun);
     }
   } catch (err) {
     if (!(err instanceof AllocationError)) throw err;
@@ -56,17 +53,21 @@ async function allocateClusterIP(svc: KubeObject, ctx: StrategyContext): Promise
 }
 
 /** Node ports for every port that lacks one; ports the old object already held are kept as they are. */
-async function allocateNodePorts(svc: KubeObject, ctx: StrategyContext, held: number[] = []): Promise<void> {
+async function allocateNodePorts(
+  svc: KubeObject,
+  allocator: NodePortAllocator,
+  dryRun: boolean,
+  held: number[] = [],
+): Promise<void> {
   if (!needsNodePorts(svc)) return;
-  const allocator = ctx.use(NODE_PORT_ALLOCATOR);
   const ports = objList(specOfService(svc).ports);
   for (const [i, port] of ports.entries()) {
     const requested = port.nodePort;
     try {
       if (requested === undefined || requested === null || requested === 0) {
-        port.nodePort = await allocator.allocateNext(ownerOf(svc), ctx.dryRun);
+        port.nodePort = await allocator.allocateNext(ownerOf(svc), dryRun);
       } else if (typeof requested === 'number' && !held.includes(requested)) {
-        await allocator.allocate(requested, ownerOf(svc), ctx.dryRun);
+        await allocator.allocate(requested, ownerOf(svc), dryRun);
       }
     } catch (err) {
       if (!(err instanceof AllocationError)) throw err;
@@ -120,58 +121,61 @@ function nameErrors(svc: KubeObject): FieldError[] {
   return name ? dns1035LabelErrors(name).map((m) => invalid('metadata.name', name, m)) : [];
 }
 
-export const serviceStrategy: Strategy = {
-  async prepareForCreate(obj, ctx) {
-    defaultService(obj);
-    obj.status = { loadBalancer: {} };
-    if (!isObj(obj.spec)) return;
-    await allocateClusterIP(obj, ctx);
-    await allocateNodePorts(obj, ctx);
-  },
-  async prepareForUpdate(obj, old, ctx) {
-    if (old.status === undefined) delete obj.status;
-    else obj.status = old.status;
-    if (!isObj(obj.spec)) return;
-    obj.spec.type ??= 'ClusterIP';
-    keepAllocated(obj.spec, obj, old);
-    dropTypeDependent(obj.spec, obj, old);
-    defaultService(obj);
-    if (!needsClusterIP(old)) await allocateClusterIP(obj, ctx);
-    await allocateNodePorts(obj, ctx, nodePortsOf(old));
-  },
-  validate: (obj) => [...nameErrors(obj), ...validateServiceSpec(obj)],
-  validateUpdate: (obj, old) => [...validateServiceSpec(obj), ...validateClusterIPUpdate(obj, old)],
-  async afterDelete(obj, ctx) {
-    const owner = ownerOf(obj);
-    const spec = specOfService(obj);
-    mirrorClusterIPs(spec);
-    const ips = listOf(spec.clusterIPs).filter((ip): ip is string => typeof ip === 'string' && ip !== 'None');
-    if (ips.length) {
-      const allocator = ctx.use(CLUSTER_IP_ALLOCATOR);
-      for (const ip of ips) await allocator.release(ip, owner);
-    }
-    const ports = nodePortsOf(obj);
-    if (ports.length) {
-      const allocator = ctx.use(NODE_PORT_ALLOCATOR);
-      for (const port of ports) await allocator.release(port, owner);
-    }
-  },
-};
+/** Upstream's releaseAllocatedResources: what a deleted service held goes back to the ranges. */
+async function releaseAll(svc: KubeObject, { clusterIPs, nodePorts }: ServiceAllocators): Promise<void> {
+  const owner = ownerOf(svc);
+  const spec = specOfService(svc);
+  mirrorClusterIPs(spec);
+  for (const ip of listOf(spec.clusterIPs)) {
+    if (typeof ip === 'string' && ip !== 'None') await clusterIPs.release(ip, owner);
+  }
+  for (const port of nodePortsOf(svc)) await nodePorts.release(port, owner);
+}
 
-export const serviceDefinition: ResourceDefinition = {
-  group: '',
-  version: 'v1',
-  kind: 'Service',
-  plural: 'services',
-  singular: 'service',
-  namespaced: true,
-  shortNames: ['svc'],
-  categories: ['all'],
-  storagePrefix: '/registry/services/specs/',
-  // Upstream validates service names as DNS-1035 labels in the strategy; see validate above.
-  nameRule: 'path-segment',
-  strategy: serviceStrategy,
-  returnDeletedObject: true,
-  allowCreateOnUpdate: true,
-  hasStatus: true,
-};
+/** The service strategy of one server: it allocates from, and releases to, that server's ranges. */
+export function serviceStrategy(allocators: ServiceAllocators): Strategy {
+  const { clusterIPs, nodePorts } = allocators;
+  return {
+    async prepareForCreate(obj, ctx) {
+      defaultService(obj);
+      obj.status = { loadBalancer: {} };
+      if (!isObj(obj.spec)) return;
+      await allocateClusterIP(obj, clusterIPs, ctx.dryRun);
+      await allocateNodePorts(obj, nodePorts, ctx.dryRun);
+    },
+    async prepareForUpdate(obj, old, ctx) {
+      if (old.status === undefined) delete obj.status;
+      else obj.status = old.status;
+      if (!isObj(obj.spec)) return;
+      obj.spec.type ??= 'ClusterIP';
+      keepAllocated(obj.spec, obj, old);
+      dropTypeDependent(obj.spec, obj, old);
+      defaultService(obj);
+      if (!needsClusterIP(old)) await allocateClusterIP(obj, clusterIPs, ctx.dryRun);
+      await allocateNodePorts(obj, nodePorts, ctx.dryRun, nodePortsOf(old));
+    },
+    validate: (obj) => [...nameErrors(obj), ...validateServiceSpec(obj)],
+    validateUpdate: (obj, old) => [...validateServiceSpec(obj), ...validateClusterIPUpdate(obj, old)],
+    afterDelete: (obj) => releaseAll(obj, allocators),
+  };
+}
+
+export function serviceDefinition(allocators: ServiceAllocators): ResourceDefinition {
+  return {
+    group: '',
+    version: 'v1',
+    kind: 'Service',
+    plural: 'services',
+    singular: 'service',
+    namespaced: true,
+    shortNames: ['svc'],
+    categories: ['all'],
+    storagePrefix: SERVICES_PREFIX,
+    // Upstream validates service names as DNS-1035 labels in the strategy; see validate above.
+    nameRule: 'path-segment',
+    strategy: serviceStrategy(allocators),
+    returnDeletedObject: true,
+    allowCreateOnUpdate: true,
+    hasStatus: true,
+  };
+}

@@ -2,8 +2,7 @@
  * `kubectl get` columns for the core/v1 kinds, after upstream's printers (pkg/printers/internalversion).
  * Priority-1 columns appear with `-o wide`.
  */
-import { ageOf } from '../../core/api/age.js';
-import type { KubeObject, TableColumn, TableDefinition } from '../../core/api/types.js';
+import { ageOf, type KubeObject, type TableColumn, type TableDefinition } from 'skiff/sdk/api';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});

@@ -2,9 +2,14 @@
  * PersistentVolumes and PersistentVolumeClaims: defaults, the checks that keep the binder sane, and
  * upstream's rule that a claim's spec is immutable except for what binding and expansion change.
  */
-import { clone, nowTimestamp } from '../../core/api/meta.js';
-import type { KubeObject, ResourceDefinition, Strategy } from '../../core/api/types.js';
-import type { FieldError } from '../../core/errors.js';
+import {
+  clone,
+  type FieldError,
+  type KubeObject,
+  nowTimestamp,
+  type ResourceDefinition,
+  type Strategy,
+} from 'skiff/sdk/api';
 import {
   canonical,
   checkEnum,

@@ -2,12 +2,29 @@
  * runtime-process: the default container runtime. Pods run as real processes, each sandbox with its
  * own network namespace and IP, each container in its own PID and mount namespaces and cgroups,
  * where the kernel allows; host networking on loopback addresses elsewhere. See README.md.
+ *
+ * This manifest stays thin: the CLI reads every built-in manifest on each start, and most starts
+ * run no pods, so the implementation is imported only when a runtime is opened or swept.
  */
 import { definePlugin } from 'skiff/sdk';
 import { type ContainerRuntime, type RuntimeProvider, runtimeKey } from 'skiff/sdk/runtime';
 import { type ProcessRuntimeConfig, processRuntimeConfig } from './config.js';
-import { openProcessRuntime } from './runtime.js';
-import { sweepProcessRuntime } from './sweep.js';
+import type * as Runtime from './runtime.js';
+import type * as Sweep from './sweep.js';
+
+/** Open a process runtime outside a server (tests, benchmarks): runtime.ts's, loaded on first use. */
+export async function openProcessRuntime(
+  ...args: Parameters<typeof Runtime.openProcessRuntime>
+): ReturnType<typeof Runtime.openProcessRuntime> {
+  return (await import('./runtime.js')).openProcessRuntime(...args);
+}
+
+/** Remove what runtimes with this config left on the host: sweep.ts's, loaded on first use. */
+export async function sweepProcessRuntime(
+  ...args: Parameters<typeof Sweep.sweepProcessRuntime>
+): ReturnType<typeof Sweep.sweepProcessRuntime> {
+  return (await import('./sweep.js')).sweepProcessRuntime(...args);
+}
 
 export default definePlugin<ProcessRuntimeConfig>({
   name: 'runtime-process',
@@ -34,5 +51,3 @@ export default definePlugin<ProcessRuntimeConfig>({
     });
   },
 });
-
-export { openProcessRuntime, sweepProcessRuntime };

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { StatusError } from '../../../core/errors.js';
 import { base64ErrorOffset, configDefinitions } from '../../../plugins/api-core-v1/config-kinds.js';
 import { FakeStore, rejection } from './fake-store.js';
 

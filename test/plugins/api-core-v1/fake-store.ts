@@ -4,27 +4,13 @@
  */
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../../../core/api/types.js';
 import { errors, StatusError } from '../../../core/errors.js';
-import type { ServiceKey } from '../../../core/plugins/services.js';
 
 /** Test bodies are read loosely, the way the API sees JSON. */
 // biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary JSON
 export type Json = any;
 
-export function strategyContext(
-  namespace = 'default',
-  services: Record<string, unknown> = {},
-  dryRun = false,
-  subresource = '',
-): StrategyContext {
-  return {
-    namespace,
-    dryRun,
-    subresource,
-    use: <T>(key: ServiceKey<T>) => {
-      if (!(key.id in services)) throw new Error(`not registered: ${key.id}`);
-      return services[key.id] as T;
-    },
-  };
+export function strategyContext(namespace = 'default', dryRun = false, subresource = ''): StrategyContext {
+  return { namespace, dryRun, subresource };
 }
 
 export class FakeStore implements ObjectStore {
@@ -33,10 +19,7 @@ export class FakeStore implements ObjectStore {
   /** The options of the last guaranteedUpdate, to check what subresource handlers ask for. */
   lastOptions?: Record<string, unknown>;
 
-  constructor(
-    readonly definition: ResourceDefinition,
-    private readonly services: Record<string, unknown> = {},
-  ) {}
+  constructor(readonly definition: ResourceDefinition) {}
 
   private key(namespace: string, name: string): string {
     return this.definition.namespaced ? `${namespace}/${name}` : name;
@@ -52,7 +35,7 @@ export class FakeStore implements ObjectStore {
     if (this.definition.namespaced) obj.metadata.namespace = namespace;
     obj.metadata.uid ??= `uid-${obj.metadata.name}`;
     obj.metadata.creationTimestamp ??= '2024-01-01T00:00:00Z';
-    const ctx = strategyContext(namespace, this.services);
+    const ctx = strategyContext(namespace);
     const strategy = this.definition.strategy ?? {};
     await strategy.prepareForCreate?.(obj, ctx);
     const errs = strategy.validate?.(obj, ctx) ?? [];
@@ -88,7 +71,7 @@ export class FakeStore implements ObjectStore {
     const mutated = await mutate(structuredClone(current));
     // A shallow copy, as the generic store's body check makes.
     const next: KubeObject = { ...mutated, metadata: { ...mutated.metadata } };
-    const ctx = strategyContext(namespace, this.services, options.dryRun ?? false, options.subresource ?? '');
+    const ctx = strategyContext(namespace, options.dryRun ?? false, options.subresource ?? '');
     const strategy = this.definition.strategy ?? {};
     if (!options.subresource) await strategy.prepareForUpdate?.(next, current, ctx);
     const errs = strategy.validateUpdate?.(next, current, ctx) ?? [];

@@ -3,9 +3,7 @@ import { expect } from 'chai';
 import { GenericStore } from '../../../core/api/store/generic-store.js';
 import type { KubeObject, ResourceDefinition } from '../../../core/api/types.js';
 import type { UserInfo } from '../../../core/auth-types.js';
-import { StatusError } from '../../../core/errors.js';
 import { createHooks } from '../../../core/hooks.js';
-import type { ServiceKey } from '../../../core/plugins/services.js';
 import { ClusterIPAllocator, NodePortAllocator } from '../../../plugins/api-core-v1/cluster-ip-allocator.js';
 import { endpointsDefinition } from '../../../plugins/api-core-v1/endpoints-events.js';
 import { namespaceDefinition } from '../../../plugins/api-core-v1/namespaces.js';
@@ -21,19 +19,17 @@ const scope = (namespace: string, dryRun = false) => ({ user, namespace, dryRun 
 
 describe('plugins/api-core-v1: with the generic store', () => {
   let storage: MemoryStorage;
-  let services: Record<string, unknown>;
   let storeFor: (def: ResourceDefinition) => GenericStore;
   const listServices = async () =>
     (await storage.list('/registry/services/specs/')).items.map((kv) => JSON.parse(kv.value) as KubeObject);
 
   beforeEach(() => {
     storage = new MemoryStorage();
-    services = {
-      clusterIPAllocator: new ClusterIPAllocator('127.96.0.0/16', listServices),
-      nodePortAllocator: new NodePortAllocator(30000, 32767, listServices),
-    };
     const hooks = createHooks();
-    storeFor = (def) => new GenericStore(def, storage, hooks, <T>(key: ServiceKey<T>) => services[key.id] as T);
+    const noServices = () => {
+      throw new Error('strategies of core/v1 use no services');
+    };
+    storeFor = (def) => new GenericStore(def, storage, hooks, noServices);
   });
   afterEach(async () => storage.close());
 
@@ -63,7 +59,10 @@ describe('plugins/api-core-v1: with the generic store', () => {
   });
 
   it('services: the address is stored, released on delete, and re-learned from storage', async () => {
-    const svcs = storeFor(serviceDefinition);
+    const nodePorts = new NodePortAllocator(30000, 32767, listServices);
+    const svcs = storeFor(
+      serviceDefinition({ clusterIPs: new ClusterIPAllocator('127.96.0.0/16', listServices), nodePorts }),
+    );
     const body = (name: string) => ({ metadata: { name }, spec: { ports: [{ port: 80 }] } });
     const created = await svcs.create(scope('default'), body('web'));
     const ip = (created.spec as Json).clusterIP as string;
@@ -71,11 +70,14 @@ describe('plugins/api-core-v1: with the generic store', () => {
     const dup = await rejection(svcs.create(scope('default'), body('web')));
     expect(dup.reason).to.equal('AlreadyExists');
 
-    services.clusterIPAllocator = new ClusterIPAllocator('127.96.0.0/16', listServices);
-    const other = await svcs.create(scope('default'), body('other'));
+    // A fresh allocator (a restarted server) learns the address from storage.
+    const restarted = storeFor(
+      serviceDefinition({ clusterIPs: new ClusterIPAllocator('127.96.0.0/16', listServices), nodePorts }),
+    );
+    const other = await restarted.create(scope('default'), body('other'));
     expect((other.spec as Json).clusterIP).to.not.equal(ip);
-    await svcs.delete(scope('default'), 'web');
-    const reuse = await svcs.create(scope('default'), {
+    await restarted.delete(scope('default'), 'web');
+    const reuse = await restarted.create(scope('default'), {
       metadata: { name: 'again' },
       spec: { clusterIP: ip, ports: [{ port: 80 }] },
     });

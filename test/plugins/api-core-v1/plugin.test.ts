@@ -1,12 +1,16 @@
 import { expect } from 'chai';
 import { pino } from 'pino';
-import type { ResourceDefinition } from '../../../core/api/types.js';
+import type { KubeObject, ResourceDefinition } from '../../../core/api/types.js';
 import type { ApiClient } from '../../../core/client/types.js';
 import type { Contributions, PluginContext } from '../../../core/plugins/contract.js';
 import type { PluginApi } from '../../../core/plugins/plugin-api.js';
 import type { ServiceKey } from '../../../core/plugins/services.js';
-import type { ClusterIPAllocator } from '../../../plugins/api-core-v1/cluster-ip-allocator.js';
+import { serviceAllocators } from '../../../plugins/api-core-v1/allocators.js';
 import plugin, { type ApiCoreV1Config } from '../../../plugins/api-core-v1/index.js';
+import { MemoryStorage } from '../../../plugins/storage-memory/memory-storage.js';
+
+/** What the allocators read the stored services from (none are stored). */
+const storage = new MemoryStorage();
 
 function setUp(config: unknown) {
   const parsed = plugin.config!.parse(config) as ApiCoreV1Config;
@@ -23,7 +27,7 @@ function setUp(config: unknown) {
     config: parsed,
     logger: pino({ level: 'silent' }),
     use: <T>(key: ServiceKey<T>) => services.get(key.id) as T,
-    api: {} as PluginApi,
+    api: { storage: () => storage } as unknown as PluginApi,
     onReady: () => {},
     onShutdown: () => {},
     server: {
@@ -41,6 +45,8 @@ function setUp(config: unknown) {
 }
 
 describe('plugins/api-core-v1: the plugin', () => {
+  after(async () => storage.close());
+
   it('config: defaults, IPv4 CIDR only, strict', () => {
     expect(plugin.config!.parse({})).to.deep.equal({
       serviceClusterIPRange: '127.96.0.0/16',
@@ -129,11 +135,32 @@ describe('plugins/api-core-v1: the plugin', () => {
     expect(bootstraps).to.deep.equal(['default-namespaces']);
   });
 
-  it('registers the allocators; the first address goes to the kubernetes service', () => {
-    const { services } = setUp({ serviceClusterIPRange: '10.96.0.0/12' });
-    const allocator = services.get('clusterIPAllocator') as ClusterIPAllocator;
-    expect(allocator.cidr).to.equal('10.96.0.0/12');
-    expect(allocator.kubernetesServiceIP).to.equal('10.96.0.1');
-    expect(services.get('nodePortAllocator')).to.be.an('object');
+  it('builds the allocators from its ranges; the first address goes to the kubernetes service', async () => {
+    const config = { serviceClusterIPRange: '10.96.0.0/12', serviceNodePortRange: '31000-31999' };
+    const { clusterIPs, nodePorts } = serviceAllocators(plugin.config!.parse(config), () => storage);
+    expect(clusterIPs.cidr).to.equal('10.96.0.0/12');
+    expect(clusterIPs.kubernetesServiceIP).to.equal('10.96.0.1');
+    expect(nodePorts.range).to.equal('31000-31999');
+    // The services the plugin serves draw from those ranges (dry run: nothing is held).
+    const { byPlural, services } = setUp(config);
+    const svc: KubeObject = {
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { type: 'NodePort', ports: [{ port: 80 }] },
+    };
+    await byPlural('services').strategy!.prepareForCreate!(svc, {
+      namespace: 'default',
+      dryRun: true,
+      subresource: '',
+    });
+    const spec = svc.spec as { clusterIP: string; ports: { nodePort: number }[] };
+    expect(spec.clusterIP).to.match(/^10\.(9[6-9]|10[0-9]|11[01])\./);
+    expect(spec.ports[0]!.nodePort).to.be.within(31000, 31999);
+    expect([...services.keys()], 'allocators are no services').to.deep.equal([]);
+  });
+
+  it('names the first address of the masked range for the serving certificate, as the allocator does', () => {
+    const config = plugin.config!.parse({ serviceClusterIPRange: '10.96.0.5/12' }) as ApiCoreV1Config;
+    expect(plugin.kubernetesServiceIP!(config)).to.equal('10.96.0.1');
+    expect(serviceAllocators(config, () => storage).clusterIPs.kubernetesServiceIP).to.equal('10.96.0.1');
   });
 });

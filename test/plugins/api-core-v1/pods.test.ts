@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../../../core/api/types.js';
-import { StatusError } from '../../../core/errors.js';
 import { computeQosClass, defaultPullPolicy } from '../../../plugins/api-core-v1/pod-defaults.js';
 import { POD_UPDATE_FORBIDDEN } from '../../../plugins/api-core-v1/pod-validation.js';
 import { bindPod, podDefinitions, podFieldSelectors } from '../../../plugins/api-core-v1/pods.js';

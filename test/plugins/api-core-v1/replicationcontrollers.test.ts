@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../../../core/api/types.js';
-import { StatusError } from '../../../core/errors.js';
 import { rcDefinition, selectorString } from '../../../plugins/api-core-v1/replicationcontrollers.js';
 import { FakeStore, type Json, rejection } from './fake-store.js';
 

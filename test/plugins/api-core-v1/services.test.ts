@@ -1,13 +1,7 @@
 import { expect } from 'chai';
 import type { KubeObject } from '../../../core/api/types.js';
-import { StatusError } from '../../../core/errors.js';
 import { ClusterIPAllocator, NodePortAllocator } from '../../../plugins/api-core-v1/cluster-ip-allocator.js';
-import {
-  CLUSTER_IP_ALLOCATOR,
-  NODE_PORT_ALLOCATOR,
-  serviceDefinition,
-  serviceStrategy,
-} from '../../../plugins/api-core-v1/services.js';
+import { serviceDefinition, serviceStrategy } from '../../../plugins/api-core-v1/services.js';
 import { FakeStore, type Json, rejection, strategyContext } from './fake-store.js';
 
 const service = (spec: Record<string, unknown> = {}, name = 'web'): KubeObject => ({
@@ -23,10 +17,7 @@ describe('plugins/api-core-v1: services', () => {
     // Scans start at the bottom of the dynamic band, so the values are known.
     clusterIPs = new ClusterIPAllocator('127.96.0.0/16', async () => [], { random: () => 0 });
     nodePorts = new NodePortAllocator(30000, 32767, async () => [], { random: () => 0 });
-    store = new FakeStore(serviceDefinition, {
-      [CLUSTER_IP_ALLOCATOR.id]: clusterIPs,
-      [NODE_PORT_ALLOCATOR.id]: nodePorts,
-    });
+    store = new FakeStore(serviceDefinition({ clusterIPs, nodePorts }));
   });
 
   it('defaults and allocates a cluster IP', async () => {
@@ -108,10 +99,12 @@ describe('plugins/api-core-v1: services', () => {
 
   it('a manifest pinning 30000 or a low address still applies after services that took dynamic ones', async () => {
     // Real randomness here, as on a server: dynamic values avoid the band pinned ones come from.
-    const randomStore = new FakeStore(serviceDefinition, {
-      [CLUSTER_IP_ALLOCATOR.id]: new ClusterIPAllocator('127.96.0.0/16', async () => []),
-      [NODE_PORT_ALLOCATOR.id]: new NodePortAllocator(30000, 32767, async () => []),
-    });
+    const randomStore = new FakeStore(
+      serviceDefinition({
+        clusterIPs: new ClusterIPAllocator('127.96.0.0/16', async () => []),
+        nodePorts: new NodePortAllocator(30000, 32767, async () => []),
+      }),
+    );
     for (const name of ['lb', 'np']) {
       const type = name === 'lb' ? 'LoadBalancer' : 'NodePort';
       await randomStore.create('default', service({ type }, name));
@@ -182,26 +175,21 @@ describe('plugins/api-core-v1: services', () => {
     const svc = await store.create('default', service({ type: 'NodePort' }));
     const ip = (svc.spec as Json).clusterIP as string;
     const port = (svc.spec as Json).ports[0].nodePort as number;
-    await serviceStrategy.afterDelete!(
-      svc,
-      strategyContext('default', { [CLUSTER_IP_ALLOCATOR.id]: clusterIPs, [NODE_PORT_ALLOCATOR.id]: nodePorts }),
-    );
+    await serviceStrategy({ clusterIPs, nodePorts }).afterDelete!(svc, strategyContext('default'));
     await clusterIPs.allocate(ip, 'default/next');
     await nodePorts.allocate(port, 'default/next');
   });
 
   it('dry run shows an address without holding it', async () => {
     const obj = service();
-    await serviceStrategy.prepareForCreate!(
-      obj,
-      strategyContext('default', { [CLUSTER_IP_ALLOCATOR.id]: clusterIPs }, true),
-    );
+    await serviceStrategy({ clusterIPs, nodePorts }).prepareForCreate!(obj, strategyContext('default', true));
     const created = await store.create('default', service({}, 'real'));
     expect((created.spec as Json).clusterIP).to.equal((obj.spec as Json).clusterIP);
   });
 
   it('is stored under /registry/services/specs/', () => {
-    expect(serviceDefinition).to.include({ storagePrefix: '/registry/services/specs/', nameRule: 'path-segment' });
-    expect(serviceDefinition.categories).to.deep.equal(['all']);
+    const definition = serviceDefinition({ clusterIPs, nodePorts });
+    expect(definition).to.include({ storagePrefix: '/registry/services/specs/', nameRule: 'path-segment' });
+    expect(definition.categories).to.deep.equal(['all']);
   });
 });
