@@ -1,16 +1,17 @@
 /**
  * Reading and decoding request bodies: a size limit (413), known media types (415), valid
- * JSON/YAML/protobuf (400).
+ * JSON/YAML or a body a plugin's serializer reads (protobuf) (400).
  */
 import type { IncomingMessage } from 'node:http';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { PATCH_MEDIA_TYPES, type PatchType } from '../api/api-service.js';
 import { isStackOverflow, MAX_NESTING_DEPTH, nestingExceeds, TOO_DEEP } from '../api/depth.js';
-import { errors } from '../errors.js';
+import { errors, isStatusError } from '../errors.js';
 import { duplicateFields } from '../wire/duplicate-fields.js';
-import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
+import type { Serializer } from '../wire/serializer.js';
+import { MediaTypes } from './media-types.js';
 
-export const WRITE_MEDIA_TYPES = ['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE];
+const CORE_ONLY = new MediaTypes();
 
 const PATCH_TYPES: Record<string, PatchType> = {
   'application/json-patch+json': 'json',
@@ -86,22 +87,29 @@ export interface DecodedBody {
 }
 
 /**
- * Decode a body by its media type; a patch body's media type also names the patch type. A body that
- * nests deeper than MAX_NESTING_DEPTH is refused here (upstream's decoders refuse theirs at 10000),
- * before the audit log, the admission chain or any other recursive code sees it.
+ * Decode a body by its media type (JSON, YAML, or one a plugin's serializer reads); a patch body's
+ * media type also names the patch type. A body that nests deeper than MAX_NESTING_DEPTH is refused
+ * here (upstream's decoders refuse theirs at 10000), before the audit log, the admission chain or
+ * any other recursive code sees it.
  */
-export function decodeBody(raw: Buffer, contentType: string | undefined, verb: string): DecodedBody {
-  const media = mediaTypeOf(contentType);
+export function decodeBody(
+  raw: Buffer,
+  contentType: string | undefined,
+  verb: string,
+  media: MediaTypes = CORE_ONLY,
+): DecodedBody {
+  const type = mediaTypeOf(contentType);
   if (raw.length === 0 && verb === 'delete') return { body: undefined };
   if (verb === 'patch') {
-    const patchType = PATCH_TYPES[media];
-    if (!patchType) throw errors.unsupportedMediaType(media, PATCH_MEDIA_TYPES);
+    const patchType = PATCH_TYPES[type];
+    if (!patchType) throw errors.unsupportedMediaType(type, PATCH_MEDIA_TYPES);
     return patchType === 'apply' ? { ...parseYamlBody(raw), patchType } : { body: parseJson(raw), patchType };
   }
-  if (media === 'application/json' || (media === '' && raw.length === 0)) return { body: parseJson(raw) };
-  if (media === 'application/yaml') return parseYamlBody(raw);
-  if (media === PROTOBUF_MEDIA_TYPE) return { body: raw.length === 0 ? undefined : parseProtobuf(raw) };
-  throw errors.unsupportedMediaType(media, WRITE_MEDIA_TYPES);
+  if (type === 'application/json' || (type === '' && raw.length === 0)) return { body: parseJson(raw) };
+  if (type === 'application/yaml') return parseYamlBody(raw);
+  const serializer = media.decoder(type);
+  if (serializer) return { body: decodeWith(serializer, raw, contentType ?? '') };
+  throw errors.unsupportedMediaType(type, [...media.bodyTypes]);
 }
 
 // JSON.parse does not recurse, so any depth parses; the depth is checked on what it built.
@@ -205,16 +213,20 @@ function findDuplicateKeys(root: unknown, lines: LineCounter): string[] {
   return found;
 }
 
-function parseProtobuf(raw: Buffer): unknown {
+/**
+ * A body in a plugin's media type. Whatever the plugin's decoder throws that is not a Status is the
+ * client's 400 too (the body is its only input), and the depth limit holds for every decoder.
+ */
+function decodeWith(serializer: Serializer, raw: Buffer, contentType: string): unknown {
+  const undecodable = (reason: string) =>
+    errors.badRequest(`the request body could not be decoded as ${serializer.mediaType}: ${reason}`);
   let body: unknown;
   try {
-    body = decodeProtobuf(raw);
+    body = serializer.decode!(raw, { mediaType: contentType });
   } catch (err) {
-    // Objects embedded in objects (RawExtension) are decoded recursively.
-    if (isStackOverflow(err)) throw errors.badRequest(`the request body could not be decoded as protobuf: ${TOO_DEEP}`);
-    throw err;
+    if (isStatusError(err)) throw err;
+    throw undecodable(isStackOverflow(err) ? TOO_DEEP : ((err as Error)?.message ?? String(err)));
   }
-  if (nestingExceeds(body, MAX_NESTING_DEPTH))
-    throw errors.badRequest(`the request body could not be decoded as protobuf: ${TOO_DEEP}`);
+  if (nestingExceeds(body, MAX_NESTING_DEPTH)) throw undecodable(TOO_DEEP);
   return body;
 }

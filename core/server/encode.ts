@@ -1,12 +1,11 @@
 /**
- * Response bodies as bytes. Objects served from the watch cache are shared and never mutated, so each
- * one is encoded once per format (WeakMaps keyed by the object), and lists and Tables are stitched
- * together from their items' cached bytes instead of encoding every item again.
+ * Response bodies as JSON and Table bytes (plugins' serializers encode other media types). Objects
+ * served from the watch cache are shared and never mutated, so each one is encoded once per format
+ * (WeakMaps keyed by the object), and lists and Tables are stitched together from their items'
+ * cached bytes instead of encoding every item again.
  */
 import type { KubeObject, ResourceDefinition } from '../api/types.js';
-import { canonicalStatus, encodeStatus, isStatusBody, type StatusDetails, type StatusLike } from '../errors.js';
-import { encodeBytesFields, encodeMessageBytes, Writer, wrapEnvelope } from '../wire/protobuf.js';
-import { messageForKind } from '../wire/schema.js';
+import { encodeStatus, isStatusBody } from '../errors.js';
 import { type IncludeObject, tableCells, tableColumns } from './table.js';
 
 const json = new WeakMap<object, Buffer>();
@@ -104,113 +103,3 @@ function buildTable(def: ResourceDefinition, body: unknown, include: IncludeObje
 }
 
 const CLOSE_OBJECT = Buffer.from('}');
-
-// ---------------------------------------------------------------- protobuf
-
-const protobuf = new WeakMap<object, Buffer>();
-
-function messageBytes(obj: KubeObject, apiVersion: string, kind: string): Buffer | undefined {
-  let buf = protobuf.get(obj);
-  if (!buf) {
-    const schema = messageForKind(apiVersion, kind);
-    if (!schema) return undefined;
-    buf = encodeMessageBytes(schema, obj as unknown as Record<string, unknown>);
-    if (cacheable(obj)) protobuf.set(obj, buf);
-  }
-  return buf;
-}
-
-/** The object or list in the protobuf envelope; undefined when its kind has no protobuf form. */
-export function encodeProtobufResponse(body: unknown): Buffer | undefined {
-  if (isStatusBody(body)) return encodeStatusProtobuf(body);
-  const b = body as { apiVersion?: string; kind?: string; items?: KubeObject[]; metadata?: unknown };
-  const apiVersion = String(b?.apiVersion ?? '');
-  const kind = String(b?.kind ?? '');
-  if (!Array.isArray(b?.items)) {
-    const bytes = messageBytes(body as KubeObject, apiVersion, kind);
-    return bytes && wrapEnvelope(apiVersion, kind, bytes);
-  }
-  const list = messageForKind(apiVersion, kind);
-  const itemKind = kind.replace(/List$/, '');
-  if (!list || !messageForKind(apiVersion, itemKind)) return undefined;
-  const head = encodeMessageBytes(list, { metadata: b.metadata });
-  const items = b.items.map((item) => messageBytes(item, apiVersion, itemKind)!);
-  // Field 2 of every List message is its items.
-  const itemFields = encodeBytesFields(items.map((item): [number, Buffer] => [2, item]));
-  return wrapEnvelope(apiVersion, kind, Buffer.concat([head, itemFields]));
-}
-
-// ---------------------------------------------------------------- Status in protobuf
-
-function text(w: Writer, num: number, value: unknown): void {
-  w.lengthDelimited(num, Buffer.from(typeof value === 'string' ? value : ''));
-}
-
-function int(w: Writer, num: number, value: number | undefined): void {
-  w.tag(num, 0);
-  w.varint(value ?? 0);
-}
-
-function statusDetailsBytes(d: StatusDetails): Buffer {
-  const w = new Writer();
-  text(w, 1, d.name);
-  text(w, 2, d.group);
-  text(w, 3, d.kind);
-  for (const c of d.causes ?? []) {
-    const cause = new Writer();
-    text(cause, 1, c.reason);
-    text(cause, 2, c.message);
-    text(cause, 3, c.field);
-    w.lengthDelimited(4, cause.finish());
-  }
-  int(w, 5, d.retryAfterSeconds);
-  text(w, 6, d.uid);
-  return w.finish();
-}
-
-/**
- * A Status as upstream's generated (gogo) marshaller writes it, byte for byte: fields in number
- * order, and every non-pointer field present even when empty (only `details` is a pointer). The
- * schema-driven encoder writes present fields in JSON order, which decodes the same but differs.
- */
-export function encodeStatusProtobuf(s: StatusLike): Buffer {
-  const status = canonicalStatus(s);
-  const listMeta = new Writer();
-  text(listMeta, 1, status.metadata.selfLink);
-  text(listMeta, 2, status.metadata.resourceVersion);
-  text(listMeta, 3, status.metadata.continue);
-  const w = new Writer();
-  w.lengthDelimited(1, listMeta.finish());
-  text(w, 2, status.status);
-  text(w, 3, status.message);
-  text(w, 4, status.reason);
-  if (status.details) w.lengthDelimited(5, statusDetailsBytes(status.details));
-  int(w, 6, status.code);
-  return wrapEnvelope('v1', 'Status', w.finish());
-}
-
-// ------------------------------------------------------------------ protobuf watch frames
-
-const frames = new WeakMap<object, Buffer>();
-
-/**
- * One watch event as client-go's protobuf stream decoder reads it: a 4-byte big-endian length, then
- * a metav1.WatchEvent message (no envelope) whose object is a RawExtension holding the object in
- * the usual `k8s\0` envelope. Undefined when the object's kind has no protobuf form.
- */
-export function protobufWatchFrame(e: { type: string; object: object }): Buffer | undefined {
-  let frame = frames.get(e);
-  if (frame) return frame;
-  const object = encodeProtobufResponse(e.object);
-  if (!object) return undefined;
-  const raw = encodeBytesFields([[1, object]]); // RawExtension.raw
-  const event = encodeBytesFields([
-    [1, Buffer.from(e.type)],
-    [2, raw],
-  ]);
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(event.length);
-  frame = Buffer.concat([length, event]);
-  frames.set(e, frame);
-  return frame;
-}

@@ -1,8 +1,8 @@
 /**
- * Streams one watch to one HTTP response: headers flushed at once, one JSON line (or protobuf frame)
- * per event, encoded once for every watcher, ended by timeoutSeconds, by the client going
- * away, by the cache ending the watch, or by server shutdown. A client that cannot keep up is cut
- * off rather than buffered without bound, as upstream does.
+ * Streams one watch to one HTTP response: headers flushed at once, one JSON line (or a plugin
+ * serializer's frame) per event, encoded once for every watcher, ended by timeoutSeconds, by the
+ * client going away, by the cache ending the watch, or by server shutdown. A client that cannot
+ * keep up is cut off rather than buffered without bound, as upstream does.
  */
 import type { ServerResponse } from 'node:http';
 import type { CacheEvent } from '../api/watch-cache.js';
@@ -17,7 +17,7 @@ export interface WatchStream {
   readonly ended: Promise<void>;
 }
 
-/** How events go on the wire: JSON lines (the default), or length-prefixed protobuf frames. */
+/** How events go on the wire: JSON lines (the default), or a serializer's frames (protobuf's). */
 export interface WatchEncoding {
   contentType: string;
   encode(e: CacheEvent): Buffer;

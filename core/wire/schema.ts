@@ -1,6 +1,7 @@
 /**
  * The built-in API types, as one table generated from upstream's published definitions
- * (scripts/gen/api-schema.ts → api-schema.json). The protobuf codec and the OpenAPI documents read it.
+ * (scripts/gen/api-schema.ts → api-schema.json). Core's field validation reads it (unknown-fields.ts),
+ * and so do the format plugins through skiff/sdk/wire (wire-protobuf's codec, wire-openapi's schemas).
  */
 import { readFileSync } from 'node:fs';
 

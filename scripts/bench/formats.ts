@@ -3,11 +3,12 @@
  * as protobuf, and LIST 10k pods as JSON and as a Table. Each is reported as a ratio to plain JSON
  * measured in the same run, in alternating rounds.
  */
-import { PROTOBUF_MEDIA_TYPE } from '../../core/wire/protobuf.js';
 import { createPods, percentile, startBenchServer } from './fixtures.js';
 import { type LoadResult, load } from './load.js';
 import { fmt, type Row } from './report.js';
 
+// Served by the wire-protobuf plugin, which this bench's server enables.
+const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 const FORMATS: [string, Record<string, string>][] = [
   ['JSON', { Accept: 'application/json' }],
@@ -30,7 +31,7 @@ async function timeSequential(url: string, headers: Record<string, string>, time
 }
 
 export async function benchFormats(seconds: number): Promise<Row[]> {
-  const s = await startBenchServer();
+  const s = await startBenchServer({ 'wire-protobuf': {} });
   try {
     await createPods(s, 'bench', 10000);
     const getUrl = `${s.url}/api/v1/namespaces/bench/pods/pod-4500`;

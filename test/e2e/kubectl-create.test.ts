@@ -4,7 +4,9 @@
  * a real cluster, and a client that accepts only protobuf gets protobuf back.
  */
 import { expect } from 'chai';
-import { decodeProtobuf, encodeProtobuf, PROTOBUF_MEDIA_TYPE } from '../../core/wire/protobuf.js';
+import { decodeProtobuf } from '../../plugins/wire-protobuf/decode.js';
+import { encodeProtobuf } from '../../plugins/wire-protobuf/encode.js';
+import { PROTOBUF_MEDIA_TYPE } from '../../plugins/wire-protobuf/names.js';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 

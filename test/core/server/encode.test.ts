@@ -1,9 +1,8 @@
 /** The cached encoders must produce exactly what the plain builders produce. */
 import { expect } from 'chai';
 import type { KubeObject, ResourceDefinition } from '../../../core/api/types.js';
-import { encodeJson, encodeProtobufResponse, encodeTable } from '../../../core/server/encode.js';
+import { encodeJson, encodeTable } from '../../../core/server/encode.js';
 import { toTable } from '../../../core/server/table.js';
-import { decodeProtobuf } from '../../../core/wire/protobuf.js';
 
 const cm = (name: string, rv: string): KubeObject => ({
   apiVersion: 'v1',
@@ -59,17 +58,5 @@ describe('server: response encoders', () => {
         toTable(aged, obj, 'Metadata', now),
       );
     }
-  });
-
-  it('encodes lists as protobuf that decode back to the same items', () => {
-    const decoded = decodeProtobuf(encodeProtobufResponse(list)!) as typeof list;
-    expect(decoded.kind).to.equal('ConfigMapList');
-    expect(decoded.metadata).to.deep.equal({ resourceVersion: '9' });
-    expect(decoded.items.map((i) => i.metadata.name)).to.deep.equal(['a', 'b']);
-    expect((decoded.items[1] as unknown as { data: object }).data).to.deep.equal({ k: 'b' });
-  });
-
-  it('has no protobuf form for kinds without a schema', () => {
-    expect(encodeProtobufResponse({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: {} })).to.equal(undefined);
   });
 });

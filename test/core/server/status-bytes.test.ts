@@ -11,7 +11,7 @@ import { request } from 'node:https';
 import { expect } from 'chai';
 import { makeEvent } from '../../../core/api/watch-cache.js';
 import { encodeStatus, errors } from '../../../core/errors.js';
-import { PROTOBUF_MEDIA_TYPE } from '../../../core/wire/protobuf.js';
+import { PROTOBUF_MEDIA_TYPE } from '../../../plugins/wire-protobuf/names.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const HEAD = '{"kind":"Status","apiVersion":"v1","metadata":{}';

@@ -1,6 +1,6 @@
 /** Bad input at the wire: each a clear 4xx Status, and the server stays healthy. */
 import { expect } from 'chai';
-import { PROTOBUF_MEDIA_TYPE } from '../../../core/wire/protobuf.js';
+import { PROTOBUF_MEDIA_TYPE } from '../../../plugins/wire-protobuf/names.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 
 const TABLE_ONLY = 'application/json;as=Table;v=v1;g=meta.k8s.io';

@@ -4,8 +4,7 @@
  * openapiv2/OpenAPIv2.proto, independently of the encoder's tables.
  */
 import { expect } from 'chai';
-import type { ResourceRegistry } from '../../../core/api/registry.js';
-import { OPENAPI_V2_PROTOBUF, openApiV2 } from '../../../core/server/openapi.js';
+import { OPENAPI_V2_PROTOBUF, openApiV2 } from '../../../plugins/wire-openapi/v2.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 
 // ---------------------------------------------------------------- a tiny protobuf reader
@@ -199,7 +198,7 @@ describe('server: /openapi/v2', function () {
     expect(stale.status).to.equal(200);
     expect(((await stale.json()) as { swagger: string }).swagger).to.equal('2.0');
 
-    const registry = ts.server.api.registry as ResourceRegistry;
+    const registry = ts.server.api.registry;
     expect(openApiV2(registry)).to.equal(openApiV2(registry));
     expect(openApiV2(registry).json.etag).to.equal(etag);
   });

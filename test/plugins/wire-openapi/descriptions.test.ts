@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { descriptionsOf, parseDeclarations } from '../../../core/wire/openapi-descriptions.js';
+import { descriptionsOf, parseDeclarations } from '../../../plugins/wire-openapi/descriptions.js';
 
 describe('OpenAPI descriptions from declaration doc comments', () => {
   it('reads type and field comments, single- and multi-line, quoted and readonly fields', () => {

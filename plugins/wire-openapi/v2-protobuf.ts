@@ -5,11 +5,11 @@
  * oneofs pick their branch from the JSON shape, and x-* keys become vendor extensions whose value
  * is YAML text (gnostic's `Any.yaml`), which clients parse with a YAML parser.
  */
-import { Writer } from './protobuf.js';
+import { ProtoWriter } from 'skiff/sdk/wire';
 
 type Obj = Record<string, unknown>;
 /** Writes one field (or, for repeated fields, several) of a message. */
-type FieldEnc = (w: Writer, num: number, value: unknown) => void;
+type FieldEnc = (w: ProtoWriter, num: number, value: unknown) => void;
 /** Encodes a value as a message's bytes. */
 type MessageEnc = (value: unknown) => Buffer;
 
@@ -65,7 +65,7 @@ export function yamlText(value: unknown): string {
 
 /** gnostic's Any: 1 a google.protobuf.Any (unused for documents read from JSON), 2 the YAML text. */
 const any = message(() => (v) => {
-  const w = new Writer();
+  const w = new ProtoWriter();
   w.lengthDelimited(2, Buffer.from(yamlText(v)));
   return w.finish();
 });
@@ -74,7 +74,7 @@ const any = message(() => (v) => {
 function named(valueEnc: FieldEnc): FieldEnc {
   return (w, num, entry) => {
     const [name, value] = entry as [string, unknown];
-    const e = new Writer();
+    const e = new ProtoWriter();
     e.lengthDelimited(1, Buffer.from(name));
     valueEnc(e, 2, value);
     w.lengthDelimited(num, e.finish());
@@ -88,7 +88,7 @@ const namedAny = named(any);
 function object(fields: Record<string, [number, FieldEnc]>, ext?: number): MessageEnc {
   const table = Object.entries(fields).sort(([, [a]], [, [b]]) => a - b);
   return (value) => {
-    const w = new Writer();
+    const w = new ProtoWriter();
     if (!isObject(value)) return w.finish();
     for (const [key, [num, enc]] of table) if (value[key] !== undefined) enc(w, num, value[key]);
     if (ext) for (const e of Object.entries(value)) if (e[0].startsWith('x-')) namedAny(w, ext, e);
@@ -100,7 +100,7 @@ function object(fields: Record<string, [number, FieldEnc]>, ext?: number): Messa
 function map(valueEnc: FieldEnc, num: number, ext?: number): MessageEnc {
   const entry = named(valueEnc);
   return (value) => {
-    const w = new Writer();
+    const w = new ProtoWriter();
     if (!isObject(value)) return w.finish();
     for (const e of Object.entries(value)) {
       if (ext && e[0].startsWith('x-')) namedAny(w, ext, e);
@@ -113,7 +113,7 @@ function map(valueEnc: FieldEnc, num: number, ext?: number): MessageEnc {
 /** A message holding a oneof: `pick` names the branch (field number, encoder) from the value's shape. */
 function oneof(pick: (v: Obj) => [number, FieldEnc] | undefined): MessageEnc {
   return (value) => {
-    const w = new Writer();
+    const w = new ProtoWriter();
     const branch = isObject(value) ? pick(value) : undefined;
     if (branch) branch[1](w, branch[0], value);
     return w.finish();
@@ -132,19 +132,19 @@ function numbered(fields: [string, FieldEnc][]): MessageEnc {
 const schemaField: FieldEnc = message(() => schema);
 /** TypeItem { repeated string value = 1 }: `type` may be one name or a list. */
 const typeItem: MessageEnc = (v) => {
-  const w = new Writer();
+  const w = new ProtoWriter();
   strings(w, 1, v);
   return w.finish();
 };
 /** ItemsItem { repeated Schema schema = 1 }: `items` may be one schema or a list. */
 const itemsItem: MessageEnc = (v) => {
-  const w = new Writer();
+  const w = new ProtoWriter();
   repeated(schemaField)(w, 1, v);
   return w.finish();
 };
 /** AdditionalPropertiesItem: oneof { Schema schema = 1; bool boolean = 2 } (a oneof sends false too). */
 const additionalProperties: MessageEnc = (v) => {
-  const w = new Writer();
+  const w = new ProtoWriter();
   if (typeof v === 'boolean') {
     w.tag(2, 0);
     w.varint(v ? 1 : 0);
@@ -241,7 +241,7 @@ const responseField = message(() => response);
 /** ResponseValue: oneof { Response = 1; JsonReference = 2 }. */
 const responseValue = oneof((r) => (typeof r.$ref === 'string' ? [2, jsonReference] : [1, responseField]));
 const stringArray: MessageEnc = (v) => {
-  const w = new Writer();
+  const w = new ProtoWriter();
   strings(w, 1, v);
   return w.finish();
 };

@@ -2,12 +2,12 @@
  * The Swagger 2.0 document served at /openapi/v2. kubectl 1.20 reads it (as protobuf) for
  * `explain`, client-side validation of `create -f`/`apply -f`, and apply's strategic merge patch,
  * so its `definitions` come from the same generated table as the v3 documents
- * (openapi-schemas.ts), converted to v2's shape; the paths are in openapi-v2-paths.ts.
+ * (schemas.ts), converted to v2's shape; the paths are in v2-paths.ts.
  */
-import type { ResourceDefinition, Verb } from '../api/types.js';
-import { componentSchemas, type KindRef } from './openapi-schemas.js';
-import { SHARED_PARAMETERS, swaggerPaths } from './openapi-v2-paths.js';
-import { messageForKind } from './schema.js';
+import type { ResourceDefinition, Verb } from 'skiff/sdk/api';
+import { messageForKind } from 'skiff/sdk/wire';
+import { componentSchemas, type KindRef } from './schemas.js';
+import { SHARED_PARAMETERS, swaggerPaths } from './v2-paths.js';
 
 type Schema = Record<string, unknown>;
 
@@ -51,7 +51,7 @@ const sorted = <T>(obj: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.entries(obj).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** The kinds served, the kinds of their subresources (Scale, Binding, …) and what every operation uses. */
-function kindsOf(defs: ResourceDefinition[]): KindRef[] {
+function kindsOf(defs: readonly ResourceDefinition[]): KindRef[] {
   const kinds: KindRef[] = [];
   for (const d of defs) {
     kinds.push({ group: d.group, version: d.version, kind: d.kind });
@@ -61,7 +61,7 @@ function kindsOf(defs: ResourceDefinition[]): KindRef[] {
   return kinds;
 }
 
-function swaggerDefinitions(defs: ResourceDefinition[]): Record<string, Schema> {
+function swaggerDefinitions(defs: readonly ResourceDefinition[]): Record<string, Schema> {
   const v3 = componentSchemas(kindsOf(defs), (k) =>
     messageForKind(k.group ? `${k.group}/${k.version}` : k.version, k.kind),
   );
@@ -92,7 +92,7 @@ function resolveRefs(value: unknown, known: Record<string, unknown>): unknown {
 
 /** The whole document for the resources a server serves. */
 export function swaggerDocument(
-  defs: ResourceDefinition[],
+  defs: readonly ResourceDefinition[],
   verbsOf: (d: ResourceDefinition) => readonly Verb[],
   version: string,
 ) {

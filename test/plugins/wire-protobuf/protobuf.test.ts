@@ -1,8 +1,9 @@
-/** The protobuf codec: round trips through upstream's wire shapes, and bad bodies as clear 400s. */
+/** wire-protobuf's codec: round trips through upstream's wire shapes, and bad bodies as clear 400s. */
 import { expect } from 'chai';
 import { isStatusError } from '../../../core/errors.js';
-import { decodeProtobuf, encodeProtobuf } from '../../../core/wire/protobuf.js';
 import { messageForKind } from '../../../core/wire/schema.js';
+import { decodeProtobuf } from '../../../plugins/wire-protobuf/decode.js';
+import { encodeProtobuf } from '../../../plugins/wire-protobuf/encode.js';
 
 const pod = {
   apiVersion: 'v1',
@@ -47,7 +48,7 @@ function statusOf(fn: () => unknown): { code: number; message: string } {
   throw new Error('expected a Status error');
 }
 
-describe('wire: protobuf', () => {
+describe('wire-protobuf: codec', () => {
   it('maps apiVersion + kind to upstream messages, meta/v1 kinds for every group', () => {
     expect(messageForKind('v1', 'Pod')?.name).to.equal('k8s.io.api.core.v1.Pod');
     expect(messageForKind('coordination.k8s.io/v1', 'Lease')?.name).to.equal('k8s.io.api.coordination.v1.Lease');

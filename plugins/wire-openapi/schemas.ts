@@ -2,10 +2,11 @@
  * OpenAPI v3 component schemas for the built-in kinds, generated from the schema table (so they
  * describe exactly what the server decodes and validates): properties and types, list and map
  * semantics, required fields and the group-version-kind of top-level kinds. `kubectl explain`
- * reads them. Description text comes from core/wire/openapi-descriptions.ts, where it is known.
+ * reads them. Description text comes from descriptions.ts, where it is known.
  */
-import { descriptionsOf } from './openapi-descriptions.js';
-import { type FieldSchema, META, type MessageSchema, message } from './schema.js';
+
+import { type FieldSchema, META, type MessageSchema, message } from 'skiff/sdk/wire';
+import { descriptionsOf } from './descriptions.js';
 
 type Schema = Record<string, unknown>;
 

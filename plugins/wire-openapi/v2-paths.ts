@@ -5,9 +5,9 @@
  * `x-kubernetes-action` and `x-kubernetes-group-version-kind`, which clients use to map an
  * operation to a kind. Shared query parameters live once under the document's `parameters`.
  */
-import type { ResourceDefinition, Verb } from '../api/types.js';
-import { definitionName } from './openapi-schemas.js';
-import { packageOf } from './schema.js';
+import type { ResourceDefinition, Verb } from 'skiff/sdk/api';
+import { packageOf } from 'skiff/sdk/wire';
+import { definitionName } from './schemas.js';
 
 type Obj = Record<string, unknown>;
 type Gvk = { group: string; version: string; kind: string };
@@ -299,7 +299,7 @@ function subresourcePaths(t: Target, item: string, gvk: Gvk): Record<string, Obj
 }
 
 /** Every resource's paths, in registry order. */
-export function swaggerPaths(defs: ResourceDefinition[], verbsOf: (d: ResourceDefinition) => readonly Verb[]) {
+export function swaggerPaths(defs: readonly ResourceDefinition[], verbsOf: (d: ResourceDefinition) => readonly Verb[]) {
   const paths: Record<string, Obj> = {};
   for (const def of defs) Object.assign(paths, resourcePaths(def, verbsOf(def)));
   return paths;
