@@ -5,15 +5,22 @@
  * API server's process, or in `skiff controller-manager` over HTTPS) only changes their context.
  *
  * With leader election, several managers may share one store: the controllers run only while this
- * manager holds the lease, and stop (their signal aborts) when it loses it.
+ * manager holds the lock, and stop (their signal aborts) when it loses it. The lock is a plugin's
+ * (the LEADER_ELECTION service); without one, asking for leader election stops start-up.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { delay } from './client/informer.js';
-import { LeaderElector, type LeaderElectorOptions } from './client/leader-election.js';
+import {
+  LEADER_ELECTION,
+  type LeaderElection,
+  type LeaderElector,
+  type LeaderElectorOptions,
+} from './client/leader-election.js';
 import type { ApiClient } from './client/types.js';
-import { isStatusError } from './errors.js';
+import { isStatusError, SkiffError } from './errors.js';
 import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
+import type { ServiceKey } from './plugins/services.js';
 
 const RESTART_DELAY_MS = 5_000;
 /** Controllers get no privilege from the core: a 403 means the chain does not grant their identity enough. */
@@ -31,6 +38,28 @@ export type ControllerLeaderElection = Partial<Omit<LeaderElectorOptions, 'clien
 export interface ControllerManagerOptions {
   /** Unset: the controllers run from start() to stop(), as a single manager. */
   leaderElection?: ControllerLeaderElection;
+  /** The LEADER_ELECTION service (see leaderElectionService): needed with leaderElection. */
+  electors?: LeaderElection;
+}
+
+/** --leader-elect with no plugin to provide the lock: the coded start-up error that says what to do. */
+function noLeaderElection(): SkiffError {
+  const { id, providedBy } = LEADER_ELECTION;
+  return new SkiffError(
+    'SKIFF_PLUGIN_MISSING_PROVIDER',
+    `--leader-elect is on, but no enabled plugin provides ${id}`,
+    `enable the ${providedBy} plugin (plugins: ${providedBy}: {} in the config file), or pass --leader-elect=false`,
+  );
+}
+
+/** The LEADER_ELECTION service a server's plugins provide, or the start-up error saying how to get one. */
+export function leaderElectionService(use: <T>(key: ServiceKey<T>) => T): LeaderElection {
+  try {
+    return use(LEADER_ELECTION);
+  } catch (err) {
+    if (err instanceof SkiffError && err.code === 'SKIFF_PLUGIN_MISSING_PROVIDER') throw noLeaderElection();
+    throw err;
+  }
 }
 
 export class ControllerManager {
@@ -49,7 +78,8 @@ export class ControllerManager {
     const le = options.leaderElection;
     // Built here so that a bad option fails at construction, not at start.
     if (le) {
-      this.elector = new LeaderElector({
+      if (!options.electors) throw noLeaderElection();
+      this.elector = options.electors.elector({
         name: 'kube-controller-manager',
         // The manager stops its controllers before the lease is released, which is the condition
         // upstream sets for releaseOnCancel; so a graceful stop hands over at once by default.

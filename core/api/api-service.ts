@@ -3,28 +3,36 @@
  * body. HTTP (core/server) and the in-process client both go through here, so authorization,
  * admission and storage semantics are identical whichever way a request arrives.
  */
-import type { AuditRecord, AuthorizationAttributes, UserInfo } from '../auth-types.js';
-import { runAuthorization } from '../chains.js';
-import { canonicalStatus, errors, isStatusBody } from '../errors.js';
+import type { AuditRecord, UserInfo } from '../auth-types.js';
+import { canonicalStatus, errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { ServiceKey } from '../plugins/services.js';
-import type { RequestInfo } from '../server/request-info.js';
 import type { Storage } from '../storage/types.js';
-import { APPLY_MEDIA_TYPE, ManagedStore, validatePatchOptions, withFieldManager } from './apply/apply.js';
+import { serveApply } from './apply-request.js';
+import { authorizeRequest } from './authorize.js';
 import { deprecationWarning } from './deprecation.js';
-import { forbiddenError, refusalReason } from './forbidden.js';
-import { applyPatch } from './patch.js';
+import type { FieldManager } from './field-manager.js';
+import { applyPatch, type PatchType, servedPatchMediaTypes, servedPatchType, validatePatchOptions } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
-import type { DeleteOptions, GenericStore, WriteScope } from './store/generic-store.js';
-import { parseLimit } from './store/query.js';
-import { type ListQuery, ResourceReader } from './store/reader.js';
+import type { RequestInfo } from './request-info.js';
+import {
+  created,
+  deleteOptionsOf,
+  dryRun,
+  listQuery,
+  requireObject,
+  resourceVersionOf,
+  watchQuery,
+} from './request-options.js';
+import { type DeleteOptions, GenericStore, type WriteScope } from './store/generic-store.js';
+import { ResourceReader } from './store/reader.js';
 import { RecentWrites } from './store/recent-writes.js';
 import type { KubeObject, ResourceDefinition, SubresourceDefinition, SubresourceRequest } from './types.js';
-import { apiVersionOf } from './types.js';
+import { ALL_VERBS, apiVersionOf } from './types.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
 
-export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+export { PATCH_MEDIA_TYPES, type PatchType } from './patch.js';
 
 export interface ApiCall {
   info: RequestInfo;
@@ -61,6 +69,8 @@ export class ApiService {
     private readonly hooks: Hooks,
     private readonly use: <T>(key: ServiceKey<T>) => T,
     private readonly watchCacheSize = 1000,
+    /** Server-side apply and managedFields, when a plugin offers them. */
+    private readonly fields?: FieldManager,
   ) {}
 
   /** Build a store and a watch cache for every registered resource, and fill the caches. */
@@ -68,7 +78,7 @@ export class ApiService {
     // One for every kind: copies are found by their stored text, whatever the kind.
     const recent = new RecentWrites();
     for (const def of this.registry.all()) {
-      const store = new ManagedStore(def, this.storage, this.hooks, this.use, recent);
+      const store = new GenericStore(def, this.storage, this.hooks, this.use, recent, this.fields);
       const served: Served = { def, store };
       if (!def.virtualCreate) {
         const cache = new WatchCache({
@@ -153,29 +163,8 @@ export class ApiService {
     return served;
   }
 
-  async authorize(info: RequestInfo, user: UserInfo, audit?: AuditRecord): Promise<void> {
-    const attributes: AuthorizationAttributes = {
-      user,
-      verb: info.verb,
-      resourceRequest: info.resourceRequest,
-      namespace: info.resource === 'namespaces' && !info.subresource ? '' : info.namespace,
-      apiGroup: info.apiGroup,
-      apiVersion: info.apiVersion,
-      resource: info.resource,
-      subresource: info.subresource,
-      name: info.name,
-      path: info.path,
-    };
-    if (info.resource === 'namespaces' && info.name) attributes.namespace = info.name;
-    const decision = await runAuthorization(this.hooks, attributes);
-    if (audit) {
-      audit.authorization = {
-        decision: decision.decision === 'allow' ? 'allow' : 'forbid',
-        authorizer: decision.authorizer,
-        reason: decision.reason,
-      };
-    }
-    if (decision.decision !== 'allow') throw forbiddenError(attributes, refusalReason(decision));
+  authorize(info: RequestInfo, user: UserInfo, audit?: AuditRecord): Promise<void> {
+    return authorizeRequest(this.hooks, info, user, audit);
   }
 
   async handle(call: ApiCall): Promise<ApiOutcome> {
@@ -220,12 +209,13 @@ export class ApiService {
         return { code: created ? 201 : 200, body: object };
       }
       case 'patch': {
-        if (call.patchType !== 'apply') return { code: 200, body: await this.patch(served, scope, info.name, call) };
-        const applied = await (store as ManagedStore).apply(scope, info.name, call.body, call.query);
+        if (this.patchTypeOf(call) !== 'apply')
+          return { code: 200, body: await this.patch(served, scope, info.name, call) };
+        const applied = await serveApply(this.fields!, store, scope, info.name, call.body, call.query);
         return { code: applied.created ? 201 : 200, body: applied.object };
       }
       case 'delete': {
-        const { options, dryRun } = deleteOptionsOf(call);
+        const { options, dryRun } = deleteOptionsOf(call.body, call.query);
         return this.delete(served, { ...scope, dryRun }, info.name, options);
       }
       case 'deletecollection':
@@ -251,22 +241,8 @@ export class ApiService {
     this.warnIfDeprecated(served.def, call);
     this.checkVerb(served.def, 'watch');
     if (!served.reader || call.info.subresource) throw errors.methodNotAllowed();
-    const q = call.query;
     const namespace = this.namespaceOf(served, call.info);
-    const fieldSelector = call.info.name
-      ? [q.get('fieldSelector'), `metadata.name=${call.info.name}`].filter(Boolean).join(',')
-      : (q.get('fieldSelector') ?? undefined);
-    return served.reader.watch(
-      namespace,
-      {
-        labelSelector: q.get('labelSelector') ?? undefined,
-        fieldSelector,
-        resourceVersion: q.get('resourceVersion') ?? undefined,
-        allowWatchBookmarks: ['true', '1', 'True'].includes(q.get('allowWatchBookmarks') ?? ''),
-      },
-      onEvent,
-      onClose,
-    );
+    return served.reader.watch(namespace, watchQuery(call.query, call.info.name), onEvent, onClose);
   }
 
   /** Upstream adds the warning on every route of a deprecated kind: its own and its /status. */
@@ -281,29 +257,39 @@ export class ApiService {
   }
 
   private checkVerb(def: ResourceDefinition, verb: string): void {
-    const verbs = def.verbs ?? ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-    if (!(verbs as string[]).includes(verb)) throw errors.methodNotAllowed();
+    if (!((def.verbs ?? ALL_VERBS) as readonly string[]).includes(verb)) throw errors.methodNotAllowed();
   }
 
   private scope(call: ApiCall): WriteScope {
-    const scope = {
+    const { info } = call;
+    // Only writes to a main resource record their manager, and only with a field manager.
+    const tracked = this.fields && !info.subresource && TRACKED_VERBS.has(info.verb);
+    return {
       user: call.user,
-      namespace: call.info.namespace,
+      namespace: info.namespace,
       dryRun: dryRun(call.query),
-      subresource: call.info.subresource,
+      subresource: info.subresource,
       warn: call.warn,
+      fieldManager: tracked ? this.fields!.managerOf(call.query, call.userAgent) : undefined,
     };
-    return withFieldManager(scope, call.query, call.userAgent);
+  }
+
+  /** The patch media types served: an apply patch only with a field manager. */
+  patchMediaTypes(): string[] {
+    return servedPatchMediaTypes(this.fields);
+  }
+
+  private patchTypeOf(call: ApiCall): PatchType {
+    return servedPatchType(call.patchType, this.fields);
   }
 
   private async patch(served: Served, scope: WriteScope, name: string, call: ApiCall): Promise<KubeObject> {
-    const type = call.patchType;
-    if (!type) throw errors.unsupportedMediaType('', PATCH_MEDIA_TYPES);
+    const type = this.patchTypeOf(call);
     validatePatchOptions(call.query, type === 'apply');
     return served.store.updateWith(
       scope,
       name,
-      (current) => applyPatch(current, type, call.body, served.def.patchMeta) as KubeObject,
+      (current) => applyPatch(current, type, call.body, served.def.patchMeta, this.fields) as KubeObject,
     );
   }
 
@@ -317,7 +303,7 @@ export class ApiService {
 
   private async deleteCollection(served: Served, call: ApiCall): Promise<ApiOutcome> {
     const list = await served.reader!.list(this.namespaceOf(served, call.info), listQuery(call.query));
-    const { options, dryRun } = deleteOptionsOf(call);
+    const { options, dryRun } = deleteOptionsOf(call.body, call.query);
     const scope = { ...this.scope(call), dryRun };
     const items: KubeObject[] = [];
     for (const item of list.items) {
@@ -359,6 +345,7 @@ export class ApiService {
         return created(await h.create({ ...base, body: requireObject(call.body) }));
       case 'patch': {
         if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
+        this.patchTypeOf(call);
         return { code: 200, body: await this.patchSubresource(h, base, call) };
       }
       default:
@@ -380,7 +367,7 @@ export class ApiService {
     const { group, plural } = base.store.definition;
     for (let attempt = 0; ; attempt++) {
       const current = await h.get!(base);
-      const patched = applyPatch(current, call.patchType!, call.body) as KubeObject;
+      const patched = applyPatch(current, call.patchType!, call.body, undefined, this.fields) as KubeObject;
       const pinned = resourceVersionOf(patched);
       if (pinned && pinned !== '0' && pinned !== resourceVersionOf(current))
         throw errors.staleResourceVersion({ group, resource: plural }, base.name);
@@ -410,85 +397,4 @@ export class ApiService {
   }
 }
 
-export const PATCH_MEDIA_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  APPLY_MEDIA_TYPE,
-];
-
-/** A create's answer; a Status without a code (pods/binding's Success) gets 201, as upstream's handler sets. */
-function created(body: KubeObject): ApiOutcome {
-  if (isStatusBody(body) && !body.code) return { code: 201, body: canonicalStatus({ ...body, code: 201 }) };
-  return { code: 201, body };
-}
-
-/** metadata.resourceVersion, when the object has one (a patch may have made metadata anything). */
-function resourceVersionOf(obj: KubeObject): string | undefined {
-  const rv = (obj.metadata as unknown as Record<string, unknown> | null | undefined)?.resourceVersion;
-  return typeof rv === 'string' ? rv : undefined;
-}
-
-function requireObject(body: unknown): KubeObject {
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw errors.badRequest('the request body must be a JSON object');
-  const obj = body as KubeObject;
-  if (obj.metadata === undefined) obj.metadata = {};
-  return obj;
-}
-
-function dryRun(query: URLSearchParams): boolean {
-  return dryRunOf(query.getAll('dryRun'));
-}
-
-function dryRunOf(values: unknown[]): boolean {
-  for (const v of values) {
-    if (v !== 'All') throw errors.badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
-  }
-  return values.length > 0;
-}
-
-function listQuery(q: URLSearchParams): ListQuery {
-  return {
-    labelSelector: q.get('labelSelector') ?? undefined,
-    fieldSelector: q.get('fieldSelector') ?? undefined,
-    limit: parseLimit(q.get('limit')),
-    continue: q.get('continue') ?? undefined,
-    resourceVersion: q.get('resourceVersion') ?? undefined,
-    resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,
-  };
-}
-
-/**
- * A DELETE's options as upstream's handler reads them: from the body when there is one (a
- * DeleteOptions: what kubectl sends, `dryRun: ["All"]` included), else from the query. Never a mix:
- * with a body, upstream ignores the query's dryRun, gracePeriodSeconds and propagationPolicy.
- * Preconditions (uid, resourceVersion: 409 when they do not hold) come only in a body.
- */
-function deleteOptionsOf(call: ApiCall): { options: DeleteOptions; dryRun: boolean } {
-  if (call.body === undefined || call.body === null) {
-    const q = call.query;
-    const options: DeleteOptions = { propagationPolicy: q.get('propagationPolicy') ?? undefined };
-    const grace = q.get('gracePeriodSeconds');
-    if (grace !== null) options.gracePeriodSeconds = Number(grace);
-    return { options, dryRun: dryRun(q) };
-  }
-  if (typeof call.body !== 'object' || Array.isArray(call.body))
-    throw errors.badRequest('the request body must be a DeleteOptions object');
-  const body = call.body as Record<string, unknown>;
-  const dryRunValues = body.dryRun ?? [];
-  if (!Array.isArray(dryRunValues)) throw errors.badRequest('dryRun: must be a list, e.g. ["All"]');
-  const options: DeleteOptions = {
-    propagationPolicy: optionalString(body.propagationPolicy, 'propagationPolicy'),
-    preconditions: (body.preconditions ?? undefined) as DeleteOptions['preconditions'],
-  };
-  if (body.gracePeriodSeconds !== undefined && body.gracePeriodSeconds !== null)
-    options.gracePeriodSeconds = Number(body.gracePeriodSeconds);
-  return { options, dryRun: dryRunOf(dryRunValues) };
-}
-
-function optionalString(value: unknown, field: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw errors.badRequest(`${field}: must be a string`);
-  return value;
-}
+const TRACKED_VERBS = new Set(['create', 'update', 'patch']);

@@ -1,13 +1,14 @@
 /**
- * The three patch types the API accepts. JSON Patch (RFC 6902) follows upstream's library
+ * The patch types the API accepts. JSON Patch (RFC 6902) follows upstream's library
  * (json-patch.ts); JSON merge patch (RFC 7386) and Kubernetes strategic merge patch are the product
- * itself. Every function returns a new object; bad patches are the client's 4xx, never a 500, and a
- * patched object that nests too deep is refused before anything recursive meets it.
+ * itself; an apply patch is the field manager's (a plugin: field-manager.ts). Every function
+ * returns a new object; bad patches are the client's 4xx, never a 500, and a patched object that
+ * nests too deep is refused before anything recursive meets it.
  */
 
 import { errors, StatusError } from '../errors.js';
-import { merge as mergeApplied } from './apply/fieldset.js';
 import { MAX_OBJECT_DEPTH, nestingExceeds, TOO_DEEP } from './depth.js';
+import { APPLY_PATCH_MEDIA_TYPE, type FieldManager } from './field-manager.js';
 import { applyJsonPatch as applyOperations, JsonPatchError } from './json-patch.js';
 import { clone, ownValue, setOwn } from './meta.js';
 import type { PatchMeta } from './types.js';
@@ -20,13 +21,40 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 /** Upstream's maxJSONPatchOperations. */
 export const MAX_JSON_PATCH_OPERATIONS = 10_000;
 
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+/** The patch types core applies itself, in upstream's order. */
+const MERGE_PATCH_MEDIA_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/strategic-merge-patch+json',
+];
+
+/** Every patch type the API decodes; the apply patch is served only with a field manager. */
+export const PATCH_MEDIA_TYPES = [...MERGE_PATCH_MEDIA_TYPES, APPLY_PATCH_MEDIA_TYPE];
+
+/** The patch media types a route serves: an apply patch only with a field manager. */
+export function servedPatchMediaTypes(fields: FieldManager | undefined): string[] {
+  return fields ? PATCH_MEDIA_TYPES : MERGE_PATCH_MEDIA_TYPES;
+}
+
+/** A PATCH's type, or upstream's 415 (listing the served ones) for one the route does not serve. */
+export function servedPatchType(type: PatchType | undefined, fields: FieldManager | undefined): PatchType {
+  if (!type) throw errors.unsupportedMediaType('', servedPatchMediaTypes(fields));
+  if (type === 'apply' && !fields)
+    throw errors.unsupportedMediaType(APPLY_PATCH_MEDIA_TYPE, servedPatchMediaTypes(fields));
+  return type;
+}
+
+/** `fields` applies an apply patch (the caller answers 415 for one when no plugin offers it). */
 export function applyPatch(
   original: object,
-  type: 'json' | 'merge' | 'strategic' | 'apply',
+  type: PatchType,
   patch: unknown,
   meta?: PatchMeta,
+  fields?: FieldManager,
 ): object {
-  const patched = patchOf(original, type, patch, meta);
+  const patched = patchOf(original, type, patch, meta, fields);
   // A JSON patch's add or copy can put a deep value under a deep path: the result may nest deeper
   // than either input. Upstream's decoder refuses the patched object (422 on "patch").
   if (nestingExceeds(patched, MAX_OBJECT_DEPTH))
@@ -34,7 +62,7 @@ export function applyPatch(
   return patched;
 }
 
-function patchOf(original: object, type: 'json' | 'merge' | 'strategic' | 'apply', patch: unknown, meta?: PatchMeta) {
+function patchOf(original: object, type: PatchType, patch: unknown, meta?: PatchMeta, fields?: FieldManager) {
   switch (type) {
     case 'json':
       return applyJsonPatch(original, patch);
@@ -44,10 +72,28 @@ function patchOf(original: object, type: 'json' | 'merge' | 'strategic' | 'apply
     case 'strategic':
       if (!isObject(patch)) throw errors.badRequest('a strategic merge patch must be a JSON object');
       return strategicMerge(clone(original) as JsonObject, patch, meta ?? {}, '');
-    case 'apply': // without field ownership (subresources); the main resource applies in apply/apply.ts
-      if (!isObject(patch)) throw errors.badRequest('an applied configuration must be an object');
-      return mergeApplied(clone(original) as Json, patch, meta ?? {}) as object;
+    case 'apply': // without field ownership (subresources); the main resource applies in apply-request.ts
+      if (!fields) throw new Error('an apply patch needs a field manager');
+      return fields.mergeApplied(clone(original), patch, meta ?? {});
   }
+}
+
+/** Upstream's ValidatePatchOptions: 422 on PatchOptions. */
+function invalidPatchOptions(field: string, reason: 'FieldValueRequired' | 'FieldValueForbidden', detail: string) {
+  const text = reason === 'FieldValueRequired' ? 'Required value' : 'Forbidden';
+  return new StatusError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${text}: ${detail}`, {
+    group: 'meta.k8s.io',
+    kind: 'PatchOptions',
+    causes: [{ reason, message: `${text}: ${detail}`, field }],
+  });
+}
+
+/** Check a PATCH's options: apply needs a fieldManager; `force` is for apply only. */
+export function validatePatchOptions(query: URLSearchParams, apply: boolean): void {
+  if (!apply && query.has('force'))
+    throw invalidPatchOptions('force', 'FieldValueForbidden', 'may not be specified for non-apply patch');
+  if (apply && !query.get('fieldManager'))
+    throw invalidPatchOptions('fieldManager', 'FieldValueRequired', 'is required for apply patch');
 }
 
 function applyJsonPatch(original: object, patch: unknown): object {

@@ -5,9 +5,9 @@
  */
 import type { ApiService } from '../api/api-service.js';
 import { clone } from '../api/meta.js';
+import { parseRequestInfo } from '../api/request-info.js';
 import type { KubeObject } from '../api/types.js';
 import type { UserInfo } from '../auth-types.js';
-import { parseRequestInfo } from '../server/request-info.js';
 import { deepFreeze } from './deep-freeze.js';
 import { deleteOptionsBody, queryParams, resourcePath } from './request-paths.js';
 import type {

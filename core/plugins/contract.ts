@@ -8,6 +8,7 @@
 import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
+import type { FieldManager } from '../api/field-manager.js';
 import type { ResourceDefinition, SubresourceDefinition } from '../api/types.js';
 import type {
   AdmissionPlugin,
@@ -83,9 +84,8 @@ export interface Contributions {
   /** Non-resource HTTP routes (documents, plugin endpoints), added once while the app is built. */
   routes(register: (router: Router) => void): void;
   /**
-   * A media type request bodies may come in and responses may go out in (protobuf). Collected
-   * (PluginHost.serializers, one per media type); the HTTP layer reads them once protobuf itself
-   * moves into a plugin: until then core's own protobuf codec answers.
+   * A media type request bodies may come in and responses and watches may go out in, beside JSON
+   * and YAML (wire-protobuf's protobuf); one plugin per media type. See skiff/sdk/wire Serializer.
    */
   serializer(serializer: Serializer): void;
   /**
@@ -97,6 +97,11 @@ export interface Contributions {
   authChallenge(header: string): void;
   /** Receives every audited request at each stage (only called for plugins that contribute one). */
   auditSink(sink: (record: AuditRecord, stage: AuditStage) => void): void;
+  /**
+   * Server-side apply (PATCH application/apply-patch+yaml) and managedFields on every write; one
+   * per server. Without one, apply patches get a 415 and no write records its manager.
+   */
+  fieldManager(fieldManager: FieldManager): void;
   /** A typed service other plugins `use(key)`; one provider per key. */
   service<T>(key: ServiceKey<T>, value: T): void;
 }
@@ -136,7 +141,10 @@ export interface PluginManifest<Config = Record<string, never>> {
   readonly flags?: readonly FlagSpec[];
   /** CLI subcommands this plugin adds: `skiff abac check`. */
   readonly commands?: readonly CommandSpec[];
-  /** Where the flags apply when a flag names none; default: up and apiserver. */
+  /**
+   * The commands it serves: its flags apply there when a flag names none (default: up and
+   * apiserver), and `skiff controller-manager` sets it up when this names controller-manager.
+   */
   readonly roles?: readonly Role[];
   /** Its --authorization-mode name: 'ABAC', 'AlwaysAllow', ... */
   readonly authorizationMode?: string;

@@ -20,6 +20,7 @@ import { errors, type StatusError } from '../errors.js';
 import type { PluginContext } from '../plugins/contract.js';
 import type { CachedObjects } from '../plugins/plugin-api.js';
 
+export type { FieldManager } from '../api/field-manager.js';
 export { generateNameSuffix } from '../api/meta.js';
 export {
   canonicalQuantity,

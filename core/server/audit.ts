@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
+import type { RequestInfo } from '../api/request-info.js';
 import type { AuditRecord, AuditStage, UserInfo } from '../auth-types.js';
 import type { Hooks } from '../hooks.js';
-import type { RequestInfo } from './request-info.js';
 
 export function startAudit(hooks: Hooks, ctx: Koa.Context): AuditRecord | undefined {
   if (hooks.audit.taps.length === 0) return undefined;

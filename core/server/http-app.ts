@@ -1,9 +1,10 @@
 /**
  * The HTTP face of the API server: a koa app. Every request is parsed into a RequestInfo,
  * authenticated (impersonation resolved), given its in-flight slot and authorized, in upstream's
- * filter order, and only then served: by a non-resource route (discovery, health, metrics, OpenAPI,
- * plugin routes) or by the ApiService, after its body is read and decoded. A refused request never
- * has its body read. Every error leaves as a metav1.Status.
+ * filter order, and only then served: by a non-resource route (discovery, health, metrics, plugin
+ * routes such as OpenAPI) or by the ApiService, after its body is read and decoded. Bodies and
+ * answers are JSON (YAML bodies too) or a media type a plugin's serializer speaks (protobuf). A
+ * refused request never has its body read. Every error leaves as a metav1.Status.
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -12,6 +13,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ApiService, PatchType } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
+import { parseRequestInfo, type RequestInfo } from '../api/request-info.js';
 import { apiVersionOf, type KubeObject, type ResourceDefinition } from '../api/types.js';
 import { type CacheEvent, makeEvent } from '../api/watch-cache.js';
 import type { AuditRecord, Authenticated, Transport, UserInfo } from '../auth-types.js';
@@ -19,31 +21,23 @@ import { runAuthentication } from '../chains.js';
 import { encodeStatus, errors, type FieldError, fieldErrorBody, isStatusError, StatusError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import { duplicateFields } from '../wire/duplicate-fields.js';
-import { PROTOBUF_MEDIA_TYPE } from '../wire/protobuf.js';
 import { messageForKind } from '../wire/schema.js';
+import type { Serializer } from '../wire/serializer.js';
 import { dropUnknownFields, type FieldValidation, fieldValidationOf } from '../wire/unknown-fields.js';
 import { auditAuthenticated, auditStatus, emitAudit, startAudit } from './audit.js';
 import { type DecodedBody, decodeBody, mediaTypeOf, readBody } from './body.js';
 import { PUBLIC_INFO_PATHS } from './core-authorizers.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
-import { encodeJson, encodeProtobufResponse, encodeStatusProtobuf, encodeTable, protobufWatchFrame } from './encode.js';
+import { encodeJson, encodeTable } from './encode.js';
 import { type HealthCheck, runHealth } from './health.js';
 import { impersonate, wantsImpersonation } from './impersonation.js';
 import type { BodyAccount, BodyBudget, InflightLimiter, RequestKind } from './inflight.js';
+import { MediaTypes, type ResponseFormat } from './media-types.js';
 import type { ApiMetrics } from './metrics.js';
-import {
-  notModified,
-  OPENAPI_V2_PROTOBUF_RESPONSE_TYPE,
-  openApiV2,
-  openApiV3Document,
-  openApiV3Root,
-  wantsOpenApiV2Protobuf,
-} from './openapi.js';
-import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { includeObjectOf, toTable, wantsTable } from './table.js';
 import { warningsOf } from './warnings.js';
-import { openWatchStream, type WatchStream } from './watch-stream.js';
+import { openWatchStream, type WatchEncoding, type WatchStream } from './watch-stream.js';
 
 export interface HttpAppDeps {
   api: ApiService;
@@ -60,6 +54,8 @@ export interface HttpAppDeps {
   advertise: string;
   /** WWW-Authenticate values plugins contributed (basic auth's realm): every 401 carries them. */
   authChallenges: readonly string[];
+  /** Media types plugins contributed beside JSON and YAML (wire-protobuf's protobuf). */
+  serializers: readonly Serializer[];
 }
 
 interface State {
@@ -96,11 +92,13 @@ function transportOf(req: IncomingMessage): Transport {
 
 export class HttpApp {
   readonly koa = new Koa();
+  private readonly media: MediaTypes;
   private readonly watches = new Set<WatchStream>();
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: HttpAppDeps) {
+    this.media = new MediaTypes(deps.serializers);
     const router = this.routes();
     // Resource requests (the hot path) skip the router of non-resource paths altogether.
     const routes = router.routes();
@@ -162,13 +160,17 @@ export class HttpApp {
     const body = status.toStatus();
     const audit = (ctx.state as State).audit;
     if (audit) auditStatus(audit, status.code, body);
-    if (responseFormatOf(ctx.get('Accept')) === 'protobuf') {
-      ctx.set('Content-Type', PROTOBUF_MEDIA_TYPE);
-      ctx.body = encodeStatusProtobuf(body);
-    } else {
-      ctx.set('Content-Type', 'application/json');
-      ctx.body = Buffer.from(encodeStatus(body));
+    // In the client's media type when it takes no JSON and the serializer has a form for a Status;
+    // JSON when it has none, or fails (its failure may be what is being answered).
+    const format = this.media.negotiate(ctx.get('Accept'));
+    let bytes: Buffer | undefined;
+    try {
+      bytes = serialized(format, body);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'a serializer failed to encode a Status; answering in JSON');
     }
+    ctx.set('Content-Type', bytes ? (format as Serializer).mediaType : 'application/json');
+    ctx.body = bytes ?? Buffer.from(encodeStatus(body));
     if (status.code === 401 && this.deps.authChallenges.length) {
       ctx.set('WWW-Authenticate', [...this.deps.authChallenges]);
     }
@@ -270,27 +272,6 @@ export class HttpApp {
       ctx.type = metrics.registry.contentType;
       ctx.body = await metrics.registry.metrics();
     });
-    router.get('/openapi/v3', (ctx) => json(ctx, openApiV3Root(registry)));
-    router.get(/^\/openapi\/v3\/apis?\/.+/, (ctx) => {
-      const parts = ctx.path.split('/').slice(3);
-      const [group, version] = parts[0] === 'api' ? ['', parts[1]] : [parts[1], parts[2]];
-      const found = registry.inGroupVersion(group ?? '', version ?? '').length > 0;
-      json(ctx, found ? openApiV3Document(registry, group ?? '', version ?? '') : undefined);
-    });
-    router.get('/openapi/v2', (ctx) => {
-      const v2 = openApiV2(registry);
-      const protobuf = wantsOpenApiV2Protobuf(ctx.get('Accept'));
-      const encoded = protobuf ? v2.protobuf : v2.json;
-      ctx.set('Vary', 'Accept');
-      ctx.set('ETag', encoded.etag);
-      ctx.lastModified = v2.built;
-      if (notModified(ctx.get('If-None-Match'), ctx.get('If-Modified-Since'), encoded, v2.built)) {
-        ctx.status = 304;
-        return;
-      }
-      ctx.set('Content-Type', protobuf ? OPENAPI_V2_PROTOBUF_RESPONSE_TYPE : 'application/json');
-      ctx.body = encoded.body;
-    });
     this.deps.hooks.routes.call(router);
     return router;
   }
@@ -299,7 +280,7 @@ export class HttpApp {
     const state = ctx.state as State;
     const info = state.info!;
     if (!info.resourceRequest) throw errors.notFoundPath();
-    const format = this.responseFormat(ctx);
+    const format = this.media.require(ctx.get('Accept'), info.verb === 'watch');
     const tableable = (info.verb === 'get' || info.verb === 'list' || info.verb === 'watch') && !info.subresource;
     if (!tableable && onlyTables(ctx.get('Accept'))) {
       throw errors.notAcceptable('application/json (a Table is served only for get, list and watch of a resource)');
@@ -309,7 +290,7 @@ export class HttpApp {
     let patchType: PatchType | undefined;
     if (BODY_VERBS.has(info.verb)) {
       const raw = await this.readBodyOf(ctx, state);
-      const decoded = decodeBody(raw, ctx.get('Content-Type'), info.verb);
+      const decoded = decodeBody(raw, ctx.get('Content-Type'), info.verb, this.media);
       ({ body, patchType } = decoded);
       if (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch') {
         this.validateFields(ctx, info, decoded, raw);
@@ -332,7 +313,7 @@ export class HttpApp {
       state.audit.responseObject = outcome.body;
       auditStatus(state.audit, outcome.code, undefined);
     }
-    if (format === 'protobuf') return writeProtobuf(ctx, outcome.body);
+    if (format !== 'json') return writeSerialized(ctx, format, outcome.body);
     ctx.set('Content-Type', 'application/json');
     const def =
       (info.verb === 'get' || info.verb === 'list') && !info.subresource ? this.tableDefinition(ctx, info) : undefined;
@@ -383,17 +364,7 @@ export class HttpApp {
     return this.deps.registry.find(info.apiGroup, info.apiVersion, info.resource);
   }
 
-  /**
-   * JSON unless the client accepts only protobuf (client-go's default list has both; we prefer JSON).
-   * A client that accepts neither gets 406.
-   */
-  private responseFormat(ctx: Koa.Context): 'json' | 'protobuf' {
-    const format = responseFormatOf(ctx.get('Accept'));
-    if (!format) throw errors.notAcceptable(`application/json, ${PROTOBUF_MEDIA_TYPE}`);
-    return format;
-  }
-
-  private async serveWatch(ctx: Koa.Context, state: State, format: 'json' | 'protobuf'): Promise<void> {
+  private async serveWatch(ctx: Koa.Context, state: State, format: ResponseFormat): Promise<void> {
     const timeout = state.query.get('timeoutSeconds');
     if (timeout !== null && !/^\d+$/.test(timeout)) throw errors.badRequest(`invalid timeoutSeconds "${timeout}"`);
     let stream: WatchStream | undefined;
@@ -427,7 +398,7 @@ export class HttpApp {
         handle.cancel();
         this.watches.delete(s);
       },
-      format === 'protobuf' ? PROTOBUF_WATCH : undefined,
+      format === 'json' ? undefined : watchEncoding(format),
     );
     stream = s;
     this.watches.add(s);
@@ -507,11 +478,16 @@ function publicInfoVisitor(path: string, refusals: number): Authenticated | unde
   return { user: { name: 'system:anonymous', groups: ['system:unauthenticated'] }, authenticator: 'public-info-paths' };
 }
 
-/** client-go's protobuf watch stream; an event whose kind has no protobuf form falls back to its JSON line. */
-const PROTOBUF_WATCH = {
-  contentType: `${PROTOBUF_MEDIA_TYPE};stream=watch`,
-  encode: (e: CacheEvent) => protobufWatchFrame(e) ?? e.encoded(),
-};
+/**
+ * A serializer's watch stream, named `<type>;stream=watch` as upstream names every non-JSON stream;
+ * an event without a form in that media type goes out as its JSON line.
+ */
+function watchEncoding(serializer: Serializer): WatchEncoding {
+  return {
+    contentType: `${serializer.mediaType};stream=watch`,
+    encode: (e: CacheEvent) => serializer.encodeWatchEvent!(e) ?? e.encoded(),
+  };
+}
 
 /** The client asked for Tables and nothing else (no plain JSON, no wildcard). */
 function onlyTables(accept: string): boolean {
@@ -522,21 +498,16 @@ function onlyTables(accept: string): boolean {
   });
 }
 
-function responseFormatOf(accept: string): 'json' | 'protobuf' | undefined {
-  if (!accept) return 'json';
-  let protobuf = false;
-  for (const part of accept.split(',')) {
-    const media = part.split(';')[0]!.trim();
-    if (media === 'application/json' || media === '*/*' || media === 'application/*') return 'json';
-    if (media === PROTOBUF_MEDIA_TYPE) protobuf = true;
-  }
-  return protobuf ? 'protobuf' : undefined;
+/** The body in a plugin's media type; undefined when the answer is JSON or the kind has no such form. */
+function serialized(format: ResponseFormat | undefined, body: unknown): Buffer | undefined {
+  if (!format || format === 'json') return undefined;
+  return format.encode!(body, { mediaType: format.mediaType });
 }
 
-function writeProtobuf(ctx: Koa.Context, body: unknown): void {
-  const encoded = encodeProtobufResponse(body);
-  if (!encoded) throw errors.notAcceptable('application/json (this kind has no protobuf form)');
-  ctx.set('Content-Type', PROTOBUF_MEDIA_TYPE);
+function writeSerialized(ctx: Koa.Context, serializer: Serializer, body: unknown): void {
+  const encoded = serialized(serializer, body);
+  if (!encoded) throw errors.notAcceptable(`application/json (this kind has no ${serializer.mediaType} form)`);
+  ctx.set('Content-Type', serializer.mediaType);
   ctx.body = encoded;
 }
 

@@ -11,9 +11,10 @@
  * On top of upstream, a byte budget bounds the request bodies held at once: mutating in-flight ×
  * the largest body (200 × 3 MiB) is far more memory than a small server has.
  */
+
+import type { RequestInfo } from '../api/request-info.js';
 import type { UserInfo } from '../auth-types.js';
 import { errors, type StatusError } from '../errors.js';
-import type { RequestInfo } from './request-info.js';
 
 export type RequestKind = 'readOnly' | 'mutating';
 

@@ -4,8 +4,8 @@
  * through prom-client's labels() on every request cost about a tenth of GET throughput.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RequestInfo } from '../api/request-info.js';
 import type { RequestKind } from './inflight.js';
-import type { RequestInfo } from './request-info.js';
 
 // Upstream's buckets for apiserver_request_duration_seconds.
 const BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];

@@ -6,6 +6,7 @@
  */
 import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import type { Logger } from 'pino';
+import type { FieldManager } from '../api/field-manager.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import type { RuleResolver } from '../auth-types.js';
 import type { ApiClient } from '../client/types.js';
@@ -55,6 +56,8 @@ export interface HostContributions {
   /** WWW-Authenticate values for 401s, in plugin order. */
   readonly authChallenges: readonly string[];
   readonly serializers: readonly Serializer[];
+  /** Server-side apply and managedFields tracking, when a plugin offers them. */
+  fieldManager(): FieldManager | undefined;
   /** Per plugin, in run order: the contribution points (and services, lifecycle) it used. */
   readonly points: ReadonlyMap<string, readonly string[]>;
 }
@@ -70,6 +73,7 @@ interface Collected {
   clientCAs: (() => string | undefined)[];
   authChallenges: string[];
   serializers: Serializer[];
+  fieldManager?: { plugin: string; value: FieldManager };
   points: Map<string, string[]>;
 }
 
@@ -124,6 +128,17 @@ function offerSerializer(collected: Collected, name: string, serializer: Seriali
   collected.serializers.push(serializer);
 }
 
+function offerFieldManager(collected: Collected, name: string, fieldManager: FieldManager): void {
+  if (collected.fieldManager) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_FIELD_MANAGER_DUPLICATE',
+      `plugin "${name}" offers a field manager, but plugin "${collected.fieldManager.plugin}" already offers one`,
+      'enable only one plugin that provides server-side apply',
+    );
+  }
+  collected.fieldManager = { plugin: name, value: fieldManager };
+}
+
 function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, collected: Collected): Contributions {
   const { hooks } = deps;
   const log = deps.logger.child({ plugin: name });
@@ -151,6 +166,7 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, co
     clientCA: (source) => collected.clientCAs.push(source),
     authChallenge: (header) => collected.authChallenges.push(header),
     auditSink: (sink) => hooks.audit.tap(name, sink),
+    fieldManager: (fieldManager) => offerFieldManager(collected, name, fieldManager),
     service: (key, value) => offerService(deps, name, key, value),
   };
 }
@@ -211,6 +227,7 @@ export async function setupPlugins(setup: SetupDeps): Promise<PluginHost> {
     },
     authChallenges: collected.authChallenges,
     serializers: collected.serializers,
+    fieldManager: () => collected.fieldManager?.value,
     points: collected.points,
     use: (key) => useService(deps, 'the server', key),
     async closeAll() {

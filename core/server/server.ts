@@ -10,10 +10,11 @@ import { ApiService } from '../api/api-service.js';
 import { ResourceRegistry } from '../api/registry.js';
 import type { RuleResolver, UserInfo } from '../auth-types.js';
 import { InProcessClient } from '../client/in-process.js';
+import type { LeaderElection } from '../client/leader-election.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Port } from '../config/schema.js';
-import { type ControllerLeaderElection, ControllerManager } from '../controllers.js';
+import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../controllers.js';
 import { encodeStatus, errors, SkiffError } from '../errors.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
@@ -36,7 +37,10 @@ export interface ServerOptions {
   /** up | apiserver | ...: `up` also runs the registered controllers. */
   role: string;
   logger?: Logger;
-  /** Run the controllers only while holding this lease (several servers sharing one store). */
+  /**
+   * Run the controllers only while holding this lock (several servers sharing one store); a plugin
+   * must provide LEADER_ELECTION (leader-election-lease), else start-up stops with a coded error.
+   */
   leaderElection?: ControllerLeaderElection;
 }
 
@@ -154,6 +158,20 @@ export async function preparePlugins(options: Pick<ServerOptions, 'config' | 'ro
   return { logger, hooks, registry, settings, healthChecks, backends, bootstraps, plugins, api, open };
 }
 
+/** The lock for leader election, resolved before storage opens: a missing provider stops start-up. */
+async function electorsFor(
+  options: ServerOptions,
+  plugins: Awaited<ReturnType<typeof preparePlugins>>['plugins'],
+): Promise<LeaderElection | undefined> {
+  if (!options.leaderElection) return undefined;
+  try {
+    return leaderElectionService(plugins.use);
+  } catch (err) {
+    await plugins.closeAll();
+    throw err;
+  }
+}
+
 type Listener = 'secure' | 'insecure';
 
 /** The flags and config keys behind each listener, named in its start-up errors. */
@@ -209,6 +227,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     api: pluginApi,
     open: opened,
   } = await preparePlugins(options);
+  const electors = await electorsFor(options, plugins);
 
   const open = backends.get(config.server.storageBackend);
   if (!open) {
@@ -220,7 +239,14 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     );
   }
   const storage: Storage = await open();
-  const api = new ApiService(registry, storage, hooks, plugins.use, config.server.watchCacheSize);
+  const api = new ApiService(
+    registry,
+    storage,
+    hooks,
+    plugins.use,
+    config.server.watchCacheSize,
+    plugins.fieldManager(),
+  );
   await api.start();
   const client = (user: UserInfo = APISERVER_USER): ApiClient => new InProcessClient(api, user);
   opened({ api, storage, client });
@@ -265,6 +291,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     bodyBudget: new BodyBudget(config.server.maxInflightBodyBytes),
     advertise: `${settings.advertiseAddress}:${settings.advertisePort}`,
     authChallenges: plugins.authChallenges,
+    serializers: plugins.serializers,
   });
   const controllers = new ControllerManager(
     hooks,
@@ -278,7 +305,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
           .filter((d) => d.namespaced && !d.virtualCreate)
           .map((d) => ({ group: d.group, version: d.version, resource: d.plural })),
     }),
-    { leaderElection: options.leaderElection },
+    { leaderElection: options.leaderElection, electors },
   );
   const servers: Server[] = [];
   const sockets = new Set<Socket>();

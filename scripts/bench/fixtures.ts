@@ -31,7 +31,13 @@ export async function startBenchServer(
   const config = await loadConfigFromObject(
     {
       server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: storage.backend },
-      plugins: { ...storagePlugin, 'api-core-v1': {}, 'api-coordination-v1': {}, ...extraPlugins },
+      plugins: {
+        ...storagePlugin,
+        'api-core-v1': {},
+        'api-coordination-v1': {},
+        'api-server-side-apply': {},
+        ...extraPlugins,
+      },
     },
     '(bench)',
   );

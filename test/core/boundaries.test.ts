@@ -19,7 +19,14 @@ const PLUGINS = join(ROOT, 'plugins');
  * (storage backends, api-core-v1). Empty this set as each one moves: the test fails for a plugin
  * listed here that no longer needs to be.
  */
-const NOT_YET_MIGRATED = new Set(['storage-memory', 'storage-sqlite', 'storage-etcd', 'api-core-v1']);
+const NOT_YET_MIGRATED = new Set<string>();
+
+/**
+ * Core literals that may name a built-in plugin (file: literal). A service key core uses names the
+ * plugin that usually provides it, so the missing-provider error can tell the operator which one to
+ * enable: LEADER_ELECTION (the controller manager's --leader-elect).
+ */
+const NAMED_PROVIDERS = new Set(['core/client/leader-election.ts: leader-election-lease']);
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -200,7 +207,7 @@ describe('architecture boundaries (issue 18)', () => {
     const name = new RegExp(`(?<![a-z0-9-])(${builtInPlugins.join('|')})(?![a-z0-9-])`);
     const problems = coreFiles.flatMap((file) =>
       literals(parse(file))
-        .filter((l) => name.test(l.text))
+        .filter((l) => name.test(l.text) && !NAMED_PROVIDERS.has(`${relative(ROOT, file)}: ${l.text}`))
         .map((l) => `${relative(ROOT, file)}:${l.line}: ${JSON.stringify(l.text)}`),
     );
     expect(builtInPlugins).to.include('authz-abac');

@@ -1,7 +1,8 @@
 /** ControllerManager with leader election: two managers on one real server share one lease. */
 import { expect } from 'chai';
-import { LEASES } from '../../core/client/leader-election-lease.js';
+import { LEADER_ELECTION } from '../../core/client/leader-election.js';
 import { type ControllerLeaderElection, ControllerManager } from '../../core/controllers.js';
+import { LEASES } from '../../plugins/leader-election-lease/lease.js';
 import { FAST, faulty, logger, readLease, sampleOverlap, sleep, until } from '../helpers/leader-election.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -25,14 +26,14 @@ for (const storage of ['memory', 'sqlite'] as const) {
           logger: logger.child({ manager: id, controller }),
           namespacedResources: async () => [],
         }),
-        le ? { leaderElection: { ...FAST, identity: id, name, ...le } } : {},
+        le ? { leaderElection: { ...FAST, identity: id, name, ...le }, electors: s.server.use(LEADER_ELECTION) } : {},
       );
       managers.push(m);
       return m;
     };
 
     before(async () => {
-      s = await startTestServer({ storage });
+      s = await startTestServer({ storage, plugins: { 'leader-election-lease': {} } });
       s.server.hooks.registerControllers.tap('test-counter', (registry) =>
         registry.register({
           name: 'counter',

@@ -1,10 +1,11 @@
 /** Candidates, fault injection and overlap sampling for the leader-election tests. */
 import { pino } from 'pino';
 import type { KubeObject } from '../../core/api/types.js';
-import { LeaderElector, type LeaderElectorOptions } from '../../core/client/leader-election.js';
-import { LEASES, type LeaderElectionRecord, statusCode } from '../../core/client/leader-election-lease.js';
+import type { LeaderElectorOptions } from '../../core/client/leader-election.js';
 import type { ApiClient, ResourceRef, WriteOptions } from '../../core/client/types.js';
 import { StatusError } from '../../core/errors.js';
+import { LeaseElector } from '../../plugins/leader-election-lease/elector.js';
+import { LEASES, type LeaderElectionRecord, statusCode } from '../../plugins/leader-election-lease/lease.js';
 
 export const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
 
@@ -14,7 +15,7 @@ export const FAST = { leaseDuration: 1, renewDeadline: 0.5, retryPeriod: 0.2 };
 export const JITTERED_RETRY_MS = FAST.retryPeriod * 1000 * 2.2;
 
 export interface Candidate {
-  elector: LeaderElector;
+  elector: LeaseElector;
   /** performance.now() when it started and stopped leading. */
   started?: number;
   stopped?: number;
@@ -28,7 +29,7 @@ export interface Candidate {
 
 export function candidate(client: ApiClient, options: Partial<LeaderElectorOptions> & { name: string }): Candidate {
   const abort = new AbortController();
-  const elector = new LeaderElector({ client, logger, ...FAST, releaseOnCancel: true, ...options });
+  const elector = new LeaseElector({ client, logger, ...FAST, releaseOnCancel: true, ...options });
   let leaderSignal: AbortSignal | undefined;
   const c: Candidate = {
     elector,

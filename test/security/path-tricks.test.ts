@@ -14,7 +14,7 @@
  * namespace differs from the URL's is a 400 ("the namespace of the provided object does not match
  * the namespace sent on the request"), a body whose name differs a 400 too.
  *
- * Where Skiff implements it: core/server/request-info.ts (split on `/`, drop empty segments,
+ * Where Skiff implements it: core/api/request-info.ts (split on `/`, drop empty segments,
  * decode each segment once; the same RequestInfo goes to authorization and to the store),
  * core/api/store/generic-store.ts (checkBody: namespace and name of the body against the URL, also
  * after patches), core/server/server.ts (onClientError: unparseable request lines and oversized

@@ -10,7 +10,7 @@ import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import type { ServiceKey } from '../../plugins/services.js';
 import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from '../../storage/types.js';
-import { MAX_OBJECT_DEPTH, nestingExceeds, objectTooDeep } from '../depth.js';
+import type { FieldManager } from '../field-manager.js';
 import {
   clone,
   decodeStored,
@@ -22,10 +22,12 @@ import {
 } from '../meta.js';
 import { storageKey } from '../registry.js';
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../types.js';
-import { apiVersionOf } from '../types.js';
 import { validateObjectMeta } from '../validation.js';
+import { checkBody, checkDeleteOptions, type DeleteOptions } from './body-check.js';
 import type { RecentWrites } from './recent-writes.js';
 import { withStorageErrors } from './storage-errors.js';
+
+export type { DeleteOptions } from './body-check.js';
 
 /** Who asks, and whether to write: passed to every write. */
 export interface WriteScope {
@@ -36,16 +38,14 @@ export interface WriteScope {
   subresource?: string;
   /** Receives the strategy's warnings for the client (HTTP sends them as Warning headers). */
   warn?: (text: string) => void;
-}
-
-export interface DeleteOptions {
-  gracePeriodSeconds?: number;
-  propagationPolicy?: string;
-  preconditions?: { uid?: string; resourceVersion?: string };
+  /**
+   * Who the write records as in managedFields (an API request's manager); undefined: the write is
+   * not tracked (internal writes, subresources, applies, or no field manager).
+   */
+  fieldManager?: string;
 }
 
 const MAX_CONFLICT_RETRIES = 5;
-const PROPAGATION_POLICIES = new Set(['Orphan', 'Background', 'Foreground']);
 
 export class GenericStore implements ObjectStore {
   readonly qualified: { group: string; resource: string };
@@ -57,6 +57,8 @@ export class GenericStore implements ObjectStore {
     private readonly use: <T>(key: ServiceKey<T>) => T,
     /** Shared with the watch cache, which takes its copies of what this store writes from it. */
     private readonly recent?: RecentWrites,
+    /** Records managedFields on writes whose scope names a manager. */
+    private readonly fields?: FieldManager,
   ) {
     this.qualified = { group: definition.group, resource: definition.plural };
     const { group, version, plural, kind } = definition;
@@ -73,7 +75,7 @@ export class GenericStore implements ObjectStore {
   }
 
   private strategyContext(namespace: string, dryRun: boolean, subresource = ''): StrategyContext {
-    return { namespace, dryRun, subresource, use: this.use };
+    return { namespace, dryRun, subresource };
   }
 
   async get(namespace: string, name: string): Promise<KubeObject> {
@@ -83,7 +85,9 @@ export class GenericStore implements ObjectStore {
   }
 
   async create(scope: WriteScope, body: KubeObject): Promise<KubeObject> {
-    const obj = this.checkBody(body, scope.namespace);
+    if (scope.fieldManager !== undefined)
+      this.fields?.trackUpdate(this.definition, scope.fieldManager, undefined, body);
+    const obj = checkBody(this.definition, body, scope.namespace);
     const meta = obj.metadata;
     if (meta.resourceVersion) throw errors.badRequest('resourceVersion should not be set on objects to be created');
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${generateNameSuffix()}`;
@@ -124,7 +128,7 @@ export class GenericStore implements ObjectStore {
 
   /** PUT. Returns whether it created the object (only kinds with allowCreateOnUpdate). */
   async update(scope: WriteScope, name: string, body: KubeObject): Promise<{ object: KubeObject; created: boolean }> {
-    const obj = this.checkBody(body, scope.namespace);
+    const obj = checkBody(this.definition, body, scope.namespace);
     if (obj.metadata.name !== name) {
       throw errors.badRequest(
         `the name of the object (${obj.metadata.name ?? ''}) does not match the name on the URL (${name})`,
@@ -178,7 +182,10 @@ export class GenericStore implements ObjectStore {
       if (expected !== undefined && expected !== kv.modRevision)
         throw errors.staleResourceVersion(this.qualified, name);
       const old = decodeStored(kv);
-      const mutated = this.checkBody(await mutate(clone(old)), scope.namespace);
+      const result = await mutate(clone(old));
+      // `old` is the field manager's `live`: nothing changes it.
+      if (scope.fieldManager !== undefined) this.fields?.trackUpdate(this.definition, scope.fieldManager, old, result);
+      const mutated = checkBody(this.definition, result, scope.namespace);
       const pinned = revisionOf(mutated.metadata.resourceVersion);
       if (pinned !== undefined && pinned !== kv.modRevision) throw errors.staleResourceVersion(this.qualified, name);
       const next = await this.prepareUpdate(scope, old, mutated);
@@ -258,17 +265,7 @@ export class GenericStore implements ObjectStore {
     name: string,
     options: DeleteOptions = {},
   ): Promise<{ object: KubeObject; deleted: boolean }> {
-    if (options.propagationPolicy && !PROPAGATION_POLICIES.has(options.propagationPolicy)) {
-      throw errors.badRequest(
-        `propagationPolicy: Unsupported value: "${options.propagationPolicy}": supported values: "Foreground", "Background", "Orphan"`,
-      );
-    }
-    if (
-      options.gracePeriodSeconds !== undefined &&
-      (!Number.isInteger(options.gracePeriodSeconds) || options.gracePeriodSeconds < 0)
-    ) {
-      throw errors.badRequest('gracePeriodSeconds: must be a non-negative integer');
-    }
+    checkDeleteOptions(options);
     for (let attempt = 0; ; attempt++) {
       const key = this.key(scope.namespace, name);
       const kv = await this.call(() => this.storage.get(key));
@@ -345,41 +342,6 @@ export class GenericStore implements ObjectStore {
     return this.recent ? this.recent.encode(obj) : encodeForStorage(obj);
   }
 
-  private checkBody(body: KubeObject, namespace: string): KubeObject {
-    if (!body || typeof body !== 'object' || Array.isArray(body))
-      throw errors.badRequest('the request body must be a JSON object');
-    // Bodies from the wire were measured as they were decoded; this covers in-process writes.
-    if (nestingExceeds(body, MAX_OBJECT_DEPTH)) throw objectTooDeep();
-    const def = this.definition;
-    if (body.kind !== undefined && body.kind !== def.kind) {
-      throw errors.badRequest(
-        `the kind of the object (${String(body.kind)}) does not match the resource (expected ${def.kind})`,
-      );
-    }
-    const apiVersion = apiVersionOf(def);
-    if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) {
-      throw errors.badRequest(
-        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${apiVersion})`,
-      );
-    }
-    const metadata = body.metadata ?? {};
-    if (typeof metadata !== 'object' || Array.isArray(metadata)) throw errors.badRequest('metadata must be an object');
-    checkMetadataTypes(metadata);
-    const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = body;
-    const obj: KubeObject = { apiVersion, kind: def.kind, metadata: { ...metadata }, ...rest };
-    if (def.namespaced) {
-      if (metadata.namespace && metadata.namespace !== namespace) {
-        throw errors.badRequest(
-          'the namespace of the provided object does not match the namespace sent on the request',
-        );
-      }
-      obj.metadata.namespace = namespace;
-    } else {
-      delete obj.metadata.namespace;
-    }
-    return obj;
-  }
-
   private validate(obj: KubeObject, fieldErrors: ReturnType<typeof validateObjectMeta>): void {
     if (fieldErrors.length)
       throw errors.invalid(this.definition.kind, this.definition.group, obj.metadata.name ?? '', fieldErrors);
@@ -415,59 +377,11 @@ export class GenericStore implements ObjectStore {
   }
 }
 
-const STRING_FIELDS = [
-  'name',
-  'generateName',
-  'namespace',
-  'uid',
-  'resourceVersion',
-  'creationTimestamp',
-  'deletionTimestamp',
-] as const;
-
-// A function of its own, not a closure made per call: under tsx every closure made gets its name set.
-function wrongMetadataType(meta: Record<string, unknown>, field: string, want: string) {
-  return errors.badRequest(
-    `json: cannot unmarshal ${describe(meta[field])} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
-  );
-}
-
-/** What upstream's JSON decoding refuses before anything else runs: wrong types in metadata are a 400. */
-function checkMetadataTypes(meta: Record<string, unknown>): void {
-  for (const f of STRING_FIELDS)
-    if (meta[f] !== undefined && meta[f] !== null && typeof meta[f] !== 'string')
-      throw wrongMetadataType(meta, f, 'string');
-  for (const f of ['labels', 'annotations']) {
-    const v = meta[f];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'object' || Array.isArray(v)) throw wrongMetadataType(meta, f, 'map[string]string');
-    if (Object.values(v).some((x) => typeof x !== 'string')) throw wrongMetadataType(meta, f, 'map[string]string');
-  }
-  const fin = meta.finalizers;
-  if (fin !== undefined && fin !== null && (!Array.isArray(fin) || fin.some((x) => typeof x !== 'string')))
-    throw wrongMetadataType(meta, 'finalizers', '[]string');
-  const owners = meta.ownerReferences;
-  if (
-    owners !== undefined &&
-    owners !== null &&
-    (!Array.isArray(owners) || owners.some((o) => typeof o !== 'object' || o === null))
-  ) {
-    throw wrongMetadataType(meta, 'ownerReferences', '[]v1.OwnerReference');
-  }
-  if (meta.generation !== undefined && meta.generation !== null && typeof meta.generation !== 'number')
-    throw wrongMetadataType(meta, 'generation', 'int64');
-}
-
 /** A resourceVersion precondition as a revision: undefined for none ("" and "0" as upstream); 400 if not a number. */
 function revisionOf(rv: string | undefined): number | undefined {
   const revision = parseResourceVersion(rv);
   if (Number.isNaN(revision)) throw errors.badRequest(`invalid resourceVersion "${rv}"`);
   return revision === 0 ? undefined : revision;
-}
-
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return 'array';
-  return v === null ? 'null' : typeof v;
 }
 
 /**

@@ -15,7 +15,7 @@ import { delay } from '../../client/informer.js';
 import type { ServerConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
 import type { AnyManifest } from '../../config/manifests.js';
-import { type ControllerLeaderElection, ControllerManager } from '../../controllers.js';
+import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../../controllers.js';
 import { isStatusError, SkiffError } from '../../errors.js';
 import { preparePlugins } from '../../server/server.js';
 import { componentCredentials } from '../../tls/layout.js';
@@ -88,6 +88,8 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
   const abort = new AbortController();
   let manager: ControllerManager | undefined;
   try {
+    // The lock comes from a plugin (leader-election-lease): missing, start-up stops here, before waiting.
+    const electors = opts.leaderElect ? leaderElectionService(prepared.plugins.use) : undefined;
     const { hooks } = await selectControllers(prepared.hooks, opts.controllers);
     stopOnSignals(logger, 'stopping the controllers', async () => {
       abort.abort();
@@ -109,7 +111,7 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
         namespacedResources: resources,
         rootCA,
       }),
-      { leaderElection: leaseClient && leaderElection(opts, leaseClient) },
+      { leaderElection: leaseClient && leaderElection(opts, leaseClient), electors },
     );
     logger.info({ controllers: await manager.start(), server: client.server }, 'controllers started');
   } catch (err) {

@@ -55,7 +55,8 @@ export async function selectControllers(hooks: Hooks, list: string): Promise<{ h
 
 /**
  * The plugins `skiff controller-manager` sets up: the controller plugins (`controller-*`, by the
- * naming rule of plugins/), what they depend on, and every third-party plugin (which may bring
+ * naming rule of plugins/), the plugins whose manifest names the controller-manager role (the
+ * leader election lock), what they depend on, and every third-party plugin (which may bring
  * controllers under any name). The API server's own plugins stay out: authenticators would read
  * its PKI, an audit log would get a second writer, a storage plugin would be loaded for nothing.
  */
@@ -68,6 +69,8 @@ export function controllerPlugins(config: ResolvedConfig): ResolvedConfig {
     keep.add(name);
     for (const dep of plugin.manifest.dependencies ?? []) add(dep);
   };
-  for (const p of config.plugins) if (p.name.startsWith('controller-') || p.source !== 'built-in') add(p.name);
+  const wanted = (p: ResolvedConfig['plugins'][number]) =>
+    p.name.startsWith('controller-') || p.source !== 'built-in' || p.manifest.roles?.includes('controller-manager');
+  for (const p of config.plugins) if (wanted(p)) add(p.name);
   return { ...config, plugins: config.plugins.filter((p) => keep.has(p.name)) };
 }

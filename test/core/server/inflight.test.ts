@@ -1,10 +1,10 @@
 /** The in-flight limiter's classification (upstream's), its counting, the body budget, and their config and flags. */
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
+import { parseRequestInfo } from '../../../core/api/request-info.js';
 import { loadConfigFromObject } from '../../../core/config/load.js';
 import { isStatusError } from '../../../core/errors.js';
 import { BodyBudget, InflightLimiter, isHealthProbe, isLongRunning, kindOf } from '../../../core/server/inflight.js';
-import { parseRequestInfo } from '../../../core/server/request-info.js';
 
 const BIN = new URL('../../../scripts/skiff.mjs', import.meta.url).pathname;
 const info = (method: string, url: string) => {

@@ -5,35 +5,18 @@
  * and refuses to change fields other managers own unless forced.
  */
 
-import { errors, isStatusError, StatusError } from '../../errors.js';
-import { clone, nowTimestamp } from '../meta.js';
-import { GenericStore, type WriteScope } from '../store/generic-store.js';
-import type { KubeObject, PatchMeta, ResourceDefinition } from '../types.js';
-import { apiVersionOf } from '../types.js';
-import {
-  checkApplyLists,
-  compare,
-  type FieldPath,
-  FieldSet,
-  isObject,
-  type Json,
-  type JsonObject,
-  merge,
-  pathString,
-  removePath,
-  toFieldSet,
-} from './fieldset.js';
+import { clone, type KubeObject, nowTimestamp, type PatchMeta, StatusError } from 'skiff/sdk/api';
+import { type FieldPath, FieldSet, isObject, type Json, type JsonObject, pathString } from './field-set.js';
 import {
   decodeManagedFields,
   decodeOrEmpty,
   encodeManagedFields,
   type ManagedEntry,
   managerKey,
-  managerOf,
   printManager,
 } from './managed-fields.js';
+import { compare, merge, removePath, toFieldSet } from './typed-value.js';
 
-export const APPLY_MEDIA_TYPE = 'application/apply-patch+yaml';
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** What field tracking needs to know about a kind and a request. */
@@ -245,143 +228,4 @@ function syncLastApplied(object: KubeObject, config: JsonObject, ctx: ManagedCon
     if (Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
   }
   annotations[LAST_APPLIED_ANNOTATION] = JSON.stringify(copy);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Requests
-
-/** Upstream's ValidatePatchOptions: 422 on PatchOptions. */
-function invalidPatchOptions(field: string, reason: 'FieldValueRequired' | 'FieldValueForbidden', detail: string) {
-  const text = reason === 'FieldValueRequired' ? 'Required value' : 'Forbidden';
-  return new StatusError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${text}: ${detail}`, {
-    group: 'meta.k8s.io',
-    kind: 'PatchOptions',
-    causes: [{ reason, message: `${text}: ${detail}`, field }],
-  });
-}
-
-/** Check a PATCH's options: apply needs a fieldManager; `force` is for apply only. */
-export function validatePatchOptions(query: URLSearchParams, apply: boolean): void {
-  if (!apply && query.has('force'))
-    throw invalidPatchOptions('force', 'FieldValueForbidden', 'may not be specified for non-apply patch');
-  if (apply && !query.get('fieldManager'))
-    throw invalidPatchOptions('fieldManager', 'FieldValueRequired', 'is required for apply patch');
-}
-
-/** Only well-formed bodies are tracked; the store refuses the rest with upstream's 400. */
-const trackable = (obj: unknown): obj is KubeObject => isObject(obj) && isObject(obj.metadata);
-
-const trackedScopes = new WeakMap<WriteScope, string>();
-
-/** Mark a write scope as an API request by the manager that `fieldManager` or the User-Agent names. */
-export function withFieldManager(scope: WriteScope, query: URLSearchParams, userAgent: string | undefined): WriteScope {
-  trackedScopes.set(scope, managerOf(query, userAgent));
-  return scope;
-}
-
-/**
- * The generic store with field tracking: creates and updates made through a scope marked by
- * withFieldManager record their manager in managedFields; `apply` serves server-side apply.
- */
-export class ManagedStore extends GenericStore {
-  private context(manager: string): ManagedContext {
-    const def: ResourceDefinition = this.definition;
-    return {
-      manager,
-      apiVersion: apiVersionOf(def),
-      meta: def.patchMeta ?? {},
-      ignoreStatus: Boolean(def.hasStatus || def.subresources?.status),
-    };
-  }
-
-  /** The manager a write records, or undefined when it is not tracked (internal writes, subresources). */
-  private managerFor(scope: WriteScope): string | undefined {
-    if (scope.subresource) return undefined;
-    return trackedScopes.get(scope);
-  }
-
-  override async create(scope: WriteScope, body: KubeObject): Promise<KubeObject> {
-    const manager = this.managerFor(scope);
-    if (manager !== undefined && trackable(body)) {
-      trackUpdate(undefined, body, this.context(manager));
-    }
-    return super.create(scope, body);
-  }
-
-  override async updateWith(
-    scope: WriteScope,
-    name: string,
-    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
-    precondition?: string,
-  ): Promise<KubeObject> {
-    const manager = this.managerFor(scope);
-    if (manager === undefined) return super.updateWith(scope, name, mutate, precondition);
-    const ctx = this.context(manager);
-    return super.updateWith(
-      scope,
-      name,
-      async (current) => {
-        const live = clone(current);
-        const next = await mutate(current);
-        if (trackable(next)) trackUpdate(live, next, ctx);
-        return next;
-      },
-      precondition,
-    );
-  }
-
-  /** PATCH application/apply-patch+yaml: create or update. */
-  async apply(
-    scope: WriteScope,
-    name: string,
-    config: unknown,
-    query: URLSearchParams,
-  ): Promise<{ object: KubeObject; created: boolean }> {
-    validatePatchOptions(query, true);
-    const ctx = this.context(query.get('fieldManager')!);
-    const force = query.get('force') === 'true';
-    const obj = this.checkApplied(config, name);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // A resourceVersion in the configuration lands in the merged object: the store's precondition.
-        const object = await super.updateWith(scope, name, (current) => applyConfig(current, obj, ctx, force));
-        return { object, created: false };
-      } catch (err) {
-        if (!isStatusError(err) || err.code !== 404) throw err;
-      }
-      try {
-        const fresh = applyConfig(undefined, obj, ctx, force);
-        fresh.metadata.name = name;
-        // Upstream creates through its update path, which checks no resourceVersion and stores none.
-        delete fresh.metadata.resourceVersion;
-        return { object: await super.create(scope, fresh), created: true };
-      } catch (err) {
-        // Created by someone else meanwhile: apply to theirs.
-        if (!isStatusError(err) || err.reason !== 'AlreadyExists' || attempt >= 2) throw err;
-      }
-    }
-  }
-
-  private checkApplied(config: unknown, name: string): KubeObject {
-    if (!isObject(config)) throw errors.badRequest('error decoding YAML: the applied configuration must be an object');
-    const obj = clone(config) as unknown as KubeObject;
-    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
-    if (!isObject(obj.metadata)) throw errors.badRequest('metadata must be an object');
-    if (obj.metadata.managedFields !== undefined && obj.metadata.managedFields !== null)
-      throw errors.badRequest('metadata.managedFields must be nil');
-    delete obj.metadata.managedFields;
-    const expected = apiVersionOf(this.definition);
-    if (obj.apiVersion !== expected) {
-      throw errors.badRequest(
-        `Incorrect version specified in apply patch. Specified patch version: ${String(obj.apiVersion ?? '')}, expected: ${expected}`,
-      );
-    }
-    if (obj.metadata.name !== undefined && obj.metadata.name !== name) {
-      throw errors.badRequest(
-        `the name of the object (${String(obj.metadata.name)}) does not match the name on the URL (${name})`,
-      );
-    }
-    checkApplyLists(obj as unknown as Json, this.definition.patchMeta ?? {});
-    return obj;
-  }
 }

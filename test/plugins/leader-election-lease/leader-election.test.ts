@@ -4,10 +4,11 @@
  * is bounded. Measured handovers are printed at the end.
  */
 import { expect } from 'chai';
-import { LeaderElector, microTime } from '../../../core/client/leader-election.js';
-import { LEASES, nowMicroTime } from '../../../core/client/leader-election-lease.js';
+import { microTime, nowMicroTime } from '../../../core/api/micro-time.js';
 import type { ApiClient } from '../../../core/client/types.js';
 import { SkiffError } from '../../../core/errors.js';
+import { LeaseElector } from '../../../plugins/leader-election-lease/elector.js';
+import { LEASES } from '../../../plugins/leader-election-lease/lease.js';
 import { httpClient } from '../../helpers/http-client.js';
 import {
   barrier,
@@ -30,12 +31,12 @@ const report = () => {
   if (measured.length) console.log(`      measured:\n        ${measured.splice(0).join('\n        ')}`);
 };
 
-describe('core/client/leader-election: options', () => {
+describe('plugins/leader-election-lease: options', () => {
   const client = {} as ApiClient;
-  const make = (o: object) => () => new LeaderElector({ client, logger, name: 'x', ...o });
+  const make = (o: object) => () => new LeaseElector({ client, logger, name: 'x', ...o });
 
   it('defaults as upstream: kube-system, 15 s / 10 s / 2 s, hostname_uuid identity', () => {
-    const e = new LeaderElector({ client, logger, name: 'kube-controller-manager' });
+    const e = new LeaseElector({ client, logger, name: 'kube-controller-manager' });
     expect(e.identity).to.match(/^.+_[0-9a-f-]{36}$/);
     expect(e.isLeader()).to.equal(false);
   });
@@ -68,7 +69,7 @@ describe('core/client/leader-election: options', () => {
 });
 
 for (const storage of ['memory', 'sqlite'] as const) {
-  describe(`core/client/leader-election (${storage})`, function () {
+  describe(`plugins/leader-election-lease (${storage})`, function () {
     this.timeout(15_000);
     let s: TestServer;
     let client: ApiClient;

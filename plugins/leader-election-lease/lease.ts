@@ -4,34 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Logger } from 'pino';
-import type { KubeObject } from '../api/types.js';
-import { SkiffError } from '../errors.js';
-import type { ApiClient, ResourceRef } from './types.js';
+import { type KubeObject, SkiffError } from 'skiff/sdk';
+import type { LeaderElectorOptions, ResourceRef } from 'skiff/sdk/client';
 
 export const LEASES: ResourceRef = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases' };
 
 /** client-go's JitterFactor: the acquire loop waits retryPeriod × [1, 2.2) between attempts. */
 export const JITTER_FACTOR = 1.2;
-
-export interface LeaderElectorOptions {
-  client: ApiClient;
-  logger: Logger;
-  /** The Lease's name (upstream --leader-elect-resource-name), e.g. kube-controller-manager. */
-  name: string;
-  /** The Lease's namespace (upstream --leader-elect-resource-namespace). Default kube-system. */
-  namespace?: string;
-  /** Who this candidate is. Default: hostname + "_" + a random UUID, as kube-controller-manager. */
-  identity?: string;
-  /** Seconds a candidate waits, after it last saw the lease change, before taking it over. Default 15. */
-  leaseDuration?: number;
-  /** Seconds the leader keeps trying to renew before it gives leadership up. Default 10. */
-  renewDeadline?: number;
-  /** Seconds between attempts to acquire or renew. Default 2. */
-  retryPeriod?: number;
-  /** On stop, hand the lease over at once instead of letting it expire. Default false, as upstream. */
-  releaseOnCancel?: boolean;
-}
 
 export interface ElectionConfig {
   namespace: string;
@@ -96,30 +75,6 @@ export const NO_RECORD: LeaderElectionRecord = Object.freeze({
   renewTime: '',
   leaseTransitions: 0,
 });
-
-/** metav1.MicroTime: RFC 3339 in UTC with six fraction digits; `ms` may carry microseconds. */
-export function microTime(ms: number): string {
-  return fromMicros(Math.round(ms * 1000));
-}
-
-function fromMicros(micros: number): string {
-  const fraction = String(micros % 1000).padStart(3, '0');
-  return new Date(Math.floor(micros / 1000)).toISOString().replace(/\.(\d{3})Z$/, `.$1${fraction}Z`);
-}
-
-let lastStampMicros = 0;
-
-/**
- * Now as a MicroTime with real microseconds, as upstream's: the wall clock's milliseconds and the
- * monotonic clock's microseconds, never the same twice in one process. With milliseconds alone a
- * release and the next holder's acquire could carry the same stamp.
- */
-export function nowMicroTime(): string {
-  let micros = Date.now() * 1000 + (Math.floor(performance.now() * 1000) % 1000);
-  if (micros <= lastStampMicros) micros = lastStampMicros + 1;
-  lastStampMicros = micros;
-  return fromMicros(micros);
-}
 
 /** Missing fields read as empty, as upstream's LeaseSpecToLeaderElectionRecord. */
 export function recordOf(lease: KubeObject): LeaderElectionRecord {

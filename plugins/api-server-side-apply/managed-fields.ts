@@ -2,7 +2,7 @@
  * metadata.managedFields: decoding and encoding upstream's ManagedFieldsEntry list, and who a
  * request writes as (the `fieldManager` query parameter, else the User-Agent's product name).
  */
-import { FieldSet, type JsonObject } from './fieldset.js';
+import { FieldSet, type JsonObject } from './field-set.js';
 
 export type Operation = 'Apply' | 'Update';
 

@@ -1,10 +1,16 @@
 import { expect } from 'chai';
-import { applyConfig, type ManagedContext, trackUpdate, validatePatchOptions } from '../../../core/api/apply/apply.js';
-import { compare, FieldSet, pathString, toFieldSet } from '../../../core/api/apply/fieldset.js';
-import { decodeManagedFields, managerFromUserAgent, managerOf } from '../../../core/api/apply/managed-fields.js';
+import { validatePatchOptions } from '../../../core/api/patch.js';
 import type { KubeObject } from '../../../core/api/types.js';
 import { isStatusError, type StatusError } from '../../../core/errors.js';
 import { patchMetaFor } from '../../../plugins/api-core-v1/patch-meta.js';
+import { applyConfig, type ManagedContext, trackUpdate } from '../../../plugins/api-server-side-apply/apply.js';
+import { FieldSet, pathString } from '../../../plugins/api-server-side-apply/field-set.js';
+import {
+  decodeManagedFields,
+  managerFromUserAgent,
+  managerOf,
+} from '../../../plugins/api-server-side-apply/managed-fields.js';
+import { compare, toFieldSet } from '../../../plugins/api-server-side-apply/typed-value.js';
 
 const meta = patchMetaFor('Pod');
 const ctx = (manager: string): ManagedContext => ({

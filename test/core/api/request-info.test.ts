@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { parseRequestInfo } from '../../../core/server/request-info.js';
+import { parseRequestInfo } from '../../../core/api/request-info.js';
 
 const q = (s = '') => new URLSearchParams(s);
 
-describe('core/server/request-info', () => {
+describe('core/api/request-info', () => {
   const cases: [string, string, string, Partial<ReturnType<typeof parseRequestInfo>>][] = [
     ['GET', '/api/v1/pods', '', { verb: 'list', resource: 'pods', namespace: '', name: '' }],
     ['GET', '/api/v1/namespaces/default/pods', '', { verb: 'list', resource: 'pods', namespace: 'default' }],
