@@ -166,6 +166,7 @@ export interface FieldError {
     | 'FieldValueDuplicate'
     | 'FieldValueForbidden'
     | 'FieldValueTooLong'
+    | 'FieldValueTooMany'
     | 'FieldValueTypeInvalid';
   field: string;
   /** Upstream's "detail": why the value is wrong. */
@@ -182,6 +183,7 @@ const FIELD_ERROR_TEXT: Record<FieldError['type'], string> = {
   FieldValueDuplicate: 'Duplicate value',
   FieldValueForbidden: 'Forbidden',
   FieldValueTooLong: 'Too long',
+  FieldValueTooMany: 'Too many',
   FieldValueTypeInvalid: 'Invalid value',
 };
 
@@ -189,7 +191,10 @@ const FIELD_ERROR_TEXT: Record<FieldError['type'], string> = {
 export function fieldErrorBody(e: FieldError): string {
   let s = FIELD_ERROR_TEXT[e.type];
   const showValue =
-    e.type === 'FieldValueInvalid' || e.type === 'FieldValueNotSupported' || e.type === 'FieldValueDuplicate';
+    e.type === 'FieldValueInvalid' ||
+    e.type === 'FieldValueNotSupported' ||
+    e.type === 'FieldValueDuplicate' ||
+    e.type === 'FieldValueTooMany';
   if (showValue && e.value !== undefined) s += `: ${JSON.stringify(e.value)}`;
   if (e.type === 'FieldValueNotSupported' && e.supported?.length) {
     s += `: supported values: ${e.supported.map((v) => `"${v}"`).join(', ')}`;

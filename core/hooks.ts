@@ -16,6 +16,7 @@ import type {
   AuthorizationAttributes,
   AuthorizationDecision,
 } from './auth-types.js';
+import type { ServedResource } from './client/served-resources.js';
 import type { ApiClient, ResourceRef } from './client/types.js';
 
 /** A controller run by the controller manager. `run` resolves when `signal` aborts. */
@@ -29,6 +30,11 @@ export interface ControllerContext {
   logger: Logger;
   /** Every namespaced resource that can be listed and deleted (the namespace controller empties them). */
   namespacedResources(): Promise<ResourceRef[]>;
+  /**
+   * Every served resource with its kind, scope and verbs (the garbage collector watches every kind
+   * that can have owners and finds owners by kind). Optional: contexts built elsewhere may lack it.
+   */
+  servedResources?(): Promise<ServedResource[]>;
   /**
    * The cluster CA that pods are given (upstream's --root-ca-file, else the CA the controller
    * manager trusts the API server by). Unset in the API server's process: plugins read the PKI.

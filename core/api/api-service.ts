@@ -6,59 +6,27 @@
 import type { AuditRecord, UserInfo } from '../auth-types.js';
 import { canonicalStatus, errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
-import type { ServiceKey } from '../plugins/services.js';
 import type { Storage } from '../storage/types.js';
+import type { ApiCall, ApiOutcome, Served } from './api-call.js';
 import { serveApply } from './apply-request.js';
 import { authorizeRequest } from './authorize.js';
 import { deprecationWarning } from './deprecation.js';
 import type { FieldManager } from './field-manager.js';
-import { applyPatch, type PatchType, servedPatchMediaTypes, servedPatchType, validatePatchOptions } from './patch.js';
+import { type PatchType, servedPatchMediaTypes, servedPatchType } from './patch.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
 import type { RequestInfo } from './request-info.js';
-import {
-  created,
-  deleteOptionsOf,
-  dryRun,
-  listQuery,
-  requireObject,
-  resourceVersionOf,
-  watchQuery,
-} from './request-options.js';
+import { created, deleteOptionsOf, dryRun, listQuery, requireObject, watchQuery } from './request-options.js';
 import { type DeleteOptions, GenericStore, type WriteScope } from './store/generic-store.js';
 import { ResourceReader } from './store/reader.js';
 import { RecentWrites } from './store/recent-writes.js';
-import type { KubeObject, ResourceDefinition, SubresourceDefinition, SubresourceRequest } from './types.js';
+import { patchStored, serveSubresource } from './subresource-requests.js';
+import type { KubeObject, ResourceDefinition } from './types.js';
 import { ALL_VERBS, apiVersionOf } from './types.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
 
+export type { ApiCall, ApiOutcome } from './api-call.js';
 export { PATCH_MEDIA_TYPES, type PatchType } from './patch.js';
-
-export interface ApiCall {
-  info: RequestInfo;
-  user: UserInfo;
-  query: URLSearchParams;
-  /** The decoded request body (JSON object for writes; DeleteOptions for deletes), if any. */
-  body?: unknown;
-  patchType?: PatchType;
-  /** The client's User-Agent: names the field manager of writes without `fieldManager`. */
-  userAgent?: string;
-  /** Filled with the authorization verdict when the request is audited. */
-  audit?: AuditRecord;
-  /** Receives the request's warnings (deprecations, strategy warnings): HTTP sends them as headers. */
-  warn?: (text: string) => void;
-}
-
-export interface ApiOutcome {
-  code: number;
-  body: unknown;
-}
-
-interface Served {
-  def: ResourceDefinition;
-  store: GenericStore;
-  reader?: ResourceReader;
-}
 
 export class ApiService {
   private readonly served = new Map<string, Served>();
@@ -67,7 +35,6 @@ export class ApiService {
     private readonly registry: ResourceRegistry,
     private readonly storage: Storage,
     private readonly hooks: Hooks,
-    private readonly use: <T>(key: ServiceKey<T>) => T,
     private readonly watchCacheSize = 1000,
     /** Server-side apply and managedFields, when a plugin offers them. */
     private readonly fields?: FieldManager,
@@ -78,7 +45,7 @@ export class ApiService {
     // One for every kind: copies are found by their stored text, whatever the kind.
     const recent = new RecentWrites();
     for (const def of this.registry.all()) {
-      const store = new GenericStore(def, this.storage, this.hooks, this.use, recent, this.fields);
+      const store = new GenericStore(def, this.storage, this.hooks, recent, this.fields);
       const served: Served = { def, store };
       if (!def.virtualCreate) {
         const cache = new WatchCache({
@@ -283,14 +250,8 @@ export class ApiService {
     return servedPatchType(call.patchType, this.fields);
   }
 
-  private async patch(served: Served, scope: WriteScope, name: string, call: ApiCall): Promise<KubeObject> {
-    const type = this.patchTypeOf(call);
-    validatePatchOptions(call.query, type === 'apply');
-    return served.store.updateWith(
-      scope,
-      name,
-      (current) => applyPatch(current, type, call.body, served.def.patchMeta, this.fields) as KubeObject,
-    );
+  private patch(served: Served, scope: WriteScope, name: string, call: ApiCall): Promise<KubeObject> {
+    return patchStored(served, scope, name, call, this.fields);
   }
 
   private async delete(served: Served, scope: WriteScope, name: string, options: DeleteOptions): Promise<ApiOutcome> {
@@ -318,82 +279,8 @@ export class ApiService {
     return { code: 200, body: { ...list, items } };
   }
 
-  private async handleSubresource(served: Served, call: ApiCall): Promise<ApiOutcome> {
-    const { info } = call;
-    const scope = this.scope(call);
-    if (info.subresource === 'status' && served.def.hasStatus) return this.handleStatus(served, scope, call);
-    const sub: SubresourceDefinition | undefined = served.def.subresources?.[info.subresource];
-    if (!sub) throw errors.notFoundPath();
-    if (!(sub.verbs as string[]).includes(info.verb)) throw errors.methodNotAllowed();
-    const base = {
-      namespace: info.namespace,
-      name: info.name,
-      dryRun: scope.dryRun,
-      query: call.query,
-      store: served.store,
-    };
-    const h = sub.handler;
-    switch (info.verb) {
-      case 'get':
-        if (!h.get) throw errors.methodNotAllowed();
-        return { code: 200, body: await h.get(base) };
-      case 'update':
-        if (!h.update) throw errors.methodNotAllowed();
-        return { code: 200, body: await h.update({ ...base, body: requireObject(call.body) }) };
-      case 'create':
-        if (!h.create) throw errors.methodNotAllowed();
-        return created(await h.create({ ...base, body: requireObject(call.body) }));
-      case 'patch': {
-        if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
-        this.patchTypeOf(call);
-        return { code: 200, body: await this.patchSubresource(h, base, call) };
-      }
-      default:
-        throw errors.methodNotAllowed();
-    }
-  }
-
-  /**
-   * get → patch → update, as upstream's patcher: the patched object's resourceVersion is the
-   * update's precondition. A patch that set it to another than the current one is the client's 409
-   * at once; one that left it alone carries the current one and, after a conflict, is applied again
-   * to the newer object, so `kubectl scale` does not lose to a controller's write.
-   */
-  private async patchSubresource(
-    h: SubresourceDefinition['handler'],
-    base: Omit<SubresourceRequest, 'body'>,
-    call: ApiCall,
-  ): Promise<KubeObject> {
-    const { group, plural } = base.store.definition;
-    for (let attempt = 0; ; attempt++) {
-      const current = await h.get!(base);
-      const patched = applyPatch(current, call.patchType!, call.body, undefined, this.fields) as KubeObject;
-      const pinned = resourceVersionOf(patched);
-      if (pinned && pinned !== '0' && pinned !== resourceVersionOf(current))
-        throw errors.staleResourceVersion({ group, resource: plural }, base.name);
-      try {
-        return await h.update!({ ...base, body: patched });
-      } catch (err) {
-        if (attempt >= 4 || (err as { reason?: string }).reason !== 'Conflict') throw err;
-      }
-    }
-  }
-
-  private async handleStatus(served: Served, scope: WriteScope, call: ApiCall): Promise<ApiOutcome> {
-    const { info } = call;
-    switch (info.verb) {
-      case 'get':
-        return { code: 200, body: await served.store.get(info.namespace, info.name) };
-      case 'update': {
-        const body = requireObject(call.body);
-        const object = await served.store.updateWith(scope, info.name, () => body, body.metadata?.resourceVersion);
-        return { code: 200, body: object };
-      }
-      case 'patch':
-        return { code: 200, body: await this.patch(served, scope, info.name, call) };
-      default:
-        throw errors.methodNotAllowed();
-    }
+  private handleSubresource(served: Served, call: ApiCall): Promise<ApiOutcome> {
+    return serveSubresource(served, call, this.scope(call), this.fields);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Upstream's deprecation warning for a served group/version (k8s.io/apiserver endpoints/deprecation). */
-import { KUBERNETES_VERSION } from '../server/discovery.js';
 import { type ApiDeprecation, apiVersionOf, type ResourceDefinition } from './types.js';
+import { KUBERNETES_VERSION } from './version.js';
 
 function minorOf(release: string): [number, number] {
   const [major, minor] = release.split('.').map((p) => Number.parseInt(p, 10));

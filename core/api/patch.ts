@@ -172,16 +172,7 @@ function strategicMerge(original: JsonObject, patch: JsonObject, meta: PatchMeta
   for (const [key, value] of Object.entries(patch)) {
     if (key === DIRECTIVE || key === RETAIN_KEYS) continue;
     if (key.startsWith(DELETE_PRIMITIVE)) {
-      const field = key.slice(DELETE_PRIMITIVE.length);
-      if (!Array.isArray(value)) throw errors.badRequest(`${key} must be a list`);
-      const current = ownValue(out, field);
-      const drop = new Set<Json>(value);
-      if (Array.isArray(current))
-        setOwn(
-          out,
-          field,
-          current.filter((v) => !drop.has(v)),
-        );
+      deleteFromPrimitiveList(out, key, value);
       continue;
     }
     if (key.startsWith(SET_ORDER)) continue; // applied after the list is merged
@@ -199,6 +190,26 @@ function strategicMerge(original: JsonObject, patch: JsonObject, meta: PatchMeta
       setOwn(out, key, value);
     }
   }
+  setElementOrders(out, patch, meta, path);
+  return out;
+}
+
+/** `$deleteFromPrimitiveList/<field>: [values]`: those values leave the list of primitives. */
+function deleteFromPrimitiveList(out: JsonObject, key: string, value: Json): void {
+  const field = key.slice(DELETE_PRIMITIVE.length);
+  if (!Array.isArray(value)) throw errors.badRequest(`${key} must be a list`);
+  const current = ownValue(out, field);
+  const drop = new Set<Json>(value);
+  if (Array.isArray(current))
+    setOwn(
+      out,
+      field,
+      current.filter((v) => !drop.has(v)),
+    );
+}
+
+/** `$setElementOrder/<field>` for lists the patch did not touch (merged lists were ordered as they merged). */
+function setElementOrders(out: JsonObject, patch: JsonObject, meta: PatchMeta, path: string): void {
   for (const [key, order] of Object.entries(patch)) {
     if (!key.startsWith(SET_ORDER)) continue;
     const field = key.slice(SET_ORDER.length);
@@ -208,7 +219,6 @@ function strategicMerge(original: JsonObject, patch: JsonObject, meta: PatchMeta
       setOwn(out, field, reorder(current, order, ownValue(meta, childPath(path, field))));
     }
   }
-  return out;
 }
 
 // Lists are merged and ordered through maps, not nested scans: a patch of a few megabytes may hold

@@ -74,6 +74,8 @@ export function deleteOptionsOf(body: unknown, q: URLSearchParams): { options: D
     const options: DeleteOptions = { propagationPolicy: q.get('propagationPolicy') ?? undefined };
     const grace = q.get('gracePeriodSeconds');
     if (grace !== null) options.gracePeriodSeconds = Number(grace);
+    const orphan = q.get('orphanDependents');
+    if (orphan !== null) options.orphanDependents = orphan === 'true';
     return { options, dryRun: dryRun(q) };
   }
   if (typeof body !== 'object' || Array.isArray(body))
@@ -87,6 +89,7 @@ export function deleteOptionsOf(body: unknown, q: URLSearchParams): { options: D
   };
   if (options.gracePeriodSeconds !== undefined && options.gracePeriodSeconds !== null)
     parsed.gracePeriodSeconds = Number(options.gracePeriodSeconds);
+  if (typeof options.orphanDependents === 'boolean') parsed.orphanDependents = options.orphanDependents;
   return { options: parsed, dryRun: dryRunOf(dryRunValues) };
 }
 

@@ -79,8 +79,11 @@ export interface Strategy {
    * with a deletionTimestamp, until something finishes the job (a namespace with spec.finalizers,
    * a pod on a node). May mutate `obj` (e.g. phase Terminating). Asked again on every update of a
    * deleting object, so the object goes once this answers false and no finalizer is left.
+   * On a DELETE it also gets the request's grace period, and may set
+   * `obj.metadata.deletionGracePeriodSeconds` (a pod: upstream's CheckGracefulDelete); the object is
+   * then marked to go that many seconds from now, and a later DELETE with a shorter grace moves it up.
    */
-  holdOnDelete?(obj: KubeObject): boolean;
+  holdOnDelete?(obj: KubeObject, options?: { gracePeriodSeconds?: number }): boolean;
   /** Called after a successful delete (not on dry run), e.g. to release an allocated ClusterIP. */
   afterDelete?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /**
@@ -96,6 +99,13 @@ export interface Strategy {
    * object has a `spec`; kinds without one (ConfigMap, Secret) never bump it after 1.
    */
   tracksGeneration?: boolean;
+  /**
+   * Upstream's DefaultGarbageCollectionPolicy: what a DELETE without a propagationPolicy does to the
+   * object's dependents (core/api/store/cascade.ts). Default: DeleteDependents (in the background);
+   * OrphanDependents for kinds that kept v1's behaviour (core/v1 ReplicationControllers);
+   * Unsupported for kinds that never hold dependents back.
+   */
+  defaultGarbageCollectionPolicy?: 'OrphanDependents' | 'DeleteDependents' | 'Unsupported';
 }
 
 /**

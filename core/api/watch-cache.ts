@@ -5,115 +5,26 @@
  * storage has compacted that far.
  */
 import { type Deadline, DeadlineTimer } from '../deadline-timer.js';
-import { errors, statusJson } from '../errors.js';
+import { errors } from '../errors.js';
+import type { StorageEvent, Watch } from '../storage/types.js';
 import {
-  CompactedError,
-  type Storage,
-  type StorageEvent,
-  StorageUnavailableError,
-  type Watch,
-} from '../storage/types.js';
+  type CacheSource,
+  CacheWatcher,
+  type CacheWatchOptions,
+  namespaceOfKey,
+  replayFromStorage,
+} from './cache-watcher.js';
 import type { KubeObject } from './types.js';
+import { type CacheEvent, type Change, errorEvent, makeEvent, withRevision } from './watch-events.js';
 
-export interface WatchCacheOptions {
-  storage: Storage;
-  prefix: string;
-  decode(kv: { key: string; value: string; modRevision: number }): KubeObject;
+export type { CacheWatchOptions } from './cache-watcher.js';
+export { type CacheEvent, makeEvent, type WatchEventType } from './watch-events.js';
+
+export interface WatchCacheOptions extends CacheSource {
   historyLimit?: number;
   bookmarkType: { apiVersion: string; kind: string };
   bookmarkIntervalMs?: number;
   logger?: { warn(obj: unknown, msg?: string): void; info(obj: unknown, msg?: string): void };
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-
-export interface CacheEvent {
-  type: WatchEventType;
-  object: KubeObject;
-  encoded(): Buffer;
-}
-
-export interface CacheWatchOptions {
-  resourceVersion?: string;
-  namespace?: string;
-  filter?: (obj: KubeObject) => boolean;
-  allowBookmarks?: boolean;
-  onEvent(event: CacheEvent): void;
-  onClose?(): void;
-}
-
-/** One change as the cache keeps it: the object before and after, and lazily built views per type. */
-interface Change {
-  key: string;
-  namespace: string;
-  revision: number;
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: KubeObject;
-  prev?: KubeObject;
-  views: Partial<Record<WatchEventType, CacheEvent>>;
-}
-
-interface Watcher {
-  namespace?: string;
-  filter?: (obj: KubeObject) => boolean;
-  /** Started at a revision the cache has not reached: changes up to it are not this watcher's. */
-  after?: number;
-  onEvent(e: CacheEvent): void;
-  close(): void;
-}
-
-/** An event, encoded at most once however many watchers write it (a class: no closure per event). */
-class SharedEvent implements CacheEvent {
-  private buf: Buffer | undefined;
-
-  constructor(
-    readonly type: WatchEventType,
-    readonly object: KubeObject,
-  ) {}
-
-  encoded(): Buffer {
-    if (this.buf) return this.buf;
-    // An ERROR's object is a Status, written by the one Status encoder (Go's escaping, its key order).
-    const object = this.type === 'ERROR' ? statusJson(this.object) : JSON.stringify(this.object);
-    this.buf = Buffer.from(`{"type":"${this.type}","object":${object}}\n`);
-    return this.buf;
-  }
-}
-
-export function makeEvent(type: WatchEventType, object: KubeObject): CacheEvent {
-  return new SharedEvent(type, object);
-}
-
-function withRevision(obj: KubeObject, revision: number): KubeObject {
-  return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(revision) } };
-}
-
-function viewOf(change: Change, type: WatchEventType): CacheEvent {
-  const cached = change.views[type];
-  if (cached) return cached;
-  // A change that leaves a watcher's selection is a DELETED of the previous content at the new revision.
-  const object =
-    type === 'DELETED' && change.type !== 'DELETED' ? withRevision(change.prev!, change.revision) : change.object;
-  const view = makeEvent(type, object);
-  change.views[type] = view;
-  return view;
-}
-
-/** What a watcher sees of a change, after its filter: upstream's cache_watcher conversion. */
-function typeFor(change: Change, filter?: (o: KubeObject) => boolean): WatchEventType | undefined {
-  if (!filter) return change.type;
-  const cur = change.type !== 'DELETED' && filter(change.object);
-  const old = change.prev !== undefined && filter(change.prev);
-  if (cur && old) return 'MODIFIED';
-  if (cur) return 'ADDED';
-  if (old) return 'DELETED';
-  return undefined;
-}
-
-function namespaceOfKey(prefix: string, key: string): string {
-  const rest = key.slice(prefix.length);
-  const slash = rest.indexOf('/');
-  return slash < 0 ? '' : rest.slice(0, slash);
 }
 
 interface Waiter {
@@ -129,7 +40,7 @@ export class WatchCache {
   private readonly history: Change[] = [];
   /** Every event after this revision is in `history`. */
   private historyBase = 0;
-  private readonly watchers = new Set<Watcher>();
+  private readonly watchers = new Set<CacheWatcher>();
   /** Reads waiting for the cache to reach a revision; one timer serves all their timeouts. */
   private waiters: Waiter[] = [];
   private readonly waiterDeadlines = new DeadlineTimer();
@@ -177,12 +88,7 @@ export class WatchCache {
     if (this.stopped) return;
     this.options.logger?.warn({ err, prefix: this.options.prefix }, 'watch cache lost its storage watch; re-listing');
     for (const w of [...this.watchers]) {
-      w.onEvent(
-        makeEvent(
-          'ERROR',
-          errors.expired('the watch cache was re-initialized; list again').toStatus() as unknown as KubeObject,
-        ),
-      );
+      w.onEvent(errorEvent(errors.expired('the watch cache was re-initialized; list again')));
       w.close();
     }
     await new Promise((r) => setTimeout(r, 100).unref());
@@ -240,7 +146,7 @@ export class WatchCache {
     if (this.history.length > limit)
       this.historyBase = this.history.splice(0, this.history.length - limit).at(-1)!.revision;
     this.advance(e.revision);
-    for (const w of this.watchers) this.deliver(w, change);
+    for (const w of this.watchers) w.deliver(change);
   }
 
   private advance(revision: number): void {
@@ -256,13 +162,6 @@ export class WatchCache {
       }
     }
     this.waiters = waiting;
-  }
-
-  private deliver(w: Watcher, change: Change): void {
-    if (w.namespace !== undefined && change.namespace !== w.namespace) return;
-    if (w.after !== undefined && change.revision <= w.after) return;
-    const type = typeFor(change, w.filter);
-    if (type) w.onEvent(viewOf(change, type));
   }
 
   /**
@@ -327,104 +226,42 @@ export class WatchCache {
     return { items, revision: this._revision, more, remaining };
   }
 
+  /** Starts a watch at options.resourceVersion: '' or '0' lists what exists first, N replays what came after N. */
   watch(options: CacheWatchOptions): { cancel(): void } {
-    let closed = false;
-    let bookmarkTimer: NodeJS.Timeout | undefined;
-    let fallback: Watch | undefined;
-    const watcher: Watcher = {
-      namespace: options.namespace,
-      filter: options.filter,
-      onEvent: (e) => {
-        if (!closed) options.onEvent(e);
-      },
-      close: () => {
-        if (closed) return;
-        closed = true;
-        this.watchers.delete(watcher);
-        if (bookmarkTimer) clearInterval(bookmarkTimer);
-        fallback?.cancel();
-        options.onClose?.();
-      },
-    };
-    if (options.allowBookmarks) {
-      bookmarkTimer = setInterval(() => this.sendBookmark(watcher), this.options.bookmarkIntervalMs ?? 60_000);
-      bookmarkTimer.unref();
-    }
     const rv = options.resourceVersion ?? '';
     if (rv !== '' && !/^\d+$/.test(rv))
       throw errors.badRequest(`invalid resourceVersion "${rv}": must be a non-negative integer`);
-    const cancel = () => {
-      if (closed) return;
-      closed = true;
-      this.watchers.delete(watcher);
-      if (bookmarkTimer) clearInterval(bookmarkTimer);
-      fallback?.cancel();
-    };
-    if (rv === '' || rv === '0') {
-      for (const { object } of this.list({ namespace: options.namespace, filter: options.filter }).items) {
-        watcher.onEvent(makeEvent('ADDED', object));
-      }
-      this.watchers.add(watcher);
-      return { cancel };
+    const watcher = new CacheWatcher(options, this.watchers);
+    if (options.allowBookmarks) {
+      watcher.bookmarkEvery(this.options.bookmarkIntervalMs ?? 60_000, () => this.sendBookmark(watcher));
     }
-    const from = Number(rv);
-    if (from > this._revision) {
-      // Upstream's cacher neither waits nor fails here: the watch starts, and sends what comes after.
-      watcher.after = from;
-      this.watchers.add(watcher);
-    } else if (from >= this.historyBase) {
-      this.startFrom(watcher, from);
-    } else {
-      fallback = this.watchFromStorage(watcher, from);
-    }
-    return { cancel };
+    if (rv === '' || rv === '0') this.startWithList(watcher);
+    else this.startAfter(watcher, Number(rv));
+    return { cancel: () => watcher.cancel() };
   }
 
-  private startFrom(w: Watcher, from: number): void {
-    for (const change of this.history) if (change.revision > from) this.deliver(w, change);
+  private startWithList(w: CacheWatcher): void {
+    for (const { object } of this.list({ namespace: w.namespace, filter: w.filter }).items) {
+      w.onEvent(makeEvent('ADDED', object));
+    }
     this.watchers.add(w);
   }
 
-  /** Older than our history: storage may still have it; otherwise 410 so the client re-lists. */
-  private watchFromStorage(w: Watcher, from: number): Watch {
-    const last = new Map<string, KubeObject>();
-    return this.options.storage.watch(this.options.prefix, {
-      fromRevision: from,
-      onEvent: (e) => {
-        const namespace = namespaceOfKey(this.options.prefix, e.key);
-        const prevValue = e.prevValue;
-        const prev =
-          last.get(e.key) ??
-          (prevValue ? this.options.decode({ key: e.key, value: prevValue, modRevision: e.revision }) : undefined);
-        const object = this.options.decode({ key: e.key, value: e.value, modRevision: e.revision });
-        if (e.type === 'delete') last.delete(e.key);
-        else last.set(e.key, object);
-        const type = e.type === 'create' ? 'ADDED' : e.type === 'update' ? 'MODIFIED' : 'DELETED';
-        this.deliver(w, {
-          key: e.key,
-          namespace,
-          revision: e.revision,
-          type,
-          object,
-          prev: type === 'DELETED' ? object : prev,
-          views: {},
-        });
-      },
-      onError: (err) => {
-        const status =
-          err instanceof CompactedError
-            ? errors.expired(`too old resource version: ${from} (${err.compacted})`)
-            : err instanceof StorageUnavailableError
-              ? errors.serviceUnavailable(`storage is unavailable: ${err.message}`)
-              : errors.internal(`watch failed: ${err.message}`);
-        w.onEvent(makeEvent('ERROR', status.toStatus() as unknown as KubeObject));
-        w.close();
-      },
-    });
+  private startAfter(w: CacheWatcher, from: number): void {
+    if (from > this._revision) {
+      // Upstream's cacher neither waits nor fails here: the watch starts, and sends what comes after.
+      w.after = from;
+      this.watchers.add(w);
+    } else if (from >= this.historyBase) {
+      for (const change of this.history) if (change.revision > from) w.deliver(change);
+      this.watchers.add(w);
+    } else {
+      w.fallback = replayFromStorage(w, from, this.options);
+    }
   }
 
   /** Bookmarks tell a watcher how far it has seen: none before the revision it started at. */
-  private sendBookmark(w: Watcher): void {
+  private sendBookmark(w: CacheWatcher): void {
     if (w.after === undefined || this._revision > w.after) w.onEvent(this.bookmark());
   }
 

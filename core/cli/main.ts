@@ -2,7 +2,6 @@
 import { Command, CommanderError } from 'commander';
 import { builtInManifests, thirdPartyManifests } from '../config/manifests.js';
 import { SkiffError } from '../errors.js';
-import { certsCommand, kubeconfigCommand } from './commands/certs.js';
 import { configCommand } from './commands/config.js';
 import { controllerManagerCommand } from './commands/controller-manager.js';
 import { serveCommands } from './commands/serve.js';
@@ -31,8 +30,6 @@ try {
   const core = [
     ...serveCommands(manifests),
     controllerManagerCommand(manifests),
-    certsCommand(),
-    kubeconfigCommand(),
     configCommand(manifests),
     versionCommand(),
   ];

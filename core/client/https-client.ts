@@ -11,19 +11,9 @@ import type { KubeObject } from '../api/types.js';
 import { errors, SkiffError } from '../errors.js';
 import { JsonLineDecoder, statusErrorOf, transportError } from './http-wire.js';
 import { type ConnectionOptions, readKubeconfig } from './kubeconfig.js';
-import { deleteOptionsBody, queryString, resourcePath } from './request-paths.js';
-import type {
-  ApiClient,
-  DeleteOptions,
-  KubeList,
-  ListOptions,
-  PatchType,
-  ResourceRef,
-  WatchEvent,
-  WatchHandle,
-  WatchOptions,
-  WriteOptions,
-} from './types.js';
+import { queryString, resourcePath } from './request-paths.js';
+import { ResourceClient } from './resource-client.js';
+import type { PatchType, ResourceRef, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 
 export type { ConnectionOptions } from './kubeconfig.js';
 
@@ -65,7 +55,7 @@ export function fromKubeconfig(path: string, overrides: Partial<HttpsClientOptio
 const stripUndefined = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-export class HttpsClient implements ApiClient {
+export class HttpsClient extends ResourceClient {
   private readonly base: URL;
   private readonly pools: Pools;
   private readonly headers: Record<string, string>;
@@ -74,6 +64,7 @@ export class HttpsClient implements ApiClient {
     readonly options: HttpsClientOptions,
     pools?: Pools,
   ) {
+    super();
     this.base = serverUrl(options.server);
     this.pools = pools ?? {
       requests: newAgent(this.base, options, MAX_REQUEST_CONNECTIONS),
@@ -115,55 +106,23 @@ export class HttpsClient implements ApiClient {
     return this.call('GET', path);
   }
 
-  get<T extends KubeObject = KubeObject>(r: ResourceRef, namespace: string, name: string, sub?: string): Promise<T> {
-    return this.call('GET', resourcePath(r, namespace, name, sub));
-  }
-
-  list<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    options: ListOptions = {},
-  ): Promise<KubeList<T>> {
-    return this.call('GET', resourcePath(r, namespace) + queryString(options));
-  }
-
-  create<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    obj: KubeObject,
-    options: WriteOptions = {},
+  protected request<T>(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body?: unknown,
+    patchType?: PatchType,
   ): Promise<T> {
-    const name = options.subresource ? obj.metadata.name : undefined;
-    return this.call('POST', resourcePath(r, namespace, name, options.subresource) + queryString(options), obj);
+    const q = query.toString();
+    return this.call(method, q ? `${path}?${q}` : path, body, patchType && PATCH_CONTENT_TYPES[patchType]);
   }
 
-  update<T extends KubeObject = KubeObject>(
+  override watch(
     r: ResourceRef,
     namespace: string,
-    obj: KubeObject,
-    options: WriteOptions = {},
-  ): Promise<T> {
-    const p = resourcePath(r, namespace, obj.metadata.name, options.subresource);
-    return this.call('PUT', p + queryString(options), obj);
-  }
-
-  patch<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    name: string,
-    type: PatchType,
-    patch: unknown,
-    options: WriteOptions = {},
-  ): Promise<T> {
-    const p = resourcePath(r, namespace, name, options.subresource) + queryString(options);
-    return this.call('PATCH', p, patch, PATCH_CONTENT_TYPES[type]);
-  }
-
-  delete(r: ResourceRef, namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
-    return this.call('DELETE', resourcePath(r, namespace, name), deleteOptionsBody(options));
-  }
-
-  watch(r: ResourceRef, namespace: string, options: WatchOptions, onEvent: (e: WatchEvent) => void): WatchHandle {
+    options: WatchOptions,
+    onEvent: (e: WatchEvent) => void,
+  ): WatchHandle {
     const target = resourcePath(r, namespace) + queryString({ ...options, watch: 'true' });
     return new HttpWatch(this, target, options.timeoutSeconds, onEvent).handle;
   }

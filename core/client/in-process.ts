@@ -9,27 +9,19 @@ import { parseRequestInfo } from '../api/request-info.js';
 import type { KubeObject } from '../api/types.js';
 import type { UserInfo } from '../auth-types.js';
 import { deepFreeze } from './deep-freeze.js';
-import { deleteOptionsBody, queryParams, resourcePath } from './request-paths.js';
-import type {
-  ApiClient,
-  DeleteOptions,
-  KubeList,
-  ListOptions,
-  PatchType,
-  ResourceRef,
-  WatchEvent,
-  WatchHandle,
-  WatchOptions,
-  WriteOptions,
-} from './types.js';
+import { queryParams, resourcePath } from './request-paths.js';
+import { ResourceClient } from './resource-client.js';
+import type { PatchType, ResourceRef, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 
-export class InProcessClient implements ApiClient {
+export class InProcessClient extends ResourceClient {
   constructor(
     private readonly api: ApiService,
     private readonly user: UserInfo,
-  ) {}
+  ) {
+    super();
+  }
 
-  private async call<T>(
+  protected async request<T>(
     method: string,
     p: string,
     q: URLSearchParams,
@@ -42,63 +34,12 @@ export class InProcessClient implements ApiClient {
     return clone(outcome.body) as T;
   }
 
-  get<T extends KubeObject = KubeObject>(
+  override watch(
     r: ResourceRef,
     namespace: string,
-    name: string,
-    subresource?: string,
-  ): Promise<T> {
-    return this.call('GET', resourcePath(r, namespace, name, subresource), new URLSearchParams());
-  }
-
-  list<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    options: ListOptions = {},
-  ): Promise<KubeList<T>> {
-    return this.call('GET', resourcePath(r, namespace), queryParams(options));
-  }
-
-  create<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    obj: KubeObject,
-    options: WriteOptions = {},
-  ): Promise<T> {
-    const name = options.subresource ? obj.metadata.name : undefined;
-    return this.call('POST', resourcePath(r, namespace, name, options.subresource), queryParams(options), obj);
-  }
-
-  update<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    obj: KubeObject,
-    options: WriteOptions = {},
-  ): Promise<T> {
-    return this.call(
-      'PUT',
-      resourcePath(r, namespace, obj.metadata.name, options.subresource),
-      queryParams(options),
-      obj,
-    );
-  }
-
-  patch<T extends KubeObject = KubeObject>(
-    r: ResourceRef,
-    namespace: string,
-    name: string,
-    type: PatchType,
-    patch: unknown,
-    options: WriteOptions = {},
-  ): Promise<T> {
-    return this.call('PATCH', resourcePath(r, namespace, name, options.subresource), queryParams(options), patch, type);
-  }
-
-  delete(r: ResourceRef, namespace: string, name: string, options: DeleteOptions = {}): Promise<KubeObject> {
-    return this.call('DELETE', resourcePath(r, namespace, name), new URLSearchParams(), deleteOptionsBody(options));
-  }
-
-  watch(r: ResourceRef, namespace: string, options: WatchOptions, onEvent: (e: WatchEvent) => void): WatchHandle {
+    options: WatchOptions,
+    onEvent: (e: WatchEvent) => void,
+  ): WatchHandle {
     return this.watchWith(r, namespace, options, onEvent, clone);
   }
 

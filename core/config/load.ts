@@ -16,7 +16,7 @@ import { fileSchema, type PluginEntry, pluginEntrySchema } from './schema.js';
 import type { ConfigOverrides, LoadedPlugin, ResolvedConfig, ServerConfig } from './types.js';
 
 export { builtInNames, DEFAULT_CONFIG_FILE } from './manifests.js';
-export type { ConfigOverrides, LoadedPlugin, ResolvedConfig, ServerConfig } from './types.js';
+export type { ConfigOverrides, LoadedPlugin, ResolvedConfig, ServerConfig, ServerOverrides } from './types.js';
 
 export async function loadConfig(file: string | undefined, overrides: ConfigOverrides = {}): Promise<ResolvedConfig> {
   const path = resolve(file ?? DEFAULT_CONFIG_FILE);
@@ -61,8 +61,21 @@ export async function loadConfigFromObject(
       lineOf,
       'correct the value (see README "Configuration")',
     );
-  const { server: s, plugins: entries } = parsed.data;
-  const server: ServerConfig = {
+  const server = serverConfig(parsed.data.server, overrides);
+  checkServer(server, file, lineOf);
+  const entries = pluginEntries(parsed.data.plugins, overrides);
+  const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
+  const plugins: LoadedPlugin[] = [];
+  for (const [name, entry] of Object.entries(entries)) {
+    if (entry.enabled === false) continue;
+    plugins.push(await loadPlugin(name, entry, file, baseDir, lineOf));
+  }
+  return { file, server, plugins: orderPlugins(plugins, file) };
+}
+
+/** The file's server block with the command line's flags over it. */
+function serverConfig(s: FileServer, overrides: ConfigOverrides): ServerConfig {
+  return {
     dataDir: resolve(overrides.dataDir ?? s.dataDir),
     bindAddress: overrides.bindAddress ?? s.bindAddress,
     securePort: overrides.securePort ?? s.securePort,
@@ -82,7 +95,11 @@ export async function loadConfigFromObject(
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
     watchCacheSize: s.watchCacheSize,
   };
-  // An unknown version or suite stops start-up here, before any plugin runs.
+}
+
+/** Settings that are wrong together stop start-up here, before any plugin runs. */
+function checkServer(server: ServerConfig, file: string, lineOf: (keyPath: (string | number)[]) => string): void {
+  // An unknown TLS version or suite throws its own coded error.
   tlsOffer(server.tlsMinVersion, server.tlsCipherSuites);
   if (server.insecurePort !== 0 && !isLoopback(server.insecureBindAddress)) {
     throw new SkiffError(
@@ -91,7 +108,13 @@ export async function loadConfigFromObject(
       'use 127.0.0.1 or ::1, or turn the insecure port off (insecurePort: 0) and use the HTTPS port',
     );
   }
-  const baseDir = file.startsWith('(') ? process.cwd() : dirname(file);
+}
+
+/**
+ * The file's plugin entries with the command line's choices over them: --authorization-mode
+ * replaces the authorizers, plugin flags enable and configure, admission flags configure or disable.
+ */
+function pluginEntries(entries: Record<string, PluginEntry>, overrides: ConfigOverrides): Record<string, PluginEntry> {
   if (overrides.authorizers) {
     for (const name of Object.keys(entries)) if (name.startsWith('authz-')) delete entries[name];
     for (const a of overrides.authorizers) entries[a.name] = pluginEntrySchema.parse({ config: a.config });
@@ -110,13 +133,10 @@ export async function loadConfigFromObject(
     if (entry) entries[name] = { ...entry, config: { ...entry.config, ...config } };
   }
   for (const name of overrides.disabled ?? []) if (entries[name]) entries[name].enabled = false;
-  const plugins: LoadedPlugin[] = [];
-  for (const [name, entry] of Object.entries(entries)) {
-    if (entry.enabled === false) continue;
-    plugins.push(await loadPlugin(name, entry, file, baseDir, lineOf));
-  }
-  return { file, server, plugins: orderPlugins(plugins, file) };
+  return entries;
 }
+
+type FileServer = ReturnType<typeof fileSchema.parse>['server'];
 
 const isLoopback = (address: string) =>
   /^127\.\d+\.\d+\.\d+$/.test(address) || address === '::1' || address === 'localhost';

@@ -41,7 +41,8 @@ export interface ResolvedConfig {
   plugins: LoadedPlugin[];
 }
 
-export interface ConfigOverrides {
+/** Server settings the command line gives (upstream's flag names), over the config file's. */
+export interface ServerOverrides {
   dataDir?: string;
   bindAddress?: string;
   securePort?: Port;
@@ -54,6 +55,9 @@ export interface ConfigOverrides {
   storageBackend?: string;
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
+}
+
+export interface ConfigOverrides extends ServerOverrides {
   /** Plugins enabled by upstream-named flags (--token-auth-file, ...): their config keys are merged
    * over the file's entry, and the plugin is enabled even when the file does not list it. */
   plugins?: Record<string, Record<string, unknown>>;

@@ -28,6 +28,20 @@ import type { CommandSpec, FlagSpec, Role } from './flags.js';
 import type { PluginApi } from './plugin-api.js';
 import type { ServiceKey } from './services.js';
 
+/** The HTTPS listener's certificate and private key (PEM). */
+export interface ServingIdentity {
+  cert: string;
+  key: string;
+  /** Where they came from, for the start-up log. */
+  source: string;
+}
+
+/** What a generated serving certificate must name besides loopback and the API's in-cluster names. */
+export interface ServingIdentityRequest {
+  /** The kubernetes service's ClusterIP, from the plugin that serves services (its manifest's kubernetesServiceIP). */
+  kubernetesServiceIP?: string;
+}
+
 /** Settings every plugin may read: where data lives and how the server was started. */
 export interface ServerSettings {
   /** Absolute path of the data directory. */
@@ -93,6 +107,12 @@ export interface Contributions {
    * the listener starts (authn-x509's client CA file). Undefined: nothing to add.
    */
   clientCA(source: () => string | undefined): void;
+  /**
+   * The HTTPS listener's certificate and key when --tls-cert-file and --tls-private-key-file are
+   * not given (pki-local's, generated under the data directory); one per server. Called when the
+   * secure port starts, not before: a server without one fails then with SKIFF_TLS_NO_IDENTITY.
+   */
+  servingIdentity(provider: (request: ServingIdentityRequest) => ServingIdentity | Promise<ServingIdentity>): void;
   /** A WWW-Authenticate value every 401 carries: `Basic realm="kubernetes-master"`. */
   authChallenge(header: string): void;
   /** Receives every audited request at each stage (only called for plugins that contribute one). */
@@ -156,8 +176,6 @@ export interface PluginManifest<Config = Record<string, never>> {
    * run last.
    */
   readonly admissionOrder?: number;
-  /** Reads the PKI Skiff generates under <dataDir>/pki at setup: the CLI creates it first. */
-  readonly readsPki?: boolean;
   /** The kubernetes service's ClusterIP this config gives, which the generated serving certificate must name. */
   readonly kubernetesServiceIP?: (config: Config) => string | undefined;
   setup(ctx: PluginContext<Config>): void | Promise<void>;

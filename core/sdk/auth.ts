@@ -1,7 +1,9 @@
 /**
  * skiff/sdk/auth: authenticators, authorizers and audit sinks. The request, answer and record
  * types of the three chains (shaped as k8s.io/apiserver's), the CSV credentials files upstream's
- * --token-auth-file and --basic-auth-file read, and Authorization-header parsing.
+ * --token-auth-file and --basic-auth-file read, Authorization-header parsing, and the PKI service
+ * (pki-local provides it): the cluster CA, client certificates for an identity, the
+ * service-account key pair.
  */
 
 export {
@@ -12,6 +14,16 @@ export {
   secretsEqual,
 } from '../auth/credentials-file.js';
 export { authorizationScheme, basicCredentials, bearerToken } from '../auth/headers.js';
+export {
+  type ClientCredentials,
+  type ClientIdentity,
+  CONTROLLER_MANAGER_IDENTITY,
+  nodeIdentity,
+  PKI,
+  type Pki,
+  SCHEDULER_IDENTITY,
+  type ServiceAccountKeyPair,
+} from '../auth/pki.js';
 export type {
   AdmissionAttributes,
   AdmissionOperation,

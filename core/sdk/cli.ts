@@ -3,6 +3,8 @@
  * that configure it (`flags`) and the subcommands it adds (`commands`), with parsers for flag
  * values in upstream's syntax. Commands are commander Commands.
  */
-export { Command, InvalidArgumentError } from 'commander';
+export { Command, InvalidArgumentError, Option } from 'commander';
 export { bool, goDurationSeconds } from '../cli/flag-values.js';
+/** SIGINT/SIGTERM (and, under npm, the parent's exit) stop a long-running command gracefully. */
+export { stopOnSignals } from '../cli/stop-on-signals.js';
 export type { CommandSpec, FlagSpec, Role } from '../plugins/flags.js';

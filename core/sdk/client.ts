@@ -2,11 +2,15 @@
  * skiff/sdk/client: talking to the API from a component or controller. The ApiClient interface
  * (in-process or HTTPS, the same calls), informers and work queues, and leader election: the
  * LEADER_ELECTION service (leader-election-lease provides it: a coordination.k8s.io/v1 Lease with
- * client-go's semantics) and the MicroTime stamps Leases carry.
+ * client-go's semantics) and the MicroTime stamps Leases carry. For components run in their own
+ * process (`skiff kubelet`): the HTTPS client from a kubeconfig, and setUpComponentPlugins, which sets
+ * up the config file's plugins they need (a container runtime) without a server.
  */
 
 export { microTime, nowMicroTime } from '../api/micro-time.js';
+export { fromKubeconfig, HttpsClient, type HttpsClientOptions } from '../client/https-client.js';
 export { type ChangeHandler, type ChangeType, delay, Informer, objectKey, WorkQueue } from '../client/informer.js';
+export { type ConnectionOptions, readKubeconfig } from '../client/kubeconfig.js';
 export {
   LEADER_ELECTION,
   type LeaderCallbacks,
@@ -14,6 +18,7 @@ export {
   type LeaderElector,
   type LeaderElectorOptions,
 } from '../client/leader-election.js';
+export type { ServedResource } from '../client/served-resources.js';
 export {
   type ApiClient,
   CORE_V1,
@@ -28,3 +33,4 @@ export {
   type WriteOptions,
 } from '../client/types.js';
 export type { Controller, ControllerContext, ControllerRegistration } from '../hooks.js';
+export { type ComponentPlugins, type ComponentPluginsOptions, setUpComponentPlugins } from './component.js';

@@ -35,29 +35,8 @@ export function guardAdmission(
   const handles = plugin.handles?.bind(plugin);
   const deadlines = new Deadlines(policy.timeoutSeconds * 1000, plugin.name);
 
-  function failed(err: unknown): void {
-    if (isStatusError(err)) throw err;
-    const reason = (err as Error)?.message ?? String(err);
-    if (policy.failurePolicy === 'Ignore') {
-      logger.error(
-        { err, admissionPlugin: plugin.name, phase },
-        'admission plugin failed; ignored by its failurePolicy',
-      );
-      return;
-    }
-    throw errors.internal(`admission plugin "${plugin.name}" failed: ${reason}`);
-  }
-
-  function check(attributes: AdmissionAttributes, value: unknown): void {
-    if (value !== undefined) {
-      throw new AdmissionPluginFailure(
-        `${phase}() returned ${describe(value)}; admission plugins change attributes.object in place and return nothing`,
-      );
-    }
-    if (phase === 'admit' && attributes.object !== undefined && !hasMetadata(attributes.object)) {
-      throw new AdmissionPluginFailure('admit() left the object without metadata');
-    }
-  }
+  const failed = (err: unknown) => failure(err, plugin.name, phase, policy, logger);
+  const check = (attributes: AdmissionAttributes, value: unknown) => checkAnswer(attributes, value, phase);
 
   return (attributes) => {
     let answer: unknown;
@@ -78,6 +57,35 @@ export function guardAdmission(
       .then((value) => check(attributes, value))
       .catch(failed);
   };
+}
+
+/** A plugin's failure: its deliberate Status rejects; anything else rejects (Fail) or is logged (Ignore). */
+function failure(
+  err: unknown,
+  name: string,
+  phase: 'admit' | 'validate',
+  policy: AdmissionPolicy,
+  logger: Logger,
+): void {
+  if (isStatusError(err)) throw err;
+  const reason = (err as Error)?.message ?? String(err);
+  if (policy.failurePolicy === 'Ignore') {
+    logger.error({ err, admissionPlugin: name, phase }, 'admission plugin failed; ignored by its failurePolicy');
+    return;
+  }
+  throw errors.internal(`admission plugin "${name}" failed: ${reason}`);
+}
+
+/** A plugin changes attributes.object in place and returns nothing; admit() must leave metadata. */
+function checkAnswer(attributes: AdmissionAttributes, value: unknown, phase: 'admit' | 'validate'): void {
+  if (value !== undefined) {
+    throw new AdmissionPluginFailure(
+      `${phase}() returned ${describe(value)}; admission plugins change attributes.object in place and return nothing`,
+    );
+  }
+  if (phase === 'admit' && attributes.object !== undefined && !hasMetadata(attributes.object)) {
+    throw new AdmissionPluginFailure('admit() left the object without metadata');
+  }
 }
 
 /** Timeouts for one plugin's pending calls, all served by one timer (see DeadlineTimer). */

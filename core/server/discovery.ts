@@ -1,8 +1,9 @@
 /** Legacy discovery documents (/api, /apis, /api/v1, /apis/<g>/<v>), built from the registry. */
 import { type ResourceRegistry, verbsOf } from '../api/registry.js';
 import type { ResourceDefinition } from '../api/types.js';
+import { KUBERNETES_VERSION } from '../api/version.js';
 
-export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0' };
+export { KUBERNETES_VERSION } from '../api/version.js';
 
 export function versionInfo() {
   return {

@@ -3,6 +3,7 @@
  * plugins contributed (wire-protobuf's protobuf). Content negotiation for responses and watches,
  * the decoder of a request body's media type, and the lists 406 and 415 answers name.
  */
+import type Koa from 'koa';
 import { errors } from '../errors.js';
 import type { Serializer } from '../wire/serializer.js';
 
@@ -57,4 +58,18 @@ export class MediaTypes {
     const offered = watch ? this.watchEncoders : this.encoders;
     throw errors.notAcceptable(['application/json', ...offered.keys()].join(', '));
   }
+}
+
+/** The body in a plugin's media type; undefined when the answer is JSON or the kind has no such form. */
+export function serialized(format: ResponseFormat | undefined, body: unknown): Buffer | undefined {
+  if (!format || format === 'json') return undefined;
+  return format.encode!(body, { mediaType: format.mediaType });
+}
+
+/** The answer in a plugin's media type; 406 when this kind has no form in it. */
+export function writeSerialized(ctx: Koa.Context, serializer: Serializer, body: unknown): void {
+  const encoded = serialized(serializer, body);
+  if (!encoded) throw errors.notAcceptable(`application/json (this kind has no ${serializer.mediaType} form)`);
+  ctx.set('Content-Type', serializer.mediaType);
+  ctx.body = encoded;
 }

@@ -13,7 +13,13 @@ import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { SkiffError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
-import type { Contributions, PluginContext, ServerSettings } from '../plugins/contract.js';
+import type {
+  Contributions,
+  PluginContext,
+  ServerSettings,
+  ServingIdentity,
+  ServingIdentityRequest,
+} from '../plugins/contract.js';
 import { createPluginApi, type OpenedApi } from '../plugins/plugin-api.js';
 import type { ServiceKey } from '../plugins/services.js';
 import type { Storage } from '../storage/types.js';
@@ -58,6 +64,8 @@ export interface HostContributions {
   readonly serializers: readonly Serializer[];
   /** Server-side apply and managedFields tracking, when a plugin offers them. */
   fieldManager(): FieldManager | undefined;
+  /** The generated serving certificate, when a plugin offers one (for a secure port without --tls-cert-file). */
+  servingIdentity(): (() => Promise<ServingIdentity>) | undefined;
   /** Per plugin, in run order: the contribution points (and services, lifecycle) it used. */
   readonly points: ReadonlyMap<string, readonly string[]>;
 }
@@ -74,8 +82,11 @@ interface Collected {
   authChallenges: string[];
   serializers: Serializer[];
   fieldManager?: { plugin: string; value: FieldManager };
+  servingIdentity?: { plugin: string; value: IdentityProvider };
   points: Map<string, string[]>;
 }
+
+type IdentityProvider = (request: ServingIdentityRequest) => ServingIdentity | Promise<ServingIdentity>;
 
 function record(collected: Collected, plugin: string, point: string): void {
   const list = collected.points.get(plugin) ?? [];
@@ -139,6 +150,26 @@ function offerFieldManager(collected: Collected, name: string, fieldManager: Fie
   collected.fieldManager = { plugin: name, value: fieldManager };
 }
 
+function offerServingIdentity(collected: Collected, name: string, provider: IdentityProvider): void {
+  if (collected.servingIdentity) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_SERVING_IDENTITY_DUPLICATE',
+      `plugin "${name}" offers a serving identity, but plugin "${collected.servingIdentity.plugin}" already offers one`,
+      'enable only one plugin that generates the serving certificate',
+    );
+  }
+  collected.servingIdentity = { plugin: name, value: provider };
+}
+
+/** What a generated serving certificate must name, from the enabled plugins' manifests. */
+function servingIdentityRequest(config: ResolvedConfig): ServingIdentityRequest {
+  for (const p of config.plugins) {
+    const ip = p.manifest.kubernetesServiceIP?.(p.config);
+    if (ip) return { kubernetesServiceIP: ip };
+  }
+  return {};
+}
+
 function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, collected: Collected): Contributions {
   const { hooks } = deps;
   const log = deps.logger.child({ plugin: name });
@@ -164,6 +195,7 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, co
     routes: (register) => hooks.routes.tap(name, register),
     serializer: (serializer) => offerSerializer(collected, name, serializer),
     clientCA: (source) => collected.clientCAs.push(source),
+    servingIdentity: (provider) => offerServingIdentity(collected, name, provider),
     authChallenge: (header) => collected.authChallenges.push(header),
     auditSink: (sink) => hooks.audit.tap(name, sink),
     fieldManager: (fieldManager) => offerFieldManager(collected, name, fieldManager),
@@ -180,7 +212,7 @@ function useService<T>(deps: HostDeps, user: string, key: ServiceKey<T>): T {
       ? `plugin "${user}" needs ${key.id}, which ${key.providedBy} provides, but ${key.providedBy} is set up after it`
       : `plugin "${user}" needs ${key.id}, which no enabled plugin provides`,
     later
-      ? `list ${key.providedBy} in the dependencies of ${user}, so it is set up first`
+      ? `list ${key.providedBy} before ${user} under plugins in the config file (or in the dependencies of ${user}), so it is set up first`
       : `enable ${key.providedBy} (it provides ${key.id}) or disable ${user}`,
   );
 }
@@ -228,6 +260,10 @@ export async function setupPlugins(setup: SetupDeps): Promise<PluginHost> {
     authChallenges: collected.authChallenges,
     serializers: collected.serializers,
     fieldManager: () => collected.fieldManager?.value,
+    servingIdentity() {
+      const offered = collected.servingIdentity?.value;
+      return offered && (async () => offered(servingIdentityRequest(deps.config)));
+    },
     points: collected.points,
     use: (key) => useService(deps, 'the server', key),
     async closeAll() {

@@ -1,6 +1,6 @@
 /**
  * The HTTPS listener's identity: the serving certificate and key from --tls-cert-file /
- * --tls-private-key-file, or else the ones Skiff generates under <dataDir>/pki on first start.
+ * --tls-private-key-file, or else the ones a plugin generates (pki-local: under <dataDir>/pki).
  * TLS 1.2+ with Go's forward-secret suites unless --tls-min-version / --tls-cipher-suites say
  * otherwise (tls-options.ts); a client certificate is asked for but not required, so certificates,
  * tokens and passwords all work on one port (authn-x509 verifies the certificate, not the TLS layer).
@@ -12,16 +12,12 @@ import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { ServerConfig } from '../config/load.js';
 import { SkiffError } from '../errors.js';
+import type { ServingIdentity } from '../plugins/contract.js';
 import { type TlsOffer, tlsOffer } from './tls-options.js';
 
-export interface ServingIdentity {
-  cert: string;
-  key: string;
-  /** Where they came from, for the start-up log. */
-  source: string;
-}
+export type { ServingIdentity };
 
-/** Supplies a generated identity when no files are configured (the PKI module registers it). */
+/** Supplies a generated identity when no files are configured (a plugin's servingIdentity). */
 export type IdentityProvider = (config: ServerConfig) => Promise<ServingIdentity>;
 
 function readPem(path: string, flag: string): string {

@@ -16,20 +16,14 @@ import {
   type StatusError,
 } from 'skiff/sdk';
 import {
-  add,
+  addUsage,
   formatScopes,
   type GroupResource,
-  matchingScopes,
-  podConstraintError,
   prettyPrint,
-  quotaScopes,
-  restrictedResources,
+  type QuotaEvaluator,
   type ScopeSelector,
-  scopesApply,
   type Usage,
-  uncoveredScopes,
   usageFromList,
-  usageOf,
   usageToList,
 } from 'skiff/sdk/quota';
 
@@ -71,7 +65,7 @@ interface WorkingQuota {
   scopes: ScopeSelector[];
 }
 
-function working(quota: KubeObject): WorkingQuota {
+function working(evaluator: QuotaEvaluator, quota: KubeObject): WorkingQuota {
   const status = objectAt(quota.status);
   return {
     quota,
@@ -80,15 +74,15 @@ function working(quota: KubeObject): WorkingQuota {
     hard: objectAt(objectAt(quota.spec).hard),
     statusHard: usageFromList(status.hard),
     restricted: new Map(),
-    scopes: quotaScopes(quota),
+    scopes: evaluator.quotaScopes(quota),
   };
 }
 
-function restrictedOf(q: WorkingQuota, r: GroupResource): string[] {
+function restrictedOf(evaluator: QuotaEvaluator, q: WorkingQuota, r: GroupResource): string[] {
   const key = `${r.group}/${r.resource}`;
   let names = q.restricted.get(key);
   if (!names) {
-    names = restrictedResources(q.hard, r);
+    names = evaluator.matchingResources(q.hard, r);
     q.restricted.set(key, names);
   }
   return names;
@@ -101,6 +95,7 @@ export class QuotaCharger {
 
   constructor(
     private readonly access: QuotaAccess,
+    private readonly evaluator: QuotaEvaluator,
     private readonly limited: LimitedResource[] = [],
   ) {}
 
@@ -145,7 +140,7 @@ export class QuotaCharger {
     for (let attempt = 1; ; attempt++) {
       // A stale quota only costs a conflict (the write compares its resourceVersion): the first
       // attempt reads the cache, a retry reads for sure.
-      const quotas = (await this.access.list(namespace, attempt > 1)).map(working);
+      const quotas = (await this.access.list(namespace, attempt > 1)).map((q) => working(this.evaluator, q));
       if (quotas.length === 0 && this.limited.length === 0) {
         for (const p of batch) p.resolve();
         return;
@@ -196,13 +191,14 @@ export class QuotaCharger {
   private evaluate(a: AdmissionAttributes, quotas: WorkingQuota[]): StatusError | undefined {
     const r: GroupResource = { group: a.resource.group, resource: a.resource.resource };
     const obj = a.object!;
-    const usage = usageOf(r, obj);
+    const usage = this.evaluator.usage(r, obj);
     // An update is charged what it adds: a service turned LoadBalancer, a claim grown.
-    const charge = a.operation === 'UPDATE' && a.oldObject ? growth(usage, usageOf(r, a.oldObject)) : usage;
+    const charge =
+      a.operation === 'UPDATE' && a.oldObject ? growth(usage, this.evaluator.usage(r, a.oldObject)) : usage;
     const applicable: { q: WorkingQuota; restricted: string[] }[] = [];
     for (const q of quotas) {
-      const restricted = restrictedOf(q, r);
-      if (restricted.length === 0 || !scopesApply(q.scopes, r, obj)) continue;
+      const restricted = restrictedOf(this.evaluator, q, r);
+      if (restricted.length === 0 || !this.evaluator.matchesScopes(q.scopes, r, obj)) continue;
       const refusal = this.precheck(a, r, q, restricted);
       if (refusal) return refusal;
       applicable.push({ q, restricted });
@@ -218,8 +214,8 @@ export class QuotaCharger {
       for (const name of restricted) {
         const amount = charge.get(name);
         if (!amount || amount.nano === 0n) continue;
-        add(q.used, name, amount);
-        add(q.delta, name, amount);
+        addUsage(q.used, name, amount);
+        addUsage(q.delta, name, amount);
       }
     }
     return undefined;
@@ -238,12 +234,14 @@ export class QuotaCharger {
     const uncovered = this.limitedNames(r, usage).filter((n) => !covered.has(n));
     if (uncovered.length) return forbidden(a, `insufficient quota to consume: ${uncovered.join(',')}`);
     const limitedScopes = this.limited.flatMap((l) =>
-      l.apiGroup === r.group && l.resource === r.resource ? matchingScopes(l.matchScopes, r, a.object!) : [],
+      l.apiGroup === r.group && l.resource === r.resource
+        ? this.evaluator.matchingScopes(l.matchScopes, r, a.object!)
+        : [],
     );
     if (limitedScopes.length === 0) return undefined;
     // Upstream looks at every quota's scopes here, whether or not the quota applies to the object.
-    const quotaScopesMatched = quotas.flatMap((q) => matchingScopes(q.scopes, r, a.object!));
-    const missing = uncoveredScopes(limitedScopes, quotaScopesMatched);
+    const quotaScopesMatched = quotas.flatMap((q) => this.evaluator.matchingScopes(q.scopes, r, a.object!));
+    const missing = this.evaluator.uncoveredQuotaScopes(limitedScopes, quotaScopesMatched);
     // Upstream returns this one as a plain error: a 500 without a reason, the message as is.
     if (missing.length) return errors.unknown(`insufficient quota to match these scopes: ${formatScopes(missing)}`);
     return undefined;
@@ -257,10 +255,8 @@ export class QuotaCharger {
     restricted: string[],
   ): StatusError | undefined {
     const name = q.quota.metadata.name ?? '';
-    if (r.group === '' && r.resource === 'pods') {
-      const missing = podConstraintError(restricted, a.object!);
-      if (missing) return forbidden(a, `failed quota: ${name}: ${missing}`);
-    }
+    const missing = this.evaluator.constraints(restricted, r, a.object!);
+    if (missing) return forbidden(a, `failed quota: ${name}: ${missing}`);
     // Limits the controller has not confirmed yet are not enforceable: refuse rather than guess.
     const unknown = restricted.filter((n) => !q.statusHard.has(n) || !q.used.has(n));
     if (unknown.length)

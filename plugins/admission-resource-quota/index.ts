@@ -5,7 +5,7 @@
  */
 
 import { type AdmissionAttributes, definePlugin, isStatusError, type KubeObject, type UserInfo } from 'skiff/sdk';
-import { type Usage, usageFromList, usageToList } from 'skiff/sdk/quota';
+import { QUOTA_USAGE, type Usage, usageFromList, usageToList } from 'skiff/sdk/quota';
 import { z } from 'zod';
 import { type QuotaAccess, QuotaCharger } from './charge.js';
 
@@ -55,6 +55,8 @@ export default definePlugin<Config>({
   description: "Checks creates against the namespace's ResourceQuotas and charges them (upstream's ResourceQuota).",
   admissionName: 'ResourceQuota',
   admissionOrder: 40,
+  // What objects cost comes from the quota evaluator, which the quota controller uses too.
+  dependencies: ['quota-evaluator'],
   config: configSchema,
   setup(ctx) {
     const objects = ctx.api.cached;
@@ -99,7 +101,7 @@ export default definePlugin<Config>({
         });
       },
     };
-    const charger = new QuotaCharger(access, ctx.config.limitedResources);
+    const charger = new QuotaCharger(access, ctx.use(QUOTA_USAGE), ctx.config.limitedResources);
 
     // Every create queues, as upstream's evaluator: a batch reads the namespace's quotas once, where
     // a look per request to skip namespaces without quotas cost more than the queue (see charge.ts).

@@ -6,9 +6,9 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { definePlugin, errors, type FlagSpec, SkiffError } from 'skiff/sdk';
+import { definePlugin, errors, type FlagSpec, type PluginContext, SkiffError } from 'skiff/sdk';
 import type { KubeObject, SubresourceRequest } from 'skiff/sdk/api';
-import { bearerToken } from 'skiff/sdk/auth';
+import { bearerToken, PKI, type ServiceAccountKeyPair } from 'skiff/sdk/auth';
 import { z } from 'zod';
 import { authenticateToken, type BoundObject, issueToken, type Lookup, type TokenSettings } from './tokens.js';
 
@@ -18,9 +18,9 @@ const configSchema = z
     issuer: z.string().min(1).default('https://kubernetes.default.svc.cluster.local'),
     /** Upstream --api-audiences; default: the issuer. */
     apiAudiences: z.array(z.string().min(1)).optional(),
-    /** Upstream --service-account-signing-key-file; default <dataDir>/pki/service-account.key. */
+    /** Upstream --service-account-signing-key-file; default: the PKI's (pki-local: <dataDir>/pki/service-account.key). */
     signingKeyFile: z.string().min(1).optional(),
-    /** Upstream --service-account-key-file (repeatable); default <dataDir>/pki/service-account.pub. */
+    /** Upstream --service-account-key-file (repeatable); default: the PKI's (<dataDir>/pki/service-account.pub). */
     keyFiles: z.array(z.string().min(1)).optional(),
     /** Upstream --service-account-max-token-expiration, in seconds. */
     maxExpirationSeconds: z
@@ -38,7 +38,21 @@ function readKey(path: string, what: string): string {
     throw new SkiffError(
       'SKIFF_SA_KEY_UNREADABLE',
       `cannot read the service-account ${what} ${path}: ${(err as Error).message}`,
-      'run `skiff certs` (or start with `skiff up`, which creates the PKI), or set plugins.authn-service-account.config.signingKeyFile / keyFiles',
+      'check the path given to --service-account-signing-key-file / --service-account-key-file (plugins.authn-service-account.config.signingKeyFile / keyFiles)',
+    );
+  }
+}
+
+/** The PKI's key pair, from the plugin providing PKI (list it before this one in the config file). */
+function pkiKeys(ctx: PluginContext<z.infer<typeof configSchema>>): ServiceAccountKeyPair {
+  try {
+    return ctx.use(PKI).serviceAccountKeys();
+  } catch (err) {
+    if (!(err instanceof SkiffError) || err.code !== 'SKIFF_PLUGIN_MISSING_PROVIDER') throw err;
+    throw new SkiffError(
+      err.code,
+      err.message,
+      `${err.fix}; or give --service-account-signing-key-file and --service-account-key-file`,
     );
   }
 }
@@ -80,13 +94,12 @@ export default definePlugin({
   dependencies: ['api-core-v1'],
   config: configSchema,
   flags,
-  // Its default keys are the ones Skiff generates under <dataDir>/pki.
-  readsPki: true,
   setup(ctx) {
     const c = ctx.config;
-    const pki = (f: string) => resolve(ctx.server.dataDir, 'pki', f);
-    const privateKey = readKey(resolve(c.signingKeyFile ?? pki('service-account.key')), 'signing key');
-    const publicKeys = (c.keyFiles ?? [pki('service-account.pub')]).map((f) => readKey(resolve(f), 'key'));
+    // A key not given comes from the PKI, as kubeadm's sa.key and sa.pub.
+    const pki = c.signingKeyFile && c.keyFiles ? undefined : pkiKeys(ctx);
+    const privateKey = c.signingKeyFile ? readKey(resolve(c.signingKeyFile), 'signing key') : pki!.privateKeyPem;
+    const publicKeys = c.keyFiles ? c.keyFiles.map((f) => readKey(resolve(f), 'key')) : [pki!.publicKeyPem];
     // Upstream's key id: a hash of the public key's DER, so verifiers can pick the key.
     const der = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
     const settings: TokenSettings = {

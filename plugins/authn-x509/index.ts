@@ -1,12 +1,45 @@
 /**
- * authn-x509: client certificates signed by a trusted CA (--client-ca-file), the seed's "HTTPS
- * certificate" authentication. The certificate's CN is the user name and each O a group. See README.md.
+ * authn-x509: client certificates signed by a trusted CA (--client-ca-file, else the PKI's CA),
+ * the seed's "HTTPS certificate" authentication. The certificate's CN is the user name and each O a
+ * group. What it trusts is what the HTTPS port asks clients for (the client CA). See README.md.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { definePlugin, SkiffError } from 'skiff/sdk';
+import { definePlugin, type PluginContext, SkiffError } from 'skiff/sdk';
+import { PKI } from 'skiff/sdk/auth';
 import { z } from 'zod';
 import { parseCertificateBundle, verifyClientCertificate } from './verify.js';
+
+const configSchema = z
+  .object({
+    /** PEM bundle of trusted client CAs. Default: the PKI's CA (pki-local's <dataDir>/pki/ca.crt). */
+    clientCAFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+type Config = z.infer<typeof configSchema>;
+
+function readBundle(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SkiffError(
+      'SKIFF_X509_CA_UNREADABLE',
+      `cannot read the client CA file ${path}: ${(err as Error).message}`,
+      'check the path given to --client-ca-file / plugins.authn-x509.config.clientCAFile',
+    );
+  }
+}
+
+/** The PKI's CA, from the plugin providing PKI (list it before this one in the config file). */
+function pkiBundle(ctx: PluginContext<Config>): string {
+  try {
+    return ctx.use(PKI).caCertificate();
+  } catch (err) {
+    if (!(err instanceof SkiffError) || err.code !== 'SKIFF_PLUGIN_MISSING_PROVIDER') throw err;
+    throw new SkiffError(err.code, err.message, `${err.fix}; or give --client-ca-file (clientCAFile)`);
+  }
+}
 
 export default definePlugin({
   name: 'authn-x509',
@@ -19,32 +52,15 @@ export default definePlugin({
       enables: true,
     },
   ],
-  // Its default CA is the one Skiff generates under <dataDir>/pki.
-  readsPki: true,
-  config: z
-    .object({
-      /** PEM bundle of trusted client CAs. Default: the CA Skiff generated under <dataDir>/pki. */
-      clientCAFile: z.string().min(1).optional(),
-    })
-    .strict(),
+  config: configSchema,
   setup(ctx) {
-    const path = resolve(ctx.config.clientCAFile ?? `${ctx.server.dataDir}/pki/ca.crt`);
-    let pem: string;
-    try {
-      pem = readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new SkiffError(
-        'SKIFF_X509_CA_UNREADABLE',
-        `cannot read the client CA file ${path}: ${(err as Error).message}`,
-        ctx.config.clientCAFile
-          ? 'check the path given to --client-ca-file / plugins.authn-x509.config.clientCAFile'
-          : 'run `skiff certs` (or start with `skiff up`, which creates the PKI) before enabling authn-x509, or set clientCAFile',
-      );
-    }
-    const cas = parseCertificateBundle(pem, path);
+    const file = ctx.config.clientCAFile && resolve(ctx.config.clientCAFile);
+    const pem = file ? readBundle(file) : pkiBundle(ctx);
+    const source = file ?? 'the PKI';
+    const cas = parseCertificateBundle(pem, source);
     // The TLS listener advertises these CAs in its CertificateRequest, so clients pick the right cert.
     ctx.provide.clientCA(() => pem);
-    ctx.logger.info({ file: path, cas: cas.length }, 'client CA bundle loaded');
+    ctx.logger.info({ source, cas: cas.length }, 'client CA bundle loaded');
     ctx.provide.authenticator((request) => {
       const leaf = request.peerCertificates?.[0];
       if (!leaf) return undefined;

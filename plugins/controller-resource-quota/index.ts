@@ -17,15 +17,7 @@ import {
   type ResourceRef,
   WorkQueue,
 } from 'skiff/sdk';
-import {
-  podCounts,
-  quotaApplies,
-  restrictedResources,
-  type Usage,
-  usageFromList,
-  usageOf,
-  usageToList,
-} from 'skiff/sdk/quota';
+import { QUOTA_USAGE, type QuotaEvaluator, type Usage, usageFromList, usageToList } from 'skiff/sdk/quota';
 import { z } from 'zod';
 
 const QUOTAS = CORE_V1('resourcequotas');
@@ -46,11 +38,14 @@ type Config = z.infer<typeof configSchema>;
 export default definePlugin<Config>({
   name: 'controller-resource-quota',
   description: "Recomputes ResourceQuota status.used from the namespace's objects (upstream resourcequota controller).",
+  // Counts with the same evaluator admission-resource-quota charges with.
+  dependencies: ['quota-evaluator'],
   config: configSchema,
   setup(ctx) {
+    const evaluator = ctx.use(QUOTA_USAGE);
     ctx.provide.controller({
       name: 'resourcequota',
-      create: (c) => ({ run: (signal) => new QuotaController(c, ctx.config).run(signal) }),
+      create: (c) => ({ run: (signal) => new QuotaController(c, ctx.config, evaluator).run(signal) }),
     });
   },
 });
@@ -62,6 +57,7 @@ class QuotaController {
   constructor(
     private readonly c: ControllerContext,
     private readonly config: Config,
+    private readonly evaluator: QuotaEvaluator,
   ) {
     this.quotas = new Informer(c.client, QUOTAS, c.logger);
   }
@@ -71,7 +67,7 @@ class QuotaController {
     const watchers = WATCHED.map((resource) =>
       new Informer(this.c.client, CORE_V1(resource), this.c.logger).run(signal, (type, obj) => {
         const ns = obj.metadata.namespace ?? '';
-        if (frees(resource, type, obj) && namespacesWithQuota().has(ns)) this.queue.add(ns);
+        if (this.frees(resource, type, obj) && namespacesWithQuota().has(ns)) this.queue.add(ns);
       }),
     );
     const resync = setInterval(() => {
@@ -128,11 +124,11 @@ class QuotaController {
     const used: Usage = new Map(Object.keys(hard).map((n) => [n, { nano: 0n, format: 'DecimalSI' as const }]));
     for (const ref of await this.kindsFor(hard)) {
       const r = { group: ref.group, resource: ref.resource };
-      const restricted = restrictedResources(hard, r);
+      const restricted = this.evaluator.matchingResources(hard, r);
       const { items } = await this.c.client.list(ref, namespace);
       for (const obj of items) {
-        if (!quotaApplies(quota, r, obj)) continue;
-        for (const [name, amount] of usageOf(r, obj)) {
+        if (!this.evaluator.matches(quota, r, obj)) continue;
+        for (const [name, amount] of this.evaluator.usage(r, obj)) {
           if (!restricted.includes(name)) continue;
           const current = used.get(name)!;
           used.set(name, {
@@ -148,20 +144,22 @@ class QuotaController {
   /** The kinds whose objects can use something in `hard`. */
   private async kindsFor(hard: Record<string, unknown>): Promise<ResourceRef[]> {
     const all = await this.c.namespacedResources();
-    return all.filter((ref) => restrictedResources(hard, { group: ref.group, resource: ref.resource }).length > 0);
+    return all.filter(
+      (ref) => this.evaluator.matchingResources(hard, { group: ref.group, resource: ref.resource }).length > 0,
+    );
   }
-}
 
-/**
- * Upstream's replenishment: admission already charged every create and every growth, so only what
- * can give usage back needs a recount: a delete, a pod that finished, a service or claim changed
- * (a LoadBalancer turned ClusterIP); the resync catches everything else.
- */
-function frees(resource: string, type: ChangeType, obj: KubeObject): boolean {
-  if (type === 'DELETED') return true;
-  if (type !== 'MODIFIED') return false;
-  if (resource === 'pods') return !podCounts(obj);
-  return resource === 'services' || resource === 'persistentvolumeclaims';
+  /**
+   * Upstream's replenishment: admission already charged every create and every growth, so only what
+   * can give usage back needs a recount: a delete, a pod that finished (it uses nothing any more), a
+   * service or claim changed (a LoadBalancer turned ClusterIP); the resync catches everything else.
+   */
+  private frees(resource: string, type: ChangeType, obj: KubeObject): boolean {
+    if (type === 'DELETED') return true;
+    if (type !== 'MODIFIED') return false;
+    if (resource === 'pods') return this.evaluator.usage({ group: '', resource }, obj).size === 0;
+    return resource === 'services' || resource === 'persistentvolumeclaims';
+  }
 }
 
 function needsSync(quota: KubeObject): boolean {

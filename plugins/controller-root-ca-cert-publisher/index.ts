@@ -17,6 +17,7 @@ import {
   type KubeObject,
   WorkQueue,
 } from 'skiff/sdk';
+import { PKI } from 'skiff/sdk/auth';
 import { z } from 'zod';
 
 const NAMESPACES = CORE_V1('namespaces');
@@ -28,7 +29,7 @@ const DESCRIPTION =
 
 const configSchema = z
   .object({
-    /** The CA to publish (upstream's --root-ca-file); default <server.dataDir>/pki/ca.crt. */
+    /** The CA to publish (upstream's --root-ca-file); default: the controller manager's client CA, else the PKI's. */
     rootCAFile: z.string().min(1).optional(),
   })
   .strict();
@@ -50,13 +51,13 @@ export default definePlugin<z.infer<typeof configSchema>>({
     const configured = ctx.config.rootCAFile && resolve(ctx.config.rootCAFile);
     // A file named on purpose must be readable before anything starts, as upstream's flag requires.
     if (configured) readCA(configured);
-    const file = resolve(`${ctx.server.dataDir}/pki/ca.crt`);
     ctx.provide.controller({
       name: 'root-ca-cert-publisher',
-      // Read when the controller starts, not at setup: `skiff up` creates the PKI after setup.
-      // The plugin's own file wins; then what the controller manager was given; then the PKI's CA.
+      // The plugin's own file wins; then the CA the controller manager trusts the API server by;
+      // then, in the API server's process (which has no such client), the PKI's CA. The PKI is
+      // looked up only then, so a controller manager given --kubeconfig needs none.
       create: (c) => {
-        const ca = configured ? readCA(configured) : (c.rootCA ?? readCA(file));
+        const ca = configured ? readCA(configured) : (c.rootCA ?? ctx.use(PKI).caCertificate());
         return { run: (signal) => runPublisher(c, signal, ca) };
       },
     });

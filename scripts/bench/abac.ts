@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { PKI } from '../../core/auth/pki.js';
 import { CORE_V1 } from '../../core/client/types.js';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer } from '../../core/server/server.js';
-import { preparePki } from '../../core/tls/startup.js';
 import { pod } from './fixtures.js';
 import { runClient } from './https-run.js';
 import { fmt, type Row } from './report.js';
@@ -25,6 +25,7 @@ async function serverWith(dataDir: string, authorizer: Record<string, unknown>) 
       plugins: {
         'storage-memory': {},
         'api-core-v1': {},
+        'pki-local': {},
         'authn-token-file': { config: { tokenAuthFile: tokens } },
         ...authorizer,
       },
@@ -32,14 +33,13 @@ async function serverWith(dataDir: string, authorizer: Record<string, unknown>) 
     '(bench)',
   );
   const logger = pino({ level: 'error' });
-  const { pki, identityProvider } = preparePki(config, logger);
-  const server = await createServer({ config, role: 'apiserver', logger, identityProvider });
+  const server = await createServer({ config, role: 'apiserver', logger });
   const addresses = await server.listen();
   await server.client().create(CORE_V1('pods'), 'default', pod('web', 'default'));
   return {
     server,
     url: `https://127.0.0.1:${addresses.secure!.port}/api/v1/namespaces/default/pods/web`,
-    ca: pki!.ca.certPem,
+    ca: server.use(PKI).caCertificate(),
   };
 }
 

@@ -30,6 +30,7 @@ const ADMISSION = {
   'admission-resource-quota': {},
 };
 const CONTROLLERS = {
+  'quota-evaluator': {},
   'controller-namespace': {},
   'controller-service-account': {},
   'controller-resource-quota': {},

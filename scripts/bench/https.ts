@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { CORE_V1 } from '../../core/client/types.js';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer as createSkiff } from '../../core/server/server.js';
-import { preparePki } from '../../core/tls/startup.js';
+import { ensurePki } from '../../plugins/pki-local/layout.js';
 import { pod } from './fixtures.js';
 import { type ClientResult, runClient } from './https-run.js';
 import { fmt, type Row } from './report.js';
@@ -31,6 +31,7 @@ export async function benchHttps(seconds: number): Promise<Row[]> {
       plugins: {
         'storage-sqlite': {},
         'api-core-v1': {},
+        'pki-local': {},
         'authn-x509': {},
         'authn-token-file': { config: { tokenAuthFile: tokenFile } },
         'authn-service-account': {},
@@ -39,16 +40,14 @@ export async function benchHttps(seconds: number): Promise<Row[]> {
     },
     '(bench)',
   );
-  const { pki, identityProvider } = preparePki(config, logger);
-  const server = await createSkiff({ config, role: 'apiserver', logger, identityProvider });
+  const server = await createSkiff({ config, role: 'apiserver', logger });
   const addresses = await server.listen();
-  const bare = createServer({ cert: pki!.apiserver.certPem, key: pki!.apiserver.keyPem }, (_req, res) => res.end('ok'));
+  const pki = ensurePki(dataDir); // what pki-local made
+  const bare = createServer({ cert: pki.apiserver.certPem, key: pki.apiserver.keyPem }, (_req, res) => res.end('ok'));
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', () => r()));
   // The ceiling: what TLS itself costs Node on this machine, bare servers answering the pod's bytes.
   let podBytes = Buffer.alloc(0);
-  const bareTls = createServer({ cert: pki!.apiserver.certPem, key: pki!.apiserver.keyPem }, (_q, r) =>
-    r.end(podBytes),
-  );
+  const bareTls = createServer({ cert: pki.apiserver.certPem, key: pki.apiserver.keyPem }, (_q, r) => r.end(podBytes));
   const barePlain = createHttpServer((_q, r) => r.end(podBytes));
   await new Promise<void>((r) => bareTls.listen(0, '127.0.0.1', () => r()));
   await new Promise<void>((r) => barePlain.listen(0, '127.0.0.1', () => r()));
@@ -66,13 +65,13 @@ export async function benchHttps(seconds: number): Promise<Row[]> {
     ).json()) as { status: { token: string } };
     const path = '/api/v1/namespaces/default/pods/web';
     const secure = `https://127.0.0.1:${addresses.secure!.port}${path}`;
-    const ca = pki!.ca.certPem;
+    const ca = pki.ca.certPem;
     podBytes = Buffer.from(await (await fetch(`${insecure}${path}`)).arrayBuffer());
     const scenarios: [string, object][] = [
       ['bare Node http', { url: `http://127.0.0.1:${(barePlain.address() as AddressInfo).port}/` }],
       ['bare Node https', { url: `https://127.0.0.1:${(bareTls.address() as AddressInfo).port}/`, ca }],
       ['insecure port (plain HTTP)', { url: `${insecure}${path}` }],
-      ['HTTPS, client certificate', { url: secure, ca, cert: pki!.admin.certPem, key: pki!.admin.keyPem }],
+      ['HTTPS, client certificate', { url: secure, ca, cert: pki.admin.certPem, key: pki.admin.keyPem }],
       ['HTTPS, static token', { url: secure, ca, headers: { Authorization: 'Bearer bench-token' } }],
       [
         'HTTPS, service-account JWT',

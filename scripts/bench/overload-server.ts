@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { PKI } from '../../core/auth/pki.js';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer } from '../../core/server/server.js';
-import { preparePki } from '../../core/tls/startup.js';
 import { OVERLOAD_MARK, OVERLOAD_TOKEN } from './overload.js';
 
 const settings = JSON.parse(process.argv[2] ?? '{}') as Record<string, unknown>;
@@ -22,6 +22,7 @@ const config = await loadConfigFromObject(
     plugins: {
       'storage-memory': {},
       'api-core-v1': {},
+      'pki-local': {},
       'authn-token-file': { config: { tokenAuthFile: tokenFile } },
       'authz-always-allow': {},
     },
@@ -29,10 +30,11 @@ const config = await loadConfigFromObject(
   '(bench)',
 );
 const logger = pino({ level: 'warn' });
-const { pki, identityProvider } = preparePki(config, logger);
-const server = await createServer({ config, role: 'apiserver', logger, identityProvider });
+const server = await createServer({ config, role: 'apiserver', logger });
 const { secure } = await server.listen();
-console.log(`${OVERLOAD_MARK}${JSON.stringify({ url: `https://127.0.0.1:${secure!.port}`, ca: pki!.ca.certPem })}`);
+console.log(
+  `${OVERLOAD_MARK}${JSON.stringify({ url: `https://127.0.0.1:${secure!.port}`, ca: server.use(PKI).caCertificate() })}`,
+);
 process.stdin.resume();
 process.stdin.on('end', () => {
   void server.close().finally(() => {

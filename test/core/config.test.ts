@@ -39,14 +39,17 @@ describe('core/config', () => {
       'storage-etcd',
       'api-core-v1',
       'api-coordination-v1',
+      'api-apps-v1',
       'api-authentication-v1',
       'api-authorization-v1',
       'api-server-side-apply',
       'wire-protobuf',
       'wire-openapi',
+      'pki-local',
       'authn-x509',
       'authn-service-account',
       'authz-bootstrap-roles',
+      'quota-evaluator',
       'admission-namespace-lifecycle',
       'admission-limit-ranger',
       'admission-service-account',
@@ -56,6 +59,9 @@ describe('core/config', () => {
       'controller-service-account',
       'controller-resource-quota',
       'controller-root-ca-cert-publisher',
+      'controller-replication',
+      'controller-deployment',
+      'controller-garbage-collector',
     ]);
     expect(c.server.bindAddress).to.equal('127.0.0.1');
     expect(c.server.dataDir).to.equal(resolve('data'));

@@ -211,9 +211,11 @@ describe('core/plugins: the plugin contract', () => {
     expect(section.split('\n')).to.include.members([
       '  storage-sqlite: storageBackend',
       '  api-core-v1: resource, bootstrap, onReady, onShutdown',
-      '  authn-x509: clientCA, authenticator; flags --client-ca-file',
+      '  pki-local: service, servingIdentity, onReady; commands certs kubeconfig',
+      '  authn-x509: use(pki), clientCA, authenticator; flags --client-ca-file',
       '  authz-bootstrap-roles: authorizer; authorization mode BootstrapRoles',
-      '  admission-resource-quota: admission; admission name ResourceQuota',
+      '  quota-evaluator: service',
+      '  admission-resource-quota: use(quota-usage), admission; admission name ResourceQuota',
       '  controller-root-ca-cert-publisher: controller; flags --root-ca-file',
     ]);
   });

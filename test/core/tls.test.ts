@@ -1,4 +1,4 @@
-/** The PKI (core/tls) and the `skiff certs` / `skiff kubeconfig` commands. */
+/** The PKI (plugins/pki-local) and the `skiff certs` / `skiff kubeconfig` commands it adds. */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -7,15 +7,16 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { SkiffError } from '../../core/errors.js';
-import { issueCertificate, serialNumber } from '../../core/tls/certificates.js';
-import { ensurePki, expiryWarnings, writePrivate as writePrivateKey } from '../../core/tls/layout.js';
 import { verifyClientCertificate } from '../../plugins/authn-x509/verify.js';
+import { issueCertificate, serialNumber } from '../../plugins/pki-local/certificates.js';
+import { ensurePki, expiryWarnings } from '../../plugins/pki-local/layout.js';
+import { writePrivate as writePrivateKey } from '../../plugins/pki-local/private-files.js';
 
 const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
 const skiff = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
 const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
-describe('core/tls: the PKI', function () {
+describe('pki-local: the PKI', function () {
   this.timeout(60_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-pki-'));
   const pki = ensurePki(dataDir, { components: true });
@@ -135,7 +136,7 @@ describe('core/tls: the PKI', function () {
   });
 });
 
-describe('core/cli: skiff certs and skiff kubeconfig', function () {
+describe('pki-local: skiff certs and skiff kubeconfig', function () {
   this.timeout(60_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-certs-cli-'));
 

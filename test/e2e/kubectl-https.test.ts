@@ -9,8 +9,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../core/tls/certificates.js';
-import { buildKubeconfig } from '../../core/tls/kubeconfig.js';
+import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../plugins/pki-local/certificates.js';
+import { buildKubeconfig } from '../../plugins/pki-local/kubeconfig.js';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 

@@ -8,7 +8,7 @@ import { type Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
-import type { KeyPair } from '../../core/tls/certificates.js';
+import type { KeyPair } from '../../plugins/pki-local/certificates.js';
 
 /** Where to connect: a TestServer, or any server given by its HTTPS URL and CA. */
 export interface HttpsTarget {

@@ -21,8 +21,8 @@
  * Every request goes over HTTPS, where real clients send credentials.
  */
 import { expect } from 'chai';
-import type { KeyPair } from '../../core/tls/certificates.js';
-import { createCertificateAuthority, issueCertificate } from '../../core/tls/certificates.js';
+import type { KeyPair } from '../../plugins/pki-local/certificates.js';
+import { createCertificateAuthority, issueCertificate } from '../../plugins/pki-local/certificates.js';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { httpsRequest, type Scratch, scratchDir, tokenLine } from '../helpers/security.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';

@@ -19,13 +19,13 @@
  * a warning; rotated logs are renamed, so they keep 0600.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer } from '../../core/server/server.js';
-import { writePrivate } from '../../core/tls/layout.js';
+import { writePrivate } from '../../plugins/pki-local/private-files.js';
 import { type Scratch, scratchDir } from '../helpers/security.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -61,7 +61,8 @@ describe('security: secret files are readable by their owner only', function () 
   });
 
   it('skiff up writes its PKI keys, service-account key and admin kubeconfig 0600 in a 0700 directory', async () => {
-    const ts = await startTestServer({ secure: true });
+    // As the default config: the service-account key pair is made for the plugin that signs tokens.
+    const ts = await startTestServer({ secure: true, plugins: { 'authn-service-account': {} } });
     try {
       const pki = join(ts.dataDir, 'pki');
       expect(octal(modeOf(pki))).to.equal('0700');
@@ -71,6 +72,26 @@ describe('security: secret files are readable by their owner only', function () 
       expect(octal(modeOf(ts.kubeconfig!))).to.equal('0600');
     } finally {
       await ts.close();
+    }
+  });
+
+  it('a CA key left readable by others stops the server before it serves: it may already have leaked', async () => {
+    const ts = await startTestServer({ secure: true, plugins: { 'authn-x509': {} } });
+    await ts.close({ keepData: true });
+    chmodSync(join(ts.dataDir, 'pki', 'ca.key'), 0o644);
+    try {
+      const restart = startTestServer({ dataDir: ts.dataDir, secure: true, plugins: { 'authn-x509': {} } });
+      const err = await restart.then(
+        async (again) => {
+          await again.close();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect((err as { code?: string })?.code).to.equal('SKIFF_PKI_KEY_PERMISSIONS');
+      expect((err as { fix?: string }).fix).to.contain('chmod 600');
+    } finally {
+      rmSync(ts.dataDir, { recursive: true, force: true });
     }
   });
 

@@ -25,7 +25,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
-import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../core/tls/certificates.js';
+import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../plugins/pki-local/certificates.js';
 import { type HttpsAnswer, httpsRequest } from '../helpers/security.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 

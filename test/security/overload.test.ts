@@ -25,10 +25,10 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { expect } from 'chai';
 import { pino } from 'pino';
+import { PKI } from '../../core/auth/pki.js';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { SkiffError } from '../../core/errors.js';
 import { createServer, type SkiffServer } from '../../core/server/server.js';
-import { preparePki } from '../../core/tls/startup.js';
 
 const USER_TOKEN = 'overload-user-token';
 const ADMIN_TOKEN = 'overload-admin-token';
@@ -74,14 +74,14 @@ async function startOverloadable(server: Record<string, unknown>): Promise<Overl
       plugins: {
         'storage-memory': {},
         'api-core-v1': {},
+        'pki-local': {},
         'authn-token-file': { config: { tokenAuthFile: tokenFile } },
       },
     },
     '(test)',
   );
   const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
-  const { pki, identityProvider } = preparePki(config, logger);
-  const skiff = await createServer({ config, role: 'apiserver', logger, identityProvider });
+  const skiff = await createServer({ config, role: 'apiserver', logger });
   // Requests for namespace "held" are parked until released: reads in the test's authorizer (which
   // allows everything), writes in a test admission plugin, once their body has been read.
   let gate = deferred();
@@ -105,7 +105,7 @@ async function startOverloadable(server: Record<string, unknown>): Promise<Overl
     server: skiff,
     securePort: addresses.secure!.port,
     insecurePort: addresses.insecure!.port,
-    ca: pki!.ca.certPem,
+    ca: skiff.use(PKI).caCertificate(),
     dataDir,
     parked: (n) => (parkedCount >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
     releaseAll: () => gate.resolve(),

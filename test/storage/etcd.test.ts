@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { SkiffError } from '../../core/errors.js';
 import type { PluginContext } from '../../core/plugins/contract.js';
 import { type Storage, StorageError, StorageUnavailableError, ValueTooLargeError } from '../../core/storage/types.js';
-import { createCertificateAuthority, issueCertificate } from '../../core/tls/certificates.js';
+import { createCertificateAuthority, issueCertificate } from '../../plugins/pki-local/certificates.js';
 import { EtcdStorage, type EtcdStorageOptions } from '../../plugins/storage-etcd/etcd-storage.js';
 import plugin, { type EtcdStorageConfig } from '../../plugins/storage-etcd/index.js';
 import { type EtcdProcess, freePort, requireEtcd, startEtcd } from '../helpers/etcd.js';

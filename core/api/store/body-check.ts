@@ -93,6 +93,8 @@ function describe(v: unknown): string {
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
   propagationPolicy?: string;
+  /** The legacy form of propagationPolicy (true: Orphan); the two may not be given together. */
+  orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 

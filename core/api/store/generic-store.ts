@@ -8,22 +8,15 @@ import type { AdmissionAttributes, AdmissionOperation, UserInfo } from '../../au
 import { runAdmissionPhase } from '../../chains.js';
 import { errors, isStatusError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
-import type { ServiceKey } from '../../plugins/services.js';
 import { KeyExistsError, KeyNotFoundError, RevisionMismatchError, type Storage } from '../../storage/types.js';
 import type { FieldManager } from '../field-manager.js';
-import {
-  clone,
-  decodeStored,
-  encodeForStorage,
-  generateNameSuffix,
-  nowTimestamp,
-  parseResourceVersion,
-  specOf,
-} from '../meta.js';
+import { clone, decodeStored, encodeForStorage, generateNameSuffix, nowTimestamp, specOf } from '../meta.js';
 import { storageKey } from '../registry.js';
 import type { KubeObject, ObjectStore, ResourceDefinition, StrategyContext } from '../types.js';
 import { validateObjectMeta } from '../validation.js';
 import { checkBody, checkDeleteOptions, type DeleteOptions } from './body-check.js';
+import { checkCascadeOptions, deletionFinalizers, sameFinalizers } from './cascade.js';
+import { checkDeletePreconditions, checkUid, revisionOf } from './preconditions.js';
 import type { RecentWrites } from './recent-writes.js';
 import { withStorageErrors } from './storage-errors.js';
 
@@ -54,7 +47,6 @@ export class GenericStore implements ObjectStore {
     readonly definition: ResourceDefinition,
     private readonly storage: Storage,
     private readonly hooks: Hooks,
-    private readonly use: <T>(key: ServiceKey<T>) => T,
     /** Shared with the watch cache, which takes its copies of what this store writes from it. */
     private readonly recent?: RecentWrites,
     /** Records managedFields on writes whose scope names a manager. */
@@ -214,13 +206,7 @@ export class GenericStore implements ObjectStore {
     const subresource = scope.subresource ?? '';
     // A status write changes only .status; a main-resource write leaves status to the strategy.
     const next = subresource === 'status' ? { ...clone(old), status: obj.status } : obj;
-    if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid) {
-      throw errors.conflict(
-        this.qualified,
-        old.metadata.name!,
-        `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`,
-      );
-    }
+    checkUid(this.qualified, old, obj.metadata.uid);
     const meta = next.metadata;
     for (const field of [
       'uid',
@@ -266,17 +252,20 @@ export class GenericStore implements ObjectStore {
     options: DeleteOptions = {},
   ): Promise<{ object: KubeObject; deleted: boolean }> {
     checkDeleteOptions(options);
+    checkCascadeOptions(options);
     for (let attempt = 0; ; attempt++) {
       const key = this.key(scope.namespace, name);
       const kv = await this.call(() => this.storage.get(key));
       if (!kv) throw errors.notFound(this.qualified, name);
       const current = decodeStored(kv);
-      this.checkPreconditions(current, options.preconditions);
+      checkDeletePreconditions(this.qualified, current, options.preconditions);
       await this.admit('DELETE', scope, undefined, current, 'mutating');
       await this.admit('DELETE', scope, undefined, current, 'validating');
       try {
         const next = clone(current);
-        if (this.holds(next)) {
+        const cascade = deletionFinalizers(next, options, this.definition.strategy?.defaultGarbageCollectionPolicy);
+        if (cascade) next.metadata.finalizers = cascade;
+        if (this.holds(next, options)) {
           return { object: await this.markDeleting(scope, key, current, next, kv.modRevision), deleted: false };
         }
         if (scope.dryRun) return { object: current, deleted: true };
@@ -289,26 +278,9 @@ export class GenericStore implements ObjectStore {
     }
   }
 
-  private checkPreconditions(current: KubeObject, pre: DeleteOptions['preconditions']): void {
-    if (pre?.uid && pre.uid !== current.metadata.uid) {
-      throw errors.conflict(
-        this.qualified,
-        current.metadata.name!,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
-      );
-    }
-    if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
-      throw errors.conflict(
-        this.qualified,
-        current.metadata.name!,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
-      );
-    }
-  }
-
   /** Whether a deleting object must stay: finalizers left, or its kind holds it (may mutate `obj`). */
-  private holds(obj: KubeObject): boolean {
-    const held = this.definition.strategy?.holdOnDelete?.(obj) ?? false;
+  private holds(obj: KubeObject, options?: DeleteOptions): boolean {
+    const held = this.definition.strategy?.holdOnDelete?.(obj, options && { ...options }) ?? false;
     return held || Boolean(obj.metadata.finalizers?.length);
   }
 
@@ -319,9 +291,18 @@ export class GenericStore implements ObjectStore {
     next: KubeObject,
     rev: number,
   ): Promise<KubeObject> {
-    if (current.metadata.deletionTimestamp) return current;
-    next.metadata.deletionTimestamp = nowTimestamp();
-    next.metadata.deletionGracePeriodSeconds = 0;
+    // A grace period the strategy set (a pod on a node): marked to go then; a later, shorter one moves it up.
+    const grace = next.metadata.deletionGracePeriodSeconds ?? 0;
+    const marked = current.metadata.deletionTimestamp;
+    if (marked && grace >= (current.metadata.deletionGracePeriodSeconds ?? 0)) {
+      // Marked already: only a new cascade policy (other finalizers, see cascade.ts) is written.
+      if (sameFinalizers(current, next)) return current;
+      next.metadata.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
+    } else {
+      next.metadata.deletionTimestamp =
+        grace > 0 ? new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : nowTimestamp();
+      next.metadata.deletionGracePeriodSeconds = grace;
+    }
     if (scope.dryRun) return next;
     const kv = await this.call(() => this.storage.update(key, this.encode(next), rev));
     return stamped(next, kv.modRevision);
@@ -375,13 +356,6 @@ export class GenericStore implements ObjectStore {
   private call<T>(fn: () => Promise<T>): Promise<T> {
     return withStorageErrors(fn);
   }
-}
-
-/** A resourceVersion precondition as a revision: undefined for none ("" and "0" as upstream); 400 if not a number. */
-function revisionOf(rv: string | undefined): number | undefined {
-  const revision = parseResourceVersion(rv);
-  if (Number.isNaN(revision)) throw errors.badRequest(`invalid resourceVersion "${rv}"`);
-  return revision === 0 ? undefined : revision;
 }
 
 /**

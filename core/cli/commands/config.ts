@@ -5,7 +5,6 @@ import { describeChains } from '../../chains.js';
 import { loadConfig, type ResolvedConfig } from '../../config/load.js';
 import type { AnyManifest } from '../../config/manifests.js';
 import { preparePlugins } from '../../server/server.js';
-import { preparePki } from '../../tls/startup.js';
 import { type AdmissionFlags, admissionOptions, admissionOverrides } from './admission-flags.js';
 
 /**
@@ -53,8 +52,6 @@ export function configCommand(manifests: readonly AnyManifest[]): Command {
       out.push(`  ${i + 1}. ${p.name} [${p.source}]${deps} - ${p.manifest.description}`);
     });
     const logger = pino({ level: 'silent' });
-    // Plugins such as authn-x509 read the generated PKI at setup: create it if missing, as `skiff up` would.
-    preparePki(resolved, logger);
     const prepared = await preparePlugins({ config: resolved, role: 'check', logger });
     out.push('effective chains:');
     for (const [chain, names] of Object.entries(describeChains(prepared.hooks))) {

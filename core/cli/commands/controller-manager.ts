@@ -9,16 +9,20 @@
  */
 import { Command } from 'commander';
 import { type Logger, pino } from 'pino';
+import { CONTROLLER_MANAGER_IDENTITY, PKI } from '../../auth/pki.js';
 import { cachedDiscovery } from '../../client/discovery.js';
 import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
 import { delay } from '../../client/informer.js';
+import type { LeaderElection } from '../../client/leader-election.js';
+import { cachedServedResources } from '../../client/served-resources.js';
 import type { ServerConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
 import type { AnyManifest } from '../../config/manifests.js';
 import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../../controllers.js';
 import { isStatusError, SkiffError } from '../../errors.js';
+import type { Hooks } from '../../hooks.js';
+import type { ServiceKey } from '../../plugins/services.js';
 import { preparePlugins } from '../../server/server.js';
-import { componentCredentials } from '../../tls/layout.js';
 import { bool, goDurationSeconds } from '../flag-values.js';
 import { addPluginFlags, type DeclaredFlag, pluginFlagOverlay } from '../plugin-flags.js';
 import { stopOnSignals } from '../stop-on-signals.js';
@@ -71,15 +75,12 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
   const logger = pino({ name: 'skiff', level: opts.logLevel });
   const overlay = pluginFlagOverlay(declared, opts);
   const config = await loadConfig(opts.config, { dataDir: opts.dataDir, ...overlay });
-  const client = connect(opts, config.server, logger);
-  // The lease has a client of its own: at shutdown the controllers' client is closed first (see
-  // below), and the lease must still be released after they stop, so a successor starts at once.
-  const leaseClient = opts.leaderElect ? connect(opts, config.server, logger) : undefined;
-  // The cluster CA pods are given, unless a plugin is configured with its own (--root-ca-file).
-  const rootCA = client.options.ca;
   const plugins = controllerPlugins(config);
   const prepared = await preparePlugins({ config: plugins, role: 'controller-manager', logger });
   logger.info({ config: config.file, plugins: plugins.plugins.map((p) => p.name) }, 'plugins loaded');
+  const { client, leaseClient } = await connectAll(opts, config.server, prepared.plugins);
+  // The cluster CA pods are given, unless a plugin is configured with its own (--root-ca-file).
+  const rootCA = client.options.ca;
   const release = async () => {
     await prepared.plugins.closeAll();
     client.close();
@@ -101,23 +102,40 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
     });
     await waitForApiServer(client, abort.signal, logger);
     if (abort.signal.aborted) return;
-    const resources = cachedDiscovery(client);
-    manager = new ControllerManager(
-      hooks,
-      logger,
-      (name) => ({
-        client: client.withUserAgent(`${USER_AGENT}/${name}`),
-        logger: logger.child({ controller: name }),
-        namespacedResources: resources,
-        rootCA,
-      }),
-      { leaderElection: leaseClient && leaderElection(opts, leaseClient), electors },
-    );
+    manager = controllerManager(opts, { hooks, logger, client, leaseClient, electors, rootCA });
     logger.info({ controllers: await manager.start(), server: client.server }, 'controllers started');
   } catch (err) {
     await release();
     throw err;
   }
+}
+
+interface ManagerParts {
+  hooks: Hooks;
+  logger: Logger;
+  client: HttpsClient;
+  leaseClient: HttpsClient | undefined;
+  electors: LeaderElection | undefined;
+  rootCA: string | undefined;
+}
+
+/** The selected controllers, each with a client of its own User-Agent, resources read from discovery. */
+function controllerManager(opts: Options, parts: ManagerParts): ControllerManager {
+  const { hooks, logger, client, leaseClient, electors, rootCA } = parts;
+  const resources = cachedDiscovery(client);
+  const servedResources = cachedServedResources(client);
+  return new ControllerManager(
+    hooks,
+    logger,
+    (name) => ({
+      client: client.withUserAgent(`${USER_AGENT}/${name}`),
+      logger: logger.child({ controller: name }),
+      namespacedResources: resources,
+      servedResources,
+      rootCA,
+    }),
+    { leaderElection: leaseClient && leaderElection(opts, leaseClient), electors },
+  );
 }
 
 function leaderElection(opts: Options, client: HttpsClient): ControllerLeaderElection {
@@ -131,17 +149,47 @@ function leaderElection(opts: Options, client: HttpsClient): ControllerLeaderEle
   };
 }
 
-function connect(opts: Options, server: ServerConfig, logger: Logger): HttpsClient {
+type Use = <T>(key: ServiceKey<T>) => T;
+
+/**
+ * The controllers' client and the lease's: the lease has a client of its own, since at shutdown
+ * the controllers' client is closed first (see run) and the lease must still be released after
+ * they stop, so a successor starts at once.
+ */
+async function connectAll(opts: Options, server: ServerConfig, plugins: { use: Use; closeAll(): Promise<void> }) {
+  try {
+    const client = connect(opts, server, plugins.use);
+    return { client, leaseClient: opts.leaderElect ? connect(opts, server, plugins.use) : undefined };
+  } catch (err) {
+    await plugins.closeAll();
+    throw err;
+  }
+}
+
+function connect(opts: Options, server: ServerConfig, use: Use): HttpsClient {
   if (opts.kubeconfig) return fromKubeconfig(opts.kubeconfig, { server: opts.master, userAgent: USER_AGENT });
-  const { caPem, pair, created } = componentCredentials(server.dataDir, 'controller-manager');
-  if (created.length) logger.info({ created }, 'issued the controller manager its client certificate');
+  const { caPem, certPem, keyPem } = pki(use).clientCredentials(CONTROLLER_MANAGER_IDENTITY);
   return new HttpsClient({
     server: opts.master ?? defaultMaster(server),
     ca: caPem,
-    cert: pair.certPem,
-    key: pair.keyPem,
+    cert: certPem,
+    key: keyPem,
     userAgent: USER_AGENT,
   });
+}
+
+/** Without --kubeconfig, the client certificate comes from the config file's PKI plugin. */
+function pki(use: Use) {
+  try {
+    return use(PKI);
+  } catch (err) {
+    if (!(err instanceof SkiffError) || err.code !== 'SKIFF_PLUGIN_MISSING_PROVIDER') throw err;
+    throw new SkiffError(
+      'SKIFF_CONTROLLER_MANAGER_NO_CREDENTIALS',
+      "no --kubeconfig was given, and the config file enables no plugin that keeps the controller manager's client certificate",
+      `give --kubeconfig FILE, or enable ${PKI.providedBy} in the config file (it finds the certificate under <data-dir>/pki)`,
+    );
+  }
 }
 
 /** Without --master or a kubeconfig: the secure port the same config file gives the API server. */

@@ -1,13 +1,16 @@
 /**
  * upstream's --controllers list: `*` turns on every controller, `foo` turns foo on, `-foo` turns it
  * off; the first entry naming a controller decides, and without `*` only named ones run. Names are
- * Skiff's registration names (`namespace`) or upstream's current ones (`namespace-controller`).
+ * Skiff's registration names (`namespace`, `garbagecollector`) or upstream's current ones
+ * (`namespace-controller`, `garbage-collector-controller`); dashes do not count.
  */
 import type { ResolvedConfig } from '../../config/load.js';
 import { SkiffError } from '../../errors.js';
 import { type ControllerRegistration, createHooks, type Hooks } from '../../hooks.js';
 
-const canonical = (name: string) => name.replace(/-controller$/, '');
+// Upstream names a controller both ways: `garbagecollector` (its flag name before 1.28) and
+// `garbage-collector-controller` (after): both come to `garbagecollector`.
+const canonical = (name: string) => name.replace(/-controller$/, '').replaceAll('-', '');
 
 export function controllerSelection(list: string, known: string[]): (name: string) => boolean {
   const entries = list
@@ -29,8 +32,8 @@ export function controllerSelection(list: string, known: string[]): (name: strin
     const name = canonical(controller);
     for (const entry of entries) {
       if (entry === '*') continue;
-      if (canonical(entry) === name) return true;
-      if (entry.startsWith('-') && canonical(entry.slice(1)) === name) return false;
+      const negated = entry.startsWith('-');
+      if (canonical(negated ? entry.slice(1) : entry) === name) return !negated;
     }
     return entries.includes('*');
   };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { KUBERNETES_VERSION } from '../../server/discovery.js';
+import { KUBERNETES_VERSION } from '../../api/version.js';
 
 export function skiffVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {

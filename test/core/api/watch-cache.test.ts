@@ -172,6 +172,17 @@ describe('core/api/watch-cache', () => {
     expect(bookmark.object).to.include({ apiVersion: 'v1', kind: 'ConfigMap' });
   });
 
+  it('a refused resourceVersion starts nothing: no bookmark timer keeps sending to the refused watcher', async () => {
+    await open(100, 10);
+    const events: CacheEvent[] = [];
+    expect(() => cache.watch({ resourceVersion: 'x1', allowBookmarks: true, onEvent: (e) => events.push(e) })).to.throw(
+      /invalid resourceVersion "x1"/,
+    );
+    await new Promise((r) => setTimeout(r, 60));
+    expect(events).to.deep.equal([]);
+    expect(cache.watcherCount).to.equal(0);
+  });
+
   it('stop ends every watcher', async () => {
     await open();
     let closed = 0;

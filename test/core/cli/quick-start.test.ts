@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
 import { readKubeconfig } from '../../../core/client/kubeconfig.js';
-import { ensurePki } from '../../../core/tls/layout.js';
-import { writeAdminKubeconfig } from '../../../core/tls/startup.js';
+import { LocalPki } from '../../../plugins/pki-local/local-pki.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 
 const REPO = new URL('../../../', import.meta.url).pathname;
@@ -163,14 +162,14 @@ describe('quick start, as a new user meets it', () => {
 
     it('a wildcard bind address (--bind-address 0.0.0.0) is written as loopback, which clients dial and the certificate names', () => {
       const dataDir = tempDir();
-      const pki = ensurePki(dataDir);
+      const pki = new LocalPki(dataDir, { ownsCA: true });
       for (const [served, written] of [
         ['https://0.0.0.0:7443', 'https://127.0.0.1:7443'],
         ['https://[::]:7443', 'https://127.0.0.1:7443'],
         ['https://[::1]:7443', 'https://[::1]:7443'],
         ['https://127.0.0.5:7443', 'https://127.0.0.5:7443'],
       ]) {
-        const file = writeAdminKubeconfig(pki, dataDir, served!);
+        const file = pki.writeAdminKubeconfig(served!);
         expect(readKubeconfig(file).server, served).to.equal(written);
       }
     });

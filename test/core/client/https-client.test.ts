@@ -8,15 +8,16 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import type { KubeObject } from '../../../core/api/types.js';
+import { CONTROLLER_MANAGER_IDENTITY } from '../../../core/auth/pki.js';
 import { discoverNamespacedResources } from '../../../core/client/discovery.js';
 import { JsonLineDecoder } from '../../../core/client/http-wire.js';
 import { fromKubeconfig, HttpsClient } from '../../../core/client/https-client.js';
 import { Informer } from '../../../core/client/informer.js';
 import { CORE_V1, type WatchEvent } from '../../../core/client/types.js';
 import { isStatusError, SkiffError, type StatusError } from '../../../core/errors.js';
-import { issueCertificate } from '../../../core/tls/certificates.js';
-import { buildKubeconfig } from '../../../core/tls/kubeconfig.js';
-import { componentCredentials } from '../../../core/tls/layout.js';
+import { issueCertificate } from '../../../plugins/pki-local/certificates.js';
+import { buildKubeconfig } from '../../../plugins/pki-local/kubeconfig.js';
+import { LocalPki } from '../../../plugins/pki-local/local-pki.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -88,7 +89,9 @@ describe('core/client/https-client: an ApiClient over HTTPS', () => {
         'authz-bootstrap-roles': {},
       },
     });
-    const { caPem, pair } = componentCredentials(ts.dataDir, 'controller-manager');
+    const { caPem, ...pair } = new LocalPki(ts.dataDir, { ownsCA: false }).clientCredentials(
+      CONTROLLER_MANAGER_IDENTITY,
+    );
     cm = track(new HttpsClient({ server: ts.secureUrl!, ca: caPem, cert: pair.certPem, key: pair.keyPem }));
     admin = track(fromKubeconfig(ts.kubeconfig!));
   });

@@ -1,5 +1,6 @@
 /** The REST API's semantics over real HTTP on loopback: codes, metadata, concurrency, selectors, paging, watch. */
 import { expect } from 'chai';
+import type { KubeObject } from '../../../core/api/types.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 
 const POD = (name: string, extra: Record<string, unknown> = {}) => ({
@@ -417,11 +418,11 @@ describe('core/server: the REST API over HTTP', function () {
       path: string,
       count: number,
       act?: () => Promise<void>,
-    ): Promise<{ type: string; object: any }[]> {
+    ): Promise<{ type: string; object: KubeObject }[]> {
       const ac = new AbortController();
       const res = await fetch(ts.url + path, { signal: ac.signal });
       expect(res.status).to.equal(200);
-      const events: { type: string; object: any }[] = [];
+      const events: { type: string; object: KubeObject }[] = [];
       const reader = res.body!.getReader();
       let buf = '';
       const actDone = act?.();

@@ -4,8 +4,9 @@
  */
 import { expect } from 'chai';
 import { loadConfigFromObject } from '../../../core/config/load.js';
-import { formatScopes, matchingScopes, quotaApplies, uncoveredScopes } from '../../../core/quota/scopes.js';
-import { podConstraintError, usageOf, usageToList } from '../../../core/quota/usage.js';
+import { formatScopes, usageToList } from '../../../core/sdk/quota.js';
+import { matchingScopes, quotaApplies, uncoveredScopes } from '../../../plugins/quota-evaluator/scopes.js';
+import { podConstraintError, usageOf } from '../../../plugins/quota-evaluator/usage.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -326,6 +327,7 @@ describe('admission-resource-quota limitedResources (ResourceQuotaConfiguration)
       loadConfigFromObject(
         {
           plugins: {
+            'quota-evaluator': {},
             'admission-resource-quota': { config: { limitedResources: [{ resource: 'pods', matchScopes }] } },
           },
         },

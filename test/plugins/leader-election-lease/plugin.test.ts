@@ -96,7 +96,11 @@ describe('plugins/leader-election-lease', function () {
       before(async () => {
         ts = await startTestServer({ secure: true, plugins: { 'authn-x509': {} } });
         config = join(ts.dataDir, 'no-leader-election.yaml');
-        writeFileSync(config, 'plugins:\n  storage-memory: {}\n  api-core-v1: {}\n  controller-namespace: {}\n');
+        // pki-local: the controller manager finds its client certificate in the data directory.
+        writeFileSync(
+          config,
+          'plugins:\n  storage-memory: {}\n  api-core-v1: {}\n  pki-local: {}\n  controller-namespace: {}\n',
+        );
       });
       after(async () => {
         killAll(processes);

@@ -4,10 +4,11 @@
  * and the service-account signing key pair. Private keys are written mode 0600, and a key that others
  * can read stops start-up.
  */
-import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { SkiffError } from '../errors.js';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SkiffError } from 'skiff/sdk';
+import { type ClientIdentity, CONTROLLER_MANAGER_IDENTITY, SCHEDULER_IDENTITY } from 'skiff/sdk/auth';
 import {
   createCertificateAuthority,
   issueCertificate,
@@ -15,6 +16,7 @@ import {
   type LeafSpec,
   newRsaKeyPem,
 } from './certificates.js';
+import { checkPrivate, writePrivate } from './private-files.js';
 
 export const SERVICE_IP_DEFAULT = '127.96.0.1';
 
@@ -31,7 +33,7 @@ export interface PkiOptions {
   now?: Date;
 }
 
-export interface Pki {
+export interface PkiFiles {
   dir: string;
   ca: KeyPair;
   apiserver: KeyPair;
@@ -58,42 +60,23 @@ export function servingNames(serviceIP: string, extra: string[] = []) {
   return { ipAddresses: all.filter(isIP), dnsNames: all.filter((s) => !isIP(s)) };
 }
 
-/** The client certificates `skiff up` makes: name → subject. */
-export const COMPONENT_CLIENTS: Record<string, { commonName: string; organizations?: string[] }> = {
-  admin: { commonName: 'kubernetes-admin', organizations: ['system:masters'] },
-  'controller-manager': { commonName: 'system:kube-controller-manager' },
-  scheduler: { commonName: 'system:kube-scheduler' },
-};
-
-/**
- * Writes a file only its owner may read (keys, kubeconfigs with credentials), as upstream's
- * keyutil and clientcmd do. A new file is created 0600 beside the target and renamed over it, so
- * the secret is never readable under an existing file's wider mode, never written through a
- * symlink planted at the path, and never left half-written.
- */
-export function writePrivate(path: string, content: string): void {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    writeFileSync(temp, content, { mode: 0o600, flag: 'wx' });
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
+/** The API server's serving certificate. */
+export function servingSpec(serviceIP = SERVICE_IP_DEFAULT, extraSANs?: string[]): LeafSpec {
+  return { commonName: 'kube-apiserver', usage: 'server', ...servingNames(serviceIP, extraSANs) };
 }
 
-function checkPrivate(path: string): void {
-  const mode = statSync(path).mode & 0o777;
-  if (mode & 0o077) {
-    throw new SkiffError(
-      'SKIFF_PKI_KEY_PERMISSIONS',
-      `private key ${path} is readable by others (mode ${mode.toString(8).padStart(4, '0')})`,
-      `run: chmod 600 ${path}`,
-    );
-  }
+/** The admin: an unrestricted user, for the kubeconfig written at start. */
+export const ADMIN_IDENTITY: ClientIdentity = { user: 'kubernetes-admin', groups: ['system:masters'], name: 'admin' };
+
+/** The client certificates `skiff certs` makes (`skiff up` makes the admin's only). */
+export const COMPONENT_IDENTITIES = [ADMIN_IDENTITY, CONTROLLER_MANAGER_IDENTITY, SCHEDULER_IDENTITY];
+
+/** A client certificate's subject, as the certificates module takes it. */
+export function clientSpec(identity: ClientIdentity): LeafSpec {
+  return { commonName: identity.user, organizations: [...(identity.groups ?? [])], usage: 'client' };
 }
 
-function loadPair(dir: string, name: string, ca?: KeyPair): KeyPair | undefined {
+export function loadPair(dir: string, name: string, ca?: KeyPair): KeyPair | undefined {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   if (!existsSync(cert) && !existsSync(key)) return undefined;
@@ -124,7 +107,8 @@ function loadPair(dir: string, name: string, ca?: KeyPair): KeyPair | undefined 
   return pair;
 }
 
-function savePair(dir: string, name: string, pair: KeyPair, created: string[]): KeyPair {
+export function savePair(dir: string, name: string, pair: KeyPair, created: string[]): KeyPair {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(join(dir, `${name}.crt`), pair.certPem);
   writePrivate(join(dir, `${name}.key`), pair.keyPem);
   created.push(`${name}.crt`, `${name}.key`);
@@ -144,7 +128,7 @@ export function loadCertificateAuthority(dir: string): KeyPair {
 }
 
 /** Creates whatever is missing under <dataDir>/pki and returns the lot. */
-export function ensurePki(dataDir: string, options: PkiOptions = {}): Pki {
+export function ensurePki(dataDir: string, options: PkiOptions = {}): PkiFiles {
   const dir = join(dataDir, 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const created: string[] = [];
@@ -152,48 +136,40 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): Pki {
   const ca = loadPair(dir, 'ca') ?? savePair(dir, 'ca', createCertificateAuthority('skiff-ca', 10, now), created);
   const issue = (name: string, spec: LeafSpec) =>
     loadPair(dir, name, ca) ?? savePair(dir, name, issueCertificate(ca, spec, now), created);
-  const apiserver = issue('apiserver', {
-    commonName: 'kube-apiserver',
-    usage: 'server',
-    ...servingNames(options.serviceIP ?? SERVICE_IP_DEFAULT, options.extraSANs),
-  });
-  let admin: KeyPair | undefined;
-  for (const [name, subject] of Object.entries(COMPONENT_CLIENTS)) {
-    if (name !== 'admin' && !options.components) continue;
-    const pair = issue(name, { ...subject, usage: 'client' });
-    if (name === 'admin') admin = pair;
+  const apiserver = issue('apiserver', servingSpec(options.serviceIP, options.extraSANs));
+  const admin = issue('admin', clientSpec(ADMIN_IDENTITY));
+  if (options.components) {
+    for (const identity of COMPONENT_IDENTITIES)
+      if (identity !== ADMIN_IDENTITY) issue(identity.name!, clientSpec(identity));
   }
-  const saKey = join(dir, 'service-account.key');
-  if (!existsSync(saKey)) {
-    const keyPem = newRsaKeyPem();
-    writePrivate(saKey, keyPem);
-    writeFileSync(join(dir, 'service-account.pub'), createPublicKey(keyPem).export({ type: 'spki', format: 'pem' }));
-    created.push('service-account.key', 'service-account.pub');
-  } else checkPrivate(saKey);
-  return { dir, ca, apiserver, admin: admin!, created };
+  ensureServiceAccountKey(dir, created);
+  return { dir, ca, apiserver, admin, created };
 }
 
-/**
- * A component's client certificate and the CA to trust, for a component in its own process
- * (`skiff controller-manager` on the API server's data dir). `skiff certs` makes them; when it has
- * not run, the pair is issued here, which needs the CA's key. A missing CA is never created: a new
- * CA would not be the one the API server trusts.
- */
-export function componentCredentials(dataDir: string, name: keyof typeof COMPONENT_CLIENTS) {
-  const dir = join(dataDir, 'pki');
-  if (!existsSync(join(dir, 'ca.crt'))) loadCertificateAuthority(dir); // throws SKIFF_PKI_CA_MISSING
-  const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
-  const existing = loadPair(dir, name, { certPem: caPem, keyPem: '' });
-  if (existing) return { caPem, pair: existing, created: [] as string[] };
-  const created: string[] = [];
-  const pair = savePair(
-    dir,
-    name,
-    issueCertificate(loadCertificateAuthority(dir), { ...COMPONENT_CLIENTS[name]!, usage: 'client' }),
-    created,
-  );
-  return { caPem, pair, created };
+/** The service-account key pair: created when missing, its private key checked when present. */
+export function ensureServiceAccountKey(
+  dir: string,
+  created: string[],
+): { privateKeyPem: string; publicKeyPem: string } {
+  const saKey = join(dir, 'service-account.key');
+  const saPub = join(dir, 'service-account.pub');
+  if (existsSync(saKey)) {
+    checkPrivate(saKey);
+    const privateKeyPem = readFileSync(saKey, 'utf8');
+    const publicKeyPem = existsSync(saPub) ? readFileSync(saPub, 'utf8') : publicKeyOf(privateKeyPem);
+    return { privateKeyPem, publicKeyPem };
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const privateKeyPem = newRsaKeyPem();
+  const publicKeyPem = publicKeyOf(privateKeyPem);
+  writePrivate(saKey, privateKeyPem);
+  writeFileSync(saPub, publicKeyPem);
+  created.push('service-account.key', 'service-account.pub');
+  return { privateKeyPem, publicKeyPem };
 }
+
+const publicKeyOf = (privateKeyPem: string) =>
+  createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }) as string;
 
 /** Each certificate in the PKI directory with its expiry: the known ones first, then any other *.crt. */
 export function certificateExpiries(
@@ -215,7 +191,7 @@ export function certificateExpiries(
     });
 }
 
-export const PKI_CERTIFICATES = ['ca', 'apiserver', ...Object.keys(COMPONENT_CLIENTS)];
+export const PKI_CERTIFICATES = ['ca', 'apiserver', ...COMPONENT_IDENTITIES.map((i) => i.name!)];
 
 /** Warnings for certificates that have expired or expire within `days`. */
 export function expiryWarnings(dir: string, now = new Date(), days = 30): string[] {

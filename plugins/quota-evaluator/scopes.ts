@@ -5,15 +5,9 @@
  * (upstream ignores their operator); PriorityClass is a label selector on the pod's
  * priorityClassName. Scoped quotas never apply to other kinds.
  */
-import type { KubeObject } from '../api/types.js';
-import { type Fields, fields, type GroupResource, isBestEffort, list } from './usage.js';
-
-/** A ScopedResourceSelectorRequirement: {scopeName, operator, values}. */
-export interface ScopeSelector {
-  scopeName: string;
-  operator: string;
-  values: string[];
-}
+import type { KubeObject } from 'skiff/sdk';
+import type { GroupResource, ScopeSelector } from 'skiff/sdk/quota';
+import { type Fields, fields, isBestEffort, list } from './usage.js';
 
 /** A selector as written in a quota or in the plugin's config (missing fields read as empty). */
 export function scopeSelector(v: unknown): ScopeSelector {
@@ -108,9 +102,4 @@ export function matchingScopes(selectors: ScopeSelector[], r: GroupResource, obj
 /** The limited scopes no matched quota scope covers; a scope is covered by a quota scope of its name. */
 export function uncoveredScopes(limited: ScopeSelector[], covered: ScopeSelector[]): ScopeSelector[] {
   return limited.filter((l) => !covered.some((c) => c.scopeName === l.scopeName));
-}
-
-/** As Go's %v prints a []ScopedResourceSelectorRequirement: [{PriorityClass In [a b]} {BestEffort Exists []}]. */
-export function formatScopes(selectors: ScopeSelector[]): string {
-  return `[${selectors.map((s) => `{${s.scopeName} ${s.operator} [${s.values.join(' ')}]}`).join(' ')}]`;
 }

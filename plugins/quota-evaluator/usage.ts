@@ -1,19 +1,10 @@
 /**
  * What an object costs against a ResourceQuota, after upstream's quota evaluators
  * (pkg/quota/v1/evaluator/core): object counts, pod compute resources, service ports, claim
- * storage, and `count/<resource>.<group>` for everything. Shared by the admission plugin (which
- * charges) and the quota controller (which recounts), so both always agree.
+ * storage, and `count/<resource>.<group>` for everything.
  */
-import { formatQuantity, parseQuantityWithFormat, type Quantity } from '../api/quantity.js';
-import type { KubeObject } from '../api/types.js';
-
-/** Resource name → amount, e.g. {pods: 1, requests.cpu: 250m}. */
-export type Usage = Map<string, Readonly<Quantity>>;
-
-export interface GroupResource {
-  group: string;
-  resource: string;
-}
+import { type KubeObject, parseQuantityWithFormat, type Quantity } from 'skiff/sdk';
+import { addUsage, type GroupResource, type Usage } from 'skiff/sdk/quota';
 
 const ONE: Quantity = { nano: 1_000_000_000n, format: 'DecimalSI' };
 /** Kinds whose plain plural is also a quota resource name ("secrets" as well as "count/secrets"). */
@@ -36,17 +27,10 @@ export const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Names built per pod are remembered up to this many (clients choose them). */
 const NAMES_LIMIT = 1024;
 
-// Quantities come from the core's parser, which remembers each string it has parsed: every pod
+// Quantities come from the SDK's parser, which remembers each string it has parsed: every pod
 // brings the same few ("100m", "128Mi"). They are shared, so every Usage here builds new ones
 // rather than changing them.
 const quantityOf = parseQuantityWithFormat;
-
-/** Adds as Go's Quantity.Add: a sum that was zero takes the format of what is added ("0" + 1Gi = 1Gi). */
-export function add(usage: Usage, name: string, q: Quantity): void {
-  const current = usage.get(name);
-  if (!current) usage.set(name, { ...q });
-  else usage.set(name, { nano: current.nano + q.nano, format: current.nano === 0n ? q.format : current.format });
-}
 
 export function countResourceName(r: GroupResource): string {
   return r.group ? `count/${r.resource}.${r.group}` : `count/${r.resource}`;
@@ -122,7 +106,7 @@ function containerUsage(container: unknown): Usage {
 function podComputeUsage(pod: KubeObject): Usage {
   const spec = fields(pod.spec);
   const sum: Usage = new Map();
-  for (const c of list(spec.containers)) for (const [k, v] of containerUsage(c)) add(sum, k, v);
+  for (const c of list(spec.containers)) for (const [k, v] of containerUsage(c)) addUsage(sum, k, v);
   for (const c of list(spec.initContainers)) {
     for (const [k, v] of containerUsage(c)) {
       const current = sum.get(k);
@@ -134,7 +118,7 @@ function podComputeUsage(pod: KubeObject): Usage {
     const q = quantityOf(value);
     if (!q) continue;
     for (const key of [`requests.${name}`, `limits.${name}`, ...(COMPUTE.includes(name) ? [name] : [])]) {
-      if (sum.has(key)) add(sum, key, q);
+      if (sum.has(key)) addUsage(sum, key, q);
     }
   }
   return sum;
@@ -186,28 +170,4 @@ export function podConstraintError(required: string[], pod: KubeObject): string 
   if (missing.size === 0) return undefined;
   const parts = [...missing.keys()].sort().map((r) => `${r} for: ${[...missing.get(r)!].sort().join(',')}`);
   return `must specify ${parts.join('; ')}`;
-}
-
-/** A resource list as a Usage; values that are not quantities are skipped (validation refused them). */
-export function usageFromList(resources: unknown): Usage {
-  const usage: Usage = new Map();
-  for (const [k, v] of Object.entries(fields(resources))) {
-    const q = quantityOf(v);
-    if (q) usage.set(k, q);
-  }
-  return usage;
-}
-
-export function usageToList(usage: Usage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of [...usage.keys()].sort()) out[k] = formatQuantity(usage.get(k)!.nano, usage.get(k)!.format);
-  return out;
-}
-
-/** Upstream's prettyPrint: `a=1,b=2Gi`, sorted by name. */
-export function prettyPrint(usage: Usage, names: string[]): string {
-  return [...names]
-    .sort()
-    .map((n) => `${n}=${formatQuantity(usage.get(n)?.nano ?? 0n, usage.get(n)?.format)}`)
-    .join(',');
 }
