@@ -4,9 +4,9 @@
  *   import { definePlugin, forbidden, type AdmissionPlugin } from 'skiff/sdk';
  *
  * Narrower needs have their own subpaths: skiff/sdk/api (resource definitions and validation),
- * skiff/sdk/storage (storage backends), skiff/sdk/auth (authenticators, authorizers, audit),
- * skiff/sdk/client (clients, informers, leader election), skiff/sdk/quota (quota evaluation),
- * skiff/sdk/wire (serializers) and skiff/sdk/cli (flags and commands).
+ * skiff/sdk/storage (storage backends), skiff/sdk/auth (authenticators, authorizers, audit, the
+ * PKI service), skiff/sdk/client (clients, informers, leader election), skiff/sdk/quota (quota
+ * evaluation), skiff/sdk/wire (serializers) and skiff/sdk/cli (flags and commands).
  *
  * Inside this repository `skiff/sdk` resolves through tsconfig.json's `paths` (the `skiff` launcher
  * names that tsconfig, so it works from any directory); installed as a package, through the
@@ -50,6 +50,8 @@ export type {
   PluginContext,
   PluginManifest,
   ServerSettings,
+  ServingIdentity,
+  ServingIdentityRequest,
 } from '../plugins/contract.js';
 export { definePlugin } from '../plugins/contract.js';
 export type { CommandSpec, FlagSpec, Role } from '../plugins/flags.js';

@@ -91,6 +91,8 @@ export interface RuntimeStatus {
   warnings: string[];
   /** The address pods reach this node at (its InternalIP, hostNetwork pods' IP), once it has a pod CIDR. */
   nodeAddress?: string;
+  /** The range every node's pod CIDR must lie in, when the runtime has one (a kubelet with no podCIDR picks inside it). */
+  clusterCIDR?: string;
 }
 
 /** A resolved image: what runs when a container names it (ImageService.PullImage's answer). */

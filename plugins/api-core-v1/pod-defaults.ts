@@ -121,9 +121,9 @@ export function defaultPod(pod: Obj): void {
   if (!isObj(spec)) return;
   defaultPodSpec(spec);
   spec.enableServiceLinks ??= true;
-  // What upstream's Priority admission plugin gives a pod when no PriorityClass is the default.
-  spec.priority ??= 0;
-  spec.preemptionPolicy ??= 'PreemptLowerPriority';
+  // No priority or preemptionPolicy here: upstream leaves them to the Priority admission plugin
+  // (admission-priority), which runs after defaulting and refuses a pod whose priority differs from
+  // its class's, so a default here would refuse every pod naming a class.
   for (const c of [...objList(spec.containers), ...objList(spec.initContainers)]) defaultRequestsFromLimits(c);
 }
 

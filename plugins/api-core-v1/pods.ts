@@ -58,7 +58,31 @@ export const podStrategy: Strategy = {
     ...validatePodSpec(obj.spec, 'spec'),
     ...validatePodUpdate(obj, old, ctx.subresource === 'binding'),
   ],
+  holdOnDelete: holdPodOnDelete,
 };
+
+/**
+ * Upstream's CheckGracefulDelete: a pod a kubelet runs stays, marked, for the request's grace
+ * period (else its terminationGracePeriodSeconds) while the kubelet stops it; that kubelet then
+ * deletes it with grace 0. Deleted at once: pods not bound to a node, terminal ones, and (unlike
+ * upstream, where pod GC removes them later) pods no kubelet has reported on yet (no
+ * status.hostIP): nobody would ever finish their deletion.
+ */
+function holdPodOnDelete(pod: KubeObject, options?: { gracePeriodSeconds?: number }): boolean {
+  const meta = pod.metadata;
+  // An update of a pod marked earlier: it stays while its grace period is not 0.
+  if (!options) return (meta.deletionGracePeriodSeconds ?? 0) > 0;
+  const spec = objOf(pod.spec);
+  const status = objOf(pod.status);
+  const requested = options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds;
+  let period = typeof requested === 'number' ? requested : 30;
+  const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
+  if (!spec.nodeName || terminal || !status.hostIP) period = 0;
+  if (period < 0) period = 1;
+  const earlier = meta.deletionTimestamp ? meta.deletionGracePeriodSeconds : undefined;
+  meta.deletionGracePeriodSeconds = earlier === undefined ? period : Math.min(earlier, period);
+  return meta.deletionGracePeriodSeconds > 0;
+}
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 

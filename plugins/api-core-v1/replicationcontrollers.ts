@@ -114,6 +114,8 @@ export const rcStrategy: Strategy = {
   },
   validate: validateRC,
   validateUpdate: validateRC,
+  // Upstream keeps v1's behaviour for v1 clients: a DELETE without a propagationPolicy orphans the pods.
+  defaultGarbageCollectionPolicy: 'OrphanDependents',
   warningsOnCreate: rcWarnings,
   // Only a change of the spec is worth a warning (upstream compares generations).
   warningsOnUpdate: (obj, old) => (obj.metadata.generation !== old.metadata.generation ? templateWarnings(obj) : []),

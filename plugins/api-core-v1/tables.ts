@@ -31,11 +31,18 @@ function selectorString(selector: unknown): string {
 function podStatus(pod: KubeObject): string {
   if (pod.metadata.deletionTimestamp) return 'Terminating';
   const status = obj(pod.status);
-  for (const cs of list(status.containerStatuses)) {
-    const waiting = obj(obj(obj(cs).state).waiting);
-    if (waiting.reason) return String(waiting.reason);
+  // As upstream's printPod: the first container's waiting or terminated reason (the list read backwards).
+  let reason = str(status.reason, '') || str(status.phase, 'Unknown');
+  let running = false;
+  for (const cs of list(status.containerStatuses).map(obj).reverse()) {
+    const state = obj(cs.state);
+    const terminated = obj(state.terminated);
+    if (obj(state.waiting).reason) reason = String(obj(state.waiting).reason);
+    else if (terminated.reason) reason = String(terminated.reason);
+    else if (state.terminated) reason = `ExitCode:${String(terminated.exitCode)}`;
+    else if (cs.ready === true && state.running) running = true;
   }
-  return str(status.reason, '') || str(status.phase, 'Unknown');
+  return reason === 'Completed' && running ? 'Running' : reason;
 }
 
 function podRow(pod: KubeObject, now: Date): unknown[] {

@@ -139,6 +139,7 @@ export class ProcessRuntime implements ContainerRuntime {
       cgroups: ctx.cgroups !== undefined,
       warnings: ctx.warnings,
       nodeAddress: ctx.nodeRange ? this.nodeAddress() : undefined,
+      clusterCIDR: ctx.cluster.text,
     };
   }
 

@@ -1,19 +1,19 @@
 /** Start a real Skiff server on a random loopback port for a test, and tear it down after. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer, type SkiffServer } from '../../core/server/server.js';
-import type { Pki } from '../../core/tls/layout.js';
-import { preparePki, writeAdminKubeconfig } from '../../core/tls/startup.js';
+import { ensurePki, type PkiFiles } from '../../plugins/pki-local/layout.js';
 
 export interface TestServer {
   url: string;
   port: number;
   /** With `secure: true`: the HTTPS URL, the PKI, and an admin kubeconfig file. */
   secureUrl?: string;
-  pki?: Pki;
+  /** The PKI pki-local made (when something needed it: HTTPS, authn-x509, ...), read on first use. */
+  readonly pki?: PkiFiles;
   kubeconfig?: string;
   server: SkiffServer;
   dataDir: string;
@@ -66,23 +66,31 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         'api-server-side-apply': {},
         'wire-protobuf': {},
         'wire-openapi': {},
+        // Makes nothing until asked (HTTPS, authn-x509, authn-service-account), as `skiff up`.
+        'pki-local': {},
+        // A service only, for the quota plugins a test enables.
+        'quota-evaluator': {},
         ...options.plugins,
       },
     },
     '(test)',
   );
   const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
-  const { pki, identityProvider } = preparePki(config, logger);
-  const server = await createServer({ config, role: options.role ?? 'apiserver', logger, identityProvider });
+  const server = await createServer({ config, role: options.role ?? 'apiserver', logger });
   const addresses = await server.listen();
   const port = addresses.insecure!.port;
   const secureUrl = addresses.secure ? `https://127.0.0.1:${addresses.secure.port}` : undefined;
+  let pki: PkiFiles | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     secureUrl,
-    pki,
-    kubeconfig: pki && secureUrl ? writeAdminKubeconfig(pki, dataDir, secureUrl) : undefined,
+    get pki() {
+      if (!pki && existsSync(join(dataDir, 'pki', 'ca.crt'))) pki = ensurePki(dataDir);
+      return pki;
+    },
+    // pki-local writes it once the server listens, with the address served.
+    kubeconfig: secureUrl ? join(dataDir, 'kubeconfig') : undefined,
     server,
     dataDir,
     async close({ keepData = false } = {}) {

@@ -26,10 +26,7 @@ describe('plugins/api-core-v1: with the generic store', () => {
   beforeEach(() => {
     storage = new MemoryStorage();
     const hooks = createHooks();
-    const noServices = () => {
-      throw new Error('strategies of core/v1 use no services');
-    };
-    storeFor = (def) => new GenericStore(def, storage, hooks, noServices);
+    storeFor = (def) => new GenericStore(def, storage, hooks);
   });
   afterEach(async () => storage.close());
 

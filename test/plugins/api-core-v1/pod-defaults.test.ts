@@ -48,7 +48,15 @@ describe('plugins/api-core-v1: a created pod, field for field as upstream', func
     return r.body;
   };
   before(async () => {
-    ts = await startTestServer({ plugins: { 'admission-service-account': {}, 'controller-service-account': {} } });
+    ts = await startTestServer({
+      plugins: {
+        'admission-service-account': {},
+        'controller-service-account': {},
+        // Priority's priority 0 and PreemptLowerPriority come from its admission plugin, as upstream.
+        'api-scheduling-v1': {},
+        'admission-priority': {},
+      },
+    });
     // The service-account controller creates `default` in each namespace; wait for it.
     const deadline = Date.now() + 10_000;
     while ((await api(ts.url, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status !== 200) {

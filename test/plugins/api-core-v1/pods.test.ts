@@ -30,8 +30,9 @@ describe('plugins/api-core-v1: pods', () => {
         terminationGracePeriodSeconds: 30,
         schedulerName: 'default-scheduler',
         enableServiceLinks: true,
-        priority: 0,
       });
+      // Left to the Priority admission plugin, as upstream: defaulting never sets them.
+      expect(spec).to.not.have.any.keys('priority', 'preemptionPolicy');
       expect(spec.securityContext).to.deep.equal({});
       expect(spec).to.not.have.property('serviceAccountName');
       expect(spec.containers[0]).to.deep.include({

@@ -1,0 +1,144 @@
+/**
+ * What `skiff kubelet` does: the config file's runtime plugin set up without a server, an HTTPS
+ * client from --kubeconfig, the node name from the credentials (`system:node:<name>`) unless
+ * --hostname-override gives one, then one Kubelet until a signal.
+ *
+ * SIGTERM/SIGINT stop the node: its pods stop within shutdownGracePeriod and the runtime removes
+ * what it made. A kubelet killed (kill -9) leaves its pods running; started again on the same
+ * root dir, it adopts them.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import { isStatusError, SkiffError } from 'skiff/sdk';
+import { stopOnSignals } from 'skiff/sdk/cli';
+import { delay, fromKubeconfig, type HttpsClient, readKubeconfig, setUpComponentPlugins } from 'skiff/sdk/client';
+import { type RuntimeProvider, runtimeKey } from 'skiff/sdk/runtime';
+import type { FlagAttributes } from './command.js';
+import type { KubeletConfig } from './config.js';
+import { Kubelet } from './kubelet.js';
+import { hostNodeName } from './node-names.js';
+import { KUBELET_VERSION } from './node-status.js';
+
+interface Options {
+  kubeconfig?: string;
+  config?: string;
+  dataDir?: string;
+  logLevel: string;
+  [flag: string]: unknown;
+}
+
+/** The flags given, as node-kubelet config keys. */
+function flagOverlay(opts: Options, attributes: FlagAttributes): Record<string, unknown> {
+  const overlay: Record<string, unknown> = {};
+  for (const [attribute, spec] of attributes) {
+    if (opts[attribute] !== undefined) Object.assign(overlay, spec.toConfig(opts[attribute]));
+  }
+  return overlay;
+}
+
+/** `--config`: the seed's manifest directory, or Skiff's config file. */
+function splitConfig(path: string | undefined): { configFile?: string; manifests?: string } {
+  if (!path) return {};
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ? { manifests: path } : { configFile: path };
+}
+
+export async function runKubelet(opts: Options, attributes: FlagAttributes): Promise<void> {
+  const logger = pino({ name: 'skiff', level: opts.logLevel });
+  if (!opts.kubeconfig) {
+    throw new SkiffError(
+      'SKIFF_KUBELET_NO_KUBECONFIG',
+      'skiff kubelet needs --kubeconfig: the API server to register with, and the node credentials to use',
+      'create one with `npx skiff kubeconfig --user system:node:<name> --group system:nodes`, then pass --kubeconfig FILE',
+    );
+  }
+  const { configFile, manifests } = splitConfig(opts.config);
+  const overlay: Record<string, unknown> = {
+    ...flagOverlay(opts, attributes),
+    ...(manifests ? { staticPodPath: manifests } : {}),
+  };
+  const runtimeName = String(overlay.runtime ?? 'process');
+  const components = await setUpComponentPlugins({
+    configFile,
+    dataDir: opts.dataDir,
+    role: 'kubelet',
+    select: ({ name, roles }) => name === 'node-kubelet' || name.startsWith('runtime-') || roles.includes('kubelet'),
+    enable: { 'node-kubelet': overlay, [`runtime-${runtimeName}`]: {} },
+    logger,
+  });
+  const config = components.configOf<KubeletConfig>('node-kubelet')!;
+  const client = fromKubeconfig(opts.kubeconfig, { userAgent: `kubelet/${KUBELET_VERSION}` });
+  const abort = new AbortController();
+  let kubelet: Kubelet | undefined;
+  stopOnSignals(logger, 'stopping the node: its pods stop', async () => {
+    abort.abort();
+    await kubelet?.stop({ stopPods: true });
+    client.close();
+    await components.close();
+  });
+  try {
+    const provider = components.use<RuntimeProvider>(runtimeKey(config.runtime));
+    const identity = await whoAmI(client, abort.signal, logger);
+    const nodeName = nodeNameFor(config, identity, logger);
+    kubelet = new Kubelet({
+      nodeName,
+      client,
+      runtime: provider,
+      config,
+      rootDir: config.rootDir ?? join(components.dataDir, 'kubelet', nodeName),
+      logger: logger.child({ node: nodeName }),
+      // Without --client-ca-file, the CA the kubeconfig trusts: Skiff's one cluster CA signs both.
+      clientCA: config.clientCAFile ? undefined : readKubeconfig(opts.kubeconfig).ca,
+    });
+    if (!abort.signal.aborted) await kubelet.start();
+  } catch (err) {
+    client.close();
+    await components.close();
+    throw err;
+  }
+}
+
+/** The node name: --hostname-override, else the kubeconfig's system:node:<name>, else the host name. */
+function nodeNameFor(config: KubeletConfig, user: string | undefined, logger: Logger): string {
+  const fromIdentity = user?.startsWith('system:node:') ? user.slice('system:node:'.length) : undefined;
+  const name = config.hostnameOverride ?? fromIdentity ?? hostNodeName();
+  if (fromIdentity && fromIdentity !== name) {
+    logger.warn(
+      { node: name, user },
+      "the node name differs from the credentials' system:node:<name>: NodeRestriction will refuse its writes",
+    );
+  }
+  if (!fromIdentity)
+    logger.warn({ user }, "the kubeconfig's user is not system:node:<name>: the Node authorizer grants it nothing");
+  return name;
+}
+
+const SELF_REVIEWS = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' };
+
+/** Waits for the API server, and asks who these credentials are. Refused credentials stop start-up. */
+async function whoAmI(client: HttpsClient, signal: AbortSignal, logger: Logger): Promise<string | undefined> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      const review = await client.create(SELF_REVIEWS, '', {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'SelfSubjectReview',
+        metadata: {},
+      });
+      const user = (review.status as { userInfo?: { username?: string } } | undefined)?.userInfo?.username;
+      logger.info({ server: client.server, user }, 'connected to the API server');
+      return user;
+    } catch (err) {
+      if (isStatusError(err) && err.code === 401) {
+        throw new SkiffError(
+          'SKIFF_KUBELET_UNAUTHORIZED',
+          `${client.server} refused the kubelet's credentials (401)`,
+          'give a kubeconfig whose client certificate the API server trusts (skiff kubeconfig --user system:node:<name> --group system:nodes)',
+        );
+      }
+      if (isStatusError(err)) return undefined;
+      if (attempt % 10 === 0) logger.warn({ err: (err as Error).message }, 'waiting for the API server');
+      await delay(1000, signal);
+    }
+  }
+  return undefined;
+}
