@@ -10,12 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { KubeObject } from '../../core/api/types.js';
+import { CONTROLLER_MANAGER_IDENTITY } from '../../core/auth/pki.js';
 import { fromKubeconfig, type HttpsClient } from '../../core/client/https-client.js';
 import { CORE_V1 } from '../../core/client/types.js';
 import { isStatusError } from '../../core/errors.js';
-import { createCertificateAuthority, issueCertificate } from '../../core/tls/certificates.js';
-import { buildKubeconfig } from '../../core/tls/kubeconfig.js';
-import { componentCredentials } from '../../core/tls/layout.js';
+import { createCertificateAuthority, issueCertificate } from '../../plugins/pki-local/certificates.js';
+import { buildKubeconfig } from '../../plugins/pki-local/kubeconfig.js';
+import { LocalPki } from '../../plugins/pki-local/local-pki.js';
 import { killAll, type SkiffProcess, spawnSkiff } from '../helpers/skiff-process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -81,7 +82,7 @@ describe('e2e: skiff controller-manager as its own process', function () {
     apiserver = await startApiserver('auto');
     admin = fromKubeconfig(join(dir, 'kubeconfig'));
     // What an operator would do: a kubeconfig for the controller manager from its certificate.
-    const { caPem, pair } = componentCredentials(dir, 'controller-manager');
+    const { caPem, ...pair } = new LocalPki(dir, { ownsCA: false }).clientCredentials(CONTROLLER_MANAGER_IDENTITY);
     cmKubeconfig = join(dir, 'controller-manager.kubeconfig');
     const yaml = buildKubeconfig({
       server: `https://127.0.0.1:${port}`,

@@ -16,17 +16,19 @@
  * Over HTTPS with real credentials: client certificates from the server's CA and bearer tokens.
  */
 import { expect } from 'chai';
-import { issueCertificate, type KeyPair } from '../../core/tls/certificates.js';
+import { issueCertificate, type KeyPair } from '../../plugins/pki-local/certificates.js';
 import { httpsRequest, type Scratch, scratchDir, tokenLine } from '../helpers/security.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const CONTROLLER_MANAGER = 'system:kube-controller-manager';
 const NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'taken-over' } };
-const POD = {
+// Upstream's controller roles let the controller manager create pods (replication) and update
+// any kind (garbage collector), but none of them creates Services.
+const SERVICE = {
   apiVersion: 'v1',
-  kind: 'Pod',
+  kind: 'Service',
   metadata: { name: 'miner' },
-  spec: { containers: [{ name: 'c', image: 'miner' }] },
+  spec: { ports: [{ port: 80 }] },
 };
 
 describe('attack catalogue: component identities cannot outrank the authorization chain', function () {
@@ -92,8 +94,12 @@ describe('attack catalogue: component identities cannot outrank the authorizatio
     const ns = await httpsRequest(roles, '/api/v1/namespaces', { method: 'POST', client, body: NAMESPACE });
     expect(ns.status, ns.text).to.equal(403);
     expect(ns.body.message).to.contain(`User "${CONTROLLER_MANAGER}" cannot create resource "namespaces"`);
-    const pod = await httpsRequest(roles, '/api/v1/namespaces/default/pods', { method: 'POST', client, body: POD });
-    expect(pod.status, pod.text).to.equal(403);
+    const svc = await httpsRequest(roles, '/api/v1/namespaces/default/services', {
+      method: 'POST',
+      client,
+      body: SERVICE,
+    });
+    expect(svc.status, svc.text).to.equal(403);
   });
 
   it('Impersonate-User: system:kube-controller-manager without the impersonate permission is refused', async () => {
@@ -105,7 +111,7 @@ describe('attack catalogue: component identities cannot outrank the authorizatio
     expect(r.body.message).to.contain(`cannot impersonate resource "users"`);
   });
 
-  it('impersonating the controller manager yields only its roles: it may not create namespaces or pods', async () => {
+  it('impersonating the controller manager yields only its roles: it may not create namespaces or services', async () => {
     const as = { token: 'impersonator-token', headers: { 'Impersonate-User': CONTROLLER_MANAGER } };
     // The impersonation itself is allowed (the policy grants it) and the role is in force...
     const secrets = await httpsRequest(roles, '/api/v1/secrets', as);
@@ -114,8 +120,12 @@ describe('attack catalogue: component identities cannot outrank the authorizatio
     const ns = await httpsRequest(roles, '/api/v1/namespaces', { ...as, method: 'POST', body: NAMESPACE });
     expect(ns.status, ns.text).to.equal(403);
     expect(ns.body.message).to.contain(`User "${CONTROLLER_MANAGER}" cannot create resource "namespaces"`);
-    const pod = await httpsRequest(roles, '/api/v1/namespaces/default/pods', { ...as, method: 'POST', body: POD });
-    expect(pod.status, pod.text).to.equal(403);
+    const svc = await httpsRequest(roles, '/api/v1/namespaces/default/services', {
+      ...as,
+      method: 'POST',
+      body: SERVICE,
+    });
+    expect(svc.status, svc.text).to.equal(403);
     const gone = await httpsRequest(roles, '/api/v1/namespaces/taken-over', { token: 'impersonator-token' });
     expect(gone.status, 'nothing was created').to.be.oneOf([403, 404]);
   });

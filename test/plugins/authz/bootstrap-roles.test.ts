@@ -86,7 +86,8 @@ describe('authz-bootstrap-roles', function () {
         // Its lease, by name; any lease in kube-system (system::leader-locking-kube-controller-manager).
         'update coordination.k8s.io/leases kube-system kube-controller-manager': true,
         'update coordination.k8s.io/leases kube-system other-lease': true,
-        'update coordination.k8s.io/leases default other-lease': false,
+        // Outside kube-system only the garbage collector's role (update on every kind) allows it.
+        'update coordination.k8s.io/leases default other-lease': true,
         // The four controllers Skiff runs: namespace, service-account, resourcequota, root-ca-cert-publisher.
         'delete /pods default web': true,
         'deletecollection apps/deployments team': true,
@@ -95,10 +96,13 @@ describe('authz-bootstrap-roles', function () {
         'update /resourcequotas/status team q': true,
         'create /configmaps team': true,
         'update /configmaps team kube-root-ca.crt': true,
+        // The replication controllers create pods, the deployment controller and the garbage
+        // collector update them, the garbage collector patches any kind (upstream's roles).
+        'create /pods default': true,
+        'update /pods default web': true,
+        'patch /configmaps team x': true,
         // What no role it holds grants.
-        'create /pods default': false,
-        'update /pods default web': false,
-        'patch /configmaps team x': false,
+        'create /secrets/exec default x': false,
         'create /namespaces -': false,
         'create /pods/exec default web': false,
         'impersonate /users - admin': false,
