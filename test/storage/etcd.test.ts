@@ -399,6 +399,7 @@ describe('storage-etcd', function () {
         const created = await call('POST', pods, pod);
         expect(created.status).to.equal(201);
         const got = await call('GET', `${pods}/web`);
+        expect(got.status, JSON.stringify(got.body)).to.equal(200);
         expect(got.body.metadata.resourceVersion).to.equal(created.body.metadata.resourceVersion);
         const list = await call('GET', pods);
         expect(list.body.items.map((p: { metadata: { name: string } }) => p.metadata.name)).to.deep.equal(['web']);
