@@ -5,7 +5,7 @@
  * the key and the fix.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { ZodError, ZodType } from 'zod';
 import { SkiffError } from '../errors.js';
@@ -164,7 +164,7 @@ async function loadPlugin(
         ['plugins', name, 'config'],
         r.error,
         lineOf,
-        `see plugins/${name}/README.md for its keys`,
+        `see ${readmeOf(name, located.source)} for its keys`,
       );
     config = r.data;
   } else if (Object.keys(raw).length) {
@@ -176,6 +176,12 @@ async function loadPlugin(
   }
   const { source } = located;
   return { name, manifest, config, source, failurePolicy: entry.failurePolicy, timeoutSeconds: entry.timeoutSeconds };
+}
+
+/** Where a plugin's keys are documented: its folder's README (built-in or by path), or its package's. */
+function readmeOf(name: string, source: string): string {
+  if (source === 'built-in') return `plugins/${name}/README.md`;
+  return isAbsolute(source) ? join(dirname(source), 'README.md') : `the README of package ${source}`;
 }
 
 function invalid(

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { SkiffError } from '../errors.js';
 import type { PluginManifest } from '../plugins/contract.js';
+import { checkModuleFormat, importFailureFix } from '../plugins/module-format.js';
 import type { PluginEntry } from './schema.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -39,7 +40,7 @@ export function locate(
 ): Located {
   if (entry.path) {
     const abs = isAbsolute(entry.path) ? entry.path : resolve(baseDir, entry.path);
-    const candidates = [abs, `${abs}/index.ts`, `${abs}/index.js`, `${abs}/index.mjs`];
+    const candidates = [abs, `${abs}/index.ts`, `${abs}/index.mts`, `${abs}/index.js`, `${abs}/index.mjs`];
     const found = candidates.find((c) => existsSync(c) && !c.endsWith('/') && (c !== abs || /\.[cm]?[jt]s$/.test(c)));
     if (!found) {
       throw new SkiffError(
@@ -48,6 +49,7 @@ export function locate(
         'point path at a plugin folder with index.ts/index.js, or at its entry file',
       );
     }
+    checkModuleFormat(found, `${file}: plugins.${name}`);
     return { specifier: pathToFileURL(found).href, source: found };
   }
   if (entry.package) return { specifier: entry.package, source: entry.package };
@@ -72,7 +74,7 @@ export async function importManifest(name: string, located: Located, file: strin
     throw new SkiffError(
       'SKIFF_PLUGIN_LOAD',
       `${file}: plugins.${name}: cannot load ${source}: ${(err as Error).message}`,
-      'check the path or package name, and that it builds',
+      importFailureFix(err, source),
     );
   }
   if (!manifest || typeof manifest.setup !== 'function' || typeof manifest.name !== 'string') {

@@ -20,6 +20,8 @@ import { errors, type StatusError } from '../errors.js';
 import type { PluginContext } from '../plugins/contract.js';
 import type { CachedObjects } from '../plugins/plugin-api.js';
 
+// The zod the host validates config with: a plugin outside this repository needs no copy of its own.
+export { z } from 'zod';
 export type { FieldManager } from '../api/field-manager.js';
 export { generateNameSuffix } from '../api/meta.js';
 export {
