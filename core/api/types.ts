@@ -3,6 +3,8 @@
  * Kinds are not hard-coded in the core: plugins (plugins/api-core-v1, ...) contribute them.
  */
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FieldError } from '../errors.js';
 import type { UserInfo } from '../user-info.js';
 
@@ -139,6 +141,34 @@ export interface SubresourceDefinition {
   verbs: Verb[];
   /** Handles get/update/patch/create on the subresource. The store gives access to the parent objects. */
   handler: SubresourceHandler;
+  /**
+   * Upstream's Connecter (proxy, log, exec, attach, portforward): once the request is authorized,
+   * it gets the raw request and answers it itself, streaming, or takes the connection over when it
+   * is an HTTP upgrade. For `proxy` it also serves the deprecated /api/v1/proxy/… form (verb proxy).
+   */
+  connect?: (request: ConnectRequest) => Promise<void>;
+}
+
+/** An authorized request handed to a subresource's `connect` (see SubresourceDefinition). */
+export interface ConnectRequest {
+  namespace: string;
+  name: string;
+  /** The verb authorized: get, create, … or proxy for the deprecated /api/v1/proxy/… form. */
+  verb: string;
+  /** The request's path, still percent-encoded as the client sent it. */
+  rawPath: string;
+  query: URLSearchParams;
+  user: UserInfo;
+  req: IncomingMessage;
+  /**
+   * Where to answer. Throwing a StatusError before anything is written answers with that Status;
+   * after headers were sent, the connection is cut.
+   */
+  res: ServerResponse;
+  /** Set when the request asks for an HTTP upgrade: the client's connection and the bytes read past the headers. */
+  upgrade?: { socket: Duplex; head: Buffer };
+  /** Adds a Warning header to the answer (before it is sent). */
+  warn(text: string): void;
 }
 
 export interface SubresourceRequest {

@@ -19,6 +19,7 @@ export {
   ALL_VERBS,
   type ApiDeprecation,
   apiVersionOf,
+  type ConnectRequest,
   type KubeObject,
   type ObjectMeta,
   type ObjectStore,

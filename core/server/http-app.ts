@@ -6,6 +6,8 @@
  * decoded and field-validated, the ApiService called, the answer encoded; resource-requests.ts).
  * A refused request never has its body read. Every error leaves as a metav1.Status (error-response.ts).
  */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ApiService } from '../api/api-service.js';
@@ -15,6 +17,7 @@ import type { Hooks } from '../hooks.js';
 import type { Serializer } from '../wire/serializer.js';
 import { auditStatus, emitAudit, startAudit } from './audit.js';
 import { authenticateRequest } from './authentication-step.js';
+import { serveUpgrade } from './connect.js';
 import { writeError } from './error-response.js';
 import type { HealthCheck } from './health.js';
 import type { BodyBudget, InflightLimiter, RequestKind } from './inflight.js';
@@ -66,6 +69,12 @@ export class HttpApp {
 
   callback() {
     return this.koa.callback();
+  }
+
+  /** The listener for Node's 'upgrade' event: upgrade requests take the same steps as any other. */
+  upgradeListener() {
+    const handle = this.koa.callback();
+    return (req: IncomingMessage, socket: Duplex, head: Buffer) => serveUpgrade(handle, req, socket, head);
   }
 
   /** End every open watch (shutdown). */

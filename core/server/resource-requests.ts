@@ -12,6 +12,7 @@ import type { ResourceDefinition } from '../api/types.js';
 import { errors, isStatusError } from '../errors.js';
 import { auditStatus } from './audit.js';
 import { decodeBody, readBody } from './body.js';
+import { connecterFor, serveConnect } from './connect.js';
 import { encodeJson, encodeTable } from './encode.js';
 import { validateFields } from './field-validation.js';
 import type { BodyBudget } from './inflight.js';
@@ -53,6 +54,8 @@ export class ResourceRequests {
     const state = stateOf(ctx);
     const info = state.info!;
     if (!info.resourceRequest) throw errors.notFoundPath();
+    const connecter = connecterFor(this.deps.registry, info);
+    if (connecter) return serveConnect(ctx, state, connecter);
     const format = this.responseFormat(ctx, info);
     if (info.verb === 'watch') return this.watches.serve(ctx, state, format, this.tableDefinition(ctx, info));
     const { body, patchType } = BODY_VERBS.has(info.verb) ? await this.requestBody(ctx, state, info) : NO_BODY;

@@ -246,6 +246,7 @@ async function listen(r: Running): Promise<ListenAddresses> {
   if (insecurePort !== 0) {
     const http = createHttpServer(r.timeouts, r.app.callback());
     http.on('connection', r.listeners.track('insecure'));
+    http.on('upgrade', r.app.upgradeListener());
     out.insecure = await r.listeners.listen(http, insecurePort, insecureBindAddress, 'insecure');
     if (!out.secure) settings.advertisePort = out.insecure.port;
   }
@@ -265,6 +266,7 @@ async function secureServer(r: Running) {
   const offer = tlsOffer(config.server.tlsMinVersion, config.server.tlsCipherSuites);
   const https = createSecureServer(identity, clientCAs, r.app.callback(), r.timeouts, offer);
   https.on('secureConnection', r.listeners.track('secure'));
+  https.on('upgrade', r.app.upgradeListener());
   return https;
 }
 
