@@ -116,7 +116,10 @@ export class ServiceSelectorIndex {
       services?.delete(name);
       return;
     }
-    if (!services) this.byNamespace.set(namespace, (services = new Map()));
+    if (!services) {
+      services = new Map();
+      this.byNamespace.set(namespace, services);
+    }
     services.set(name, selector);
   }
 
@@ -225,7 +228,10 @@ export class ServicePodIndex {
       return this.selectors.servicesFor(namespace, before?.labels ?? pod.metadata.labels);
     }
     let pods = this.pods.get(namespace);
-    if (!pods) this.pods.set(namespace, (pods = new Map()));
+    if (!pods) {
+      pods = new Map();
+      this.pods.set(namespace, pods);
+    }
     pods.set(pod.metadata.name ?? '', pod);
     const labels = pod.metadata.labels;
     const now = { labels, labelsText: JSON.stringify(labels ?? {}), fingerprint: endpointFingerprint(pod) };

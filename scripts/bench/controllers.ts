@@ -7,10 +7,13 @@
  * subresource as soon as its watch event arrives. Measured: from the scale write until the RC's
  * status.readyReplicas is 1,000. Baseline, in the same run and server: the same 1,000 pods created
  * by a plain client loop (one create after the other, nothing marked ready).
+ *
+ * Endpoints: see controllers-endpoints.ts.
  */
 import type { KubeObject } from '../../core/api/types.js';
 import type { ApiClient } from '../../core/client/types.js';
 import { CORE_V1 } from '../../core/client/types.js';
+import { endpointsRows } from './controllers-endpoints.js';
 import { startBenchServer } from './fixtures.js';
 import { fmt, type Row } from './report.js';
 
@@ -113,8 +116,5 @@ async function replicationRows(): Promise<Row[]> {
 }
 
 export async function benchControllers(): Promise<Row[]> {
-  const rows = await replicationRows();
-  // Endpoints: the update latency after a readiness change at 1,000 services (p99 <= 100 ms) goes
-  // here, beside the replication row, once controller-endpoints exists (issue 21, item 5).
-  return rows;
+  return [...(await replicationRows()), ...(await endpointsRows())];
 }

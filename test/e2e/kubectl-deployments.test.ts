@@ -5,10 +5,18 @@
  * plays the kubelet and marks every new pod Running and Ready (it can be held to freeze a rollout).
  */
 import { expect } from 'chai';
+import type { DeploymentCondition } from 'kubernetes-types/apps/v1.js';
+import type { Container } from 'kubernetes-types/core/v1.js';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { readyAll } from '../helpers/pod-states.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
+
+/** What these tests read of a Deployment, ReplicaSet or Pod. */
+interface Workload {
+  metadata: { annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string };
+  spec: { replicas?: number; template?: { spec: { containers: Container[] } }; containers?: Container[] };
+}
 
 describe('e2e: kubectl and Deployments', function () {
   this.timeout(180_000);
@@ -59,14 +67,14 @@ describe('e2e: kubectl and Deployments', function () {
     (await api(ts.url, 'GET', `/apis/apps/v1/namespaces/default/deployments/${name}`)).body;
   const replicaSets = async (app: string) =>
     (await api(ts.url, 'GET', `/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3D${app}`)).body
-      .items as any[];
+      .items as Workload[];
   const pods = async (app: string) =>
     (
-      (await api(ts.url, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).body.items as any[]
+      (await api(ts.url, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).body.items as Workload[]
     ).filter((p) => !p.metadata.deletionTimestamp);
   // A Deployment's or ReplicaSet's template image, or a pod's.
-  const imageOf = (obj: any) => (obj.spec.template?.spec ?? obj.spec).containers[0].image;
-  const revisionOf = (rs: any) => rs.metadata.annotations?.['deployment.kubernetes.io/revision'];
+  const imageOf = (obj: Workload) => (obj.spec.template?.spec ?? obj.spec).containers?.[0]?.image;
+  const revisionOf = (rs: Workload | undefined) => rs?.metadata.annotations?.['deployment.kubernetes.io/revision'];
 
   it('kubectl create deployment rolls out; get shows READY, UP-TO-DATE, AVAILABLE', async () => {
     expect(await ok(['create', 'deployment', 'web', '--image=nginx:1.25', '--replicas=3'])).to.contain(
@@ -81,11 +89,11 @@ describe('e2e: kubectl and Deployments', function () {
     expect(rs).to.match(/NAME\s+DESIRED\s+CURRENT\s+READY\s+AGE/);
     expect(rs).to.match(/web-[bcdfghjklmnpqrstvwxz2456789]+\s+3\s+3\s+3\s+/);
     const [only] = await replicaSets('web');
-    expect(only.metadata.labels['pod-template-hash']).to.be.a('string');
+    expect(only?.metadata.labels?.['pod-template-hash']).to.be.a('string');
     expect(revisionOf(only)).to.equal('1');
     const d = await deployment('web');
     expect(d.metadata.annotations['deployment.kubernetes.io/revision']).to.equal('1');
-    const conditions = Object.fromEntries(d.status.conditions.map((c: any) => [c.type, c]));
+    const conditions = Object.fromEntries(d.status.conditions.map((c: DeploymentCondition) => [c.type, c]));
     expect(conditions.Available).to.include({ status: 'True', reason: 'MinimumReplicasAvailable' });
     expect(conditions.Progressing).to.include({ status: 'True', reason: 'NewReplicaSetAvailable' });
     expect(d.status).to.include({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
@@ -134,9 +142,14 @@ describe('e2e: kubectl and Deployments', function () {
     const paused = await waitFor(
       'paused condition',
       () => deployment('web'),
-      (d) => d.status.conditions?.some((c: any) => c.type === 'Progressing' && c.reason === 'DeploymentPaused'),
+      (d) =>
+        d.status.conditions?.some(
+          (c: DeploymentCondition) => c.type === 'Progressing' && c.reason === 'DeploymentPaused',
+        ),
     );
-    expect(paused.status.conditions.find((c: any) => c.type === 'Progressing')).to.include({ status: 'Unknown' });
+    expect(paused.status.conditions.find((c: DeploymentCondition) => c.type === 'Progressing')).to.include({
+      status: 'Unknown',
+    });
     await new Promise((r) => setTimeout(r, 500));
     expect((await replicaSets('web')).map(imageOf)).to.not.include('nginx:1.27');
     await ok(['rollout', 'resume', 'deployment/web']);
@@ -152,7 +165,7 @@ describe('e2e: kubectl and Deployments', function () {
     expect(imageOf(await deployment('web'))).to.equal('nginx:1.26');
     const back = (await replicaSets('web')).find((rs) => imageOf(rs) === 'nginx:1.26');
     expect(revisionOf(back)).to.equal('4');
-    expect(back.metadata.annotations['deployment.kubernetes.io/revision-history']).to.equal('2');
+    expect(back?.metadata.annotations?.['deployment.kubernetes.io/revision-history']).to.equal('2');
     await ok(['rollout', 'undo', 'deployment/web', '--to-revision=1']);
     await ok(['rollout', 'status', 'deployment/web', '--timeout=60s']);
     expect(imageOf(await deployment('web'))).to.equal('nginx:1.25');
@@ -241,7 +254,7 @@ spec:
       expect(r.code).to.not.equal(0);
       expect(r.stderr).to.contain('deployment "stuck" exceeded its progress deadline');
       const d = await deployment('stuck');
-      const progressing = d.status.conditions.find((c: any) => c.type === 'Progressing');
+      const progressing = d.status.conditions.find((c: DeploymentCondition) => c.type === 'Progressing');
       expect(progressing).to.include({ status: 'False', reason: 'ProgressDeadlineExceeded' });
     } finally {
       holding = false;

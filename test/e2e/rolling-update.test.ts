@@ -6,12 +6,24 @@
  * in the test plays the kubelet: every new pod becomes Running and Ready.
  */
 import { expect } from 'chai';
+import type { Container, PodCondition } from 'kubernetes-types/core/v1.js';
 import { readyAll } from '../helpers/pod-states.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 import { killAll, type SkiffProcess, spawnSkiff } from '../helpers/skiff-process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const RCS = '/api/v1/namespaces/default/replicationcontrollers';
+
+/** What these tests read of a listed pod and of a listed ReplicationController. */
+interface ListedPod {
+  metadata: { deletionTimestamp?: string; ownerReferences?: { uid: string }[] };
+  spec: { containers: Container[] };
+  status?: { conditions?: PodCondition[] };
+}
+interface ListedRC {
+  metadata: { name: string; uid: string };
+  spec: { replicas: number; template: { spec: { containers: Container[] } } };
+}
 
 describe('e2e: skiff rolling-update', function () {
   this.timeout(120_000);
@@ -76,11 +88,9 @@ describe('e2e: skiff rolling-update', function () {
       const r = await api(ts.url, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`).catch(
         () => undefined,
       );
-      if (!r || r.status !== 200) return;
-      const live = (r.body.items as any[]).filter((p) => !p.metadata.deletionTimestamp);
-      const ready = live.filter((p) =>
-        p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
-      );
+      if (r?.status !== 200) return;
+      const live = (r.body.items as ListedPod[]).filter((p) => !p.metadata.deletionTimestamp);
+      const ready = live.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       fewestAvailable = Math.min(fewestAvailable, ready.length);
       most = Math.max(most, live.length);
     }, 10);
@@ -93,7 +103,7 @@ describe('e2e: skiff rolling-update', function () {
   }
 
   const podImages = async (app: string) =>
-    ((await api(ts.url, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).body.items as any[])
+    ((await api(ts.url, 'GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${app}`)).body.items as ListedPod[])
       .filter((p) => !p.metadata.deletionTimestamp)
       .map((p) => p.spec.containers[0].image);
 
@@ -113,8 +123,10 @@ describe('e2e: skiff rolling-update', function () {
     expect(out).to.contain('replicationcontroller/frontend rolling updated');
     expect(fewestAvailable).to.be.at.least(3);
     expect(most).to.be.at.most(4);
-    const rcs = (await api(ts.url, 'GET', RCS)).body.items.filter((rc: any) => rc.metadata.name.startsWith('frontend'));
-    expect(rcs.map((rc: any) => rc.metadata.name)).to.deep.equal(['frontend']);
+    const rcs = (await api(ts.url, 'GET', RCS)).body.items.filter((rc: ListedRC) =>
+      rc.metadata.name.startsWith('frontend'),
+    ) as ListedRC[];
+    expect(rcs.map((rc) => rc.metadata.name)).to.deep.equal(['frontend']);
     expect(rcs[0].spec.template.spec.containers[0].image).to.equal('nginx:2');
     const images = await waitFor(
       '3 new pods, adopted',
@@ -126,7 +138,7 @@ describe('e2e: skiff rolling-update', function () {
     await waitFor(
       'pods owned by the renamed RC',
       async () => (await api(ts.url, 'GET', '/api/v1/namespaces/default/pods?labelSelector=app%3Dfrontend')).body.items,
-      (items: any[]) => items.every((x) => x.metadata.ownerReferences?.[0]?.uid === rcs[0].metadata.uid),
+      (items: ListedPod[]) => items.every((x) => x.metadata.ownerReferences?.[0]?.uid === rcs[0].metadata.uid),
     );
     expect(pods).to.have.length(3);
   });
@@ -182,8 +194,10 @@ describe('e2e: skiff rolling-update', function () {
     expect(await back.exited(60_000), back.output()).to.equal(0);
     expect(back.output()).to.contain('Setting "cache" replicas to 3');
     expect(back.output()).to.match(/Update succeeded\. Deleting cache-[0-9a-f]+/);
-    const rcs = (await api(ts.url, 'GET', RCS)).body.items.filter((rc: any) => rc.metadata.name.startsWith('cache'));
-    expect(rcs.map((rc: any) => [rc.metadata.name, rc.spec.replicas])).to.deep.equal([['cache', 3]]);
+    const rcs = (await api(ts.url, 'GET', RCS)).body.items.filter((rc: ListedRC) =>
+      rc.metadata.name.startsWith('cache'),
+    ) as ListedRC[];
+    expect(rcs.map((rc) => [rc.metadata.name, rc.spec.replicas])).to.deep.equal([['cache', 3]]);
     const images = await waitFor(
       '3 old pods',
       () => podImages('cache'),

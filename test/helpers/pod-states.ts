@@ -3,6 +3,7 @@
  * to nodes (which exist only as objects) and writes their phase and Ready condition through the
  * status subresource, as a kubelet would.
  */
+import type { PodCondition } from 'kubernetes-types/core/v1.js';
 import { api } from './server.js';
 
 const podPath = (ns: string, name = '') => `/api/v1/namespaces/${ns}/pods${name ? `/${name}` : ''}`;
@@ -61,15 +62,27 @@ export interface PodSummary {
   deleting: boolean;
 }
 
+/** The fields of a listed pod these helpers read. */
+interface ListedPod {
+  metadata: {
+    name: string;
+    uid: string;
+    labels?: Record<string, string>;
+    ownerReferences?: NonNullable<PodSummary['owner']>[];
+    deletionTimestamp?: string;
+  };
+  status?: { conditions?: PodCondition[] };
+}
+
 export async function listPods(base: string, ns: string, labelSelector = ''): Promise<PodSummary[]> {
   const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
   const r = await api(base, 'GET', `${podPath(ns)}${query}`);
   if (r.status !== 200) throw new Error(`list pods: ${r.status}`);
-  return (r.body.items as any[]).map((p) => ({
+  return (r.body.items as ListedPod[]).map((p) => ({
     name: p.metadata.name,
     uid: p.metadata.uid,
     labels: p.metadata.labels ?? {},
-    owner: (p.metadata.ownerReferences ?? []).find((o: { controller?: boolean }) => o.controller),
+    owner: (p.metadata.ownerReferences ?? []).find((o) => o.controller),
     deleting: Boolean(p.metadata.deletionTimestamp),
   }));
 }
@@ -78,8 +91,8 @@ export async function listPods(base: string, ns: string, labelSelector = ''): Pr
 export async function readyAll(base: string, ns: string, labelSelector: string): Promise<number> {
   const r = await api(base, 'GET', `${podPath(ns)}?labelSelector=${encodeURIComponent(labelSelector)}`);
   let marked = 0;
-  for (const p of r.body.items as any[]) {
-    const ready = (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+  for (const p of r.body.items as ListedPod[]) {
+    const ready = (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
     if (ready || p.metadata.deletionTimestamp) continue;
     await markReady(base, ns, p.metadata.name);
     marked++;

@@ -104,7 +104,6 @@ class LaggingClient {
 }
 
 const RCS = { group: '', version: 'v1', resource: 'replicationcontrollers' };
-const PODS = { group: '', version: 'v1', resource: 'pods' };
 const labels = { app: 'lag' };
 
 describe('controller-replication expectations with a lagging watch', function () {

@@ -5,6 +5,7 @@
  * writes their status as a kubelet would.
  */
 import { expect } from 'chai';
+import type { Event, ReplicationControllerCondition } from 'kubernetes-types/core/v1.js';
 import { bindPod, createNodes, listPods, markReady, setPodState } from '../../helpers/pod-states.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -141,7 +142,7 @@ describe('controller-replication', function () {
     expect((await live('burst')).length).to.equal(50);
     expect(most).to.equal(50);
     const events = await api(s.url, 'GET', `/api/v1/namespaces/${ns}/events?fieldSelector=involvedObject.name%3Dburst`);
-    const created = (events.body.items as any[]).filter((e) => e.reason === 'SuccessfulCreate');
+    const created = (events.body.items as Event[]).filter((e) => e.reason === 'SuccessfulCreate');
     expect(created.length).to.be.within(1, 50);
     expect(created[0]).to.deep.include({ type: 'Normal', source: { component: 'replication-controller' } });
     expect(created[0].message).to.match(/^Created pod: burst-/);
@@ -233,22 +234,24 @@ describe('controller-replication', function () {
     const failed = await waitFor(
       'ReplicaFailure',
       async () => (await api(s.url, 'GET', `${tight}/capped`)).body.status,
-      (st) => (st.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure'),
+      (st) => (st.conditions ?? []).some((c: ReplicationControllerCondition) => c.type === 'ReplicaFailure'),
     );
-    const condition = failed.conditions.find((c: any) => c.type === 'ReplicaFailure');
+    const condition = failed.conditions.find((c: ReplicationControllerCondition) => c.type === 'ReplicaFailure');
     expect(condition).to.include({ status: 'True', reason: 'FailedCreate' });
     expect(condition.message).to.contain('exceeded quota: pods').and.contain('limited: pods=1');
     expect(failed.replicas).to.equal(1);
     const events = await api(s.url, 'GET', '/api/v1/namespaces/tight/events');
-    const refused = (events.body.items as any[]).find((e) => e.reason === 'FailedCreate');
+    const refused = (events.body.items as Event[]).find((e) => e.reason === 'FailedCreate');
     expect(refused).to.include({ type: 'Warning' });
-    expect(refused.message).to.match(/^Error creating: .*exceeded quota/);
+    expect(refused?.message).to.match(/^Error creating: .*exceeded quota/);
 
     await api(s.url, 'PATCH', '/api/v1/namespaces/tight/resourcequotas/pods', { spec: { hard: { pods: '5' } } }, MERGE);
     const healed = await waitFor(
       '3 pods and no failure',
       async () => (await api(s.url, 'GET', `${tight}/capped`)).body.status,
-      (st) => st.replicas === 3 && !(st.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure'),
+      (st) =>
+        st.replicas === 3 &&
+        !(st.conditions ?? []).some((c: ReplicationControllerCondition) => c.type === 'ReplicaFailure'),
       20_000,
     );
     expect(healed.replicas).to.equal(3);
