@@ -44,6 +44,8 @@ export interface ControllerContext {
 
 export interface ControllerRegistration {
   name: string;
+  /** Other names `--controllers` accepts for it: upstream's current names that dashes alone do not map to `name`. */
+  aliases?: string[];
   create(ctx: ControllerContext): Controller | Promise<Controller>;
 }
 

@@ -48,6 +48,7 @@ export default definePlugin<Config>({
     const { concurrentEndpointSyncs, endpointUpdatesBatchPeriod } = ctx.config;
     ctx.provide.controller({
       name: 'endpoint',
+      aliases: ['endpoints-controller'], // upstream's name since 1.28
       create: (c) => {
         const controller = new EndpointsController(c, {
           workers: concurrentEndpointSyncs,

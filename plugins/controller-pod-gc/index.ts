@@ -42,6 +42,7 @@ export default definePlugin<Config>({
     const { terminatedPodGCThreshold, gcCheckPeriodSeconds, quarantineSeconds } = ctx.config;
     ctx.provide.controller({
       name: 'podgc',
+      aliases: ['pod-garbage-collector-controller'], // upstream's name since 1.28
       create: (c) => {
         const gc = new PodGC(c, {
           terminatedPodThreshold: terminatedPodGCThreshold,

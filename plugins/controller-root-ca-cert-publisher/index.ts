@@ -53,6 +53,7 @@ export default definePlugin<z.infer<typeof configSchema>>({
     if (configured) readCA(configured);
     ctx.provide.controller({
       name: 'root-ca-cert-publisher',
+      aliases: ['root-ca-certificate-publisher-controller'], // upstream's name since 1.28
       // The plugin's own file wins; then the CA the controller manager trusts the API server by;
       // then, in the API server's process (which has no such client), the PKI's CA. The PKI is
       // looked up only then, so a controller manager given --kubeconfig needs none.

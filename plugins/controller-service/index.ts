@@ -54,6 +54,7 @@ export default definePlugin<Config>({
     const { concurrentServiceSyncs, clusterName, nodeSyncPeriodSeconds } = ctx.config;
     ctx.provide.controller({
       name: 'service',
+      aliases: ['service-lb-controller'], // upstream's name since 1.28
       create: (c) => {
         let cloud: CloudProvider;
         try {

@@ -12,14 +12,22 @@ import { type ControllerRegistration, createHooks, type Hooks } from '../../hook
 // `garbage-collector-controller` (after): both come to `garbagecollector`.
 const canonical = (name: string) => name.replace(/-controller$/, '').replaceAll('-', '');
 
-export function controllerSelection(list: string, known: string[]): (name: string) => boolean {
+export function controllerSelection(
+  list: string,
+  known: string[],
+  aliases: Record<string, string[] | undefined> = {},
+): (name: string) => boolean {
   const entries = list
     .split(',')
     .map((e) => e.trim())
     .filter(Boolean);
+  const aliasOf = new Map<string, string>();
+  for (const [name, names] of Object.entries(aliases))
+    for (const a of names ?? []) aliasOf.set(canonical(a), canonical(name));
+  const resolve = (name: string) => aliasOf.get(canonical(name)) ?? canonical(name);
   const names = new Set(known.map(canonical));
   for (const entry of entries) {
-    const name = canonical(entry.replace(/^-/, ''));
+    const name = resolve(entry.replace(/^-/, ''));
     if (entry !== '*' && !names.has(name)) {
       throw new SkiffError(
         'SKIFF_CONTROLLERS_UNKNOWN',
@@ -33,7 +41,7 @@ export function controllerSelection(list: string, known: string[]): (name: strin
     for (const entry of entries) {
       if (entry === '*') continue;
       const negated = entry.startsWith('-');
-      if (canonical(negated ? entry.slice(1) : entry) === name) return !negated;
+      if (resolve(negated ? entry.slice(1) : entry) === name) return !negated;
     }
     return entries.includes('*');
   };
@@ -49,6 +57,7 @@ export async function selectControllers(hooks: Hooks, list: string): Promise<{ h
   const enabled = controllerSelection(
     list,
     all.map((r) => r.name),
+    Object.fromEntries(all.map((r) => [r.name, r.aliases])),
   );
   const selected = createHooks();
   const chosen = all.filter((r) => enabled(r.name));

@@ -35,6 +35,20 @@ describe('core/cli: --controllers with upstream names old and new', () => {
     ]);
   });
 
+  it("upstream's current names that dashes alone do not reach select through a registration's aliases", () => {
+    const known = ['endpoint', 'podgc', 'service'];
+    const aliases = {
+      endpoint: ['endpoints-controller'],
+      podgc: ['pod-garbage-collector-controller'],
+      service: ['service-lb-controller'],
+    };
+    const pick = (list: string) => known.filter(controllerSelection(list, known, aliases));
+    expect(pick('endpoints-controller,pod-garbage-collector-controller')).to.deep.equal(['endpoint', 'podgc']);
+    expect(pick('*,-service-lb-controller')).to.deep.equal(['endpoint', 'podgc']);
+    expect(() => pick('service-lb-controller')).not.to.throw();
+    expect(() => controllerSelection('service-lb-controller', known)).to.throw(/SKIFF_CONTROLLERS_UNKNOWN|not one of/);
+  });
+
   it('a negated entry never turns its controller on', () => {
     expect(chosen('-replicaset-controller')).to.deep.equal([]);
     expect(chosen('-garbage-collector-controller,garbagecollector')).to.deep.equal([]);
