@@ -5,11 +5,13 @@
  */
 import { definePlugin, type PluginContext, serviceKey } from 'skiff/sdk';
 import type { ObjectStore } from 'skiff/sdk/api';
+import { InvalidArgumentError } from 'skiff/sdk/cli';
 import type { ApiClient } from 'skiff/sdk/client';
+import { SERVICE_NETWORK } from 'skiff/sdk/network';
 import { serviceAllocators } from './allocators.js';
 import { ApiServerEndpoints, LEASES } from './apiserver-endpoints.js';
 import { advertisedAddress, ensureDefaultNamespaces, ensureKubernetesService } from './bootstrap.js';
-import { type ApiCoreV1Config, configSchema, firstServiceIP } from './config.js';
+import { type ApiCoreV1Config, configSchema, firstServiceIP, parsePortRange } from './config.js';
 import { coreV1Definitions } from './kinds.js';
 
 export type { ApiCoreV1Config } from './config.js';
@@ -46,10 +48,26 @@ export default definePlugin<ApiCoreV1Config>({
   config: configSchema,
   // The kubernetes service takes the first address of the service range; the serving certificate names it.
   kubernetesServiceIP: (config) => firstServiceIP(config.serviceClusterIPRange),
+  flags: [
+    {
+      flag: '--service-node-port-range <first-last>',
+      help: 'the ports NodePort and LoadBalancer services get node ports from (default 30000-32767)',
+      parse: (raw: string) => {
+        if (!parsePortRange(raw)) throw new InvalidArgumentError('expected a port range first-last, e.g. 30000-32767');
+        return raw;
+      },
+      toConfig: (serviceNodePortRange) => ({ serviceNodePortRange }),
+    },
+  ],
   setup(ctx) {
     const allocators = serviceAllocators(ctx.config, () => ctx.api.storage());
     for (const def of coreV1Definitions({ podStore: podStore(ctx), allocators })) ctx.provide.resource(def);
     const { clusterIPs, nodePorts } = allocators;
+    // The service proxy in the same process makes this range local to the host.
+    ctx.provide.service(SERVICE_NETWORK, {
+      serviceClusterIPRange: clusterIPs.cidr,
+      serviceNodePortRange: nodePorts.range,
+    });
 
     // The port is only known after listen() when the server binds port 0, so the kubernetes
     // service is (re)conciled once more when the server is ready.
