@@ -65,6 +65,24 @@ export function servingSpec(serviceIP = SERVICE_IP_DEFAULT, extraSANs?: string[]
   return { commonName: 'kube-apiserver', usage: 'server', ...servingNames(serviceIP, extraSANs) };
 }
 
+/** Whether a certificate names every IP address and DNS name of `spec`. */
+export function namesCovered(certPem: string, spec: LeafSpec): boolean {
+  const san = new X509Certificate(certPem).subjectAltName ?? '';
+  const present = new Set(san.split(', ').map((entry) => entry.replace(/^(DNS|IP Address):/, '').toLowerCase()));
+  const wanted = [...(spec.ipAddresses ?? []), ...(spec.dnsNames ?? [])];
+  return wanted.every((name) => present.has(normalizeIP(name).toLowerCase()));
+}
+
+/** Node prints IPv6 SANs in full form (0:0:0:0:0:0:0:1); compare in that form. */
+function normalizeIP(name: string): string {
+  if (!name.includes(':')) return name;
+  const [head = '', tail = ''] = name.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = name.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.map((g) => g.replace(/^0+(?=.)/, '')).join(':');
+}
+
 /** The admin: an unrestricted user, for the kubeconfig written at start. */
 export const ADMIN_IDENTITY: ClientIdentity = { user: 'kubernetes-admin', groups: ['system:masters'], name: 'admin' };
 
@@ -136,7 +154,15 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): PkiFiles {
   const ca = loadPair(dir, 'ca') ?? savePair(dir, 'ca', createCertificateAuthority('skiff-ca', 10, now), created);
   const issue = (name: string, spec: LeafSpec) =>
     loadPair(dir, name, ca) ?? savePair(dir, name, issueCertificate(ca, spec, now), created);
-  const apiserver = issue('apiserver', servingSpec(options.serviceIP, options.extraSANs));
+  const serving = servingSpec(options.serviceIP, options.extraSANs);
+  const kept = loadPair(dir, 'apiserver', ca);
+  // A serving certificate from an older start may lack a name the API now answers to (a changed
+  // service range moves the kubernetes service's IP): in-cluster clients would fail TLS, so it is
+  // issued again by the same CA, which every client already trusts.
+  const apiserver =
+    kept && namesCovered(kept.certPem, serving)
+      ? kept
+      : savePair(dir, 'apiserver', issueCertificate(ca, serving, now), created);
   const admin = issue('admin', clientSpec(ADMIN_IDENTITY));
   if (options.components) {
     for (const identity of COMPONENT_IDENTITIES)
