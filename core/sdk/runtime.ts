@@ -337,6 +337,12 @@ export interface ContainerRuntime {
   podSandboxStats(id: string): Promise<PodSandboxStats>;
 
   /**
+   * Only runtimes that simulate containers (runtime-simulated, scripted by annotations): the
+   * outcome of a container's probe, answered instead of running it (there is nothing to reach).
+   */
+  simulateProbe?(id: string, kind: 'liveness' | 'readiness' | 'startup'): boolean;
+
+  /**
    * Release the runtime. `stopAll`: also stop and remove every sandbox and container and whatever
    * host state they needed (the node is going away). Without it (a kubelet restart or crash),
    * containers keep running and a runtime opened later on the same rootDir adopts them.

@@ -4,8 +4,19 @@
  * which every start of the CLI reads). `--config DIR` is the seed's manifest directory
  * (--pod-manifest-path); `--config FILE` is Skiff's config file.
  */
-import { Command, Option } from 'skiff/sdk/cli';
+import { Command, InvalidArgumentError, Option } from 'skiff/sdk/cli';
 import { KUBELET_FLAGS } from './config.js';
+
+/** Simulated nodes cost 10–25 KB each idle (the goal: ≤ 100 KB); 10,000 in one process is a sane ceiling. */
+const MAX_NODES = 10_000;
+
+function nodeCount(raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > MAX_NODES) {
+    throw new InvalidArgumentError(`expected a whole number of nodes from 1 to ${MAX_NODES}`);
+  }
+  return n;
+}
 
 export type FlagAttributes = [string, (typeof KUBELET_FLAGS)[number]][];
 
@@ -15,7 +26,9 @@ export function kubeletCommand(): Command {
     .option('--kubeconfig <file>', 'how to reach the API server, and who this node is (system:node:<name>)')
     .option('--config <path>', "a directory: static pod manifests (the seed's --config); a file: Skiff's config file")
     .option('--data-dir <dir>', 'default parent of --root-dir (default: ./data, or server.dataDir in the config)')
-    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');
+    .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info')
+    .option('--nodes <n>', 'with --runtime simulated: how many nodes this process runs (default 1)', nodeCount)
+    .option('--name-prefix <prefix>', 'with --nodes: the nodes are <prefix>0 … <prefix>N-1 (default <node name>-)');
   const attributes: FlagAttributes = [];
   for (const spec of KUBELET_FLAGS) {
     if (!spec.roles?.includes('kubelet')) continue;

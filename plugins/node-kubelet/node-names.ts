@@ -11,6 +11,17 @@ export function hostNodeName(name = hostname()): string {
   return cleaned || 'node';
 }
 
+/**
+ * The nodes of one `skiff kubelet --nodes N` process: `<prefix>0` … `<prefix>N-1` (ordinals from 0,
+ * as a StatefulSet names its pods); without a prefix, one node keeps its own name and several are
+ * `<name>-0` … `<name>-N-1`.
+ */
+export function simulatedNodeNames(count: number, prefix: string | undefined, name: string): string[] {
+  if (prefix === undefined && count === 1) return [name];
+  const base = prefix ?? `${name}-`;
+  return Array.from({ length: count }, (_, i) => `${base}${i}`);
+}
+
 export function nodeUser(nodeName: string): UserInfo {
   return { name: `system:node:${nodeName}`, groups: ['system:nodes', 'system:authenticated'] };
 }

@@ -3,6 +3,9 @@
  * client from --kubeconfig, the node name from the credentials (`system:node:<name>`) unless
  * --hostname-override gives one, then one Kubelet until a signal.
  *
+ * With `--runtime simulated`, `--nodes N` nodes (multi/host.ts) share the process and its one
+ * kubeconfig instead.
+ *
  * SIGTERM/SIGINT stop the node: its pods stop within shutdownGracePeriod and the runtime removes
  * what it made. A kubelet killed (kill -9) leaves its pods running; started again on the same
  * root dir, it adopts them.
@@ -17,11 +20,15 @@ import { type RuntimeProvider, runtimeKey } from 'skiff/sdk/runtime';
 import type { FlagAttributes } from './command.js';
 import type { KubeletConfig } from './config.js';
 import { Kubelet } from './kubelet.js';
-import { hostNodeName } from './node-names.js';
+import { SimulatedNodes } from './multi/host.js';
+import { hostNodeName, simulatedNodeNames } from './node-names.js';
 import { KUBELET_VERSION } from './node-status.js';
 
 interface Options {
   kubeconfig?: string;
+  /** Simulated nodes this process runs, and their name prefix (command.ts). */
+  nodes?: number;
+  namePrefix?: string;
   config?: string;
   dataDir?: string;
   logLevel: string;
@@ -67,18 +74,33 @@ export async function runKubelet(opts: Options, attributes: FlagAttributes): Pro
     logger,
   });
   const config = components.configOf<KubeletConfig>('node-kubelet')!;
+  if ((opts.nodes ?? 1) > 1 && config.runtime !== 'simulated') {
+    await components.close();
+    throw new SkiffError(
+      'SKIFF_KUBELET_NODES_NEED_SIMULATED',
+      `--nodes ${opts.nodes} runs several nodes in one process, which only the simulated runtime can (runtime "${config.runtime}" runs real pods per node)`,
+      'add --runtime simulated, or run one skiff kubelet per node',
+    );
+  }
   const client = fromKubeconfig(opts.kubeconfig, { userAgent: `kubelet/${KUBELET_VERSION}` });
   const abort = new AbortController();
-  let kubelet: Kubelet | undefined;
+  let kubelet: Kubelet | SimulatedNodes | undefined;
+  const writers: HttpsClient[] = [];
   stopOnSignals(logger, 'stopping the node: its pods stop', async () => {
     abort.abort();
     await kubelet?.stop({ stopPods: true });
     client.close();
+    for (const writer of writers) writer.close();
     await components.close();
   });
   try {
     const provider = components.use<RuntimeProvider>(runtimeKey(config.runtime));
     const identity = await whoAmI(client, abort.signal, logger);
+    if (config.runtime === 'simulated') {
+      kubelet = simulatedNodes(opts, config, { provider, identity, client, writers, logger }, components.dataDir);
+      if (!abort.signal.aborted) await kubelet.start();
+      return;
+    }
     const nodeName = nodeNameFor(config, identity, logger);
     kubelet = new Kubelet({
       nodeName,
@@ -111,6 +133,53 @@ function nodeNameFor(config: KubeletConfig, user: string | undefined, logger: Lo
   if (!fromIdentity)
     logger.warn({ user }, "the kubeconfig's user is not system:node:<name>: the Node authorizer grants it nothing");
   return name;
+}
+
+/** `--runtime simulated`: the process's N nodes, named by --name-prefix, sharing its kubeconfig. */
+function simulatedNodes(
+  opts: Options,
+  config: KubeletConfig,
+  deps: { provider: RuntimeProvider; identity?: string; client: HttpsClient; writers: HttpsClient[]; logger: Logger },
+  dataDir: string,
+): SimulatedNodes {
+  const { identity, logger } = deps;
+  const count = opts.nodes ?? 1;
+  const base = count > 1 ? (config.hostnameOverride ?? hostNodeName()) : nodeNameFor(config, identity, logger);
+  const names = simulatedNodeNames(count, opts.namePrefix, base);
+  if (count > 1) warnSharedIdentity(identity, logger);
+  return new SimulatedNodes({
+    names,
+    provider: deps.provider,
+    config,
+    rootDir: config.rootDir ?? join(dataDir, 'kubelet'),
+    clientFor: writerFor(names, opts.kubeconfig!, deps.writers),
+    watcher: deps.client,
+    logger,
+  });
+}
+
+/** Nodes per HTTPS client of their own: each client keeps at most 16 connections, too few for a thousand nodes' writes. */
+const NODES_PER_WRITER = 250;
+
+/** The client each simulated node writes with: the nodes split over a few HTTPS clients of the same kubeconfig. */
+function writerFor(
+  names: readonly string[],
+  kubeconfig: string,
+  writers: HttpsClient[],
+): (name: string) => HttpsClient {
+  const count = Math.ceil(names.length / NODES_PER_WRITER);
+  for (let i = 0; i < count; i++) writers.push(fromKubeconfig(kubeconfig, { userAgent: `kubelet/${KUBELET_VERSION}` }));
+  const index = new Map(names.map((name, i) => [name, writers[i % count]!]));
+  return (name) => index.get(name)!;
+}
+
+/** Several nodes share the kubeconfig's identity: a single node's credentials cannot write the others. */
+function warnSharedIdentity(user: string | undefined, logger: Logger): void {
+  if (!user?.startsWith('system:node:')) return;
+  logger.warn(
+    { user },
+    'the simulated nodes share one kubeconfig, whose user is a single node: the Node authorizer refuses the others; use a kubeconfig in system:masters (skiff kubeconfig --user sim-kubelet --group system:masters)',
+  );
 }
 
 const SELF_REVIEWS = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' };
