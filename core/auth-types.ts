@@ -90,6 +90,12 @@ export interface AdmissionAttributes {
 export interface AdmissionPlugin {
   name: string;
   handles?(operation: AdmissionOperation): boolean;
+  /**
+   * The subresources whose POSTs this plugin also sees (e.g. 'token' of serviceaccounts, 'binding'
+   * of pods). Their bodies are not the resource's objects (a TokenRequest, a Binding), so a plugin
+   * that never asked for them is not shown them; writes of the resource and its status it always sees.
+   */
+  subresourceCreates?: readonly string[];
   admit?(attributes: AdmissionAttributes): void | Promise<void>;
   validate?(attributes: AdmissionAttributes): void | Promise<void>;
 }

@@ -54,9 +54,12 @@ export async function serveSubresource(
     case 'update':
       if (!h.update) throw errors.methodNotAllowed();
       return { code: 200, body: await h.update({ ...base, body: requireObject(call.body) }) };
-    case 'create':
+    case 'create': {
       if (!h.create) throw errors.methodNotAllowed();
-      return created(await h.create({ ...base, body: requireObject(call.body) }));
+      const body = requireObject(call.body);
+      await served.store.admitSubresourceCreate(scope, info.subresource, info.name, body);
+      return created(await h.create({ ...base, body }));
+    }
     case 'patch': {
       if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
       servedPatchType(call.patchType, fields);

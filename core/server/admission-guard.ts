@@ -33,6 +33,10 @@ export function guardAdmission(
   if (!step) return undefined;
   const call = step.bind(plugin);
   const handles = plugin.handles?.bind(plugin);
+  const subresourceCreates = new Set(plugin.subresourceCreates ?? []);
+  const skips = (a: AdmissionAttributes) =>
+    (handles && !handles(a.operation)) ||
+    (a.operation === 'CREATE' && a.subresource !== '' && !subresourceCreates.has(a.subresource));
   const deadlines = new Deadlines(policy.timeoutSeconds * 1000, plugin.name);
 
   const failed = (err: unknown) => failure(err, plugin.name, phase, policy, logger);
@@ -41,7 +45,7 @@ export function guardAdmission(
   return (attributes) => {
     let answer: unknown;
     try {
-      if (handles && !handles(attributes.operation)) return undefined;
+      if (skips(attributes)) return undefined;
       answer = call(attributes);
       if (!isPromise(answer)) {
         check(attributes, answer);

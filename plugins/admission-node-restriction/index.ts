@@ -7,6 +7,7 @@
 import { type AdmissionAttributes, definePlugin, forbidden, type KubeObject, type UserInfo } from 'skiff/sdk';
 import { nodeWriteRefusal } from './nodes.js';
 import { labelsEqual, mirrorPodRefusal, nodeNameOfPod } from './pods.js';
+import { tokenRequestRefusal } from './tokens.js';
 
 const NODE_PREFIX = 'system:node:';
 const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -83,6 +84,7 @@ export default definePlugin({
       if (group === '' && resource === 'pods') return admitPod(a, node, nodes, pods);
       if (group === '' && resource === 'nodes')
         return nodeWriteRefusal(node, a.operation, a.name, a.object, a.oldObject);
+      if (group === '' && resource === 'serviceaccounts') return tokenRequestRefusal(a, node, pods);
       if (group === '' && resource === 'persistentvolumeclaims' && a.subresource !== 'status')
         return 'may only update PVC status';
       if (group === 'coordination.k8s.io' && resource === 'leases') return admitLease(a, node);
@@ -94,6 +96,8 @@ export default definePlugin({
     ctx.provide.admission({
       name: 'NodeRestriction',
       handles: (op) => op !== 'CONNECT',
+      // TokenRequests (serviceaccounts/token); upstream also sees pods/eviction, which Skiff does not serve.
+      subresourceCreates: ['token'],
       admit: async (a) => {
         const refusal = await check(a);
         if (refusal) throw forbidden(a, refusal);

@@ -10,7 +10,8 @@ import { definePlugin, errors, type FlagSpec, type PluginContext, SkiffError } f
 import type { KubeObject, SubresourceRequest } from 'skiff/sdk/api';
 import { bearerToken, PKI, type ServiceAccountKeyPair } from 'skiff/sdk/auth';
 import { z } from 'zod';
-import { authenticateToken, type BoundObject, issueToken, type Lookup, type TokenSettings } from './tokens.js';
+import { binding } from './binding.js';
+import { authenticateToken, issueToken, type Lookup, type TokenSettings } from './tokens.js';
 
 const configSchema = z
   .object({
@@ -110,7 +111,7 @@ export default definePlugin({
       keyId: createHash('sha256').update(der).digest('base64url'),
     };
     const lookup: Lookup = async (kind, namespace, name) => {
-      const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets' }[kind];
+      const plural = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets', Node: 'nodes' }[kind];
       return ctx.api.cached.get('', 'v1', plural, namespace, name);
     };
     ctx.provide.authenticator((request) => {
@@ -146,7 +147,8 @@ async function tokenRequest(
   }
   const audiences =
     Array.isArray(spec.audiences) && spec.audiences.length ? (spec.audiences as string[]) : settings.audiences;
-  const boundObject = await bound(spec.boundObjectReference, req.namespace, lookup);
+  // Upstream's TokenRequestSpec names it boundObjectRef (kubectl create token --bound-object-kind).
+  const { boundObject, node } = await binding(spec.boundObjectRef, req.name, req.namespace, lookup);
   const expirationSeconds = Math.min(requested, maxExpiration);
   const { token, expirationTimestamp } = issueToken(settings, {
     namespace: req.namespace,
@@ -154,6 +156,7 @@ async function tokenRequest(
     audiences,
     expirationSeconds,
     boundObject,
+    node,
   });
   return {
     apiVersion: 'authentication.k8s.io/v1',
@@ -163,33 +166,7 @@ async function tokenRequest(
       namespace: req.namespace,
       creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     },
-    spec: { audiences, expirationSeconds, boundObjectReference: spec.boundObjectReference ?? null },
+    spec: { audiences, expirationSeconds, boundObjectRef: spec.boundObjectRef ?? null },
     status: { token: req.dryRun ? '' : token, expirationTimestamp },
   } as KubeObject;
-}
-
-async function bound(ref: unknown, namespace: string, lookup: Lookup): Promise<BoundObject | undefined> {
-  if (!ref || typeof ref !== 'object') return undefined;
-  const r = ref as { kind?: string; name?: string; uid?: string };
-  if (r.kind !== 'Pod' && r.kind !== 'Secret') {
-    throw errors.invalid('TokenRequest', 'authentication.k8s.io', '', [
-      {
-        type: 'FieldValueNotSupported',
-        field: 'spec.boundObjectReference.kind',
-        value: r.kind,
-        supported: ['Pod', 'Secret'],
-      },
-    ]);
-  }
-  const found = await lookup(r.kind, namespace, r.name ?? '');
-  const resource = { group: '', resource: r.kind === 'Pod' ? 'pods' : 'secrets' };
-  if (!found) throw errors.notFound(resource, r.name ?? '');
-  if (r.uid && r.uid !== found.metadata.uid) {
-    throw errors.conflict(
-      resource,
-      r.name ?? '',
-      `the UID in the bound object reference (${r.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
-    );
-  }
-  return { kind: r.kind, name: found.metadata.name!, uid: found.metadata.uid! };
 }

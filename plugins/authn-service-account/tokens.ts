@@ -20,9 +20,15 @@ export interface TokenSettings {
 }
 
 export interface BoundObject {
-  kind: 'Pod' | 'Secret';
+  kind: 'Pod' | 'Secret' | 'Node';
   name: string;
   uid: string;
+}
+
+/** The node a token names: the one it is bound to, or its pod's (uid unknown when that Node is missing). */
+export interface NodeClaim {
+  name: string;
+  uid?: string;
 }
 
 interface KubernetesClaims {
@@ -30,6 +36,7 @@ interface KubernetesClaims {
   serviceaccount: { name: string; uid: string };
   pod?: { name: string; uid: string };
   secret?: { name: string; uid: string };
+  node?: NodeClaim;
 }
 
 export interface IssueRequest {
@@ -38,6 +45,7 @@ export interface IssueRequest {
   audiences: string[];
   expirationSeconds: number;
   boundObject?: BoundObject;
+  node?: NodeClaim;
   now?: Date;
 }
 
@@ -50,6 +58,7 @@ export function issueToken(s: TokenSettings, r: IssueRequest): { token: string; 
   };
   if (r.boundObject?.kind === 'Pod') claims.pod = { name: r.boundObject.name, uid: r.boundObject.uid };
   if (r.boundObject?.kind === 'Secret') claims.secret = { name: r.boundObject.name, uid: r.boundObject.uid };
+  if (r.node) claims.node = r.node.uid ? { name: r.node.name, uid: r.node.uid } : { name: r.node.name };
   const token = jwt.sign(
     {
       aud: r.audiences,
@@ -69,7 +78,7 @@ export function issueToken(s: TokenSettings, r: IssueRequest): { token: string; 
 
 /** Looks objects up so a token dies with what it is bound to; undefined = not found. */
 export type Lookup = (
-  kind: 'ServiceAccount' | 'Pod' | 'Secret',
+  kind: 'ServiceAccount' | 'Pod' | 'Secret' | 'Node',
   namespace: string,
   name: string,
 ) => Promise<KubeObject | undefined>;
@@ -139,12 +148,13 @@ async function userOf(payload: jwt.JwtPayload, lookup: Lookup): Promise<Authenti
   const k8s = payload['kubernetes.io'] as KubernetesClaims | undefined;
   if (!k8s?.namespace || !k8s.serviceaccount?.name)
     return { error: 'service account token has no kubernetes.io claims' };
-  const check = async (kind: 'ServiceAccount' | 'Pod' | 'Secret', ref: { name: string; uid: string }) => {
-    const found = await lookup(kind, k8s.namespace, ref.name).catch((err: unknown) => {
+  const check = async (kind: 'ServiceAccount' | 'Pod' | 'Secret' | 'Node', ref: { name: string; uid?: string }) => {
+    const namespace = kind === 'Node' ? '' : k8s.namespace;
+    const found = await lookup(kind, namespace, ref.name).catch((err: unknown) => {
       if (isStatusError(err) && err.code === 404) return undefined;
       throw err;
     });
-    if (!found) return `${kind.toLowerCase()} ${k8s.namespace}/${ref.name} has been deleted`;
+    if (!found) return `${kind.toLowerCase()} ${namespace ? `${namespace}/` : ''}${ref.name} has been deleted`;
     if (found.metadata.uid !== ref.uid) {
       return `${kind.toLowerCase()} UID (${found.metadata.uid}) does not match claim (${ref.uid})`;
     }
@@ -153,7 +163,9 @@ async function userOf(payload: jwt.JwtPayload, lookup: Lookup): Promise<Authenti
   const problem =
     (await check('ServiceAccount', k8s.serviceaccount)) ??
     (k8s.pod ? await check('Pod', k8s.pod) : undefined) ??
-    (k8s.secret ? await check('Secret', k8s.secret) : undefined);
+    (k8s.secret ? await check('Secret', k8s.secret) : undefined) ??
+    // A token bound to a node dies with it; a pod's node is only named (upstream checks the pod).
+    (k8s.node && !k8s.pod ? await check('Node', k8s.node) : undefined);
   if (problem) return { error: `service account token is no longer valid: ${problem}` };
   const user: UserInfo = {
     name: `system:serviceaccount:${k8s.namespace}:${k8s.serviceaccount.name}`,
@@ -164,6 +176,10 @@ async function userOf(payload: jwt.JwtPayload, lookup: Lookup): Promise<Authenti
   if (k8s.pod) {
     user.extra!['authentication.kubernetes.io/pod-name'] = [k8s.pod.name];
     user.extra!['authentication.kubernetes.io/pod-uid'] = [k8s.pod.uid];
+  }
+  if (k8s.node) {
+    user.extra!['authentication.kubernetes.io/node-name'] = [k8s.node.name];
+    if (k8s.node.uid) user.extra!['authentication.kubernetes.io/node-uid'] = [k8s.node.uid];
   }
   if (payload.jti) user.extra!['authentication.kubernetes.io/credential-id'] = [`JTI=${payload.jti}`];
   return { user };

@@ -86,6 +86,39 @@ describe('guardAdmission (the guard itself)', () => {
     ).to.throw(/admission plugin "P" failed: boom/);
   });
 
+  it('shows a subresource POST (a TokenRequest, a Binding) only to a plugin that names that subresource', () => {
+    const seen: string[] = [];
+    const tokenCreate = () => ({
+      ...attributes(),
+      resource: { group: '', version: 'v1', resource: 'serviceaccounts' },
+      subresource: 'token',
+      kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' },
+    });
+    const plugin = (name: string, subresourceCreates?: string[]): AdmissionPlugin => ({
+      name,
+      subresourceCreates,
+      admit: (a) => {
+        seen.push(`${name}:${a.subresource || a.kind.kind}`);
+      },
+    });
+    const policy = { failurePolicy: 'Fail', timeoutSeconds: 1 } as const;
+    for (const p of [plugin('plain'), plugin('tokens', ['token']), plugin('bindings', ['binding'])]) {
+      const step = guardAdmission(p, 'admit', policy, logger)!;
+      step(tokenCreate());
+      step(attributes());
+      step({ ...attributes(), operation: 'UPDATE', subresource: 'status' });
+    }
+    expect(seen).to.deep.equal([
+      'plain:Pod',
+      'plain:status',
+      'tokens:token',
+      'tokens:Pod',
+      'tokens:status',
+      'bindings:Pod',
+      'bindings:status',
+    ]);
+  });
+
   it('times out each hanging call at its own deadline, while calls that answer in time pass', async () => {
     const never = new Promise<void>(() => undefined);
     const step = guard((a) => (a.name === 'hang' ? never : new Promise<void>((r) => setTimeout(r, 20))));

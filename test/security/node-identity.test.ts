@@ -42,7 +42,13 @@ describe('attack catalogue: one node cannot act for another, or beyond its own p
   before(async () => {
     ts = await startTestServer({
       secure: true,
-      plugins: { 'authn-x509': {}, 'authz-node': {}, 'authz-bootstrap-roles': {}, 'admission-node-restriction': {} },
+      plugins: {
+        'authn-x509': {},
+        'authn-service-account': {},
+        'authz-node': {},
+        'authz-bootstrap-roles': {},
+        'admission-node-restriction': {},
+      },
     });
     const cert = (user: string, groups: string[]) =>
       issueCertificate(ts.pki!.ca, { commonName: user, organizations: groups, usage: 'client' });
@@ -107,6 +113,45 @@ describe('attack catalogue: one node cannot act for another, or beyond its own p
     const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: ['api'] } };
     const minted = await as(n1, '/api/v1/namespaces/default/serviceaccounts/builder/token', 'POST', body);
     expect(minted.status, minted.text).to.equal(403);
+  });
+
+  // The Node authorizer lets n1 mint tokens for "shared" because a pod on n1 runs as it. Bound to
+  // n2's pod of the same account, or to nothing, such a token would outlive n1's own pod and act
+  // for the account elsewhere. NodeRestriction (upstream's admitServiceAccount) sees the
+  // TokenRequest and demands a binding to a pod, by uid, scheduled on the asking node.
+  it("minting a token bound to another node's pod, or to no pod, is refused (NodeRestriction)", async () => {
+    const admin = ts.server.client();
+    const core = (resource: string) => ({ group: '', version: 'v1', resource });
+    await admin.create(core('serviceaccounts'), 'default', { metadata: { name: 'shared' } });
+    const onN1 = pod('runner', 'n1', { spec: { serviceAccountName: 'shared' } });
+    const onN2 = pod('victim', 'n2', { spec: { serviceAccountName: 'shared' } });
+    await admin.create(core('pods'), 'default', onN1 as never);
+    const victim = await admin.create(core('pods'), 'default', onN2 as never);
+    const path = '/api/v1/namespaces/default/serviceaccounts/shared/token';
+    const request = (boundObjectRef?: object) => ({
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: ['api'], ...(boundObjectRef ? { boundObjectRef } : {}) },
+    });
+    const ref = { apiVersion: 'v1', kind: 'Pod', name: 'victim', uid: victim.metadata.uid };
+    const elsewhere = await as(n1, path, 'POST', request(ref));
+    expect(elsewhere.status, elsewhere.text).to.equal(403);
+    expect(elsewhere.body.message).to.contain('node requested token bound to a pod scheduled on a different node');
+    const unbound = await as(n1, path, 'POST', request());
+    expect(unbound.status, unbound.text).to.equal(403);
+    expect(unbound.body.message).to.contain('node requested token not bound to a pod');
+    const noUid = await as(n1, path, 'POST', request({ apiVersion: 'v1', kind: 'Pod', name: 'runner' }));
+    expect(noUid.status, noUid.text).to.equal(403);
+    expect(noUid.body.message).to.contain('node requested token with a pod binding without a uid');
+    const runner = await admin.get(core('pods'), 'default', 'runner');
+    const own = await as(
+      n1,
+      path,
+      'POST',
+      request({ apiVersion: 'v1', kind: 'Pod', name: 'runner', uid: runner.metadata.uid }),
+    );
+    expect(own.status, own.text).to.equal(201);
+    expect(own.body.status.token).to.be.a('string').and.not.empty;
   });
 
   it('changing another Node is refused; its own status is allowed', async () => {

@@ -328,6 +328,27 @@ export class GenericStore implements ObjectStore {
       throw errors.invalid(this.definition.kind, this.definition.group, obj.metadata.name ?? '', fieldErrors);
   }
 
+  /**
+   * Admission of a POST to a subresource (serviceaccounts/token, pods/binding): the body is the
+   * subresource's own kind; the name is the parent object's, as upstream's attributes give them.
+   */
+  async admitSubresourceCreate(scope: WriteScope, subresource: string, name: string, body: KubeObject): Promise<void> {
+    const [group, version] = body.apiVersion?.includes('/') ? body.apiVersion.split('/') : ['', body.apiVersion ?? ''];
+    for (const phase of ['mutating', 'validating'] as const) {
+      await runAdmissionPhase(this.hooks, phase, {
+        operation: 'CREATE',
+        resource: this.admissionResource,
+        subresource,
+        kind: { group: group!, version: version!, kind: body.kind ?? '' },
+        namespace: scope.namespace,
+        name,
+        object: body,
+        user: scope.user,
+        dryRun: scope.dryRun,
+      });
+    }
+  }
+
   /** Undefined when admission is done at once (see runAdmissionPhase), else a promise. */
   private admit(
     operation: AdmissionOperation,

@@ -93,10 +93,10 @@ describe('plugins: authn-service-account', function () {
     await api(ts.url, 'POST', '/api/v1/namespaces/default/serviceaccounts', { metadata: { name: 'temp' } });
     const pod = await api(ts.url, 'POST', '/api/v1/namespaces/default/pods', {
       metadata: { name: 'bound' },
-      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      spec: { serviceAccountName: 'temp', containers: [{ name: 'c', image: 'busybox' }] },
     });
     const bound = await requestToken('temp', {
-      boundObjectReference: { kind: 'Pod', apiVersion: 'v1', name: 'bound', uid: pod.body.metadata.uid },
+      boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'bound', uid: pod.body.metadata.uid },
     });
     expect(bound.status, JSON.stringify(bound.body)).to.equal(201);
     const plain = await requestToken('temp');
