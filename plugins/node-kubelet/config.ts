@@ -66,6 +66,10 @@ export const kubeletConfigSchema = z
     relistPeriod: z.number().positive().default(1),
     /** How often every pod is synced even when nothing changed. */
     syncFrequency: z.number().positive().default(10),
+    /** Nameservers of ClusterFirst pods (upstream clusterDNS, --cluster-dns); empty: pods use the host's. */
+    clusterDNS: z.array(z.string().min(1)).default([]),
+    /** The cluster's domain, for pods' DNS search path (upstream clusterDomain, --cluster-domain). */
+    clusterDomain: z.string().min(1).default('cluster.local'),
     /** The kubelet's own server: TLS, authentication, authorization, streaming, stats (server/config.ts). */
     ...SERVER_CONFIG_SHAPE,
   })
@@ -193,5 +197,13 @@ export const KUBELET_FLAGS: readonly FlagSpec[] = [
     quantityBytes,
   ),
   flag('--container-log-max-files <n>', 'log files kept per container (default 5)', 'containerLogMaxFiles', count),
+  flag('--cluster-dns <ips>', "nameservers of ClusterFirst pods' resolv.conf (comma-separated)", 'clusterDNS', (raw) =>
+    raw.split(',').filter(Boolean),
+  ),
+  flag(
+    '--cluster-domain <domain>',
+    "the cluster's DNS domain, for pods' search path (default cluster.local)",
+    'clusterDomain',
+  ),
   ...SERVER_FLAGS,
 ];

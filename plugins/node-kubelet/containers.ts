@@ -14,6 +14,7 @@ import {
   type LinuxResources,
 } from 'skiff/sdk/runtime';
 import type { KubeletContext } from './context.js';
+import { withDnsMount } from './dns-config.js';
 import { ConfigError, containerEnv } from './env.js';
 import { containerFieldPath, podTarget } from './events.js';
 import { runHook } from './hooks.js';
@@ -114,7 +115,7 @@ export async function startContainer(ctx: KubeletContext, req: StartRequest): Pr
       args: env.args,
       env: env.env,
       workingDir: container.workingDir,
-      mounts: mountsFor(container, memo.volumes ?? new Map()),
+      mounts: await withDnsMount(ctx, pod, mountsFor(container, memo.volumes ?? new Map())),
       stdin: container.stdin,
       stdinOnce: container.stdinOnce,
       tty: container.tty,

@@ -146,6 +146,7 @@ export class NodeStatusManager {
     if (this.podCIDR) await this.deps.runtime.updateRuntimeConfig({ podCIDR: this.podCIDR });
     if (!config.registerNode) {
       this.node = existing;
+      if (existing) await this.report(true);
       return;
     }
     if (!existing) {
@@ -274,7 +275,11 @@ export class NodeStatusManager {
    * passed, or when `force`d; returns whether it wrote.
    */
   async report(force = false): Promise<boolean> {
-    if (!this.deps.config.registerNode) return false;
+    // Without --register-node no Node is created, but one an administrator made is kept up to date, as upstream.
+    if (!this.deps.config.registerNode && !this.node) {
+      this.node = await this.read();
+      if (!this.node) return false;
+    }
     const status = await this.status();
     const comparable = JSON.stringify(status, (k, v) => (k.endsWith('HeartbeatTime') ? undefined : v));
     const due = Date.now() - this.lastReport >= this.deps.config.nodeStatusReportFrequency * 1000;

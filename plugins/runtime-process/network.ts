@@ -7,7 +7,7 @@
  * addresses is dropped by the host.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { type Cidr, gatewayOf } from './cidr.js';
+import { type Cidr, gatewayOf, ipToNumber } from './cidr.js';
 import { run } from './host.js';
 
 export interface NetworkNames {
@@ -125,6 +125,21 @@ export class BridgeNetwork {
     if (lines.length) await run(this.ip, ['-force', '-batch', '-'], `${lines.join('\n')}\n`);
   }
 
+  /**
+   * The pod addresses inside `range` that namespaces of this prefix hold although no sandbox in
+   * `known` owns them: pods a runtime killed with its data dir left on the bridge. Handing such an
+   * address out again would put two pods on the bridge with one IP.
+   */
+  async strayAddresses(range: Cidr, known: Set<string>): Promise<Map<string, string>> {
+    const stray = new Map<string, string>();
+    for (const netns of listNetns(this.names.netnsPrefix).filter((n) => !known.has(n))) {
+      const out = await run(this.ip, ['-n', netns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+      const address = / inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1];
+      if (address && inRange(range, address)) stray.set(netns, address);
+    }
+    return stray;
+  }
+
   /** The bridge (and with it the cluster route and gateway addresses) once no sandbox of this prefix is left. */
   removeBridgeIfUnused(): Promise<boolean> {
     const state = bridgeState(this.names.bridge);
@@ -158,4 +173,9 @@ export function vethCounters(veth: string): { rxBytes: number; txBytes: number }
   } catch {
     return undefined;
   }
+}
+
+function inRange(range: Cidr, address: string): boolean {
+  const n = ipToNumber(address);
+  return n >= range.base && n < range.base + range.size;
 }

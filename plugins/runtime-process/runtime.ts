@@ -29,7 +29,7 @@ import {
   type StreamSession,
 } from 'skiff/sdk/runtime';
 import { Cgroups } from './cgroups.js';
-import { AddressPool, contains, gatewayOf, parseCidr, translate } from './cidr.js';
+import { AddressPool, type Cidr, contains, gatewayOf, parseCidr, translate } from './cidr.js';
 import { type ProcessRuntimeConfig, processRuntimeConfig } from './config.js';
 import * as containers from './containers.js';
 import { containerOf, type RuntimeContext, sandboxOf, sandboxStatus } from './context.js';
@@ -159,7 +159,25 @@ export class ProcessRuntime implements ContainerRuntime {
     ctx.pool = new AddressPool(range, used);
     for (const s of ctx.sandboxes.values())
       if (s.state === 'ready' && s.poolAddress) ctx.pool.resumeAfter(s.poolAddress);
-    if (ctx.network) await ctx.network.ensureNode(range);
+    if (ctx.network) {
+      await this.skipStrayAddresses(range, used);
+      await ctx.network.ensureNode(range);
+    }
+  }
+
+  /** Addresses of this range held by namespaces no sandbox of this node owns stay unused, with a warning. */
+  private async skipStrayAddresses(range: Cidr, used: Set<string>): Promise<void> {
+    const { ctx } = this;
+    const known = new Set([...ctx.sandboxes.values()].flatMap((s) => (s.netns ? [s.netns] : [])));
+    const stray = await ctx.network!.strayAddresses(range, known);
+    if (!stray.size) return;
+    for (const address of stray.values()) used.add(address);
+    ctx.logger.warn(
+      { node: ctx.nodeName, namespaces: Object.fromEntries(stray) },
+      `network namespaces no sandbox of this node owns hold addresses of its range ${range.text} ` +
+        '(left by a runtime that was killed?); those addresses are not handed out. ' +
+        `Remove them when nothing runs in them: ip netns del <name>, or sweep the prefix "${ctx.config.prefix}"`,
+    );
   }
 
   async resolveImage(image: string, command?: string[]): Promise<ImageInfo> {

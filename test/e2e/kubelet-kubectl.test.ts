@@ -9,6 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -54,6 +55,36 @@ describe('e2e: kubectl against skiff up --nodes 2, and skiff kubelet', function 
   const podTable = async (name: string) =>
     (await ok(['get', 'pod', name, '--no-headers', '-o', 'wide'])).trim().split(/\s+/);
   const jsonpath = (name: string, path: string) => ok(['get', 'pod', name, '-o', `jsonpath={${path}}`]);
+  /** A JSON POST with the admin kubeconfig's client certificate, or with a bearer token only. */
+  const post = (path: string, body: unknown, token?: string) => {
+    const config = parseYaml(readFileSync(kubeconfig, 'utf8'));
+    const user = config.users[0].user;
+    const server = new URL(config.clusters[0].cluster.server);
+    const pem = (b64: string) => Buffer.from(b64, 'base64').toString();
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read field by field
+    return new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: server.hostname,
+          port: server.port,
+          path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          ca: pem(config.clusters[0].cluster['certificate-authority-data']),
+          ...(token ? {} : { cert: pem(user['client-certificate-data']), key: pem(user['client-key-data']) }),
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  };
 
   before(async function () {
     if (!isRoot || !kubectlPath) {
@@ -120,7 +151,10 @@ describe('e2e: kubectl against skiff up --nodes 2, and skiff kubelet', function 
       await p.exited(20_000).catch(() => undefined);
     }
     killAll(processes);
-    if (runtime) await sweepProcessRuntime({ ...runtime, loopbackCIDR: runtime.loopbackCIDR }, []);
+    const roots = dir
+      ? ['e2e-1', 'e2e-2'].map((n) => join(dir, 'data', 'kubelet', n)).concat(join(dir, 'ext-root'))
+      : [];
+    if (runtime) await sweepProcessRuntime(runtime, roots);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -170,8 +204,71 @@ describe('e2e: kubectl against skiff up --nodes 2, and skiff kubelet', function 
     const token = readFileSync(join(files, 'token'), 'utf8');
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
     expect(claims.sub).to.equal('system:serviceaccount:default:default');
+    // Bound to the pod (spec.boundObjectRef): the token dies with it.
+    expect(claims['kubernetes.io'].pod).to.deep.equal({ name: 'web', uid });
     expect(readFileSync(join(files, 'ca.crt'), 'utf8')).to.contain('BEGIN CERTIFICATE');
     expect(readFileSync(join(files, 'namespace'), 'utf8')).to.equal('default');
+  });
+
+  it('kubectl create token --bound-object-kind Pod binds the token to the pod; another account may not', async () => {
+    const uid = await jsonpath('web', '.metadata.uid');
+    const token = await ok(['create', 'token', 'default', '--bound-object-kind', 'Pod', '--bound-object-name', 'web']);
+    const claims = JSON.parse(Buffer.from(token.trim().split('.')[1]!, 'base64url').toString());
+    expect(claims['kubernetes.io'].pod).to.deep.equal({ name: 'web', uid });
+    await ok(['create', 'serviceaccount', 'other']);
+    const refused = await kubectl([
+      'create',
+      'token',
+      'other',
+      '--bound-object-kind',
+      'Pod',
+      '--bound-object-name',
+      'web',
+    ]);
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.contain(
+      'cannot bind token for serviceaccount "other" to pod running with different serviceaccount name',
+    );
+    // Over HTTPS as the admin: `kubectl create --raw` sends no Content-Type, which Skiff refuses.
+    const request = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { boundObjectRef: { apiVersion: 'v1', kind: 'ConfigMap', name: 'site' } },
+    };
+    const wrongKind = await post('/api/v1/namespaces/default/serviceaccounts/default/token', request);
+    expect(wrongKind.status).to.equal(400);
+    expect(wrongKind.body.message).to.equal(
+      'cannot bind token for serviceaccount "default" to object of type /v1, Kind=ConfigMap',
+    );
+  });
+
+  it('kubectl create token --bound-object-kind Node: the node named in the token and in the user, as 1.32', async () => {
+    const nodeUid = (await ok(['get', 'node', 'e2e-2', '-o', 'jsonpath={.metadata.uid}'])).trim();
+    const token = (
+      await ok(['create', 'token', 'default', '--bound-object-kind', 'Node', '--bound-object-name', 'e2e-2'])
+    ).trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(claims['kubernetes.io'].node).to.deep.equal({ name: 'e2e-2', uid: nodeUid });
+    const review = await post(
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+      {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'SelfSubjectReview',
+      },
+      token,
+    );
+    expect(review.status, JSON.stringify(review.body)).to.equal(201);
+    expect(review.body.status.userInfo.extra).to.deep.include({
+      'authentication.kubernetes.io/node-name': ['e2e-2'],
+      'authentication.kubernetes.io/node-uid': [nodeUid],
+    });
+    // A token bound to a pod names the pod's node too.
+    const podToken = (
+      await ok(['create', 'token', 'default', '--bound-object-kind', 'Pod', '--bound-object-name', 'web'])
+    ).trim();
+    const podClaims = JSON.parse(Buffer.from(podToken.split('.')[1]!, 'base64url').toString());
+    const e2e1 = (await ok(['get', 'node', 'e2e-1', '-o', 'jsonpath={.metadata.uid}'])).trim();
+    expect(podClaims['kubernetes.io'].node).to.deep.equal({ name: 'e2e-1', uid: e2e1 });
   });
 
   it('kubectl get shows CrashLoopBackOff, Completed and Error as upstream', async () => {

@@ -5,7 +5,7 @@
  * Back-offs and periods are short through the config (the test-only knobs), never by waiting.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -47,6 +47,9 @@ export interface KubeletHarness {
   /** Starts a kubelet named `name` (root dir of its own, unless given); stopped by close(). */
   kubelet(name: string, config?: Partial<KubeletConfig>, rootDir?: string): Promise<Kubelet>;
   roots: string[];
+  /** Stops every kubelet (and its pods) and the server, sweeping nothing: what a test checks for leftovers. */
+  stop(): Promise<void>;
+  /** stop(), then the runtime's sweep of the prefix and the root dirs, whatever happened before. */
   close(): Promise<void>;
 }
 
@@ -69,6 +72,14 @@ export async function startHarness(extraPlugins: Record<string, unknown> = {}): 
   });
   const kubelets: Kubelet[] = [];
   const roots: string[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    stopped ??= (async () => {
+      await Promise.allSettled(kubelets.map((k) => k.stop({ stopPods: true })));
+      await server.close();
+    })();
+    await stopped;
+  };
   const logger = pino({ level: process.env.SKIFF_TEST_LOG ?? 'silent' });
   return {
     server,
@@ -92,12 +103,15 @@ export async function startHarness(extraPlugins: Record<string, unknown> = {}): 
       await kubelet.start();
       return kubelet;
     },
+    stop,
     async close() {
-      await Promise.allSettled(kubelets.map((k) => k.stop({ stopPods: true })));
-      await server.close();
-      await sweepProcessRuntime(runtimeConfig, []);
-      unmountUnder(roots);
-      for (const root of roots) rmSync(root, { recursive: true, force: true });
+      // Whatever fails on the way, the sweep runs: no process, namespace or link outlives the test.
+      try {
+        await stop();
+      } finally {
+        unmountUnder(roots);
+        await sweepProcessRuntime(runtimeConfig, roots);
+      }
     },
   };
 }

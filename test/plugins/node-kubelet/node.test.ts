@@ -35,7 +35,6 @@ const LEASES = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases'
 describe('node-kubelet: nodes', function () {
   this.timeout(60_000);
   let h: KubeletHarness;
-  let closed = false;
 
   before(async function () {
     if (!isRoot) {
@@ -46,7 +45,7 @@ describe('node-kubelet: nodes', function () {
   });
 
   after(async () => {
-    if (!closed) await h?.close();
+    await h?.close();
   });
 
   it('registers its Node: capacity, allocatable, addresses, nodeInfo, conditions, labels, taints, pod range', async () => {
@@ -90,6 +89,25 @@ describe('node-kubelet: nodes', function () {
       'PIDPressure=False KubeletHasSufficientPID',
       'Ready=True KubeletReady',
     ]);
+  });
+
+  it('with --register-node=false creates no Node, but keeps one an administrator made up to date', async () => {
+    await h.kubelet('unregistered', { registerNode: false });
+    const missing = await h.admin.get(NODES, '', 'unregistered').then(
+      () => 'found',
+      (err: { code?: number }) => err.code,
+    );
+    expect(missing).to.equal(404);
+    await h.admin.create(NODES, '', { metadata: { name: 'unregistered' } });
+    const node = await waitFor(
+      'the kubelet to report on the Node it did not create',
+      () => h.admin.get(NODES, '', 'unregistered'),
+      (n) =>
+        (n.status as { conditions?: { type: string; status: string }[] })?.conditions?.some(
+          (c) => c.type === 'Ready' && c.status === 'True',
+        ) === true,
+    );
+    expect((node.status as { capacity?: Record<string, string> }).capacity).to.include.keys('cpu', 'memory', 'pods');
   });
 
   it('divides the machine between local nodes sharing it', async () => {
@@ -191,8 +209,8 @@ describe('node-kubelet: nodes', function () {
   });
 
   it('leaves no process, network namespace, link, route, cgroup or mount once its kubelets stop', async () => {
-    await h.close();
-    closed = true;
+    // Stopped as `skiff up` stops (no sweep): what the kubelets and the runtime removed themselves.
+    await h.stop();
     expect(leftovers(h.runtimeConfig.prefix, h.runtimeConfig.clusterCIDR)).to.deep.equal([]);
     for (const root of h.roots) expect(processesOf(root)).to.deep.equal([]);
     const mounts = readFileSync('/proc/mounts', 'utf8');

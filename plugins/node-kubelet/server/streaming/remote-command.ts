@@ -131,6 +131,7 @@ export async function runSession(
   } catch (err) {
     status = internalErrorStatus((err as Error).message);
   }
+  if (clientLeft) return;
   // Output ends with the process; a child it left holding stdout open does not hold the stream.
   await Promise.race([output, new Promise((r) => setTimeout(r, OUTPUT_GRACE_MS).unref())]);
   if (clientLeft) return;
