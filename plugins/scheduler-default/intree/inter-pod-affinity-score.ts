@@ -1,0 +1,138 @@
+/**
+ * InterPodAffinity, Score: the pod's preferred (anti-)affinity towards pods already running, and
+ * their preferred (anti-)affinity and required affinity (hardPodAffinityWeight) towards it, summed
+ * per topology domain, then scaled between the lowest and highest node.
+ */
+import { Code, MAX_NODE_SCORE, type SchedulerPlugin, status } from 'skiff/sdk/scheduler';
+import type { InternalHandle } from '../framework/handle.js';
+import type { NodeInformation } from '../model/node-info.js';
+import { type PodInformation, termMatches, type WeightedAffinityTerm } from '../model/pod-info.js';
+import type { Labels } from '../model/selectors.js';
+import { mergeNamespaces, namespaceLabels } from './affinity-namespaces.js';
+import type { Args } from './registry-types.js';
+
+const KEY = 'PreScoreInterPodAffinity';
+
+/** topologyKey → value → score. */
+type ScoreMap = Map<string, Map<string, number>>;
+
+function add(m: ScoreMap, key: string, value: string, delta: number): void {
+  let values = m.get(key);
+  if (!values) {
+    values = new Map();
+    m.set(key, values);
+  }
+  values.set(value, (values.get(value) ?? 0) + delta);
+}
+
+/** Per topology key, what one node's pods add (the node gives each key a single value). */
+type NodeTotals = Map<string, number>;
+
+function processTerms(
+  acc: NodeTotals,
+  terms: readonly WeightedAffinityTerm[],
+  target: PodInformation,
+  nsLabels: Labels | undefined,
+  sign: number,
+): void {
+  for (const { term, weight } of terms) {
+    if (termMatches(term, target, nsLabels))
+      acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + weight * sign);
+  }
+}
+
+interface Prepared {
+  pod: PodInformation;
+  preferred: WeightedAffinityTerm[];
+  preferredAnti: WeightedAffinityTerm[];
+  nsLabels: Labels | undefined;
+}
+
+function processExisting(acc: NodeTotals, p: Prepared, existing: PodInformation, hardWeight: number): void {
+  processTerms(acc, p.preferred, existing, undefined, 1);
+  processTerms(acc, p.preferredAnti, existing, undefined, -1);
+  if (hardWeight > 0) {
+    for (const term of existing.requiredAffinityTerms) {
+      if (termMatches(term, p.pod, p.nsLabels))
+        acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + hardWeight);
+    }
+  }
+  processTerms(acc, existing.preferredAffinityTerms, p.pod, p.nsLabels, 1);
+  processTerms(acc, existing.preferredAntiAffinityTerms, p.pod, p.nsLabels, -1);
+}
+
+/** A node's totals into the score map, under the node's value of each topology key. */
+function flush(m: ScoreMap, acc: NodeTotals, node: NodeInformation): void {
+  for (const [key, delta] of acc) {
+    const value = node.labels[key];
+    if (value !== undefined && delta !== 0) add(m, key, value, delta);
+  }
+  acc.clear();
+}
+
+function hasLabels(node: NodeInformation): boolean {
+  for (const _ in node.labels) return true;
+  return false;
+}
+
+export function interPodAffinityScoring(
+  args: Args,
+  handle: InternalHandle,
+): Pick<SchedulerPlugin, 'preScore' | 'score' | 'normalizeScore'> {
+  const hardWeight = Number(args.hardPodAffinityWeight ?? 1);
+  const ignoreExisting = args.ignorePreferredTermsOfExistingPods === true;
+  return {
+    preScore(state, pod, nodes) {
+      if (nodes.length === 0) return status(Code.Skip);
+      const p = pod as PodInformation;
+      const hasConstraints = p.preferredAffinityTerms.length > 0 || p.preferredAntiAffinityTerms.length > 0;
+      if (ignoreExisting && !hasConstraints) return status(Code.Skip);
+      const visit = hasConstraints ? handle.cache.nodeList() : handle.cache.havePodsWithAffinity();
+      if (visit.length === 0) return status(Code.Skip);
+      const prepared: Prepared = {
+        pod: p,
+        preferred: p.preferredAffinityTerms.map((w) => ({ term: mergeNamespaces(w.term, handle), weight: w.weight })),
+        preferredAnti: p.preferredAntiAffinityTerms.map((w) => ({
+          term: mergeNamespaces(w.term, handle),
+          weight: w.weight,
+        })),
+        nsLabels: namespaceLabels(handle, p.namespace),
+      };
+      const m: ScoreMap = new Map();
+      const acc: NodeTotals = new Map();
+      for (const node of visit) {
+        if (!hasLabels(node)) continue;
+        for (const existing of hasConstraints ? node.pods : node.podsWithAffinity)
+          processExisting(acc, prepared, existing, hardWeight);
+        flush(m, acc, node);
+      }
+      if (m.size === 0) return status(Code.Skip);
+      state.write(KEY, { scores: m } as { scores: ScoreMap });
+      return undefined;
+    },
+    score(state, _pod, node) {
+      const m = state.read<{ scores: ScoreMap }>(KEY)?.scores;
+      if (!m) return 0;
+      let score = 0;
+      const labels = (node as NodeInformation).labels;
+      for (const [key, values] of m) {
+        const v = labels[key];
+        if (v !== undefined) score += values.get(v) ?? 0;
+      }
+      return score;
+    },
+    normalizeScore(state, _pod, _nodes, scores) {
+      if (!state.read<{ scores: ScoreMap }>(KEY)) return;
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const s of scores) {
+        if (s > max) max = s;
+        if (s < min) min = s;
+      }
+      const diff = max - min;
+      for (let i = 0; i < scores.length; i++) {
+        scores[i] = diff > 0 ? Math.trunc(MAX_NODE_SCORE * ((scores[i]! - min) / diff)) : 0;
+      }
+    },
+  };
+}
