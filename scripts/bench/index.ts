@@ -42,6 +42,12 @@ const scenarios: [string, () => Promise<Row[]>][] = [
   ['runtime', () => benchRuntime()], // opt-in (needs root): npm run bench -- runtime
   ['startup', () => benchStartup()],
   ['overload', () => benchOverload()],
+  ['scheduler', async () => (await import('./scheduler.js')).benchScheduler()], // opt-in: npm run bench -- scheduler
+  ['controllers', async () => (await import('./controllers.js')).benchControllers()], // opt-in: npm run bench -- controllers
+  ['kubelet-server', async () => (await import('./kubelet-server.js')).benchKubeletServer()], // opt-in (needs root)
+  ['kubelet', async () => (await import('./kubelet.js')).benchKubelet()], // opt-in: pod start (root), 1,000 simulated nodes
+  ['services', async () => (await import('./services.js')).benchServices(seconds)], // opt-in: npm run bench -- services
+  ['proxy', async () => (await import('./proxy.js')).benchProxy(seconds)], // opt-in (needs root): npm run bench -- proxy
 ];
 
 const rows: Row[] = [];
