@@ -229,7 +229,7 @@ export class PodManager implements WorkerHost {
     this.shutdownCap = grace;
     const workers = [...this.workers.values()];
     for (const w of workers) w.kick();
-    await Promise.all(workers.map((w) => w.idle()));
+    await Promise.all(workers.map((w) => Promise.all([w.idle(), w.cutGraceShort(grace)])));
   }
 
   /** Waits for the work under way (tests, and a stop that leaves pods running). */

@@ -51,6 +51,8 @@ export class PodWorker {
   private wakeTimer?: NodeJS.Timeout;
   private done = false;
   private lastError?: string;
+  /** Set while a deletion's containers are being stopped (with the pod's own grace period). */
+  private stopping = false;
 
   constructor(
     private readonly host: WorkerHost,
@@ -89,6 +91,21 @@ export class PodWorker {
     clearTimeout(this.wakeTimer);
     this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, when - Date.now()) + 50);
     this.wakeTimer.unref?.();
+  }
+
+  /**
+   * The node is going away while this pod's deletion waits out a longer grace period (30 s by
+   * default, a process ignoring SIGTERM): its containers get at most `cap` seconds from now.
+   */
+  async cutGraceShort(cap: number): Promise<void> {
+    if (!this.stopping) return;
+    try {
+      const state = await podRuntimeState(this.host.ctx.runtime, this.uid);
+      await killPod(this.host.ctx, this.pod, state, { grace: cap, override: cap });
+    } catch (err) {
+      // The deletion under way still ends with its own SIGKILL; the node only waits longer.
+      this.host.logger.warn({ err, pod: this.pod.metadata?.name }, 'could not cut a deleted pod short at shutdown');
+    }
   }
 
   /** Resolves when the work under way is done. */
@@ -147,8 +164,14 @@ export class PodWorker {
     const { ctx, probes } = this.host;
     const pod = this.pod;
     let state = await podRuntimeState(ctx.runtime, this.uid);
-    await killPod(ctx, pod, state, { grace: Math.max(1, gracePeriodOf(pod)) });
+    this.stopping = true;
+    try {
+      await killPod(ctx, pod, state, { grace: Math.max(1, gracePeriodOf(pod)) });
+    } finally {
+      this.stopping = false;
+    }
     probes.removePod(this.uid);
+    if (this.host.shutdownGrace() !== undefined) return this.shutdown();
     state = await podRuntimeState(ctx.runtime, this.uid);
     const before = isStaticPod(pod) ? this.memo.lastStatus : pod.status;
     const status = generatePodStatus({

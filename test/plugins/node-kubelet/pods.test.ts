@@ -5,7 +5,7 @@
  * config errors; graceful deletion; the kubelet's own admission (--max-pods); postStart hooks.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -432,6 +432,43 @@ describe('node-kubelet: pods on real processes', function () {
     );
     expect(readFileSync(join(marks, 'log'), 'utf8').split('\n').filter(Boolean)).to.deep.equal(['prestop', 'term']);
     expect(processesOf(marker), 'SIGKILL ended what SIGTERM did not').to.deep.equal([]);
+  });
+
+  it('a node stopping cuts short a deletion still waiting out a long grace period (shutdownGracePeriod)', async () => {
+    const marks = join(scratch, 'lingering');
+    const marker = `lingering-${Date.now()}`;
+    const node = await h.kubelet('n-shut');
+    // Ignores SIGTERM, as node does as PID 1 of its namespace without a handler.
+    const ignoring = `const fs=require('fs');process.on('SIGTERM',()=>fs.appendFileSync('/marks/log','term\\n'));setInterval(()=>{},1000)`;
+    await h.admin.create(PODS, 'default', {
+      metadata: { name: 'lingering' },
+      spec: {
+        nodeName: 'n-shut',
+        terminationGracePeriodSeconds: 120,
+        volumes: [{ name: 'marks', hostPath: { path: marks, type: 'DirectoryOrCreate' } }],
+        containers: [
+          {
+            name: 'main',
+            image: 'node',
+            command: ['node', '-e', ignoring, marker],
+            volumeMounts: [{ name: 'marks', mountPath: '/marks' }],
+          },
+        ],
+      },
+    } as KubeObject);
+    await waitFor('lingering running', () => getPod(h, 'lingering'), running);
+    await h.admin.delete(PODS, 'default', 'lingering');
+    await waitFor(
+      'SIGTERM delivered',
+      async () => existsSync(join(marks, 'log')),
+      (seen) => seen,
+    );
+    const started = Date.now();
+    await node.stop({ stopPods: true });
+    const seconds = (Date.now() - started) / 1000;
+    // shutdownGracePeriod is 2 s here; before, the stop waited for the pod's 120 s.
+    expect(seconds, 'stop took').to.be.below(15);
+    expect(processesOf(marker), 'SIGKILL at the shutdown cap').to.deep.equal([]);
   });
 
   it('kills a container whose postStart hook fails (FailedPostStartHook) and restarts it', async () => {
