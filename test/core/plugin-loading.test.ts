@@ -15,6 +15,7 @@ import { describePoints } from '../../core/cli/commands/config.js';
 import { loadConfig, loadConfigFromObject } from '../../core/config/load.js';
 import { preparePlugins } from '../../core/server/server.js';
 import { api, startTestServer } from '../helpers/server.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
 const EXAMPLES = new URL('../../config/examples/', import.meta.url).pathname;
@@ -125,7 +126,8 @@ describe('plugins loaded by path from outside the repository', () => {
 
   it('no package.json at all: the fix says which file to create, with what', async function () {
     for (let d = f.root; dirname(d) !== d; d = dirname(d)) {
-      if (existsSync(join(dirname(d), 'package.json'))) this.skip(); // a package.json above the temp dir decides instead
+      if (existsSync(join(dirname(d), 'package.json')))
+        skipBecause(this, 'a package.json above the temp dir decides the module format instead');
     }
     const entry = f.write('plugin/index.ts', PLUGIN_SOURCE);
     const err = await loadError(entry);

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../helpers/skip.js';
 
 const pod = (name: string, image: string, extraLabels = '') => `apiVersion: v1
 kind: Pod
@@ -50,7 +51,7 @@ describe('e2e: server-side apply', function () {
 
   describe('kubectl', () => {
     before(function () {
-      if (!kubectlPath) this.skip();
+      if (!kubectlPath) skipBecause(this, NO_KUBECTL);
     });
 
     it('apply --server-side creates the object and records an Apply entry', async () => {

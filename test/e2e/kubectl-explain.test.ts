@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../helpers/skip.js';
 
 describe('e2e: OpenAPI v3 and kubectl explain', function () {
   this.timeout(60_000);
@@ -43,7 +44,7 @@ describe('e2e: OpenAPI v3 and kubectl explain', function () {
   });
 
   it('kubectl explain walks fields of core and other groups', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const containers = await kubectl(ts.url, ['explain', 'pod.spec.containers']);
     expect(containers.code, containers.stderr).to.equal(0);
     expect(containers.stdout).to.match(/FIELD: containers <\[\]Container>/);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { kubectl, kubectl120Path, kubectlPath } from '../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { NO_KUBECTL_120, skipBecause } from '../helpers/skip.js';
 
 const FIXTURE = fileURLToPath(new URL('../core/server/deprecated-kind.fixture.ts', import.meta.url));
 
@@ -62,7 +63,7 @@ describe('e2e: kubectl prints the server warnings', function () {
   });
 
   it('kubectl 1.20 prints the same warning lines', async function () {
-    if (!kubectl120Path) this.skip();
+    if (!kubectl120Path) skipBecause(this, NO_KUBECTL_120);
     const r = await kubectl(
       ts.url,
       ['create', '-f', '-'],

@@ -17,6 +17,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { sweepProcessRuntime } from '../../plugins/runtime-process/index.js';
 import { kubectl120Path, kubectlPath } from '../helpers/kubectl.js';
 import { killAll, type SkiffProcess, spawnSkiff } from '../helpers/skiff-process.js';
+import { NO_KUBECTL_120, skipBecause } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 import { freeClusterCidr, isRoot, testPrefix } from '../plugins/runtime-process/helpers.js';
 
@@ -174,7 +175,7 @@ describe('e2e: the Proxy API and streaming through skiff up', function () {
 
   it('kubectl exec -it: a terminal in the pod, sized by the resize channel', async function () {
     const script = await run('sh', ['-c', 'command -v script']);
-    if (script.code !== 0) this.skip();
+    if (script.code !== 0) skipBecause(this, 'script(1) is not installed (bsdutils)');
     // script(1) gives kubectl a terminal of 45 rows and 123 columns; the pod's tty gets that size.
     // The command waits a second: the kubelet applies the first resize after the command starts
     // (a command that reads its size at once sees 0 0; reported to the kubelet's owner).
@@ -211,7 +212,7 @@ describe('e2e: the Proxy API and streaming through skiff up', function () {
   });
 
   it('kubectl 1.20 (SPDY only): logs, exec with stdin, port-forward', async function () {
-    if (!kubectl120Path) this.skip();
+    if (!kubectl120Path) skipBecause(this, NO_KUBECTL_120);
     const k = kubectl120Path!;
     expect(await ok(['logs', 'web', '--tail=1'], undefined, k)).to.equal('tick\n');
     expect(await ok(['exec', '-i', 'web', '--', 'cat'], 'spdy stdin\n', k)).to.equal('spdy stdin\n');
@@ -255,7 +256,10 @@ describe('e2e: the Proxy API and streaming through skiff up', function () {
 
   it('a browser through kubectl proxy: Chromium loads the page and a sub-path, and takes a screenshot', async function () {
     const chromium = await run('sh', ['-c', 'command -v chromium']);
-    if (chromium.code !== 0) this.skip();
+    if (chromium.code !== 0) {
+      console.warn('      SKIPPED: chromium is not installed (bash .ci/run installs it: apt-get install chromium)');
+      this.skip();
+    }
     const env = { ...process.env, HOME: dir, KUBECONFIG: kubeconfig };
     const proxy = execFile(kubectlPath!, ['proxy', '--port=0'], { env });
     try {

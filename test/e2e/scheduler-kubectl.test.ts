@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { killAll, type SkiffProcess, spawnSkiff } from '../helpers/skiff-process.js';
+import { NO_KUBECTL, skipBecause } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MANIFEST = `apiVersion: v1
@@ -50,7 +51,7 @@ describe('e2e: kubectl and the scheduler', function () {
   let ts: TestServer;
 
   before(async function () {
-    if (!kubectlPath) this.skip();
+    if (!kubectlPath) skipBecause(this, NO_KUBECTL);
     ts = await startTestServer({
       role: 'up',
       plugins: {
@@ -142,7 +143,7 @@ describe('e2e: skiff up --nodes 3 schedules what kubectl creates', function () {
     kubectl(server, [`--kubeconfig=${join(dir, 'kubeconfig')}`, ...args], input);
 
   before(async function () {
-    if (!kubectlPath) this.skip();
+    if (!kubectlPath) skipBecause(this, NO_KUBECTL);
     dir = mkdtempSync(join(tmpdir(), 'skiff-sched-up-'));
     up = spawnSkiff([
       'up',

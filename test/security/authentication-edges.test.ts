@@ -26,6 +26,7 @@ import { createCertificateAuthority, issueCertificate } from '../../plugins/pki-
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { httpsRequest, type Scratch, scratchDir, tokenLine } from '../helpers/security.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../helpers/skip.js';
 
 const REVIEW = '/apis/authentication.k8s.io/v1/selfsubjectreviews';
 const reviewBody = { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' };
@@ -233,7 +234,7 @@ describe('security: AlwaysDeny says who was refused what, as upstream', function
   });
 
   it('kubectl prints that message, not "Forbidden: unknown"', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const ca = scratch.file('ca.crt', ts.pki!.ca.certPem);
     const r = await kubectl(ts.secureUrl!, [`--certificate-authority=${ca}`, '--token=bob-token', 'get', 'pods']);
     expect(r.code).to.not.equal(0);

@@ -24,6 +24,7 @@
 import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../helpers/skip.js';
 
 const CONFIGMAPS = '/api/v1/namespaces/default/configmaps';
 const MERGE = 'application/merge-patch+json';
@@ -72,7 +73,7 @@ describe('security: a resourceVersion in a patch is a precondition', function ()
   }
 
   it('kubectl annotate --resource-version=<stale> is refused with Conflict, and nothing is written', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const { name, stale, current } = await staleConfigMap();
     const refused = await kubectl(ts.url, [
       'annotate',

@@ -30,6 +30,7 @@ import { expect } from 'chai';
 import { SkiffError } from '../../core/errors.js';
 import { HOLDERS_DIR, LocalServiceRange } from '../../plugins/proxy-userspace/local-range.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { NOT_ROOT, skipBecause } from '../helpers/skip.js';
 import { ask, listening, tcpBackend, until } from '../plugins/proxy-userspace/helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -60,7 +61,7 @@ describe('security: service addresses never leave the machine', function () {
   let range: string;
 
   before(function () {
-    if (!isRoot) this.skip();
+    if (!isRoot) skipBecause(this, NOT_ROOT);
     range = freeServiceRange();
   });
   afterEach(() => range && removeRange(range));
@@ -93,7 +94,7 @@ describe('security: service addresses never leave the machine', function () {
   it('refuses a service range that covers a network this host routes (it would capture that traffic)', async function () {
     const routes = JSON.parse(execFileSync('ip', ['-j', 'route', 'show'], { encoding: 'utf8' })) as { dst: string }[];
     const network = routes.find((r) => r.dst !== 'default' && /^\d+\.\d+\.\d+\.\d+\/(\d+)$/.test(r.dst));
-    if (!network) this.skip();
+    if (!network) skipBecause(this, 'this host routes no network besides its default route');
     const taken = new LocalServiceRange(network!.dst);
     const err = await taken.acquire().then(
       () => undefined,

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 
 const KUBECTL_ACCEPT =
   'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
@@ -55,7 +56,7 @@ describe('server: aggregated discovery', function () {
   });
 
   it('kubectl uses it: api-resources and get all work from the aggregated documents', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const resources = await kubectl(ts.url, ['api-resources', '-v=6']);
     expect(resources.code, resources.stderr).to.equal(0);
     expect(resources.stdout).to.match(/^pods\s+po\s+v1\s+true\s+Pod$/m);

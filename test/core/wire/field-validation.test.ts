@@ -4,6 +4,7 @@ import { duplicateFields } from '../../../core/wire/duplicate-fields.js';
 import { dropUnknownFields } from '../../../core/wire/unknown-fields.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 
 const typoPod = (name: string) => ({
   apiVersion: 'v1',
@@ -90,7 +91,7 @@ describe('wire: fieldValidation', function () {
   });
 
   it('kubectl create -f with a typo fails as upstream; --validate=warn creates with a warning', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const yaml =
       'apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\nspec:\n  containers: [{name: c, image: busybox, imagee: x}]\n';
     const strict = await kubectl(ts.url, ['create', '-f', '-'], yaml);

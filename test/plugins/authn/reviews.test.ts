@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-reviews-'));
 const tokens = join(dir, 'tokens.csv');
@@ -30,7 +31,7 @@ describe('plugins: api-authentication-v1', () => {
   });
 
   it('kubectl auth whoami prints the user and groups (its body is protobuf)', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const r = await kubectl(ts.url, ['auth', 'whoami']);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout)

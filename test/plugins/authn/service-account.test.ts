@@ -8,6 +8,7 @@ import jwt from 'jsonwebtoken';
 import { runAuthentication } from '../../../core/chains.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'skiff-sa-'));
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -63,7 +64,7 @@ describe('plugins: authn-service-account', function () {
   });
 
   it('kubectl create token prints a token the server accepts (its body is protobuf)', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const r = await kubectl(ts.url, ['create', 'token', 'robot', '--duration=20m']);
     expect(r.code, r.stderr).to.equal(0);
     expect((await whoIs(r.stdout.trim())).user?.name).to.equal('system:serviceaccount:default:robot');

@@ -16,6 +16,7 @@ import { lint } from '../../../plugins/authz-abac/lint.js';
 import { firstMatch, PolicyIndex, parsePolicy } from '../../../plugins/authz-abac/policy.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const SEED_POLICY = new URL('../../../config/examples/abac-policy.jsonl', import.meta.url).pathname;
@@ -451,7 +452,7 @@ describe('plugins: authz-abac in a server', function () {
   });
 
   it('kubectl as bob: reads pods only where the policy says, with upstream 403 text elsewhere', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const caFile = join(dir, 'ca.crt');
     writeFileSync(caFile, ts.pki!.ca.certPem);
     const bob = (args: string[]) =>
@@ -478,7 +479,7 @@ describe('plugins: authz-abac in a server', function () {
   });
 
   it("the seed's example end to end: can-i and can-i --list for alice, kubelet and bob", async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const caFile = join(dir, 'ca.crt');
     writeFileSync(caFile, ts.pki!.ca.certPem);
     const canI = async (token: string, ...args: string[]) =>
@@ -541,7 +542,7 @@ describe('plugins: authz-abac in a server', function () {
   });
 
   it('kubectl as kubelet: reads pods everywhere, writes events, may not create pods', async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const caFile = join(dir, 'ca.crt');
     writeFileSync(caFile, ts.pki!.ca.certPem);
     const kubelet = (args: string[], input?: string) =>
@@ -557,7 +558,7 @@ describe('plugins: authz-abac in a server', function () {
   });
 
   it("impersonation: alice may act as bob (and gets bob's rights); bob may not act as alice", async function () {
-    if (!kubectlPath) return this.skip();
+    if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const caFile = join(dir, 'ca.crt');
     writeFileSync(caFile, ts.pki!.ca.certPem);
     const as = (token: string, args: string[]) =>

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { kubectl120Path, kubectlPath } from '../../helpers/kubectl.js';
+import { NO_KUBECTL_120, skipBecause } from '../../helpers/skip.js';
 import { HTTP_SERVER, isRoot, PODS, podSpec, rootReason, waitFor } from './helpers.js';
 import { type KubeletProxy, startKubeletProxy } from './kubelet-proxy.js';
 import { type ServerHarness, startServerHarness } from './server-helpers.js';
@@ -120,7 +121,7 @@ describe('node-kubelet server: kubectl exec and port-forward through a test prox
   }
 
   it('kubectl 1.20 exec -i (SPDY, v4.channel.k8s.io): stdin, stdout, stderr, exit code', async function () {
-    if (!kubectl120Path) this.skip();
+    if (!kubectl120Path) skipBecause(this, NO_KUBECTL_120);
     const r = await kubectl(kubectl120Path, ['exec', '-i', 'web', '--', ...SCRIPT], { input: 'from 1.20\n' });
     expect(lastUpgrade()).to.match(/^SPDY\/3\.1 v4\.channel\.k8s\.io/);
     expect(r.stdout).to.equal('from 1.20\n');
@@ -144,7 +145,7 @@ describe('node-kubelet server: kubectl exec and port-forward through a test prox
     ['kubectl 1.20 over SPDY', () => kubectl120Path, {}, /^SPDY\/3\.1 portforward\.k8s\.io$/],
   ] as const) {
     it(`${label}: port-forward carries HTTP requests to the pod's server`, async function () {
-      if (!binary()) this.skip();
+      if (!binary()) skipBecause(this, `${label}: no such kubectl here (bash .ci/run unpacks kubectl 1.20)`);
       const local = await portForward(binary(), extra);
       for (let i = 0; i < 3; i++) {
         const res = await fetch(`http://127.0.0.1:${local}/`);

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { expect } from 'chai';
 import { createWebSocketStream, WebSocket } from 'ws';
+import { NOT_ROOT, skipBecause } from '../../helpers/skip.js';
 import { HTTP_SERVER, isRoot, PODS, podSpec, rootReason, waitFor } from './helpers.js';
 import { type ClientIdentity, kubeletRequest, type ServerHarness, startServerHarness } from './server-helpers.js';
 import { SpdyClient, statusOf, upgrade } from './spdy-client.js';
@@ -364,7 +365,7 @@ describe('node-kubelet server: streaming bounds', function () {
   let port: number;
 
   before(async function () {
-    if (!isRoot) this.skip();
+    if (!isRoot) skipBecause(this, NOT_ROOT);
     h = await startServerHarness();
     await h.serving('bounded', {
       streamingMaxConnections: 1,

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 
 describe('wire-openapi: turned off', function () {
   this.timeout(30_000);
@@ -37,7 +38,7 @@ describe('wire-openapi: turned off', function () {
   });
 
   it('kubectl explain finds no schema', async function () {
-    if (!kubectlPath) this.skip();
+    if (!kubectlPath) skipBecause(this, NO_KUBECTL);
     const r = await kubectl(ts.url, ['explain', 'pods']);
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.contain('NotFound');

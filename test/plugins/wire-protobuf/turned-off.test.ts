@@ -8,6 +8,7 @@ import { encodeProtobuf } from '../../../plugins/wire-protobuf/encode.js';
 import { PROTOBUF_MEDIA_TYPE } from '../../../plugins/wire-protobuf/names.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
 
 const CONFIGMAPS = '/api/v1/namespaces/default/configmaps';
 
@@ -50,7 +51,7 @@ describe('wire-protobuf: turned off', function () {
   });
 
   it("kubectl 1.32's typed commands (protobuf bodies) then fail with the 415; JSON commands work", async function () {
-    if (!kubectlPath) this.skip();
+    if (!kubectlPath) skipBecause(this, NO_KUBECTL);
     const created = await kubectl(ts.url, ['create', 'namespace', 'team-pb']);
     expect(created.code).to.not.equal(0);
     expect(created.stderr).to.contain('UnsupportedMediaType');
