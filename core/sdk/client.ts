@@ -32,5 +32,6 @@ export {
   type WatchOptions,
   type WriteOptions,
 } from '../client/types.js';
+export { type RefusedCredentials, waitForApiServer } from '../client/wait-for-api.js';
 export type { Controller, ControllerContext, ControllerRegistration } from '../hooks.js';
 export { type ComponentPlugins, type ComponentPluginsOptions, setUpComponentPlugins } from './component.js';

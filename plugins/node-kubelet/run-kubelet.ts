@@ -13,9 +13,15 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import { isStatusError, SkiffError } from 'skiff/sdk';
+import { SkiffError } from 'skiff/sdk';
 import { stopOnSignals } from 'skiff/sdk/cli';
-import { delay, fromKubeconfig, type HttpsClient, readKubeconfig, setUpComponentPlugins } from 'skiff/sdk/client';
+import {
+  fromKubeconfig,
+  type HttpsClient,
+  readKubeconfig,
+  setUpComponentPlugins,
+  waitForApiServer,
+} from 'skiff/sdk/client';
 import { type RuntimeProvider, runtimeKey } from 'skiff/sdk/runtime';
 import type { FlagAttributes } from './command.js';
 import type { KubeletConfig } from './config.js';
@@ -95,7 +101,11 @@ export async function runKubelet(opts: Options, attributes: FlagAttributes): Pro
   });
   try {
     const provider = components.use<RuntimeProvider>(runtimeKey(config.runtime));
-    const identity = await whoAmI(client, abort.signal, logger);
+    const identity = await waitForApiServer(client, abort.signal, logger, {
+      code: 'SKIFF_KUBELET_UNAUTHORIZED',
+      whose: "the kubelet's",
+      fix: 'give a kubeconfig whose client certificate the API server trusts (skiff kubeconfig --user system:node:<name> --group system:nodes)',
+    });
     if (config.runtime === 'simulated') {
       kubelet = simulatedNodes(opts, config, { provider, identity, client, writers, logger }, components.dataDir);
       if (!abort.signal.aborted) await kubelet.start();
@@ -180,34 +190,4 @@ function warnSharedIdentity(user: string | undefined, logger: Logger): void {
     { user },
     'the simulated nodes share one kubeconfig, whose user is a single node: the Node authorizer refuses the others; use a kubeconfig in system:masters (skiff kubeconfig --user sim-kubelet --group system:masters)',
   );
-}
-
-const SELF_REVIEWS = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' };
-
-/** Waits for the API server, and asks who these credentials are. Refused credentials stop start-up. */
-async function whoAmI(client: HttpsClient, signal: AbortSignal, logger: Logger): Promise<string | undefined> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
-    try {
-      const review = await client.create(SELF_REVIEWS, '', {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'SelfSubjectReview',
-        metadata: {},
-      });
-      const user = (review.status as { userInfo?: { username?: string } } | undefined)?.userInfo?.username;
-      logger.info({ server: client.server, user }, 'connected to the API server');
-      return user;
-    } catch (err) {
-      if (isStatusError(err) && err.code === 401) {
-        throw new SkiffError(
-          'SKIFF_KUBELET_UNAUTHORIZED',
-          `${client.server} refused the kubelet's credentials (401)`,
-          'give a kubeconfig whose client certificate the API server trusts (skiff kubeconfig --user system:node:<name> --group system:nodes)',
-        );
-      }
-      if (isStatusError(err)) return undefined;
-      if (attempt % 10 === 0) logger.warn({ err: (err as Error).message }, 'waiting for the API server');
-      await delay(1000, signal);
-    }
-  }
-  return undefined;
 }

@@ -17,9 +17,9 @@ import {
   LEADER_ELECTION,
   readKubeconfig,
   setUpComponentPlugins,
+  waitForApiServer,
 } from 'skiff/sdk/client';
 import { SchedulerComponent } from './component/component.js';
-import { waitForApiServer } from './component/connect.js';
 import { serveHealthAndMetrics } from './component/serving.js';
 import { loadSchedulerConfiguration, type SchedulerConfiguration } from './config/configuration.js';
 import { externalLookup } from './external.js';
@@ -195,7 +195,11 @@ async function run(opts: Options, cmd: Command): Promise<void> {
       abort.abort();
       await release();
     });
-    await waitForApiServer(client, abort.signal, logger);
+    await waitForApiServer(client, abort.signal, logger, {
+      code: 'SKIFF_SCHEDULER_UNAUTHORIZED',
+      whose: "the scheduler's",
+      fix: 'give a kubeconfig whose client certificate the API server trusts (skiff kubeconfig --user system:kube-scheduler writes one)',
+    });
     if (abort.signal.aborted) return;
     component.start();
     if (opts.port !== 0) {

@@ -12,14 +12,14 @@ import { type Logger, pino } from 'pino';
 import { CONTROLLER_MANAGER_IDENTITY, PKI } from '../../auth/pki.js';
 import { cachedDiscovery } from '../../client/discovery.js';
 import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
-import { delay } from '../../client/informer.js';
 import type { LeaderElection } from '../../client/leader-election.js';
 import { cachedServedResources } from '../../client/served-resources.js';
+import { waitForApiServer } from '../../client/wait-for-api.js';
 import type { ServerConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
 import type { AnyManifest } from '../../config/manifests.js';
 import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../../controllers.js';
-import { isStatusError, SkiffError } from '../../errors.js';
+import { SkiffError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import type { ServiceKey } from '../../plugins/services.js';
 import { preparePlugins } from '../../server/server.js';
@@ -100,7 +100,11 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
       await manager?.stop();
       await release();
     });
-    await waitForApiServer(client, abort.signal, logger);
+    await waitForApiServer(client, abort.signal, logger, {
+      code: 'SKIFF_CONTROLLER_MANAGER_UNAUTHORIZED',
+      whose: "the controller manager's",
+      fix: 'give a kubeconfig whose client certificate the API server trusts (skiff certs creates one under <data-dir>/pki)',
+    });
     if (abort.signal.aborted) return;
     manager = controllerManager(opts, { hooks, logger, client, leaseClient, electors, rootCA });
     logger.info({ controllers: await manager.start(), server: client.server }, 'controllers started');
@@ -204,39 +208,4 @@ export function defaultMaster(server: Pick<ServerConfig, 'bindAddress' | 'secure
   const any = server.bindAddress === '0.0.0.0' || server.bindAddress === '::';
   const host = any ? '127.0.0.1' : server.bindAddress;
   return `https://${host.includes(':') ? `[${host}]` : host}:${server.securePort}`;
-}
-
-const SELF_REVIEWS = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' };
-
-/**
- * Waits until the API server answers (it may start after us), logging who it says we are. Refused
- * credentials and TLS mismatches stop start-up: waiting would not fix them.
- */
-async function waitForApiServer(client: HttpsClient, signal: AbortSignal, logger: Logger): Promise<void> {
-  for (let attempt = 0; !signal.aborted; attempt++) {
-    try {
-      const review = await client.create(SELF_REVIEWS, '', {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'SelfSubjectReview',
-        metadata: {},
-      });
-      const user = (review.status as { userInfo?: { username?: string; groups?: string[] } } | undefined)?.userInfo;
-      logger.info({ server: client.server, user: user?.username, groups: user?.groups }, 'connected to the API server');
-      return;
-    } catch (err) {
-      if (signal.aborted) return;
-      if (isStatusError(err) && err.code === 401) {
-        throw new SkiffError(
-          'SKIFF_CONTROLLER_MANAGER_UNAUTHORIZED',
-          `${client.server} refused the controller manager's credentials (401)`,
-          'give a kubeconfig whose client certificate the API server trusts (skiff certs creates one under <data-dir>/pki)',
-        );
-      }
-      // Some other Status: the server answers, it just offers no self-review (api-authentication-v1 off).
-      if (isStatusError(err)) return void logger.info({ server: client.server }, 'connected to the API server');
-      if (err instanceof SkiffError && err.code === 'SKIFF_API_TLS') throw err;
-      if (attempt % 10 === 0) logger.warn({ err: (err as Error).message }, 'waiting for the API server');
-      await delay(1_000, signal);
-    }
-  }
 }

@@ -3,6 +3,8 @@
  * as upstream's strict decoding does (an unknown field is an error: usually a typo, such as
  * `plugin:` for `plugins:`), and metav1.Duration values ("15s", "1m30s", "500ms").
  */
+import { EXTENSION_POINTS } from '../framework/framework.js';
+
 type Obj = Record<string, unknown>;
 type FieldType = 'string' | 'int' | 'bool' | 'duration' | 'object' | 'any' | Spec | [Spec];
 interface Spec {
@@ -11,21 +13,8 @@ interface Spec {
 
 const PLUGIN: Spec = { name: 'string', weight: 'int' };
 const PLUGIN_SET: Spec = { enabled: [PLUGIN], disabled: [PLUGIN] };
-const POINTS = [
-  'preEnqueue',
-  'queueSort',
-  'preFilter',
-  'filter',
-  'postFilter',
-  'preScore',
-  'score',
-  'reserve',
-  'permit',
-  'preBind',
-  'bind',
-  'postBind',
-  'multiPoint',
-];
+// The extension points, and multiPoint (every point a plugin implements).
+const POINTS = [...EXTENSION_POINTS, 'multiPoint'];
 const PLUGINS: Spec = Object.fromEntries(POINTS.map((p) => [p, PLUGIN_SET]));
 const PROFILE: Spec = {
   schedulerName: 'string',
