@@ -82,8 +82,26 @@ export class DnsServer {
   }
 
   /** Listens on host:port (0: a free one, the same for UDP and TCP); resolves with the port. */
+  /**
+   * UDP and TCP on one port. Port 0 picks a free UDP port, whose TCP twin may be taken by another
+   * process: then both are given up and another pair tried (a few times).
+   */
   async listen(host: string, port: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.listenOnce(host, port);
+      } catch (err) {
+        this.udp?.close();
+        this.udp = undefined;
+        const taken = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (port !== 0 || !taken || attempt >= 10) throw err;
+      }
+    }
+  }
+
+  private async listenOnce(host: string, port: number): Promise<number> {
     const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    this.udp = udp;
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
       udp.bind(port, host, () => resolve());
@@ -93,13 +111,13 @@ export class DnsServer {
       const answer = await this.answer(msg);
       if (answer) udp.send(answer, rinfo.port, rinfo.address);
     });
-    this.udp = udp;
     const bound = udp.address().port;
-    this.tcp = createServer((socket) => this.serveTcp(socket));
+    const tcp = createServer((socket) => this.serveTcp(socket));
     await new Promise<void>((resolve, reject) => {
-      this.tcp!.once('error', reject);
-      this.tcp!.listen(bound, host, () => resolve());
+      tcp.once('error', reject);
+      tcp.listen(bound, host, () => resolve());
     });
+    this.tcp = tcp;
     return bound;
   }
 

@@ -333,13 +333,16 @@ export class GenericStore implements ObjectStore {
    * subresource's own kind; the name is the parent object's, as upstream's attributes give them.
    */
   async admitSubresourceCreate(scope: WriteScope, subresource: string, name: string, body: KubeObject): Promise<void> {
-    const [group, version] = body.apiVersion?.includes('/') ? body.apiVersion.split('/') : ['', body.apiVersion ?? ''];
+    // The handler validates the body; admission only needs its kind's name, so a malformed one passes as ''.
+    const apiVersion = typeof body.apiVersion === 'string' ? body.apiVersion : '';
+    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+    const kind = typeof body.kind === 'string' ? body.kind : '';
     for (const phase of ['mutating', 'validating'] as const) {
       await runAdmissionPhase(this.hooks, phase, {
         operation: 'CREATE',
         resource: this.admissionResource,
         subresource,
-        kind: { group: group!, version: version!, kind: body.kind ?? '' },
+        kind: { group: group!, version: version!, kind },
         namespace: scope.namespace,
         name,
         object: body,

@@ -438,8 +438,10 @@ describe('node-kubelet: pods on real processes', function () {
     const marks = join(scratch, 'lingering');
     const marker = `lingering-${Date.now()}`;
     const node = await h.kubelet('n-shut');
-    // Ignores SIGTERM, as node does as PID 1 of its namespace without a handler.
-    const ignoring = `const fs=require('fs');process.on('SIGTERM',()=>fs.appendFileSync('/marks/log','term\\n'));setInterval(()=>{},1000)`;
+    // Ignores SIGTERM (notes it); says when its handler is in place: before that, as PID 1 of its
+    // namespace, it would ignore SIGTERM without noting it.
+    const ignoring = `const fs=require('fs');const note=(w)=>fs.appendFileSync('/marks/log',w+'\\n');
+      process.on('SIGTERM',()=>note('term'));note('ready');setInterval(()=>{},1000)`;
     await h.admin.create(PODS, 'default', {
       metadata: { name: 'lingering' },
       spec: {
@@ -456,13 +458,11 @@ describe('node-kubelet: pods on real processes', function () {
         ],
       },
     } as KubeObject);
+    const notes = async () => (existsSync(join(marks, 'log')) ? readFileSync(join(marks, 'log'), 'utf8') : '');
     await waitFor('lingering running', () => getPod(h, 'lingering'), running);
+    await waitFor('its SIGTERM handler', notes, (text) => text.includes('ready'));
     await h.admin.delete(PODS, 'default', 'lingering');
-    await waitFor(
-      'SIGTERM delivered',
-      async () => existsSync(join(marks, 'log')),
-      (seen) => seen,
-    );
+    await waitFor('SIGTERM delivered', notes, (text) => text.includes('term'));
     const started = Date.now();
     await node.stop({ stopPods: true });
     const seconds = (Date.now() - started) / 1000;
