@@ -26,6 +26,29 @@ describe('storage-memory', () => {
     await store.close();
   });
 
+  it('lists keys in order whatever order they were written in, between reads, pages and compactions', async () => {
+    let now = 1_000_000;
+    const store = new MemoryStorage({ compactionWindowSeconds: 1, now: () => now });
+    const names = Array.from({ length: 200 }, (_, i) => `/e/${String((i * 7919) % 200).padStart(3, '0')}`);
+    for (const [i, name] of names.entries()) {
+      await store.create(name, 'x');
+      // Reads in between merge what came before; the rest waits for the next read.
+      if (i % 37 === 0) expect((await store.list('/e/')).items).to.have.length(i + 1);
+    }
+    const sorted = [...names].sort();
+    expect((await store.list('/e/')).items.map((kv) => kv.key)).to.deep.equal(sorted);
+    const page = await store.list('/e/', { after: sorted[99], limit: 3 });
+    expect(page.items.map((kv) => kv.key)).to.deep.equal(sorted.slice(100, 103));
+    await store.delete(sorted[0]!);
+    now += 2_000;
+    await store.create('/e/000', 'again');
+    await store.compactExpired();
+    await store.create('/d/first', 'x');
+    const all = (await store.list('/')).items.map((kv) => kv.key);
+    expect(all).to.deep.equal(['/d/first', ...sorted]);
+    await store.close();
+  });
+
   it('answers requestProgress once the events before it were delivered', async () => {
     const store = new MemoryStorage();
     const seen: string[] = [];
