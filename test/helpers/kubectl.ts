@@ -1,6 +1,6 @@
 /** Run the real kubectl against a test server, isolated from any kubeconfig on the machine. */
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,6 +10,8 @@ export const kubectlPath = (() => {
 })();
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'skiff-kubectl-cache-'));
+// kubectl's discovery cache for this test run only: gone when the run ends.
+process.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
 
 export interface KubectlResult {
   code: number;
