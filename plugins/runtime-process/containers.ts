@@ -1,17 +1,18 @@
 /** Container lifecycle: create (records, FIFOs, cgroup), start (the shim), stop, remove, status. */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import { type ContainerConfig, type ContainerStatus, type KeyValue, type Mount, RuntimeError } from 'skiff/sdk/runtime';
+import { makeFifos } from './batch.js';
 import { Cgroups } from './cgroups.js';
 import { containerOf, type RuntimeContext, sandboxOf } from './context.js';
-import { run } from './host.js';
 import { containerArgv, defaultPath, findExecutable } from './images.js';
 import { prepareMountPoints, releaseMountPoints } from './mounts.js';
 import { ContainerOutput, CriLogWriter, openFifo, removeLogs } from './output.js';
 import { alive, delay, startTicks, waitUntil } from './proc.js';
 import { shimCommand, shimScript } from './shim.js';
+import { startShim } from './spawner.js';
 import { type ContainerRecord, now, rfc3339Nano, type SandboxRecord } from './state.js';
 
 const START_TIMEOUT_MS = 10_000;
@@ -51,14 +52,18 @@ export async function createContainer(
   };
   const dir = ctx.state.containerDir(id);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Files are made off the event loop (see StateDir.saveContainerAsync).
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const fifos = record.stdin ? ['stdout', 'stderr', 'stdin'] : ['stdout', 'stderr'];
-    await run(ctx.tools.mkfifo, ['-m', '600', ...fifos.map((f) => join(dir, f))]);
+    await makeFifos(
+      ctx.tools.mkfifo,
+      fifos.map((f) => join(dir, f)),
+    );
     if (ctx.cgroups) {
       record.cgroup = Cgroups.group(sandboxId, id);
       ctx.cgroups.create(record.cgroup, record.resources);
     }
-    ctx.state.saveContainer(record);
+    await ctx.state.saveContainerAsync(record);
   } catch (err) {
     // Nothing half-made stays behind.
     if (record.cgroup) ctx.cgroups?.remove(record.cgroup);
@@ -164,18 +169,20 @@ async function launch(
 ): Promise<void> {
   const shimPath = join(dir, 'shim.sh');
   const plan = shimPlan(ctx, record, sandbox, dir);
-  writeFileSync(shimPath, shimScript(plan), { mode: 0o700 });
+  // The shim and the log made off the event loop (the log writer then opens a file that exists).
+  await Promise.all([
+    writeFile(shimPath, shimScript(plan), { mode: 0o700 }),
+    mkdir(dirname(record.logPath), { recursive: true }).then(async () =>
+      (await open(record.logPath, 'a', 0o640)).close(),
+    ),
+  ]);
   const output = new ContainerOutput(dir, new CriLogWriter(record.logPath, ctx.rotation));
   // Writers of our own keep the FIFOs from reading EOF until the shim holds them open.
   const holders = [openFifo(join(dir, 'stdout'), 'write'), openFifo(join(dir, 'stderr'), 'write')];
   try {
-    const [file, ...args] = shimCommand(plan, shimPath);
-    const shim = spawn(file, args, { detached: true, stdio: 'ignore', env: envObject(record.env) });
-    shim.on('error', (err) => ctx.logger.error({ err, container: record.id }, 'shim failed to start'));
-    shim.unref();
-    record.shimPid = shim.pid;
-    record.shimStartTicks = shim.pid ? startTicks(shim.pid) : undefined;
-    ctx.state.saveContainer(record);
+    record.shimPid = await startShim(ctx.tools, ctx.logger, shimCommand(plan, shimPath), envObject(record.env));
+    record.shimStartTicks = record.shimPid ? startTicks(record.shimPid) : undefined;
+    await ctx.state.saveContainerAsync(record);
     const launched = () =>
       existsSync(join(dir, 'launcher')) && (existsSync(join(dir, 'started')) || existsSync(join(dir, 'exit')));
     await waitUntil(() => launched() || !shimAlive(record), START_TIMEOUT_MS);
@@ -200,8 +207,8 @@ async function launch(
   const startError = readQuietly(join(dir, 'start-error'));
   if (startError !== undefined)
     throw new RuntimeError('ContainerCannotRun', startError.trim(), 'fix the container spec');
+  // Not saved again for the PID: the launcher file holds it, and adoption reads it from there.
   record.pid = containerPid(dir);
-  ctx.state.saveContainer(record);
 }
 
 function shimPlan(ctx: RuntimeContext, record: ContainerRecord, sandbox: SandboxRecord, dir: string) {
@@ -220,7 +227,7 @@ function shimPlan(ctx: RuntimeContext, record: ContainerRecord, sandbox: Sandbox
 }
 
 /** The container's first process: the shim's child (PID 1 of its namespace). */
-function containerPid(dir: string): number | undefined {
+export function containerPid(dir: string): number | undefined {
   return Number(readQuietly(join(dir, 'launcher'))) || undefined;
 }
 

@@ -7,8 +7,9 @@
  * addresses is dropped by the host.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { Batch } from './batch.js';
 import { type Cidr, gatewayOf, ipToNumber } from './cidr.js';
-import { run } from './host.js';
+import { run, shQuote } from './host.js';
 
 export interface NetworkNames {
   bridge: string;
@@ -32,16 +33,76 @@ interface BridgeState {
   chain: Promise<unknown>;
   ready: boolean;
   gateways: Set<string>;
+  /** Sandboxes waiting for their network, set up together. */
+  setups: Batch<SandboxSetup>;
 }
 const bridges = new Map<string, BridgeState>();
+
+interface SandboxSetup {
+  network: BridgeNetwork;
+  sandboxId: string;
+  address: string;
+  nodeRange: Cidr;
+}
 
 function bridgeState(name: string): BridgeState {
   let state = bridges.get(name);
   if (!state) {
-    state = { chain: Promise.resolve(), ready: false, gateways: new Set() };
-    bridges.set(name, state);
+    const created: BridgeState = { chain: Promise.resolve(), ready: false, gateways: new Set() } as BridgeState;
+    created.setups = new Batch((setups) => setUpBatch(created, setups), SETUP_BATCH_MAX);
+    bridges.set(name, created);
+    state = created;
   }
   return state;
+}
+
+const SETUP_DONE = '@@skiff-sandbox';
+const HOST_DONE = '@@skiff-host';
+/** Sandboxes set up by one batch at most: their pods start their containers while the next batch runs. */
+const SETUP_BATCH_MAX = 25;
+
+/** The host side of a sandbox: its namespace, and a veth pair with one end inside it, the other on the bridge. */
+function hostSide({ network, sandboxId }: SandboxSetup): string[] {
+  const netns = network.netnsOf(sandboxId);
+  const veth = network.vethOf(sandboxId);
+  return [
+    `netns add ${netns}`,
+    `link add ${veth} type veth peer name eth0 netns ${netns}`,
+    `link set ${veth} master ${network.names.bridge} up`,
+  ];
+}
+
+/** Shell lines for the inside of a sandbox's namespace; then a line with its id and how `ip` ended. */
+function insideScript({ network, sandboxId, address, nodeRange }: SandboxSetup): string {
+  const inside = [
+    `addr add ${address}/${nodeRange.prefix} dev eth0`,
+    'link set lo up',
+    'link set eth0 up',
+    `route add ${network.cluster.text} dev eth0`,
+    `route add default via ${gatewayOf(nodeRange)} dev eth0`,
+  ];
+  return [
+    `${shQuote(network.ip)} -n ${network.netnsOf(sandboxId)} -batch - 2>&1 <<'SKIFF_NETNS'`,
+    ...inside,
+    'SKIFF_NETNS',
+    `printf '\\n${SETUP_DONE} %s %s\\n' ${sandboxId} $?`,
+  ].join('\n');
+}
+
+/** By sandbox id, what `ip` said for each setup that failed. */
+function parseSetupOutput(out: string): Map<string, string> {
+  const failures = new Map<string, string>();
+  let said: string[] = [];
+  for (const line of out.split('\n')) {
+    const done = line.startsWith(`${SETUP_DONE} `) ? line.split(' ') : undefined;
+    if (!done) {
+      if (line.trim()) said.push(line.trim());
+      continue;
+    }
+    if (done[2] !== '0') failures.set(done[1]!, said.join('; ') || `exit status ${done[2]}`);
+    said = [];
+  }
+  return failures;
 }
 
 function serialised<T>(state: BridgeState, work: () => Promise<T>): Promise<T> {
@@ -52,9 +113,11 @@ function serialised<T>(state: BridgeState, work: () => Promise<T>): Promise<T> {
 
 export class BridgeNetwork {
   constructor(
-    private readonly ip: string,
+    readonly ip: string,
     readonly names: NetworkNames,
     readonly cluster: Cidr,
+    /** The shell that runs a batch of sandbox setups. */
+    readonly sh = '/bin/sh',
   ) {}
 
   netnsOf(sandboxId: string): string {
@@ -71,7 +134,8 @@ export class BridgeNetwork {
     return serialised(state, () => this.ensureNodeLocked(state, nodeRange));
   }
 
-  private async ensureNodeLocked(state: BridgeState, nodeRange: Cidr): Promise<void> {
+  /** Only under the bridge's lock (serialised). */
+  async ensureNodeLocked(state: BridgeState, nodeRange: Cidr): Promise<void> {
     const gateway = gatewayOf(nodeRange);
     const exists = existsSync(`/sys/class/net/${this.names.bridge}`);
     if (state.ready && exists && state.gateways.has(gateway)) return;
@@ -85,30 +149,15 @@ export class BridgeNetwork {
     state.gateways.add(gateway);
   }
 
-  /** A namespace with lo up, eth0 holding the pod address, the cluster range on-link and a default route via the host. */
+  /**
+   * A namespace with lo up, eth0 holding the pod address, the cluster range on-link and a default
+   * route via the host. Sandboxes asked for together are set up together (batch.ts, setUpBatch):
+   * one shell forks their `ip` runs, rather than the runtime one each.
+   */
   async createSandbox(sandboxId: string, address: string, nodeRange: Cidr): Promise<void> {
-    const netns = this.netnsOf(sandboxId);
-    const veth = this.vethOf(sandboxId);
-    const host = [
-      `netns add ${netns}`,
-      `link add ${veth} type veth peer name eth0 netns ${netns}`,
-      `link set ${veth} master ${this.names.bridge} up`,
-    ];
-    const inside = [
-      `addr add ${address}/${nodeRange.prefix} dev eth0`,
-      'link set lo up',
-      'link set eth0 up',
-      `route add ${this.cluster.text} dev eth0`,
-      `route add default via ${gatewayOf(nodeRange)} dev eth0`,
-    ];
     const state = bridgeState(this.names.bridge);
     try {
-      // Under the bridge's lock: a bridge removal must see this namespace once the bridge is ensured.
-      await serialised(state, async () => {
-        await this.ensureNodeLocked(state, nodeRange);
-        await run(this.ip, ['-batch', '-'], `${host.join('\n')}\n`);
-      });
-      await run(this.ip, ['-n', netns, '-batch', '-'], `${inside.join('\n')}\n`);
+      await state.setups.add({ network: this, sandboxId, address, nodeRange });
     } catch (err) {
       await this.removeSandbox(sandboxId);
       throw err;
@@ -151,6 +200,67 @@ export class BridgeNetwork {
       return true;
     });
   }
+}
+
+/**
+ * One batch of sandboxes, under the bridge's lock (a bridge removal must see their namespaces once
+ * it is ensured), by one shell: the host sides of all of them in one `ip`, then the inside of each
+ * namespace (`ip -n`, one each).
+ */
+function setUpBatch(state: BridgeState, setups: SandboxSetup[]): Promise<(Error | undefined)[]> {
+  return serialised(state, async () => {
+    const results: (Error | undefined)[] = [];
+    for (const setup of setups) {
+      results.push(
+        await setup.network.ensureNodeLocked(state, setup.nodeRange).then(
+          () => undefined,
+          (err: Error) => err,
+        ),
+      );
+    }
+    const ready = setups.filter((_, i) => !results[i]);
+    if (!ready.length) return results;
+    const hostLines = ready.map(hostSide);
+    const script = [
+      `${shQuote(ready[0]!.network.ip)} -force -batch - 2>&1 <<'SKIFF_HOST'`,
+      ...hostLines.flat(),
+      'SKIFF_HOST',
+      `printf '\\n${HOST_DONE} %s\\n' $?`,
+      ...ready.map(insideScript),
+    ];
+    const out = await run(ready[0]!.network.sh, ['-c', script.join('\n')]);
+    const [hostOut = '', status = '', insideOut = ''] = out.split(new RegExp(`^${HOST_DONE} (\\d+)$`, 'm'));
+    const owners = hostLines.flatMap((lines, i) => lines.map(() => ready[i]!.sandboxId));
+    const hostFailures = status === '0' ? new Map<string, string>() : parseHostOutput(hostOut, owners);
+    const insideFailures = parseSetupOutput(insideOut);
+    return setups.map((s, i) => {
+      const failure = hostFailures.get(s.sandboxId) ?? insideFailures.get(s.sandboxId);
+      return results[i] ?? (failure === undefined ? undefined : new Error(`${s.network.ip} -batch: ${failure}`));
+    });
+  });
+}
+
+/**
+ * What a failed `ip -force -batch` said (a failing line does not stop the next ones) about the host sides;
+ * by sandbox id (`owners`: the sandbox of each line), what it said about the first of its lines that failed.
+ */
+function parseHostOutput(out: string, owners: string[]): Map<string, string> {
+  const failures = new Map<string, string>();
+  let said: string[] = [];
+  for (const line of out.split('\n').map((l) => l.trim())) {
+    // ip's "Command failed -:<line>" follows what it said about that line.
+    const failed = /^Command failed -:(\d+)$/.exec(line);
+    if (!failed) {
+      if (line) said.push(line);
+      continue;
+    }
+    const owner = owners[Number(failed[1]) - 1];
+    if (owner && !failures.has(owner)) failures.set(owner, said.join('; ') || line);
+    said = [];
+  }
+  // A failure ip tied to no line (it could not run at all) is every sandbox's.
+  if (!failures.size) for (const owner of owners) failures.set(owner, said.join('; ') || 'ip failed');
+  return failures;
 }
 
 export async function removeBridge(ip: string, bridge: string): Promise<void> {

@@ -4,7 +4,8 @@
  * namespace lives as long as its bind mount under /run/netns), containers are processes under shims.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import { existsSync, rmdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -81,7 +82,7 @@ function buildContext(config: ProcessRuntimeConfig, options: RuntimeOptions): Ru
     networkMode,
     network:
       networkMode === 'pod'
-        ? new BridgeNetwork(tools.ip!, networkNames(config.prefix, config.bridge), cluster)
+        ? new BridgeNetwork(tools.ip!, networkNames(config.prefix, config.bridge), cluster, tools.sh)
         : undefined,
     cgroups: cgroupsOn ? new Cgroups(CGROUP_ROOT, config.prefix) : undefined,
     images: new ImageTable(config.images),
@@ -117,6 +118,8 @@ export class ProcessRuntime implements ContainerRuntime {
       ctx.sandboxes.set(sandbox.id, sandbox);
     }
     for (const record of ctx.state.loadContainers()) {
+      // The record is saved before its container's PID is known; the shim wrote it to its launcher file.
+      record.pid ??= containers.containerPid(ctx.state.containerDir(record.id));
       ctx.containers.set(record.id, record);
       containers.reopenOutput(ctx, record);
     }
@@ -204,10 +207,11 @@ export class ProcessRuntime implements ContainerRuntime {
       labels: config.labels ?? {},
       annotations: config.annotations ?? {},
     };
-    mkdirSync(record.logDirectory, { recursive: true });
+    // Off the event loop, as the containers' files (see StateDir.saveSandboxAsync).
+    await mkdir(record.logDirectory, { recursive: true });
     if (record.hostNetwork) record.ip = this.nodeAddress();
     else await this.connect(record);
-    ctx.state.saveSandbox(record);
+    await ctx.state.saveSandboxAsync(record);
     ctx.sandboxes.set(id, record);
     return id;
   }
@@ -309,10 +313,14 @@ export class ProcessRuntime implements ContainerRuntime {
   }
 
   async listContainers(filter: ContainerFilter = {}): Promise<ContainerStatus[]> {
+    // Labels are the record's own: filter on them before reading any container's state from disk
+    // (the kubelet asks for one pod's containers per sync; reading every container's is O(pods²)).
     return [...this.ctx.containers.values()]
-      .filter((c) => !filter.podSandboxId || c.sandboxId === filter.podSandboxId)
+      .filter(
+        (c) => (!filter.podSandboxId || c.sandboxId === filter.podSandboxId) && matchesLabels(c.labels, filter.labels),
+      )
       .map((c) => containers.containerStatus(this.ctx, c))
-      .filter((s) => (!filter.state || s.state === filter.state) && matchesLabels(s.labels, filter.labels));
+      .filter((s) => !filter.state || s.state === filter.state);
   }
 
   execSync(id: string, cmd: string[], timeoutSeconds?: number): Promise<ExecResult> {
