@@ -99,9 +99,22 @@ function join(client: Socket, upstream: Socket): void {
   client.on('error', () => upstream.resetAndDestroy());
   client.on('close', () => upstream.destroySoon());
   upstream.on('close', () => client.destroySoon());
-  client.pipe(upstream);
-  upstream.pipe(client);
+  relay(client, upstream);
+  relay(upstream, client);
   client.resume();
+}
+
+/**
+ * `from`'s bytes to `to`, pausing while `to` is full, and its end as `to`'s: what pipe() does for
+ * one destination, without the stream machinery it runs per chunk (every request through a
+ * ClusterIP is a chunk each way).
+ */
+function relay(from: Socket, to: Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
 }
 
 /** ::ffff:10.0.0.1 → 10.0.0.1, so affinity sees one client whichever way it arrives. */

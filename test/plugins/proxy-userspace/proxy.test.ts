@@ -5,6 +5,7 @@
  * route). ClusterIP and NodePort traffic, round robin, refusing endpoints skipped, a reset with no
  * endpoint, ClientIP affinity, changes followed, UDP, and nothing listening after stop.
  */
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { expect } from 'chai';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { ask, askUdp, type Backend, closedPort, listening, tcpBackend, udpBackend, until } from './helpers.js';
@@ -193,6 +194,43 @@ describe('proxy-userspace: ClusterIP and NodePort traffic', function () {
     expect(await ask(spec.clusterIP, blocker.port)).to.equal('blocker');
     await blocker.close();
     await until('the proxy to listen there', async () => (await ask(spec.clusterIP, blocker.port)) === 'late');
+  });
+
+  it('carries a half-close and 8 MB each way: the answer after the client ends, nothing lost to back-pressure', async () => {
+    // Echoes everything, and after the client's end a line with the byte count: an HTTP/1.0-style
+    // exchange, where the server answers once the request is over.
+    const echo = createServer({ allowHalfOpen: true }, (s) => {
+      let bytes = 0;
+      s.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (!s.write(chunk)) s.pause();
+      });
+      s.on('drain', () => s.resume());
+      s.on('end', () => s.end(`\nreceived ${bytes}\n`));
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.6', r));
+    const port = (echo.address() as AddressInfo).port;
+    try {
+      const spec = await service('echo', {});
+      await endpoints('echo', [{ ip: '127.0.0.6' }], [{ port }]);
+      await until(
+        'the echo ClusterIP to answer',
+        async () => (await ask(spec.clusterIP, 80, { timeoutMs: 300 })) !== 'ECONNRESET',
+      );
+      const size = 8 * 1024 * 1024;
+      const answer = await new Promise<Buffer>((resolve, reject) => {
+        const socket = connect({ host: spec.clusterIP, port: 80, allowHalfOpen: true });
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('end', () => resolve(Buffer.concat(chunks)));
+        socket.on('error', reject);
+        socket.end(Buffer.alloc(size, 120));
+      });
+      expect(answer.length).to.equal(size + `\nreceived ${size}\n`.length);
+      expect(answer.subarray(size).toString()).to.equal(`\nreceived ${size}\n`);
+    } finally {
+      echo.close();
+    }
   });
 
   it('forwards UDP datagrams and their answers', async () => {
