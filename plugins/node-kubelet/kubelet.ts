@@ -192,7 +192,7 @@ export class Kubelet implements KubeletState {
     this.manager.adopt(running.map((s) => s.labels[KUBE_LABELS.podUid] ?? s.metadata.uid));
     await this.startSources(signal);
     this.loops.push(this.relistLoop(signal), this.resyncLoop(signal));
-    logger.info({ node: this.nodeName, podCIDR: this.nodeStatus.podCIDR, adopted: running.length }, 'kubelet started');
+    logger.info({ podCIDR: this.nodeStatus.podCIDR, adopted: running.length }, 'kubelet started');
   }
 
   private makeContext(): KubeletContext {

@@ -140,7 +140,7 @@ export class NodeStatusManager {
   }
 
   private async tryRegister(): Promise<void> {
-    const { client, nodeName, config } = this.deps;
+    const { client, config } = this.deps;
     const existing = await this.read();
     this.podCIDR = podCIDROf(existing) ?? config.podCIDR ?? (await this.derivePodCIDR());
     if (this.podCIDR) await this.deps.runtime.updateRuntimeConfig({ podCIDR: this.podCIDR });
@@ -152,14 +152,14 @@ export class NodeStatusManager {
     if (!existing) {
       try {
         this.node = await client.create(NODES, '', await this.initialNode());
-        this.deps.logger.info({ node: nodeName, podCIDR: this.podCIDR }, 'node registered');
+        this.deps.logger.info({ podCIDR: this.podCIDR }, 'node registered');
       } catch (err) {
         if (!isStatusError(err) || err.code !== 409) throw err;
         this.node = await this.reconcileExisting((await this.read())!);
       }
     } else {
       this.node = await this.reconcileExisting(existing);
-      this.deps.logger.info({ node: nodeName, podCIDR: this.podCIDR }, 'node was already registered');
+      this.deps.logger.info({ podCIDR: this.podCIDR }, 'node was already registered');
     }
     await this.report(true);
   }
