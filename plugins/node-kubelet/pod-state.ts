@@ -59,9 +59,16 @@ export function readySandbox(state: PodRuntimeState): PodSandboxStatus | undefin
  * always hashes the same; resources are left out, as upstream leaves them out since in-place resize.
  */
 export function containerHash(container: Container): string {
+  const known = frozenHashes.get(container);
+  if (known) return known;
   const { resources: _, ...rest } = container;
-  return createHash('sha256').update(stableJson(rest)).digest('hex').slice(0, 16);
+  const hash = createHash('sha256').update(stableJson(rest)).digest('hex').slice(0, 16);
+  // Every sync of a pod hashes its containers again; a frozen one (an informer's copy) cannot change.
+  if (Object.isFrozen(container)) frozenHashes.set(container, hash);
+  return hash;
 }
+
+const frozenHashes = new WeakMap<Container, string>();
 
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;

@@ -3,7 +3,8 @@
  * the memory, cpu, cpuacct and pids hierarchies. Limits are written before the container's first
  * process joins; the kernel then enforces them (a container over its memory limit is OOM-killed).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LinuxResources } from 'skiff/sdk/runtime';
 
@@ -39,16 +40,20 @@ export class Cgroups {
     return `${sandboxId.slice(0, 12)}/${containerId.slice(0, 12)}`;
   }
 
-  create(group: string, resources: LinuxResources = {}): void {
-    for (const c of CONTROLLERS) mkdirSync(this.path(c, group), { recursive: true });
+  /**
+   * The group in every hierarchy, with its limits. Off the event loop: making a cgroup is kernel
+   * work of a millisecond or more, and the containers of pods that start together wait in line.
+   */
+  async create(group: string, resources: LinuxResources = {}): Promise<void> {
+    await Promise.all(CONTROLLERS.map((c) => mkdir(this.path(c, group), { recursive: true })));
     const write = (c: Controller, file: string, value: number) =>
-      writeFileSync(join(this.path(c, group), file), String(value));
+      writeFile(join(this.path(c, group), file), String(value));
     if (resources.memoryLimitInBytes && resources.memoryLimitInBytes > 0) {
-      write('memory', 'memory.limit_in_bytes', resources.memoryLimitInBytes);
+      await write('memory', 'memory.limit_in_bytes', resources.memoryLimitInBytes);
     }
-    if (resources.cpuPeriod && resources.cpuPeriod > 0) write('cpu', 'cpu.cfs_period_us', resources.cpuPeriod);
-    if (resources.cpuQuota && resources.cpuQuota > 0) write('cpu', 'cpu.cfs_quota_us', resources.cpuQuota);
-    if (resources.cpuShares && resources.cpuShares > 0) write('cpu', 'cpu.shares', resources.cpuShares);
+    if (resources.cpuPeriod && resources.cpuPeriod > 0) await write('cpu', 'cpu.cfs_period_us', resources.cpuPeriod);
+    if (resources.cpuQuota && resources.cpuQuota > 0) await write('cpu', 'cpu.cfs_quota_us', resources.cpuQuota);
+    if (resources.cpuShares && resources.cpuShares > 0) await write('cpu', 'cpu.shares', resources.cpuShares);
   }
 
   /** The files a process writes its PID to, to join the group in every hierarchy. */

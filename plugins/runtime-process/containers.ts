@@ -61,7 +61,7 @@ export async function createContainer(
     );
     if (ctx.cgroups) {
       record.cgroup = Cgroups.group(sandboxId, id);
-      ctx.cgroups.create(record.cgroup, record.resources);
+      await ctx.cgroups.create(record.cgroup, record.resources);
     }
     await ctx.state.saveContainerAsync(record);
   } catch (err) {
