@@ -5,7 +5,7 @@
  * kubectl resolves them.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SkiffError } from '../errors.js';
 
@@ -110,5 +110,23 @@ function tokenFile(file: string, user: Section): string | undefined {
     return readFileSync(resolve(dirname(file), path), 'utf8').trim();
   } catch (err) {
     throw bad(file, `cannot read tokenFile ${path}: ${(err as Error).message}`, 'fix the path given as tokenFile');
+  }
+}
+
+/**
+ * The API server's address as the admin kubeconfig in `dataDir` names it (the server writes it
+ * with the address it actually serves): where a component started beside it, without --master,
+ * connects. `code` is the component's error code when that file does not say.
+ */
+export function serverOfDataDir(dataDir: string, code: string): string {
+  const path = join(dataDir, 'kubeconfig');
+  try {
+    return readKubeconfig(path).server;
+  } catch {
+    throw new SkiffError(
+      code,
+      `no --master was given, and ${path} does not say where the API server is`,
+      'give --master https://host:port, or --kubeconfig FILE',
+    );
   }
 }

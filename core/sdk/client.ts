@@ -10,7 +10,7 @@
 export { microTime, nowMicroTime } from '../api/micro-time.js';
 export { fromKubeconfig, HttpsClient, type HttpsClientOptions } from '../client/https-client.js';
 export { type ChangeHandler, type ChangeType, delay, Informer, objectKey, WorkQueue } from '../client/informer.js';
-export { type ConnectionOptions, readKubeconfig } from '../client/kubeconfig.js';
+export { type ConnectionOptions, readKubeconfig, serverOfDataDir } from '../client/kubeconfig.js';
 export {
   LEADER_ELECTION,
   type LeaderCallbacks,

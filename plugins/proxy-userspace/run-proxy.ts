@@ -3,7 +3,7 @@
  * service range) with the flags over it, an HTTPS client as system:kube-proxy, then the proxy role
  * until a signal, which removes every listener and the service route.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { delay, isStatusError, SkiffError } from 'skiff/sdk';
 import { type ClientCredentials, type ClientIdentity, PKI } from 'skiff/sdk/auth';
@@ -13,7 +13,7 @@ import {
   type ComponentPlugins,
   fromKubeconfig,
   HttpsClient,
-  readKubeconfig,
+  serverOfDataDir,
   setUpComponentPlugins,
 } from 'skiff/sdk/client';
 import { SERVICE_NETWORK } from 'skiff/sdk/network';
@@ -59,7 +59,7 @@ function connect(opts: Options, plugins: ComponentPlugins): HttpsClient {
       `give --kubeconfig FILE (\`skiff kubeconfig --user system:kube-proxy --out FILE\` writes one), or enable ${PKI.providedBy}`,
     );
   }
-  const server = opts.master ?? adminServer(plugins.dataDir);
+  const server = opts.master ?? serverOfDataDir(plugins.dataDir, 'SKIFF_PROXY_NO_MASTER');
   return new HttpsClient({
     server,
     ca: credentials.caPem,
@@ -67,18 +67,6 @@ function connect(opts: Options, plugins: ComponentPlugins): HttpsClient {
     key: credentials.keyPem,
     userAgent: USER_AGENT,
   });
-}
-
-function adminServer(dataDir: string): string {
-  try {
-    return readKubeconfig(join(dataDir, 'kubeconfig')).server;
-  } catch {
-    throw new SkiffError(
-      'SKIFF_PROXY_NO_MASTER',
-      `no --master was given, and ${join(dataDir, 'kubeconfig')} does not say where the API server is`,
-      'give --master https://host:port, or --kubeconfig FILE',
-    );
-  }
 }
 
 /** Until the API server answers a list of services; refused credentials or permissions stop start-up. */

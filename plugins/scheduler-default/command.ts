@@ -5,7 +5,7 @@
  * default, on the kube-system/kube-scheduler Lease, as upstream. `skiff scheduler simulate` is in
  * simulate.ts.
  */
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { SkiffError } from 'skiff/sdk';
 import { PKI, type Pki, SCHEDULER_IDENTITY } from 'skiff/sdk/auth';
@@ -15,7 +15,7 @@ import {
   fromKubeconfig,
   HttpsClient,
   LEADER_ELECTION,
-  readKubeconfig,
+  serverOfDataDir,
   setUpComponentPlugins,
   waitForApiServer,
 } from 'skiff/sdk/client';
@@ -127,21 +127,8 @@ function connect(opts: Options, config: SchedulerConfiguration, plugins: Compone
     );
   }
   const { caPem, certPem, keyPem } = pki.clientCredentials(SCHEDULER_IDENTITY);
-  const server = opts.master ?? adminServer(plugins.dataDir);
+  const server = opts.master ?? serverOfDataDir(plugins.dataDir, 'SKIFF_SCHEDULER_NO_MASTER');
   return new HttpsClient({ server, ca: caPem, cert: certPem, key: keyPem, userAgent: USER_AGENT });
-}
-
-/** The server the admin kubeconfig the API server wrote names (the address it actually serves). */
-function adminServer(dataDir: string): string {
-  try {
-    return readKubeconfig(join(dataDir, 'kubeconfig')).server;
-  } catch {
-    throw new SkiffError(
-      'SKIFF_SCHEDULER_NO_MASTER',
-      `no --master was given, and ${join(dataDir, 'kubeconfig')} does not say where the API server is`,
-      'give --master https://host:port, or --kubeconfig FILE',
-    );
-  }
 }
 
 async function run(opts: Options, cmd: Command): Promise<void> {
