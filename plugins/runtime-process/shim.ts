@@ -2,9 +2,9 @@
  * The per-container shim: a small sh script, started detached (its own session) so it outlives the
  * runtime, which is the container's parent. It holds the container's FIFOs open (read-write, so
  * neither side blocks or gets EPIPE while no runtime is reading), waits for the container and
- * records how it ended in `exit`. The container's first process runs `setup` before exec'ing the
- * command: it joins its cgroups, sets the hostname, bind-mounts the volumes in its private mount
- * namespace and changes to the working directory.
+ * records how it ended in `exit`. The container's first process (a subshell of the shim) sets up
+ * before exec'ing the command: it joins its cgroups, sets the hostname, bind-mounts the volumes in
+ * its private mount namespace and changes to the working directory.
  */
 import { join } from 'node:path';
 import type { Mount } from 'skiff/sdk/runtime';
@@ -31,8 +31,6 @@ export function shimScript(plan: ShimPlan): string {
   const { tools, dir, record } = plan;
   const q = shQuote;
   const stdinRedirect = record.stdin ? '<stdin' : '</dev/null';
-  const detach = plan.isolation === 'none' ? [tools.setsid] : [];
-  const launch = [...detach, tools.sh, '-c', setupScript(plan), 'skiff-init', ...commandOf(plan)];
   return [
     '#!/bin/sh',
     `# runtime-process shim for container ${record.id} (${record.name})`,
@@ -44,7 +42,7 @@ export function shimScript(plan: ShimPlan): string {
     // container read EOF once the runtime's writer is closed too.
     record.stdin ? `trap 'exec 4>&-' USR1` : '',
     // The first child of a shim in a new PID namespace is that namespace's init: the container.
-    `${launch.map(q).join(' ')} ${stdinRedirect} >&5 2>&6 4>&- 5>&- 6>&- &`,
+    `${launchOf(plan)} ${stdinRedirect} >&5 2>&6 4>&- 5>&- 6>&- &`,
     'child=$!',
     'echo "$child" > launcher',
     'code=0',
@@ -96,11 +94,26 @@ function commandOf(plan: ShimPlan): string[] {
   return [plan.tools.script!, '-q', '-e', '-f', '-c', `exec ${argv.map(shQuote).join(' ')}`, '/dev/null'];
 }
 
+/**
+ * The container's first process. With namespaces it is a subshell of the shim (a fork, no second
+ * `sh` to load: every exec costs on a busy host) that sets up and execs the command. Without
+ * them it is `setsid sh -c`, so the container leads a session of its own.
+ */
+function launchOf(plan: ShimPlan): string {
+  const q = shQuote;
+  const command = commandOf(plan);
+  if (plan.isolation === 'none') {
+    return [plan.tools.setsid, plan.tools.sh, '-c', setupScript(plan), 'skiff-init', ...command].map(q).join(' ');
+  }
+  return `(\nset -- ${command.map(q).join(' ')}\n${setupScript(plan)}\n)`;
+}
+
 function setupScript(plan: ShimPlan): string {
   const q = shQuote;
   const { record, dir } = plan;
   const lines = [`fail() { echo "$1" > ${q(join(dir, 'start-error'))}; exit 128; }`];
-  for (const file of plan.cgroupProcs) lines.push(`echo $$ > ${q(file)} || fail ${q(`cannot join cgroup ${file}`)}`);
+  // 0 moves the writer, this process ($$ names the shim in a subshell).
+  for (const file of plan.cgroupProcs) lines.push(`echo 0 > ${q(file)} || fail ${q(`cannot join cgroup ${file}`)}`);
   if (plan.isolation !== 'none') {
     // This process is PID 1 of the new namespace: give it its own /proc.
     lines.push(`${plan.tools.mount} -t proc proc /proc || fail 'cannot mount /proc'`);

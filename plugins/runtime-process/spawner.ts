@@ -6,10 +6,10 @@
  * reaping each as it ends (`wait`), as Node did. A shim gets what Node's spawn gave it: exactly the
  * container's environment (assignments on its command line of the script, which sh reads from a
  * pipe: no value is ever in an argv), default signal dispositions (`env --default-signal`: sh's
- * background jobs would ignore SIGINT and SIGQUIT), its own session (`setsid`, which does not fork
- * there: a background job of a shell without job control leads no process group), stdio on
- * /dev/null. An environment variable whose name sh cannot assign, or a host whose `env` lacks
- * --default-signal (coreutils before 8.31), takes Node's spawn.
+ * background jobs would ignore SIGINT and SIGQUIT), a session apart from the runtime's (the batch's
+ * `sh`, its parent, leads one: a signal to the runtime's process group does not reach the shims),
+ * stdio on /dev/null. An environment variable whose name sh cannot assign, or a host whose `env`
+ * lacks --default-signal (coreutils before 8.31), takes Node's spawn.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { RuntimeLogger } from 'skiff/sdk/runtime';
@@ -34,7 +34,7 @@ function defaultSignalEnv(): string | undefined {
   return envTool;
 }
 
-/** Starts a shim detached (its own session, stdio ignored) with exactly `env`; its PID, undefined when it could not start. */
+/** Starts a shim detached (a session apart from the runtime, stdio ignored) with exactly `env`; its PID, undefined when it could not start. */
 export function startShim(
   tools: HostTools,
   logger: RuntimeLogger,
@@ -65,7 +65,7 @@ function startBatch(
 ): Promise<(number | undefined)[]> {
   const lines = requests.map(({ argv, env }) => {
     const assignments = Object.entries(env).map(([name, value]) => `${name}=${shQuote(value)}`);
-    const command = [shQuote(envPath), '--default-signal', shQuote(tools.setsid), ...argv.map(shQuote)];
+    const command = [shQuote(envPath), '--default-signal', ...argv.map(shQuote)];
     return `${[...assignments, ...command].join(' ')} </dev/null >/dev/null 2>&1 &\necho "$!"`;
   });
   return new Promise((resolve) => {
