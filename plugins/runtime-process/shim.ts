@@ -28,7 +28,7 @@ export interface ShimPlan {
 }
 
 export function shimScript(plan: ShimPlan): string {
-  const { tools, dir, record } = plan;
+  const { dir, record } = plan;
   const q = shQuote;
   const stdinRedirect = record.stdin ? '<stdin' : '</dev/null';
   return [
