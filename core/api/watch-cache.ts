@@ -14,6 +14,7 @@ import {
   namespaceOfKey,
   replayFromStorage,
 } from './cache-watcher.js';
+import { ChangeLog } from './change-log.js';
 import type { KubeObject } from './types.js';
 import { type CacheEvent, type Change, errorEvent, makeEvent, withRevision } from './watch-events.js';
 
@@ -37,7 +38,7 @@ export class WatchCache {
   private readonly objects = new Map<string, KubeObject>();
   private readonly byNamespace = new Map<string, Set<string>>();
   private sortedKeys: string[] | undefined;
-  private readonly history: Change[] = [];
+  private readonly history: ChangeLog;
   /** Every event after this revision is in `history`. */
   private historyBase = 0;
   private readonly watchers = new Set<CacheWatcher>();
@@ -48,7 +49,9 @@ export class WatchCache {
   private stopped = false;
   private _revision = 0;
 
-  constructor(private readonly options: WatchCacheOptions) {}
+  constructor(private readonly options: WatchCacheOptions) {
+    this.history = new ChangeLog(options.historyLimit ?? 10_000);
+  }
 
   get revision(): number {
     return this._revision;
@@ -67,7 +70,7 @@ export class WatchCache {
     for (const kv of list.items) this.put(kv.key, this.options.decode(kv));
     this._revision = list.revision;
     this.historyBase = list.revision;
-    this.history.length = 0;
+    this.history.clear();
     this.storageWatch = storage.watch(prefix, {
       fromRevision: list.revision,
       onEvent: (e) => this.apply(e),
@@ -141,10 +144,7 @@ export class WatchCache {
       };
       this.put(e.key, object);
     }
-    this.history.push(change);
-    const limit = this.options.historyLimit ?? 10_000;
-    if (this.history.length > limit)
-      this.historyBase = this.history.splice(0, this.history.length - limit).at(-1)!.revision;
+    this.historyBase = this.history.push(change) ?? this.historyBase;
     this.advance(e.revision);
     for (const w of this.watchers) w.deliver(change);
   }
@@ -253,7 +253,7 @@ export class WatchCache {
       w.after = from;
       this.watchers.add(w);
     } else if (from >= this.historyBase) {
-      for (const change of this.history) if (change.revision > from) w.deliver(change);
+      for (const change of this.history.after(from)) w.deliver(change);
       this.watchers.add(w);
     } else {
       w.fallback = replayFromStorage(w, from, this.options);
