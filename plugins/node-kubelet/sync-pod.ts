@@ -68,10 +68,9 @@ export async function syncPod(
   const uid = pod.metadata?.uid ?? '';
   // Step 1: the pod's data directory.
   // Off the event loop: a directory can cost the kernel a millisecond, and pods start together.
+  // Upstream's makePodDataDirs: the pod's directory, with volumes/ and plugins/ in it.
   await mkdir(podDir(ctx, uid), { recursive: true });
-  await Promise.all(
-    ['volumes', 'containers', 'plugins'].map((sub) => mkdir(join(podDir(ctx, uid), sub), { recursive: true })),
-  );
+  await Promise.all(['volumes', 'plugins'].map((sub) => mkdir(join(podDir(ctx, uid), sub), { recursive: true })));
   // Step 2: the manifest is `pod`, the newest copy the sources hold.
   // Steps 3 and 4: volumes, with the secrets, ConfigMaps and tokens they need.
   try {
