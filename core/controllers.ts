@@ -20,7 +20,7 @@ import {
 import type { ApiClient } from './client/types.js';
 import { isStatusError, SkiffError } from './errors.js';
 import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
-import type { ServiceKey } from './plugins/services.js';
+import { MissingProviderError, type ServiceKey } from './plugins/services.js';
 
 const RESTART_DELAY_MS = 5_000;
 /** Controllers get no privilege from the core: a 403 means the chain does not grant their identity enough. */
@@ -44,11 +44,11 @@ export interface ControllerManagerOptions {
 
 /** --leader-elect with no plugin to provide the lock: the coded start-up error that says what to do. */
 function noLeaderElection(): SkiffError {
-  const { id, providedBy } = LEADER_ELECTION;
-  return new SkiffError(
+  return new MissingProviderError(
     'SKIFF_PLUGIN_MISSING_PROVIDER',
-    `--leader-elect is on, but no enabled plugin provides ${id}`,
-    `enable the ${providedBy} plugin (plugins: ${providedBy}: {} in the config file), or pass --leader-elect=false`,
+    `--leader-elect is on, but no enabled plugin provides ${LEADER_ELECTION.id}`,
+    LEADER_ELECTION,
+    (provider) => `enable ${provider} under plugins in the config file, or pass --leader-elect=false`,
   );
 }
 

@@ -40,7 +40,7 @@ export interface Pki {
   serviceAccountKeys(): ServiceAccountKeyPair;
 }
 
-export const PKI = serviceKey<Pki>('pki', 'pki-local');
+export const PKI = serviceKey<Pki>('pki', "the cluster's certificate authority and credentials");
 
 /** kube-controller-manager's identity, which upstream's bootstrap roles are bound to. */
 export const CONTROLLER_MANAGER_IDENTITY: ClientIdentity = {

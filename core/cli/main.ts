@@ -1,6 +1,6 @@
 /** The `skiff` command line. One file per command under ./commands; plugins add their own commands and flags. */
 import { Command, CommanderError } from 'commander';
-import { builtInManifests, thirdPartyManifests } from '../config/manifests.js';
+import { builtInManifests, explainMissingProvider, thirdPartyManifests } from '../config/manifests.js';
 import { SkiffError } from '../errors.js';
 import { configCommand } from './commands/config.js';
 import { controllerManagerCommand } from './commands/controller-manager.js';
@@ -35,7 +35,9 @@ try {
   ];
   for (const command of [...core, ...pluginCommands(manifests, core, thirdParty)]) program.addCommand(strict(command));
   await program.parseAsync(process.argv);
-} catch (err) {
+} catch (thrown) {
+  // A missing service's fix names the built-in plugins that provide it.
+  const err = await explainMissingProvider(thrown);
   if (err instanceof CommanderError) {
     process.exit(err.exitCode === 0 ? 0 : 2);
   }

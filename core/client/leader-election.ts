@@ -60,4 +60,4 @@ export interface LeaderElection {
   elector(options: LeaderElectorOptions): LeaderElector;
 }
 
-export const LEADER_ELECTION = serviceKey<LeaderElection>('leader-election', 'leader-election-lease');
+export const LEADER_ELECTION = serviceKey<LeaderElection>('leader-election', 'the lock that leader election takes');

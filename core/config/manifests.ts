@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { SkiffError } from '../errors.js';
 import type { PluginManifest } from '../plugins/contract.js';
 import { checkModuleFormat, importFailureFix } from '../plugins/module-format.js';
+import { declaresProvider, MissingProviderError, type ServiceKey } from '../plugins/services.js';
 import type { PluginEntry } from './schema.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -129,4 +130,18 @@ export async function thirdPartyManifests(configFile: string | undefined): Promi
     }
   }
   return found;
+}
+
+/** The built-in plugins whose manifests declare that they provide `key`. */
+export async function builtInProviders(key: ServiceKey<unknown>): Promise<string[]> {
+  return (await builtInManifests()).filter((m) => declaresProvider(m, key)).map((m) => m.name);
+}
+
+/**
+ * `err` with its fix naming the built-in plugins that provide the missing service, when it is a
+ * MissingProviderError (any other error as it is). Core knows no plugin by name: the manifests tell.
+ */
+export async function explainMissingProvider(err: unknown): Promise<unknown> {
+  if (!(err instanceof MissingProviderError)) return err;
+  return err.naming(await builtInProviders(err.key));
 }

@@ -159,6 +159,11 @@ export interface PluginManifest<Config = Record<string, never>> {
   readonly config?: ZodType<Config>;
   /** Upstream flags that configure this plugin (`skiff up --help` lists them). */
   readonly flags?: readonly FlagSpec[];
+  /**
+   * The services it offers with ctx.provide.service: how a start-up error names the plugin to
+   * enable for a missing one, and how a component (`skiff scheduler`) finds the providers it needs.
+   */
+  readonly provides?: readonly ServiceKey<unknown>[];
   /** CLI subcommands this plugin adds: `skiff abac check`. */
   readonly commands?: readonly CommandSpec[];
   /**

@@ -43,7 +43,7 @@ export interface CloudProvider {
   loadBalancer(): LoadBalancer | undefined;
 }
 
-export const CLOUD_PROVIDER = serviceKey<CloudProvider>('cloud-provider', 'cloud-local');
+export const CLOUD_PROVIDER = serviceKey<CloudProvider>('cloud-provider', 'the cloud provider: load balancers');
 
 /** Upstream's cloudprovider.DefaultLoadBalancerName. */
 export function defaultLoadBalancerName(service: KubeObject): string {

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { loadConfig, type ResolvedConfig } from '../config/load.js';
-import type { ServiceKey } from '../plugins/services.js';
+import { declaresProvider, type ServiceKey } from '../plugins/services.js';
 import { preparePlugins } from '../server/server.js';
 
 export interface ComponentPluginsOptions {
@@ -17,8 +17,11 @@ export interface ComponentPluginsOptions {
   dataDir?: string;
   /** The command being run: `ctx.server.role` of every plugin set up. */
   role: string;
-  /** Which of the file's plugins the process needs (their dependencies come along). */
-  select(plugin: { name: string; roles: readonly string[] }): boolean;
+  /**
+   * Which of the file's plugins the process needs (their dependencies come along): by name, by the
+   * roles they serve, or by a service they declare they provide (`provides(PKI)`).
+   */
+  select(plugin: { name: string; roles: readonly string[]; provides(key: ServiceKey<unknown>): boolean }): boolean;
   /** Plugins a flag turns on, with the keys it sets (`--runtime simulated`). */
   enable?: Record<string, Record<string, unknown>>;
   /** Keys merged over the file's block of enabled plugins (the component's own flags). */
@@ -49,7 +52,10 @@ function selected(config: ResolvedConfig, select: ComponentPluginsOptions['selec
     keep.add(name);
     for (const dep of plugin.manifest.dependencies ?? []) add(dep);
   };
-  for (const p of config.plugins) if (select({ name: p.name, roles: p.manifest.roles ?? [] })) add(p.name);
+  for (const p of config.plugins) {
+    const provides = (key: ServiceKey<unknown>) => declaresProvider(p.manifest, key);
+    if (select({ name: p.name, roles: p.manifest.roles ?? [], provides })) add(p.name);
+  }
   return { ...config, plugins: config.plugins.filter((p) => keep.has(p.name)) };
 }
 

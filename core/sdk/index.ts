@@ -58,7 +58,7 @@ export type {
 export { definePlugin } from '../plugins/contract.js';
 export type { CommandSpec, FlagSpec, Role } from '../plugins/flags.js';
 export type { CachedObjects, PluginApi, ResourceCatalog } from '../plugins/plugin-api.js';
-export { type ServiceKey, serviceKey } from '../plugins/services.js';
+export { MissingProviderError, type ServiceKey, serviceKey } from '../plugins/services.js';
 
 /**
  * Reject an admission request as upstream's admission.NewForbidden does:

@@ -12,4 +12,7 @@ export interface ServiceNetwork {
   serviceNodePortRange: string;
 }
 
-export const SERVICE_NETWORK = serviceKey<ServiceNetwork>('service-network', 'the plugin that serves core/v1 Services');
+export const SERVICE_NETWORK = serviceKey<ServiceNetwork>(
+  'service-network',
+  'the Service network (ClusterIP and NodePort allocation)',
+);

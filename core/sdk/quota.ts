@@ -44,7 +44,7 @@ export interface QuotaEvaluator {
   constraints(required: string[], r: GroupResource, obj: KubeObject): string | undefined;
 }
 
-export const QUOTA_USAGE = serviceKey<QuotaEvaluator>('quota-usage', 'quota-evaluator');
+export const QUOTA_USAGE = serviceKey<QuotaEvaluator>('quota-usage', 'what objects count against a ResourceQuota');
 
 /** Adds as Go's Quantity.Add: a sum that was zero takes the format of what is added ("0" + 1Gi = 1Gi). */
 export function addUsage(usage: Usage, name: string, q: Quantity): void {

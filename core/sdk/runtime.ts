@@ -15,7 +15,7 @@ import { type ServiceKey, serviceKey } from '../plugins/services.js';
 
 /** The service key of a runtime kind: `runtimeKey('process')` is provided by plugin runtime-process. */
 export function runtimeKey(name: string): ServiceKey<RuntimeProvider> {
-  return serviceKey<RuntimeProvider>(`container-runtime:${name}`, `runtime-${name}`);
+  return serviceKey<RuntimeProvider>(`container-runtime:${name}`, `the container runtime "${name}"`);
 }
 
 export interface RuntimeProvider {

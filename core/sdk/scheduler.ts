@@ -220,5 +220,5 @@ export interface SchedulerPluginRegistration {
  * provides it).
  */
 export function schedulerPlugin(name: string): ServiceKey<SchedulerPluginRegistration> {
-  return serviceKey(`scheduler-plugin:${name}`, `the Skiff plugin that provides scheduler plugin ${name}`);
+  return serviceKey(`scheduler-plugin:${name}`, `the scheduler plugin ${name}`);
 }

@@ -21,7 +21,7 @@ import type {
   ServingIdentityRequest,
 } from '../plugins/contract.js';
 import { createPluginApi, type OpenedApi } from '../plugins/plugin-api.js';
-import type { ServiceKey } from '../plugins/services.js';
+import { declaresProvider, MissingProviderError, type ServiceKey } from '../plugins/services.js';
 import type { Storage } from '../storage/types.js';
 import type { Serializer } from '../wire/serializer.js';
 import { type AdmissionPolicy, guardAdmission } from './admission-guard.js';
@@ -122,7 +122,7 @@ function offerService(deps: HostDeps, name: string, key: ServiceKey<unknown>, va
     throw new SkiffError(
       'SKIFF_PLUGIN_SERVICE_DUPLICATE',
       `plugin "${name}" provides ${key.id}, which another plugin already provides`,
-      `enable only one provider of ${key.id} (usually ${key.providedBy})`,
+      `enable only one plugin that provides ${key.id} (${key.what})`,
     );
   }
   deps.container.register({ [key.id]: asValue(value) });
@@ -205,15 +205,19 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, co
 
 function useService<T>(deps: HostDeps, user: string, key: ServiceKey<T>): T {
   if (deps.container.hasRegistration(key.id)) return deps.container.resolve<T>(key.id);
-  const later = deps.config.plugins.some((p) => p.name === key.providedBy);
-  throw new SkiffError(
+  const later = deps.config.plugins.find((p) => declaresProvider(p.manifest, key))?.name;
+  if (later) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_MISSING_PROVIDER',
+      `plugin "${user}" needs ${key.id}, which ${later} provides, but ${later} is set up after it`,
+      `list ${later} before ${user} under plugins in the config file (or in the dependencies of ${user}), so it is set up first`,
+    );
+  }
+  throw new MissingProviderError(
     'SKIFF_PLUGIN_MISSING_PROVIDER',
-    later
-      ? `plugin "${user}" needs ${key.id}, which ${key.providedBy} provides, but ${key.providedBy} is set up after it`
-      : `plugin "${user}" needs ${key.id}, which no enabled plugin provides`,
-    later
-      ? `list ${key.providedBy} before ${user} under plugins in the config file (or in the dependencies of ${user}), so it is set up first`
-      : `enable ${key.providedBy} (it provides ${key.id}) or disable ${user}`,
+    `plugin "${user}" needs ${key.id}, which no enabled plugin provides`,
+    key,
+    (provider) => `enable ${provider} or disable ${user}`,
   );
 }
 

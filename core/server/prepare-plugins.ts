@@ -7,6 +7,7 @@ import { type Logger, pino } from 'pino';
 import { ResourceRegistry } from '../api/registry.js';
 import type { RuleResolver, UserInfo } from '../auth-types.js';
 import type { ResolvedConfig } from '../config/load.js';
+import { explainMissingProvider } from '../config/manifests.js';
 import type { Port } from '../config/schema.js';
 import { createHooks, type Hooks } from '../hooks.js';
 import type { ServerSettings } from '../plugins/contract.js';
@@ -75,6 +76,8 @@ export async function preparePlugins(options: PrepareOptions) {
     bootstraps,
     ruleResolvers,
     opened: () => opened,
+  }).catch(async (err: unknown) => {
+    throw await explainMissingProvider(err);
   });
   const api = createPluginApi({ hooks, registry, ruleResolvers, opened: () => opened });
   const open = (o: OpenedApi) => {

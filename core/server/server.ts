@@ -14,11 +14,12 @@ import type { LeaderElection } from '../client/leader-election.js';
 import { servedFromRegistry } from '../client/served-resources.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
+import { explainMissingProvider } from '../config/manifests.js';
 import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../controllers.js';
 import { SkiffError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { PluginApi } from '../plugins/plugin-api.js';
-import type { ServiceKey } from '../plugins/services.js';
+import { MissingProviderError, type ServiceKey } from '../plugins/services.js';
 import type { Storage } from '../storage/types.js';
 import type { HealthCheck } from './health.js';
 import { HttpApp } from './http-app.js';
@@ -63,10 +64,14 @@ export interface SkiffServer {
 }
 
 const noGeneratedIdentity: IdentityProvider = async () => {
-  throw new SkiffError(
-    'SKIFF_TLS_NO_IDENTITY',
-    'the secure port is on, but no serving certificate was configured',
-    `give --tls-cert-file and --tls-private-key-file, or enable a plugin that generates one (${PKI.providedBy}: add it under plugins in the config file), or turn the secure port off with --secure-port 0`,
+  throw await explainMissingProvider(
+    new MissingProviderError(
+      'SKIFF_TLS_NO_IDENTITY',
+      'the secure port is on, but no serving certificate was configured',
+      PKI,
+      (provider) =>
+        `give --tls-cert-file and --tls-private-key-file, or enable ${provider} under plugins in the config file (it generates one), or turn the secure port off with --secure-port 0`,
+    ),
   );
 };
 
@@ -132,7 +137,7 @@ async function electorsFor(
     return leaderElectionService(plugins.use);
   } catch (err) {
     await plugins.closeAll();
-    throw err;
+    throw await explainMissingProvider(err);
   }
 }
 

@@ -22,7 +22,10 @@ export type { ApiCoreV1Config } from './config.js';
  * whoever embeds the server may need, and halting the reconciler is how a test plays a server that
  * died without killing its process. Nothing else in the plugin goes through services.
  */
-export const API_SERVER_ENDPOINTS = serviceKey<ApiServerEndpoints>('apiServerEndpoints', 'api-core-v1');
+export const API_SERVER_ENDPOINTS = serviceKey<ApiServerEndpoints>(
+  'apiServerEndpoints',
+  "the API server's own endpoints",
+);
 
 /** The virtual bindings resource has no store; it binds through the pods' store. */
 function podStore(ctx: PluginContext<ApiCoreV1Config>) {
@@ -45,6 +48,7 @@ function endpointReconciler(ctx: PluginContext<ApiCoreV1Config>, client: ApiClie
 export default definePlugin<ApiCoreV1Config>({
   name: 'api-core-v1',
   description: 'The core/v1 kinds (pods, services, namespaces, ...), their subresources and the default namespaces.',
+  provides: [SERVICE_NETWORK, API_SERVER_ENDPOINTS],
   config: configSchema,
   // The kubernetes service takes the first address of the service range; the serving certificate names it.
   kubernetesServiceIP: (config) => firstServiceIP(config.serviceClusterIPRange),

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { definePlugin, type PluginContext, SkiffError } from 'skiff/sdk';
+import { definePlugin, MissingProviderError, type PluginContext, SkiffError } from 'skiff/sdk';
 import { PKI } from 'skiff/sdk/auth';
 import { z } from 'zod';
 import { parseCertificateBundle, verifyClientCertificate } from './verify.js';
@@ -36,6 +36,7 @@ function pkiBundle(ctx: PluginContext<Config>): string {
   try {
     return ctx.use(PKI).caCertificate();
   } catch (err) {
+    if (err instanceof MissingProviderError) throw err.adding('or give --client-ca-file (clientCAFile)');
     if (!(err instanceof SkiffError) || err.code !== 'SKIFF_PLUGIN_MISSING_PROVIDER') throw err;
     throw new SkiffError(err.code, err.message, `${err.fix}; or give --client-ca-file (clientCAFile)`);
   }

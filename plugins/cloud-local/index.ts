@@ -28,6 +28,7 @@ type Config = z.infer<typeof configSchema>;
 export default definePlugin<Config>({
   name: 'cloud-local',
   description: 'The local cloud provider: LoadBalancer Services get a TCP balancer on a 127.x address of this machine.',
+  provides: [CLOUD_PROVIDER],
   config: configSchema,
   // Balancers live where the service controller runs.
   roles: ['up', 'controller-manager'],

@@ -63,7 +63,7 @@ export default definePlugin<Config>({
           if (!(err instanceof SkiffError) || err.code !== 'SKIFF_PLUGIN_MISSING_PROVIDER') throw err;
           // Upstream's service controller does not start without a cloud provider.
           c.logger.warn(
-            `no cloud provider (enable ${CLOUD_PROVIDER.providedBy}): services of type LoadBalancer get no load balancer`,
+            'no cloud provider (enable cloud-local, or another plugin that provides cloud-provider): services of type LoadBalancer get no load balancer',
           );
           return { run: waitForStop };
         }

@@ -10,6 +10,7 @@ import { LeaseElector } from './elector.js';
 export default definePlugin({
   name: 'leader-election-lease',
   description: "Leader election through a coordination.k8s.io/v1 Lease (the controller manager's --leader-elect).",
+  provides: [LEADER_ELECTION],
   // `skiff controller-manager` sets it up beside the controller plugins.
   roles: ['up', 'apiserver', 'controller-manager'],
   setup(ctx) {

@@ -18,6 +18,7 @@ export default definePlugin({
   name: 'pki-local',
   description:
     'A CA under <dataDir>/pki: the serving certificate, client certificates, service-account keys, the admin kubeconfig; skiff certs and skiff kubeconfig.',
+  provides: [PKI],
   // Components in processes of their own (`skiff controller-manager`, ...) find their client certificates here.
   roles: ['up', 'apiserver', 'controller-manager', 'scheduler', 'kubelet'],
   commands: [

@@ -56,7 +56,7 @@ function connect(opts: Options, plugins: ComponentPlugins): HttpsClient {
     throw new SkiffError(
       'SKIFF_PROXY_NO_CREDENTIALS',
       "no --kubeconfig was given, and the Skiff config enables no plugin that keeps kube-proxy's client certificate",
-      `give --kubeconfig FILE (\`skiff kubeconfig --user system:kube-proxy --out FILE\` writes one), or enable ${PKI.providedBy}`,
+      `give --kubeconfig FILE (\`skiff kubeconfig --user system:kube-proxy --out FILE\` writes one), or enable pki-local (or another plugin that provides ${PKI.id})`,
     );
   }
   const server = opts.master ?? serverOfDataDir(plugins.dataDir, 'SKIFF_PROXY_NO_MASTER');
@@ -110,7 +110,7 @@ export async function runProxy(opts: Options, attributes: FlagAttributes): Promi
     configFile: opts.config,
     dataDir: opts.dataDir,
     role: 'proxy',
-    select: ({ name, roles }) => roles.includes('proxy') || name === PKI.providedBy,
+    select: ({ roles, provides }) => roles.includes('proxy') || provides(PKI),
     enable: { 'proxy-userspace': overlay },
     logger,
   });

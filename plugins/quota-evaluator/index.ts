@@ -29,6 +29,7 @@ export default definePlugin({
   name: 'quota-evaluator',
   description:
     "What objects cost against ResourceQuotas (upstream's evaluators), for quota admission and the quota controller.",
+  provides: [QUOTA_USAGE],
   // Set up wherever its users run: the API server, and `skiff controller-manager` beside the controller.
   roles: ['up', 'apiserver', 'controller-manager'],
   setup(ctx) {

@@ -29,6 +29,7 @@ export async function sweepProcessRuntime(
 export default definePlugin<ProcessRuntimeConfig>({
   name: 'runtime-process',
   description: 'Runs pods as real isolated processes (network namespaces, PID/mount namespaces, cgroups).',
+  provides: [runtimeKey('process')],
   config: processRuntimeConfig,
   setup(ctx) {
     const opened = new Set<ContainerRuntime>();

@@ -30,6 +30,7 @@ export function simulatedRuntimeProvider(config: Partial<SimulatedRuntimeConfig>
 export default definePlugin<SimulatedRuntimeConfig>({
   name: 'runtime-simulated',
   description: 'Simulated containers (no processes): Running after a delay, exits and probes scripted by annotations.',
+  provides: [runtimeKey('simulated')],
   config: simulatedRuntimeConfig,
   setup(ctx) {
     ctx.provide.service(runtimeKey('simulated'), simulatedRuntimeProvider(ctx.config));

@@ -123,7 +123,7 @@ function connect(opts: Options, config: SchedulerConfiguration, plugins: Compone
     throw new SkiffError(
       'SKIFF_SCHEDULER_NO_CREDENTIALS',
       "no --kubeconfig was given, and the Skiff config enables no plugin that keeps the scheduler's client certificate",
-      `give --kubeconfig FILE (\`skiff kubeconfig --user system:kube-scheduler --out FILE\` writes one), or enable ${PKI.providedBy}`,
+      `give --kubeconfig FILE (\`skiff kubeconfig --user system:kube-scheduler --out FILE\` writes one), or enable pki-local (or another plugin that provides ${PKI.id})`,
     );
   }
   const { caPem, certPem, keyPem } = pki.clientCredentials(SCHEDULER_IDENTITY);
@@ -137,7 +137,7 @@ async function run(opts: Options, cmd: Command): Promise<void> {
     configFile: opts.skiffConfig,
     dataDir: opts.dataDir,
     role: 'scheduler',
-    select: (p) => p.roles.includes('scheduler') || p.name === LEADER_ELECTION.providedBy || p.name === PKI.providedBy,
+    select: (p) => p.roles.includes('scheduler') || p.provides(LEADER_ELECTION) || p.provides(PKI),
     logger,
   });
   const abort = new AbortController();
@@ -215,7 +215,7 @@ function leaderElection(plugins: ComponentPlugins) {
     throw new SkiffError(
       'SKIFF_PLUGIN_MISSING_PROVIDER',
       `--leader-elect is on, but the Skiff config enables no plugin that provides ${LEADER_ELECTION.id}`,
-      `enable ${LEADER_ELECTION.providedBy} in the Skiff config (--skiff-config), or pass --leader-elect=false`,
+      `enable leader-election-lease (or another plugin that provides ${LEADER_ELECTION.id}) in the Skiff config (--skiff-config), or pass --leader-elect=false`,
     );
   }
 }

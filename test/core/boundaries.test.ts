@@ -23,18 +23,10 @@ const PLUGINS = join(ROOT, 'plugins');
 const NOT_YET_MIGRATED = new Set<string>();
 
 /**
- * Core literals that may name a built-in plugin (file: literal). A service key core uses names the
- * plugin that usually provides it, so the missing-provider error can tell the operator which one to
- * enable: LEADER_ELECTION (the controller manager's --leader-elect), PKI (the controller manager's
- * client certificate without --kubeconfig; the serving certificate without --tls-cert-file), and
- * QUOTA_USAGE (declared in the SDK beside its interface, for the two quota plugins).
+ * Core literals that may name a built-in plugin (file: literal). None: a missing service's error
+ * names its providers from their manifests (`provides`), not from core.
  */
-const NAMED_PROVIDERS = new Set([
-  'core/client/leader-election.ts: leader-election-lease',
-  'core/auth/pki.ts: pki-local',
-  'core/sdk/quota.ts: quota-evaluator',
-  'core/sdk/cloud.ts: cloud-local',
-]);
+const NAMED_PROVIDERS = new Set<string>();
 
 /**
  * Core's layers, from the bottom: errors and utilities, the storage contract, the API machinery,

@@ -28,7 +28,7 @@ const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
 const GREETER = new URL('../fixtures/plugins/flagged-greeter', import.meta.url).pathname;
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
 
-const GREETING = serviceKey<{ greet(name: string): string }>('greeting', 'greeter');
+const GREETING = serviceKey<{ greet(name: string): string }>('greeting', 'a greeting');
 const silent = pino({ level: 'silent' });
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests differ in their config type
@@ -57,6 +57,7 @@ async function configWith(dataDir: string, extra: Manifest[]): Promise<ResolvedC
 const greeter = definePlugin({
   name: 'greeter',
   description: 'provides GREETING',
+  provides: [GREETING],
   setup: (ctx) => ctx.provide.service(GREETING, { greet: (name) => `hello, ${name}` }),
 });
 
@@ -74,7 +75,7 @@ describe('core/plugins: the plugin contract', () => {
       setup: (ctx) => void ctx.use(GREETING),
     });
 
-    it('use() of a service no enabled plugin provides stops set-up: SKIFF_PLUGIN_MISSING_PROVIDER names the provider', async () => {
+    it('use() of a service no enabled plugin provides stops set-up: SKIFF_PLUGIN_MISSING_PROVIDER says what to enable', async () => {
       const err = await preparePlugins({ config: await configWith(dataDir, [user]), role: 'check', logger: silent })
         .then(() => undefined)
         .catch((e: unknown) => e);
@@ -83,7 +84,10 @@ describe('core/plugins: the plugin contract', () => {
       expect((err as SkiffError).message).to.equal(
         'plugin "needs-greeting" needs greeting, which no enabled plugin provides',
       );
-      expect((err as SkiffError).fix).to.equal('enable greeter (it provides greeting) or disable needs-greeting');
+      // No built-in plugin provides it, so the fix can only describe one.
+      expect((err as SkiffError).fix).to.equal(
+        'enable a plugin that provides greeting (a greeting) or disable needs-greeting',
+      );
     });
 
     it('a provider set up after its user is named, with the fix: list it in dependencies', async () => {

@@ -21,7 +21,7 @@ import type { AnyManifest } from '../../config/manifests.js';
 import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../../controllers.js';
 import { SkiffError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
-import type { ServiceKey } from '../../plugins/services.js';
+import { MissingProviderError, type ServiceKey } from '../../plugins/services.js';
 import { preparePlugins } from '../../server/server.js';
 import { bool, goDurationSeconds } from '../flag-values.js';
 import { addPluginFlags, type DeclaredFlag, pluginFlagOverlay } from '../plugin-flags.js';
@@ -89,7 +89,7 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
   const abort = new AbortController();
   let manager: ControllerManager | undefined;
   try {
-    // The lock comes from a plugin (leader-election-lease): missing, start-up stops here, before waiting.
+    // The lock comes from a plugin: missing, start-up stops here, before waiting.
     const electors = opts.leaderElect ? leaderElectionService(prepared.plugins.use) : undefined;
     const { hooks } = await selectControllers(prepared.hooks, opts.controllers);
     stopOnSignals(logger, 'stopping the controllers', async () => {
@@ -188,10 +188,12 @@ function pki(use: Use) {
     return use(PKI);
   } catch (err) {
     if (!(err instanceof SkiffError) || err.code !== 'SKIFF_PLUGIN_MISSING_PROVIDER') throw err;
-    throw new SkiffError(
+    throw new MissingProviderError(
       'SKIFF_CONTROLLER_MANAGER_NO_CREDENTIALS',
       "no --kubeconfig was given, and the config file enables no plugin that keeps the controller manager's client certificate",
-      `give --kubeconfig FILE, or enable ${PKI.providedBy} in the config file (it finds the certificate under <data-dir>/pki)`,
+      PKI,
+      (provider) =>
+        `give --kubeconfig FILE, or enable ${provider} in the config file (it finds the certificate in the data directory)`,
     );
   }
 }

@@ -27,7 +27,7 @@ describe('runtime contract helpers and runtime-process (pure parts)', () => {
     };
     await manifest.setup(ctx as never);
     const key = runtimeKey('process');
-    expect(key).to.deep.equal({ id: 'container-runtime:process', providedBy: 'runtime-process' });
+    expect(key).to.deep.equal({ id: 'container-runtime:process', what: 'the container runtime "process"' });
     expect((provided.get(key.id) as RuntimeProvider).name).to.equal('process');
     expect(manifest.name).to.equal('runtime-process');
   });
