@@ -1,9 +1,9 @@
 /** The skiff bin as a user runs it: help, config check, coded errors, and up + SIGTERM. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -57,7 +57,7 @@ describe('core/cli: the skiff bin', function () {
   });
 
   it('--authorization-config: upstream AuthorizationConfiguration sets the chain in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-authz-config-'));
+    const dir = tempDir('skiff-authz-config-');
     const policy = join(dir, 'policy.jsonl');
     writeFileSync(policy, '{"user":"alice"}\n');
     const config = join(dir, 'authz.yaml');
@@ -111,7 +111,7 @@ describe('core/cli: the skiff bin', function () {
   });
 
   it('up serves on a free port and exits 0 on SIGTERM', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'skiff-cli-'));
+    const dataDir = tempDir('skiff-cli-');
     const child = spawn(process.execPath, [
       BIN,
       'up',

@@ -1,8 +1,7 @@
 /** The PKI (plugins/pki-local) and the `skiff certs` / `skiff kubeconfig` commands it adds. */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
@@ -11,6 +10,7 @@ import { verifyClientCertificate } from '../../plugins/authn-x509/verify.js';
 import { issueCertificate, serialNumber } from '../../plugins/pki-local/certificates.js';
 import { ensurePki, expiryWarnings } from '../../plugins/pki-local/layout.js';
 import { writePrivate as writePrivateKey } from '../../plugins/pki-local/private-files.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
 const BIN = new URL('../../scripts/skiff.mjs', import.meta.url).pathname;
 const skiff = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -18,7 +18,7 @@ const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 describe('pki-local: the PKI', function () {
   this.timeout(60_000);
-  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-pki-'));
+  const dataDir = tempDir('skiff-pki-');
   const pki = ensurePki(dataDir, { components: true });
 
   it('creates a CA and leaf certificates that verify against it, with the right usages', () => {
@@ -82,14 +82,14 @@ describe('pki-local: the PKI', function () {
   });
 
   it('refuses a half-present pair and a certificate the CA did not sign', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-pki-half-'));
+    const dir = tempDir('skiff-pki-half-');
     ensurePki(dir, { components: true });
     rmSync(join(dir, 'pki', 'scheduler.key'));
     expect(() => ensurePki(dir, { components: true })).to.throw(
       SkiffError,
       /scheduler\.crt exists but .*scheduler\.key does not/,
     );
-    const other = mkdtempSync(join(tmpdir(), 'skiff-pki-other-'));
+    const other = tempDir('skiff-pki-other-');
     const foreign = ensurePki(other);
     writeFileSync(join(dir, 'pki', 'scheduler.crt'), foreign.admin.certPem);
     writePrivateKey(join(dir, 'pki', 'scheduler.key'), foreign.admin.keyPem);
@@ -102,7 +102,7 @@ describe('pki-local: the PKI', function () {
   });
 
   it('refuses a private key others can read (SKIFF_PKI_KEY_PERMISSIONS)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-pki-perm-'));
+    const dir = tempDir('skiff-pki-perm-');
     ensurePki(dir);
     chmodSync(join(dir, 'pki', 'admin.key'), 0o644);
     try {
@@ -116,7 +116,7 @@ describe('pki-local: the PKI', function () {
   });
 
   it('warns about expired and soon-expiring certificates', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-pki-old-'));
+    const dir = tempDir('skiff-pki-old-');
     const p = ensurePki(dir);
     const now = Date.now();
     const day = 24 * 3600 * 1000;
@@ -138,7 +138,7 @@ describe('pki-local: the PKI', function () {
 
 describe('pki-local: skiff certs and skiff kubeconfig', function () {
   this.timeout(60_000);
-  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-certs-cli-'));
+  const dataDir = tempDir('skiff-certs-cli-');
 
   it('certs creates the PKI once, then keeps it', () => {
     const first = skiff(['certs', '--data-dir', dataDir]);
@@ -158,7 +158,7 @@ describe('pki-local: skiff certs and skiff kubeconfig', function () {
   });
 
   it('certs client issues a certificate for any user and groups', () => {
-    const out = mkdtempSync(join(tmpdir(), 'skiff-client-'));
+    const out = tempDir('skiff-client-');
     const r = skiff([
       'certs',
       'client',
@@ -189,7 +189,7 @@ describe('pki-local: skiff certs and skiff kubeconfig', function () {
   });
 
   it('without a CA, says how to make one (SKIFF_PKI_CA_MISSING, exit 2)', () => {
-    const r = skiff(['kubeconfig', '--user', 'x', '--data-dir', mkdtempSync(join(tmpdir(), 'skiff-empty-'))]);
+    const r = skiff(['kubeconfig', '--user', 'x', '--data-dir', tempDir('skiff-empty-')]);
     expect(r.status).to.equal(2);
     expect(r.stderr).to.contain('SKIFF_PKI_CA_MISSING').and.contain('skiff certs');
   });

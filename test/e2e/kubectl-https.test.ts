@@ -4,17 +4,17 @@
  * no credentials over plain HTTP, so all of this needs the HTTPS port.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from '../../plugins/pki-local/certificates.js';
 import { buildKubeconfig } from '../../plugins/pki-local/kubeconfig.js';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-https-'));
+const dir = tempDir('skiff-https-');
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text, { mode: 0o600 });

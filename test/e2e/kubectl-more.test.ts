@@ -3,14 +3,14 @@
  * label, annotate, wait --for=delete, describe. Against a real server on loopback.
  */
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { type KubectlResult, kubectl, kubectlArgs, kubectlPath } from '../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-kubectl-more-'));
+const dir = tempDir('skiff-kubectl-more-');
 const podYaml = (name: string) =>
   `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  labels: {app: web}\nspec:\n  containers:\n  - name: web\n    image: nginx:1\n    env:\n    - {name: MODE, value: a}\n  - name: side\n    image: busybox:1\n`;
 

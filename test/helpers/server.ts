@@ -1,11 +1,11 @@
 /** Start a real Skiff server on a random loopback port for a test, and tear it down after. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfigFromObject } from '../../core/config/load.js';
 import { createServer, type SkiffServer } from '../../core/server/server.js';
 import { ensurePki, type PkiFiles } from '../../plugins/pki-local/layout.js';
+import { tempDir } from './temp-dirs.js';
 
 export interface TestServer {
   url: string;
@@ -43,7 +43,7 @@ export interface TestServerOptions {
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-test-'));
+  const dataDir = options.dataDir ?? tempDir('skiff-test-');
   const storage = options.storage ?? 'memory';
   const config = await loadConfigFromObject(
     {

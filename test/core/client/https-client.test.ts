@@ -2,8 +2,7 @@
  * The HTTPS client against a real server on loopback: the same answers and errors as the in-process
  * client, watches in order across stops and timeouts, and an informer that outlives a restart.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
@@ -19,6 +18,7 @@ import { issueCertificate } from '../../../plugins/pki-local/certificates.js';
 import { buildKubeconfig } from '../../../plugins/pki-local/kubeconfig.js';
 import { LocalPki } from '../../../plugins/pki-local/local-pki.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const CONFIGMAPS = CORE_V1('configmaps');
@@ -75,7 +75,7 @@ describe('core/client/https-client: an ApiClient over HTTPS', () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-https-client-'));
+    dir = tempDir('skiff-https-client-');
     const tokens = join(dir, 'tokens.csv');
     writeFileSync(tokens, 'tok123,alice,1001\n');
     ts = await startTestServer({
@@ -349,7 +349,7 @@ describe('core/client/http-wire: JsonLineDecoder and kubeconfig errors', () => {
   });
 
   it('a kubeconfig user with a certificate but no key is a coded error', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-kc-'));
+    const dir = tempDir('skiff-kc-');
     try {
       const yaml = buildKubeconfig({ server: 'https://127.0.0.1:6443', caPem: 'x', user: 'u', token: 't' });
       const file = join(dir, 'k');

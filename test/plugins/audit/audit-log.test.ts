@@ -1,12 +1,12 @@
 /** audit-log: events per policy, decisions with reasons, the authenticator, and rotation. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-audit-'));
+const dir = tempDir('skiff-audit-');
 const policyFile = join(dir, 'abac.jsonl');
 writeFileSync(
   policyFile,

@@ -1,13 +1,13 @@
 /** SelfSubjectReview (kubectl auth whoami) and TokenReview, answered by the authentication chain. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-reviews-'));
+const dir = tempDir('skiff-reviews-');
 const tokens = join(dir, 'tokens.csv');
 writeFileSync(tokens, 'abc123,alice,1001,"admins,devs"\n');
 

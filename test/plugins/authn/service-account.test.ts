@@ -1,7 +1,6 @@
 /** authn-service-account: TokenRequest (kubectl create token) and JWT verification, attacks included. */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
@@ -9,8 +8,9 @@ import { runAuthentication } from '../../../core/chains.js';
 import { kubectl, kubectlPath } from '../../helpers/kubectl.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { NO_KUBECTL, skipBecause } from '../../helpers/skip.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-sa-'));
+const dir = tempDir('skiff-sa-');
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const pubPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;

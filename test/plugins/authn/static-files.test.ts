@@ -1,13 +1,13 @@
 /** authn-token-file, authn-basic-file and authn-anonymous, through the real authentication chain. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { runAuthentication } from '../../../core/chains.js';
 import { SkiffError } from '../../../core/errors.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-authn-'));
+const dir = tempDir('skiff-authn-');
 const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);

@@ -3,14 +3,14 @@
  * set-up and credential, each cell an exact status code. Over HTTPS, as real clients send
  * credentials only there.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'skiff-matrix-'));
+const dir = tempDir('skiff-matrix-');
 const tokens = join(dir, 'tokens.csv');
 writeFileSync(tokens, 'alice-token,alice,1\nbob-token,bob,2\n');
 const policy = join(dir, 'policy.jsonl');

@@ -4,16 +4,16 @@
  * `kubernetes` service IP, and in-cluster clients (which dial that IP) would fail TLS.
  */
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ensurePki, namesCovered, servingSpec } from '../../../plugins/pki-local/layout.js';
+import { tempDir } from '../../helpers/temp-dirs.js';
 
 describe('plugins/pki-local: the serving certificate follows the names the API answers to', () => {
   let dataDir: string;
   beforeEach(() => {
-    dataDir = mkdtempSync(join(tmpdir(), 'skiff-pki-names-'));
+    dataDir = tempDir('skiff-pki-names-');
   });
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
