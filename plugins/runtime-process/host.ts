@@ -15,6 +15,8 @@ export interface HostTools {
   nsenter?: string;
   mount?: string;
   setsid: string;
+  /** `env` when it can reset signal dispositions (--default-signal, coreutils 8.31 or later). */
+  env?: string;
   script?: string;
   stty?: string;
   mkfifo: string;
@@ -55,6 +57,7 @@ export function findTools(): HostTools {
     nsenter: which('nsenter'),
     mount: which('mount'),
     setsid: required('setsid', 'util-linux'),
+    env: envResettingSignals(),
     script: which('script'),
     stty: which('stty'),
     mkfifo: required('mkfifo', 'coreutils'),
@@ -62,6 +65,11 @@ export function findTools(): HostTools {
     sed: required('sed', 'sed'),
     mv: required('mv', 'coreutils'),
   };
+}
+
+function envResettingSignals(): string | undefined {
+  const found = which('env');
+  return found && spawnSync(found, ['--default-signal', 'true']).status === 0 ? found : undefined;
 }
 
 /** Root may make network namespaces, links and mounts; others may at most use user namespaces. */

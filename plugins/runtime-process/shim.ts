@@ -122,7 +122,10 @@ function setupScript(plan: ShimPlan): string {
   }
   lines.push(`cd ${q(record.workingDir)} || fail ${q(`cannot change to working directory "${record.workingDir}"`)}`);
   if (!record.env.some((e) => e.name === 'PWD')) lines.push('unset PWD OLDPWD');
-  lines.push(`: > ${q(join(dir, 'started'))}`, 'exec "$@"');
+  // sh starts a background job with SIGINT and SIGQUIT ignored: the command gets every signal at
+  // its default, as other container runtimes give it (Python's KeyboardInterrupt needs SIGINT).
+  const exec = plan.tools.env ? `exec ${q(plan.tools.env)} --default-signal "$@"` : 'exec "$@"';
+  lines.push(`: > ${q(join(dir, 'started'))}`, exec);
   return lines.join('\n');
 }
 

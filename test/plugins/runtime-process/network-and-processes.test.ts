@@ -103,7 +103,7 @@ describe('runtime-process: networking, isolation, limits, logs (real processes)'
     await node1.removePodSandbox(sandbox);
   });
 
-  it('runs the command with its args, env and working dir, as PID 1 of its own namespace, named after the pod', async () => {
+  it('runs the command with its args, env and working dir, as PID 1 of its own namespace, named after the pod, no signal ignored', async () => {
     const sandbox = await node1.runPodSandbox(sandboxConfig('env'));
     const id = await node1.createContainer(sandbox, {
       name: 'env',
@@ -111,7 +111,7 @@ describe('runtime-process: networking, isolation, limits, logs (real processes)'
       command: ['sh', '-c'],
       // /proc/1/environ: the environment the runtime gave (the shell then exports PWD itself).
       args: [
-        'echo "$GREETING|$(pwd)|$$|$(hostname)|$0 $1"; tr "\\0" "\\n" < /proc/1/environ | cut -d= -f1 | sort | tr "\\n" ","',
+        'echo "$GREETING|$(pwd)|$$|$(hostname)|$0 $1"; tr "\\0" "\\n" < /proc/1/environ | cut -d= -f1 | sort | tr "\\n" ","; echo; grep SigIgn /proc/1/status',
         'first',
         'second',
       ],
@@ -123,6 +123,8 @@ describe('runtime-process: networking, isolation, limits, logs (real processes)'
     const lines = (await logOf(node1, id)).split('\n').map((l) => l.replace(/^\S+ stdout F /, ''));
     expect(lines[0]).to.equal('hello world|/usr/share|1|env|first second');
     expect(lines[1]).to.equal('GREETING,HOSTNAME,PATH,');
+    // No signal ignored (a background job of sh would have SIGINT and SIGQUIT ignored: 0...06).
+    expect(lines[2]).to.equal('SigIgn:\t0000000000000000');
   });
 
   it('bind-mounts a host dir at its container path (read-only enforced) and removes the mount point it made', async () => {
