@@ -116,7 +116,7 @@ export function validateConfigMap(cm: KubeObject): FieldError[] {
   for (const [k, v] of Object.entries(data)) {
     if (typeof v !== 'string') errs.push(typeInvalid(`data[${k}]`, v, 'must be a string'));
     else bytes += k.length + Buffer.byteLength(v);
-    if (k in binary) errs.push(invalid(`data[${k}]`, k, 'duplicate of key present in binaryData'));
+    if (Object.hasOwn(binary, k)) errs.push(invalid(`data[${k}]`, k, 'duplicate of key present in binaryData'));
   }
   if (bytes > MAX_DATA_BYTES) errs.push(tooLong('data', `must have at most ${MAX_DATA_BYTES} bytes`));
   return errs;
