@@ -5,11 +5,25 @@
  * service-account key pair), writes the admin kubeconfig once the server serves, and adds
  * `skiff certs` and `skiff kubeconfig`. See README.md.
  */
-import { definePlugin } from 'skiff/sdk';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { definePlugin, type PluginContext } from 'skiff/sdk';
 import { PKI } from 'skiff/sdk/auth';
 import { certsCommand, kubeconfigCommand } from './commands.js';
 import { httpsUrl } from './kubeconfig.js';
 import { LocalPki } from './local-pki.js';
+
+/**
+ * Where the PKI lives: the data dir, except for `skiff config check`, which must leave nothing
+ * behind: it gets a throwaway CA in a temp dir, removed when the check ends.
+ */
+function pkiHome(ctx: PluginContext<Record<string, never>>): string {
+  if (ctx.server.role !== 'check') return ctx.server.dataDir;
+  const dir = mkdtempSync(join(tmpdir(), 'skiff-check-pki-'));
+  ctx.onClose(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** The processes that run the API server own its CA; any other role only reads it. */
 const SERVING_ROLES = ['up', 'apiserver', 'check'];
@@ -26,7 +40,7 @@ export default definePlugin({
     { name: 'kubeconfig', build: kubeconfigCommand },
   ],
   setup(ctx) {
-    const pki = new LocalPki(ctx.server.dataDir, {
+    const pki = new LocalPki(pkiHome(ctx), {
       ownsCA: SERVING_ROLES.includes(ctx.server.role),
       logger: ctx.logger,
     });

@@ -45,11 +45,7 @@ export function startShim(
 }
 
 /** One `sh` that starts every shim of the batch, prints their PIDs in order, then waits for them all. */
-function startBatch(
-  tools: HostTools,
-  requests: ShimRequest[],
-  logger: RuntimeLogger,
-): Promise<(number | undefined)[]> {
+function startBatch(tools: HostTools, requests: ShimRequest[], logger: RuntimeLogger): Promise<(number | undefined)[]> {
   const lines = requests.map(({ argv, env }) => {
     const assignments = Object.entries(env).map(([name, value]) => `${name}=${shQuote(value)}`);
     const command = argv.map(shQuote);

@@ -6,7 +6,7 @@
  * and commands on the command line.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -222,6 +222,8 @@ describe('core/plugins: the plugin contract', () => {
       '  admission-resource-quota: use(quota-usage), admission; admission name ResourceQuota',
       '  controller-root-ca-cert-publisher: controller; flags --root-ca-file',
     ]);
+    // A check changes nothing: no CA or key is left in the data directory.
+    expect(existsSync(join(dataDir, 'pki'))).to.equal(false);
   });
 
   describe("a third-party plugin's flags and commands, from the config file that names it", () => {
