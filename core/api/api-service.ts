@@ -13,6 +13,7 @@ import { authorizeRequest } from './authorize.js';
 import { deprecationWarning } from './deprecation.js';
 import type { FieldManager } from './field-manager.js';
 import { type PatchType, servedPatchMediaTypes, servedPatchType } from './patch.js';
+import { refuseUnknownApplyFields } from './patch-fields.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
 import type { RequestInfo } from './request-info.js';
@@ -178,6 +179,7 @@ export class ApiService {
       case 'patch': {
         if (this.patchTypeOf(call) !== 'apply')
           return { code: 200, body: await this.patch(served, scope, info.name, call) };
+        refuseUnknownApplyFields(call.body, served.def);
         const applied = await serveApply(this.fields!, store, scope, info.name, call.body, call.query);
         return { code: applied.created ? 201 : 200, body: applied.object };
       }

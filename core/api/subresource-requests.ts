@@ -7,6 +7,7 @@ import { errors } from '../errors.js';
 import type { ApiCall, ApiOutcome, Served } from './api-call.js';
 import type { FieldManager } from './field-manager.js';
 import { applyPatch, servedPatchType, validatePatchOptions } from './patch.js';
+import { dropUnknownPatchedFields } from './patch-fields.js';
 import { created, requireObject, resourceVersionOf } from './request-options.js';
 import type { WriteScope } from './store/generic-store.js';
 import type { KubeObject, SubresourceDefinition, SubresourceRequest } from './types.js';
@@ -21,11 +22,11 @@ export function patchStored(
 ): Promise<KubeObject> {
   const type = servedPatchType(call.patchType, fields);
   validatePatchOptions(call.query, type === 'apply');
-  return served.store.updateWith(
-    scope,
-    name,
-    (current) => applyPatch(current, type, call.body, served.def.patchMeta, fields) as KubeObject,
-  );
+  return served.store.updateWith(scope, name, (current) => {
+    const patched = applyPatch(current, type, call.body, served.def.patchMeta, fields) as KubeObject;
+    if (type !== 'apply') dropUnknownPatchedFields(patched, served.def, type, call);
+    return patched;
+  });
 }
 
 export async function serveSubresource(

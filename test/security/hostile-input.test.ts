@@ -27,6 +27,9 @@ import { expect } from 'chai';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
 
 const CONFIGMAPS = '/api/v1/namespaces/default/configmaps';
+/** A kind with no schema (fixture): values no built-in schema has a place for are kept, as a CRD keeps them. */
+const NOTES = '/apis/fixtures.skiff.dev/v1/namespaces/default/notes';
+const FREE_FORM = new URL('../fixtures/plugins/free-form-notes', import.meta.url).pathname;
 const PODS = '/api/v1/namespaces/default/pods';
 const MERGE = 'application/merge-patch+json';
 const STRATEGIC = 'application/strategic-merge-patch+json';
@@ -46,7 +49,7 @@ describe('security: hostile input gets a clean 4xx, never JavaScript internals',
   let ts: TestServer;
 
   before(async () => {
-    ts = await startTestServer();
+    ts = await startTestServer({ plugins: { 'free-form-notes': { path: FREE_FORM } } });
     const cm = await api(ts.url, 'POST', CONFIGMAPS, { metadata: { name: 'target' }, data: { v: '1' } });
     expect(cm.status).to.equal(201);
     const pod = { metadata: { name: 'web' }, spec: { containers: [{ name: 'c', image: 'i' }] } };
@@ -94,10 +97,10 @@ describe('security: hostile input gets a clean 4xx, never JavaScript internals',
   });
 
   it('a body at the limit (1000 levels) is accepted, stored and read back', async () => {
-    expect((await api(ts.url, 'POST', CONFIGMAPS, { metadata: { name: 'at-limit' } })).status).to.equal(201);
-    const patched = await send('PATCH', `${CONFIGMAPS}/at-limit`, MERGE, `{"x":${nested(999)}}`);
+    expect((await api(ts.url, 'POST', NOTES, { metadata: { name: 'at-limit' } })).status).to.equal(201);
+    const patched = await send('PATCH', `${NOTES}/at-limit`, MERGE, `{"x":${nested(999)}}`);
     expect(patched.status, JSON.stringify(patched.body).slice(0, 300)).to.equal(200);
-    const read = await api(ts.url, 'GET', `${CONFIGMAPS}/at-limit`);
+    const read = await api(ts.url, 'GET', `${NOTES}/at-limit`);
     expect(read.status).to.equal(200);
     let depth = 0;
     for (let v = read.body.x; typeof v === 'object'; v = v.a) depth++;
@@ -105,12 +108,12 @@ describe('security: hostile input gets a clean 4xx, never JavaScript internals',
   });
 
   it('a JSON patch that would make an object deeper than the limit (a deep value added under a deep path) → 422, nothing written', async () => {
-    expect((await api(ts.url, 'POST', CONFIGMAPS, { metadata: { name: 'grow' } })).status).to.equal(201);
-    expect((await send('PATCH', `${CONFIGMAPS}/grow`, MERGE, `{"x":${nested(600)}}`)).status).to.equal(200);
+    expect((await api(ts.url, 'POST', NOTES, { metadata: { name: 'grow' } })).status).to.equal(201);
+    expect((await send('PATCH', `${NOTES}/grow`, MERGE, `{"x":${nested(600)}}`)).status).to.equal(200);
     const deepPath = `/x${'/a'.repeat(599)}`;
     const r = await send(
       'PATCH',
-      `${CONFIGMAPS}/grow`,
+      `${NOTES}/grow`,
       JSON_PATCH,
       `[{"op":"add","path":"${deepPath}","value":${nested(600)}}]`,
     );
@@ -157,16 +160,16 @@ describe('security: hostile input gets a clean 4xx, never JavaScript internals',
   });
 
   it('a "__proto__" key in a patch is data: every patch type sets and changes it, no prototype is set', async () => {
-    expect((await api(ts.url, 'POST', CONFIGMAPS, { metadata: { name: 'proto' } })).status).to.equal(201);
+    expect((await api(ts.url, 'POST', NOTES, { metadata: { name: 'proto' } })).status).to.equal(201);
     const steps: [string, string, string][] = [
       [MERGE, '{"x":{"__proto__":"a"}}', 'a'],
       [STRATEGIC, '{"x":{"__proto__":"b"}}', 'b'],
       [JSON_PATCH, '[{"op":"replace","path":"/x/__proto__","value":"c"}]', 'c'],
     ];
     for (const [type, body, expected] of steps) {
-      const r = await send('PATCH', `${CONFIGMAPS}/proto`, type, body);
+      const r = await send('PATCH', `${NOTES}/proto`, type, body);
       expect(r.status, `${type}: ${JSON.stringify(r.body)}`).to.equal(200);
-      const text = await (await fetch(`${ts.url}${CONFIGMAPS}/proto`)).text();
+      const text = await (await fetch(`${ts.url}${NOTES}/proto`)).text();
       expect(text, type).to.contain(`"x":{"__proto__":"${expected}"}`);
     }
     expect(({} as Record<string, unknown>).a).to.equal(undefined);
