@@ -232,7 +232,8 @@ export class ApiService {
   private scope(call: ApiCall): WriteScope {
     const { info } = call;
     // Only writes to a main resource record their manager, and only with a field manager.
-    const tracked = this.fields && !info.subresource && TRACKED_VERBS.has(info.verb);
+    // Status writes are recorded apart, as upstream (subresource: status); other subresources are not.
+    const tracked = this.fields && (!info.subresource || info.subresource === 'status') && TRACKED_VERBS.has(info.verb);
     return {
       user: call.user,
       namespace: info.namespace,

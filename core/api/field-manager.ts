@@ -17,9 +17,16 @@ export interface FieldManager {
    * Record a create (`live` undefined) or an update by `manager` in next.metadata.managedFields.
    * Called on every tracked write, before it is validated and stored: keep it synchronous and
    * cheap, and leave `live` unchanged. Bodies that are not objects with a metadata object are
-   * left alone (the store refuses them).
+   * left alone (the store refuses them). `subresource` is 'status' for a write to the status
+   * subresource (upstream records it apart: only .status, under an entry naming the subresource).
    */
-  trackUpdate(definition: ResourceDefinition, manager: string, live: KubeObject | undefined, next: KubeObject): void;
+  trackUpdate(
+    definition: ResourceDefinition,
+    manager: string,
+    live: KubeObject | undefined,
+    next: KubeObject,
+    subresource?: string,
+  ): void;
   /**
    * Check an applied configuration before anything is read (a 400 for what upstream refuses:
    * another apiVersion, another name, managedFields set, lists without their keys); returns the

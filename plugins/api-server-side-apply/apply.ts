@@ -26,6 +26,8 @@ export interface ManagedContext {
   meta: PatchMeta;
   /** The main resource of a kind with a status subresource does not own .status (upstream's reset fields). */
   ignoreStatus: boolean;
+  /** 'status' for a write through the status subresource: it owns only .status. '' otherwise. */
+  subresource?: string;
   /** For tests: the time to record. */
   now?: string;
 }
@@ -44,6 +46,8 @@ const STATUS = FieldSet.of([['f:status']]);
 
 function scoped(set: FieldSet, ctx: ManagedContext): FieldSet {
   const s = set.difference(STRIPPED);
+  // Through the status subresource only .status and what lies below it is the writer's.
+  if (ctx.subresource === 'status') return s.difference(s.recursiveDifference(STATUS));
   return ctx.ignoreStatus ? s.recursiveDifference(STATUS) : s;
 }
 
@@ -81,7 +85,8 @@ export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx:
   const cmp = compare(body(live) ?? emptyLike(next), body(next), ctx.meta);
   const changed = scoped(cmp.modified.union(cmp.added), ctx);
   const removed = scoped(cmp.removed, ctx);
-  const me = managerKey({ manager: ctx.manager, operation: 'Update', apiVersion: ctx.apiVersion, subresource: '' });
+  const subresource = ctx.subresource ?? '';
+  const me = managerKey({ manager: ctx.manager, operation: 'Update', apiVersion: ctx.apiVersion, subresource });
   for (const [key, m] of managers) {
     if (key !== me) m.set = m.set.difference(changed).difference(removed);
   }
@@ -91,7 +96,7 @@ export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx:
       manager: ctx.manager,
       operation: 'Update',
       apiVersion: ctx.apiVersion,
-      subresource: '',
+      subresource,
       time: ctx.now ?? nowTimestamp(),
       set: (previous?.set.difference(removed) ?? new FieldSet()).union(changed),
     });

@@ -9,12 +9,13 @@ import { isObject, type Json } from './field-set.js';
 import { managerOf } from './managed-fields.js';
 import { checkApplyLists, merge } from './typed-value.js';
 
-function contextOf(def: ResourceDefinition, manager: string): ManagedContext {
+function contextOf(def: ResourceDefinition, manager: string, subresource = ''): ManagedContext {
   return {
     manager,
     apiVersion: apiVersionOf(def),
     meta: def.patchMeta ?? {},
     ignoreStatus: Boolean(def.hasStatus || def.subresources?.status),
+    subresource,
   };
 }
 
@@ -47,8 +48,8 @@ function checkApplied(def: ResourceDefinition, name: string, config: unknown): K
 
 export const fieldManager: FieldManager = {
   managerOf,
-  trackUpdate(def, manager, live, next) {
-    if (trackable(next)) trackUpdate(live, next, contextOf(def, manager));
+  trackUpdate(def, manager, live, next, subresource) {
+    if (trackable(next)) trackUpdate(live, next, contextOf(def, manager, subresource === 'status' ? 'status' : ''));
   },
   prepareApply: checkApplied,
   apply: (def, manager, live, config, force) => applyConfig(live, config, contextOf(def, manager), force),

@@ -33,7 +33,7 @@ export interface WriteScope {
   warn?: (text: string) => void;
   /**
    * Who the write records as in managedFields (an API request's manager); undefined: the write is
-   * not tracked (internal writes, subresources, applies, or no field manager).
+   * not tracked (internal writes, subresources other than status, applies, or no field manager).
    */
   fieldManager?: string;
 }
@@ -176,7 +176,8 @@ export class GenericStore implements ObjectStore {
       const old = decodeStored(kv);
       const result = await mutate(clone(old));
       // `old` is the field manager's `live`: nothing changes it.
-      if (scope.fieldManager !== undefined) this.fields?.trackUpdate(this.definition, scope.fieldManager, old, result);
+      if (scope.fieldManager !== undefined)
+        this.fields?.trackUpdate(this.definition, scope.fieldManager, old, result, scope.subresource);
       const mutated = checkBody(this.definition, result, scope.namespace);
       const pinned = revisionOf(mutated.metadata.resourceVersion);
       if (pinned !== undefined && pinned !== kv.modRevision) throw errors.staleResourceVersion(this.qualified, name);
@@ -206,6 +207,8 @@ export class GenericStore implements ObjectStore {
     const subresource = scope.subresource ?? '';
     // A status write changes only .status; a main-resource write leaves status to the strategy.
     const next = subresource === 'status' ? { ...clone(old), status: obj.status } : obj;
+    // ...and the field manager's record of it, when the write is tracked.
+    if (next !== obj && scope.fieldManager !== undefined) next.metadata.managedFields = obj.metadata.managedFields;
     checkUid(this.qualified, old, obj.metadata.uid);
     const meta = next.metadata;
     for (const field of [

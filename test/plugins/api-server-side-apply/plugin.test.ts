@@ -42,6 +42,36 @@ describe('plugins/api-server-side-apply', function () {
       const entries = patched.body.metadata.managedFields as { manager: string; operation: string }[];
       expect(entries.map((e) => `${e.manager}/${e.operation}`)).to.deep.equal(['tool/Apply', 'editor/Update']);
     });
+
+    it('a status write is recorded apart: its manager owns only .status, under subresource status', async () => {
+      const NODES = '/api/v1/nodes';
+      const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { a: 'b' } }, spec: {} };
+      expect((await api(s.url, 'POST', `${NODES}?fieldManager=admin`, node)).status).to.equal(201);
+      const status = { status: { capacity: { pods: '10' }, conditions: [{ type: 'Ready', status: 'True' }] } };
+      const patched = await api(s.url, 'PATCH', `${NODES}/n1/status?fieldManager=kubelet`, status, MERGE);
+      expect(patched.status, JSON.stringify(patched.body)).to.equal(200);
+      const entries = patched.body.metadata.managedFields as Record<string, unknown>[];
+      const kubelet = entries.find((e) => e.manager === 'kubelet')!;
+      expect(kubelet).to.include({ operation: 'Update', subresource: 'status', apiVersion: 'v1' });
+      expect(Object.keys(kubelet.fieldsV1 as object)).to.deep.equal(['f:status']);
+      expect(Object.keys((kubelet.fieldsV1 as Record<string, object>)['f:status']!)).to.include.members([
+        'f:capacity',
+        'f:conditions',
+      ]);
+      const admin = entries.find((e) => e.manager === 'admin')!;
+      expect(admin).to.not.have.property('subresource');
+      expect(admin.fieldsV1).to.not.have.property('f:status');
+      // A main-resource write of status changes nothing there, and so records nothing for it.
+      const label = await api(
+        s.url,
+        'PATCH',
+        `${NODES}/n1?fieldManager=editor`,
+        { metadata: { labels: { c: 'd' } } },
+        MERGE,
+      );
+      const after = label.body.metadata.managedFields as Record<string, unknown>[];
+      expect(after.find((e) => e.manager === 'kubelet')).to.deep.equal(kubelet);
+    });
   });
 
   describe('disabled', () => {
