@@ -38,6 +38,8 @@ function initialStatus(spec: Record<string, unknown>): Record<string, unknown> {
 }
 
 export const podStrategy: Strategy = {
+  // Upstream v1.32 keeps no generation for pods (it came, behind a feature gate, in 1.33).
+  tracksGeneration: false,
   prepareForCreate(obj) {
     defaultPod(obj);
     obj.status = initialStatus(objOf(obj.spec));

@@ -85,7 +85,9 @@ export class GenericStore implements ObjectStore {
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${generateNameSuffix()}`;
     meta.uid = randomUUID();
     meta.creationTimestamp = nowTimestamp();
-    meta.generation = 1;
+    // Only kinds that track generation have one, as upstream (pods, configmaps, secrets, events have none).
+    if (this.tracksGeneration(obj)) meta.generation = 1;
+    else delete meta.generation;
     for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete meta[field];
 
     const ctx = this.strategyContext(scope.namespace, scope.dryRun);
