@@ -33,6 +33,8 @@ function validateNamespace(ns: KubeObject): FieldError[] {
 }
 
 export const namespaceStrategy: Strategy = {
+  // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
+  tracksGeneration: false,
   prepareForCreate(obj) {
     if (obj.spec === undefined || obj.spec === null) obj.spec = {};
     const spec = obj.spec;

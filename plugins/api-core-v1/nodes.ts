@@ -54,6 +54,8 @@ export function validateNode(node: KubeObject): FieldError[] {
 }
 
 export const nodeStrategy: Strategy = {
+  // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
+  tracksGeneration: false,
   prepareForCreate: defaultNode,
   prepareForUpdate(obj, old) {
     if (old.status === undefined) delete obj.status;

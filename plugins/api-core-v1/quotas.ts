@@ -44,6 +44,8 @@ function keepStatus(obj: KubeObject, old: KubeObject): void {
 }
 
 export const quotaStrategy: Strategy = {
+  // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
+  tracksGeneration: false,
   prepareForCreate(obj) {
     obj.status = {};
   },
@@ -161,6 +163,7 @@ export const quotaDefinitions: ResourceDefinition[] = [
     namespaced: true,
     shortNames: ['limits'],
     strategy: {
+      tracksGeneration: false,
       prepareForCreate: defaultLimitRange,
       prepareForUpdate: defaultLimitRange,
       validate: validateLimitRange,

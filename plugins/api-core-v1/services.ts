@@ -136,6 +136,8 @@ async function releaseAll(svc: KubeObject, { clusterIPs, nodePorts }: ServiceAll
 export function serviceStrategy(allocators: ServiceAllocators): Strategy {
   const { clusterIPs, nodePorts } = allocators;
   return {
+    // Upstream keeps no metadata.generation for services.
+    tracksGeneration: false,
     async prepareForCreate(obj, ctx) {
       defaultService(obj);
       obj.status = { loadBalancer: {} };

@@ -94,6 +94,8 @@ function defaultPV(pv: KubeObject): void {
 }
 
 export const pvStrategy: Strategy = {
+  // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
+  tracksGeneration: false,
   prepareForCreate(obj) {
     defaultPV(obj);
     obj.status = { phase: 'Pending', lastPhaseTransitionTime: nowTimestamp() };
@@ -146,6 +148,8 @@ function validatePVCUpdate(pvc: KubeObject, old: KubeObject): FieldError[] {
 }
 
 export const pvcStrategy: Strategy = {
+  // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
+  tracksGeneration: false,
   prepareForCreate(obj) {
     if (isObj(obj.spec)) obj.spec.volumeMode ??= 'Filesystem';
     obj.status = { phase: 'Pending' };

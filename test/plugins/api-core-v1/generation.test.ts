@@ -1,7 +1,7 @@
 /**
  * metadata.generation as upstream v1.32 keeps it: kinds whose strategy tracks it get 1 at create
- * and +1 on every spec change (a ReplicationController here); the others have none at all (pods,
- * configmaps, secrets, events: upstream's issue 113961 lists them as not implementing it).
+ * and +1 on every spec change (in core/v1 only the ReplicationController); the others have none
+ * at all, spec or not (pods, services, namespaces, nodes, configmaps...: upstream's issue 113961).
  */
 import { expect } from 'chai';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
@@ -15,13 +15,14 @@ describe('plugins/api-core-v1: metadata.generation', () => {
   });
   after(async () => ts?.close());
 
-  it('pods, configmaps, secrets and events are created without one, and stay without one', async () => {
+  it('pods, services, namespaces, nodes, configmaps, secrets and events are created without one, and stay so', async () => {
     const objects: [string, Record<string, unknown>][] = [
       ['pods', { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }],
       ['configmaps', { metadata: { name: 'c', generation: 7 }, data: { a: '1' } }],
       ['secrets', { metadata: { name: 's' }, stringData: { a: '1' } }],
       ['events', { metadata: { name: 'e' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' } }],
     ];
+    objects.push(['services', { metadata: { name: 'svc' }, spec: { ports: [{ port: 80 }] } }]);
     for (const [plural, body] of objects) {
       const created = await api(ts.url, 'POST', `${NS}/${plural}`, body);
       expect(created.status, `${plural}: ${JSON.stringify(created.body)}`).to.equal(201);
@@ -37,6 +38,14 @@ describe('plugins/api-core-v1: metadata.generation', () => {
       },
     );
     expect(patched.body.metadata).to.not.have.property('generation');
+    for (const [path, body] of [
+      ['/api/v1/namespaces', { metadata: { name: 'gen' } }],
+      ['/api/v1/nodes', { metadata: { name: 'gen-node' }, spec: {} }],
+    ] as const) {
+      const created = await api(ts.url, 'POST', path, body);
+      expect(created.status, path).to.equal(201);
+      expect(created.body.metadata, path).to.not.have.property('generation');
+    }
   });
 
   it('a ReplicationController starts at 1 and counts spec changes only', async () => {
