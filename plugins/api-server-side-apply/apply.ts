@@ -13,6 +13,7 @@ import {
   encodeManagedFields,
   type ManagedEntry,
   managerKey,
+  mayHoldUnder,
   printManager,
 } from './managed-fields.js';
 import { compare, merge, removePath, toFieldSet } from './typed-value.js';
@@ -58,6 +59,12 @@ function body(obj: KubeObject | undefined): JsonObject | undefined {
   return { ...(obj as unknown as JsonObject), metadata: metadata as JsonObject };
 }
 
+/** Only the status of an object, as a status write compares it. */
+function statusOf(obj: KubeObject | undefined): JsonObject {
+  const status = obj?.status;
+  return { status: isObject(status) ? (status as JsonObject) : {} };
+}
+
 /** What a create compares against: an empty object, with the always-present structs of a typed one. */
 function emptyLike(obj: KubeObject): JsonObject {
   const out: JsonObject = { metadata: {} };
@@ -82,13 +89,18 @@ export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx:
     if (managers && managers.size === 0) managers = undefined;
   }
   managers ??= decodeOrEmpty(live?.metadata.managedFields);
-  const cmp = compare(body(live) ?? emptyLike(next), body(next), ctx.meta);
+  // A status write owns only .status: compare that alone (a pod's status is written often).
+  const cmp =
+    ctx.subresource === 'status'
+      ? compare(statusOf(live), statusOf(next), ctx.meta)
+      : compare(body(live) ?? emptyLike(next), body(next), ctx.meta);
   const changed = scoped(cmp.modified.union(cmp.added), ctx);
   const removed = scoped(cmp.removed, ctx);
   const subresource = ctx.subresource ?? '';
   const me = managerKey({ manager: ctx.manager, operation: 'Update', apiVersion: ctx.apiVersion, subresource });
+  const tops = new Set([...changed.children.keys(), ...removed.children.keys()]);
   for (const [key, m] of managers) {
-    if (key !== me) m.set = m.set.difference(changed).difference(removed);
+    if (key !== me && mayHoldUnder(m, tops)) m.set = m.set.difference(changed).difference(removed);
   }
   const previous = managers.get(me);
   if (!changed.isEmpty()) {

@@ -2,7 +2,7 @@
  * metadata.managedFields: decoding and encoding upstream's ManagedFieldsEntry list, and who a
  * request writes as (the `fieldManager` query parameter, else the User-Agent's product name).
  */
-import { FieldSet, type JsonObject } from './field-set.js';
+import { FieldSet, isObject, type JsonObject } from './field-set.js';
 
 export type Operation = 'Apply' | 'Update';
 
@@ -43,7 +43,7 @@ export function printManager(e: ManagedEntry): string {
 }
 
 /** Decode a managedFields list; throws on anything upstream's DecodeManagedFields refuses. */
-export function decodeManagedFields(list: unknown): Map<string, ManagedEntry> {
+export function decodeManagedFields(list: unknown, lazy = false): Map<string, ManagedEntry> {
   const out = new Map<string, ManagedEntry>();
   if (list === undefined || list === null) return out;
   if (!Array.isArray(list)) throw new Error('managedFields must be a list');
@@ -53,14 +53,23 @@ export function decodeManagedFields(list: unknown): Map<string, ManagedEntry> {
     if (e.operation !== 'Apply' && e.operation !== 'Update')
       throw new Error(`unknown operation ${String(e.operation)}`);
     if (e.fieldsType !== 'FieldsV1') throw new Error(`unknown fieldsType ${String(e.fieldsType)}`);
-    const entry: ManagedEntry = {
-      manager: typeof e.manager === 'string' ? e.manager : '',
-      operation: e.operation,
-      apiVersion: typeof e.apiVersion === 'string' ? e.apiVersion : '',
-      subresource: typeof e.subresource === 'string' ? e.subresource : '',
-      set: FieldSet.fromFieldsV1(e.fieldsV1 ?? {}),
-    };
-    if (typeof e.time === 'string') entry.time = e.time;
+    const manager = typeof e.manager === 'string' ? e.manager : '';
+    const apiVersion = typeof e.apiVersion === 'string' ? e.apiVersion : '';
+    const subresource = typeof e.subresource === 'string' ? e.subresource : '';
+    const time = typeof e.time === 'string' ? e.time : undefined;
+    let entry: ManagedEntry;
+    if (lazy && isObject(e.fieldsV1)) {
+      entry = new LazyEntry(manager, e.operation, apiVersion, subresource, time, e.fieldsV1);
+    } else {
+      entry = {
+        manager,
+        operation: e.operation,
+        apiVersion,
+        subresource,
+        set: FieldSet.fromFieldsV1(e.fieldsV1 ?? {}),
+      };
+      if (time !== undefined) entry.time = time;
+    }
     const key = managerKey(entry);
     if (out.has(key)) throw new Error(`duplicate manager ${entry.manager}`);
     out.set(key, entry);
@@ -68,10 +77,63 @@ export function decodeManagedFields(list: unknown): Map<string, ManagedEntry> {
   return out;
 }
 
-/** Like decodeManagedFields, but a list it cannot read counts as none (as upstream treats live objects). */
+/**
+ * A live entry whose FieldsV1 is decoded only when its set is read. A write takes fields from the
+ * managers that own them, and most managers own nothing where a write changes things: a status
+ * write leaves the spec's owners alone, whose sets are the largest. Those are passed through as
+ * they were stored.
+ */
+class LazyEntry implements ManagedEntry {
+  private decoded: FieldSet | undefined;
+  constructor(
+    readonly manager: string,
+    readonly operation: Operation,
+    readonly apiVersion: string,
+    readonly subresource: string,
+    readonly time: string | undefined,
+    private stored: JsonObject | undefined,
+  ) {}
+
+  get set(): FieldSet {
+    this.decoded ??= FieldSet.fromFieldsV1(this.stored ?? {});
+    return this.decoded;
+  }
+
+  set set(value: FieldSet) {
+    this.decoded = value;
+    this.stored = undefined;
+  }
+
+  /** Whether the set can hold a path starting with one of `tops` (answered from FieldsV1 when undecoded). */
+  mayHoldUnder(tops: ReadonlySet<string>): boolean {
+    if (this.decoded || !this.stored) return true;
+    for (const key of Object.keys(this.stored)) if (tops.has(key)) return true;
+    return false;
+  }
+
+  /** FieldsV1 as stored while the set was never changed, else encoded from it. */
+  fieldsV1(): JsonObject {
+    return this.stored && !this.decoded ? this.stored : this.set.toFieldsV1();
+  }
+
+  isEmpty(): boolean {
+    return this.stored && !this.decoded ? Object.keys(this.stored).length === 0 : this.set.isEmpty();
+  }
+}
+
+/** Whether `entry` can own fields below the top-level elements `tops` (false only when that is sure). */
+export function mayHoldUnder(entry: ManagedEntry, tops: ReadonlySet<string>): boolean {
+  return entry instanceof LazyEntry ? entry.mayHoldUnder(tops) : true;
+}
+
+/**
+ * A live object's managedFields, as decodeManagedFields reads them but with sets decoded when
+ * used (LazyEntry); a list it cannot read counts as none (as upstream treats live objects).
+ */
 export function decodeOrEmpty(list: unknown): Map<string, ManagedEntry> {
   try {
-    return decodeManagedFields(list);
+    const checked = decodeManagedFields(list, true);
+    return checked;
   } catch {
     return new Map();
   }
@@ -89,7 +151,7 @@ const entryOrder = (p: ManagedEntry, q: ManagedEntry) =>
 
 /** Encode, dropping empty sets, sorted as upstream: operation, time, manager, apiVersion, subresource. */
 export function encodeManagedFields(entries: Map<string, ManagedEntry>): ManagedFieldsEntry[] {
-  const list = [...entries.values()].filter((e) => !e.set.isEmpty());
+  const list = [...entries.values()].filter((e) => !(e instanceof LazyEntry ? e.isEmpty() : e.set.isEmpty()));
   list.sort(entryOrder);
   return list.map((e) => ({
     ...(e.manager ? { manager: e.manager } : {}),
@@ -97,7 +159,7 @@ export function encodeManagedFields(entries: Map<string, ManagedEntry>): Managed
     apiVersion: e.apiVersion,
     ...(e.time ? { time: e.time } : {}),
     fieldsType: 'FieldsV1' as const,
-    fieldsV1: e.set.toFieldsV1(),
+    fieldsV1: e instanceof LazyEntry ? e.fieldsV1() : e.set.toFieldsV1(),
     ...(e.subresource ? { subresource: e.subresource } : {}),
   }));
 }
