@@ -7,8 +7,8 @@ import { Code, MAX_NODE_SCORE, type SchedulerPlugin, status } from 'skiff/sdk/sc
 import type { InternalHandle } from '../framework/handle.js';
 import type { NodeInformation } from '../model/node-info.js';
 import { type PodInformation, termMatches, type WeightedAffinityTerm } from '../model/pod-info.js';
-import type { Labels } from '../model/selectors.js';
 import { mergeNamespaces, namespaceLabels } from './affinity-namespaces.js';
+import { PodMatchMemo, TermMatchMemo } from './match-memo.js';
 import type { Args } from './registry-types.js';
 
 const KEY = 'PreScoreInterPodAffinity';
@@ -28,16 +28,24 @@ function add(m: ScoreMap, key: string, value: string, delta: number): void {
 /** Per topology key, what one node's pods add (the node gives each key a single value). */
 type NodeTotals = Map<string, number>;
 
-function processTerms(
+/** The incoming pod's own terms against an existing pod (memos: one answer per namespace and labels). */
+function addWhereSelected(
   acc: NodeTotals,
   terms: readonly WeightedAffinityTerm[],
-  target: PodInformation,
-  nsLabels: Labels | undefined,
+  memos: readonly PodMatchMemo[],
+  existing: PodInformation,
   sign: number,
 ): void {
+  for (let i = 0; i < terms.length; i++) {
+    const { term, weight } = terms[i]!;
+    if (memos[i]!.matches(existing)) acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + weight * sign);
+  }
+}
+
+/** An existing pod's terms against the incoming pod (memo: one answer per distinct term). */
+function addWhereSelecting(acc: NodeTotals, terms: readonly WeightedAffinityTerm[], p: Prepared, sign: number): void {
   for (const { term, weight } of terms) {
-    if (termMatches(term, target, nsLabels))
-      acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + weight * sign);
+    if (p.selects.selects(term)) acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + weight * sign);
   }
 }
 
@@ -45,20 +53,22 @@ interface Prepared {
   pod: PodInformation;
   preferred: WeightedAffinityTerm[];
   preferredAnti: WeightedAffinityTerm[];
-  nsLabels: Labels | undefined;
+  preferredMemos: PodMatchMemo[];
+  preferredAntiMemos: PodMatchMemo[];
+  /** Whether an existing pod's term selects the incoming pod. */
+  selects: TermMatchMemo;
 }
 
 function processExisting(acc: NodeTotals, p: Prepared, existing: PodInformation, hardWeight: number): void {
-  processTerms(acc, p.preferred, existing, undefined, 1);
-  processTerms(acc, p.preferredAnti, existing, undefined, -1);
+  addWhereSelected(acc, p.preferred, p.preferredMemos, existing, 1);
+  addWhereSelected(acc, p.preferredAnti, p.preferredAntiMemos, existing, -1);
   if (hardWeight > 0) {
     for (const term of existing.requiredAffinityTerms) {
-      if (termMatches(term, p.pod, p.nsLabels))
-        acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + hardWeight);
+      if (p.selects.selects(term)) acc.set(term.topologyKey, (acc.get(term.topologyKey) ?? 0) + hardWeight);
     }
   }
-  processTerms(acc, existing.preferredAffinityTerms, p.pod, p.nsLabels, 1);
-  processTerms(acc, existing.preferredAntiAffinityTerms, p.pod, p.nsLabels, -1);
+  addWhereSelecting(acc, existing.preferredAffinityTerms, p, 1);
+  addWhereSelecting(acc, existing.preferredAntiAffinityTerms, p, -1);
 }
 
 /** A node's totals into the score map, under the node's value of each topology key. */
@@ -89,14 +99,19 @@ export function interPodAffinityScoring(
       if (ignoreExisting && !hasConstraints) return status(Code.Skip);
       const visit = hasConstraints ? handle.cache.nodeList() : handle.cache.havePodsWithAffinity();
       if (visit.length === 0) return status(Code.Skip);
+      const merged = (terms: readonly WeightedAffinityTerm[]) =>
+        terms.map((w) => ({ term: mergeNamespaces(w.term, handle), weight: w.weight }));
+      const memosOf = (terms: readonly WeightedAffinityTerm[]) =>
+        terms.map(({ term }) => new PodMatchMemo((e) => termMatches(term, e)));
+      const preferred = merged(p.preferredAffinityTerms);
+      const preferredAnti = merged(p.preferredAntiAffinityTerms);
       const prepared: Prepared = {
         pod: p,
-        preferred: p.preferredAffinityTerms.map((w) => ({ term: mergeNamespaces(w.term, handle), weight: w.weight })),
-        preferredAnti: p.preferredAntiAffinityTerms.map((w) => ({
-          term: mergeNamespaces(w.term, handle),
-          weight: w.weight,
-        })),
-        nsLabels: namespaceLabels(handle, p.namespace),
+        preferred,
+        preferredAnti,
+        preferredMemos: memosOf(preferred),
+        preferredAntiMemos: memosOf(preferredAnti),
+        selects: new TermMatchMemo(p, namespaceLabels(handle, p.namespace)),
       };
       const m: ScoreMap = new Map();
       const acc: NodeTotals = new Map();

@@ -12,6 +12,7 @@ import { type AffinityTerm, type PodInformation, termMatches } from '../model/po
 import type { Labels } from '../model/selectors.js';
 import { mergeNamespaces, namespaceLabels } from './affinity-namespaces.js';
 import { interPodAffinityScoring } from './inter-pod-affinity-score.js';
+import { PodMatchMemo } from './match-memo.js';
 import type { Args, InTreePlugin } from './registry-types.js';
 
 const KEY = 'PreFilterInterPodAffinity';
@@ -123,13 +124,15 @@ function preFilter(handle: InternalHandle, pod: PodInformation): FilterState | u
 /** The pods matching the incoming pod's terms, counted per node and then per topology pair. */
 function countIncoming(s: FilterState, handle: InternalHandle): void {
   const anti = new Int32Array(s.antiAffinityTerms.length);
+  const selectedByAll = new PodMatchMemo((p) => matchesAll(s.affinityTerms, p));
+  const selectedByAnti = s.antiAffinityTerms.map((t) => new PodMatchMemo((p) => termMatches(t, p)));
   for (const node of handle.cache.nodeList()) {
     if (node.pods.length === 0) continue;
     let all = 0;
     anti.fill(0);
     for (const other of node.pods) {
-      if (matchesAll(s.affinityTerms, other)) all++;
-      for (let i = 0; i < anti.length; i++) if (termMatches(s.antiAffinityTerms[i]!, other)) anti[i]!++;
+      if (selectedByAll.matches(other)) all++;
+      for (let i = 0; i < anti.length; i++) if (selectedByAnti[i]!.matches(other)) anti[i]!++;
     }
     for (const t of s.affinityTerms) s.affinity.bump(node, t.topologyKey, all);
     for (let i = 0; i < anti.length; i++) s.anti.bump(node, s.antiAffinityTerms[i]!.topologyKey, anti[i]!);

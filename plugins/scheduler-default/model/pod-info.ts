@@ -35,7 +35,37 @@ export function termMatches(term: AffinityTerm, pod: PodInfo, nsLabels?: Labels)
   return false;
 }
 
+/**
+ * Interned, so that pods of one template share their terms and their match key: a scheduling
+ * cycle asks "does this term select that pod?" of thousands of pods, and equal questions get one
+ * answer (intree/match-memo.ts). Bounded: a full table starts over.
+ */
+const INTERN_MAX = 20_000;
+const internedTerms = new Map<string, AffinityTerm>();
+const internedKeys = new Map<string, string>();
+
 function newTerm(namespace: string, raw: Obj): AffinityTerm {
+  const key = `${namespace}\u0000${JSON.stringify(raw)}`;
+  let term = internedTerms.get(key);
+  if (!term) {
+    if (internedTerms.size >= INTERN_MAX) internedTerms.clear();
+    term = compileTerm(namespace, raw);
+    internedTerms.set(key, term);
+  }
+  return term;
+}
+
+/** Equal (one interned string) for pods with the same namespace and labels. */
+function matchKeyOf(namespace: string, labels: Labels): string {
+  const text = `${namespace}\u0000${JSON.stringify(labels)}`;
+  const known = internedKeys.get(text);
+  if (known !== undefined) return known;
+  if (internedKeys.size >= INTERN_MAX) internedKeys.clear();
+  internedKeys.set(text, text);
+  return text;
+}
+
+function compileTerm(namespace: string, raw: Obj): AffinityTerm {
   const names = Array.isArray(raw.namespaces) ? raw.namespaces.map(String) : [];
   const hasNsSelector = raw.namespaceSelector !== undefined && raw.namespaceSelector !== null;
   // No namespaces and no selector: the pod's own namespace (upstream's getNamespacesFromPodAffinityTerm).
@@ -86,6 +116,8 @@ export class PodInformation implements PodInfo {
   readonly name: string;
   readonly key: string;
   readonly labels: Labels;
+  /** The same for pods of equal namespace and labels: what a term's answer depends on (match-memo.ts). */
+  readonly matchKey: string;
   readonly priority: number;
   readonly spec: Obj;
   readonly requests: Resource;
@@ -111,6 +143,7 @@ export class PodInformation implements PodInfo {
     this.name = meta.name ?? '';
     this.key = `${this.namespace}/${this.name}`;
     this.labels = (meta.labels as Labels | undefined) ?? EMPTY_LABELS;
+    this.matchKey = matchKeyOf(this.namespace, this.labels);
     this.spec = obj(pod.spec);
     this.priority = typeof this.spec.priority === 'number' ? this.spec.priority : 0;
     this.nodeName = nodeName ?? String(this.spec.nodeName ?? '');
