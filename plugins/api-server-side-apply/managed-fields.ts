@@ -95,7 +95,7 @@ class LazyEntry implements ManagedEntry {
   ) {}
 
   get set(): FieldSet {
-    this.decoded ??= FieldSet.fromFieldsV1(this.stored ?? {});
+    this.decoded ??= readable(this.stored);
     return this.decoded;
   }
 
@@ -121,6 +121,15 @@ class LazyEntry implements ManagedEntry {
   }
 }
 
+/** A live entry's FieldsV1, read late: one it cannot read counts as empty, as an unreadable live list does. */
+function readable(fieldsV1: JsonObject | undefined): FieldSet {
+  try {
+    return FieldSet.fromFieldsV1(fieldsV1 ?? {});
+  } catch {
+    return new FieldSet();
+  }
+}
+
 /** Whether `entry` can own fields below the top-level elements `tops` (false only when that is sure). */
 export function mayHoldUnder(entry: ManagedEntry, tops: ReadonlySet<string>): boolean {
   return entry instanceof LazyEntry ? entry.mayHoldUnder(tops) : true;
@@ -132,8 +141,7 @@ export function mayHoldUnder(entry: ManagedEntry, tops: ReadonlySet<string>): bo
  */
 export function decodeOrEmpty(list: unknown): Map<string, ManagedEntry> {
   try {
-    const checked = decodeManagedFields(list, true);
-    return checked;
+    return decodeManagedFields(list, true);
   } catch {
     return new Map();
   }
