@@ -25,6 +25,7 @@ import { patchStored, serveSubresource } from './subresource-requests.js';
 import type { KubeObject, ResourceDefinition } from './types.js';
 import { ALL_VERBS, apiVersionOf } from './types.js';
 import { type CacheEvent, WatchCache } from './watch-cache.js';
+import { checkWatchCacheSizes, type WatchCacheSizes, watchCacheSizeOf } from './watch-cache-sizes.js';
 
 export type { ApiCall, ApiOutcome } from './api-call.js';
 export { PATCH_MEDIA_TYPES, type PatchType } from './patch.js';
@@ -36,35 +37,43 @@ export class ApiService {
     private readonly registry: ResourceRegistry,
     private readonly storage: Storage,
     private readonly hooks: Hooks,
-    private readonly watchCacheSize = 1000,
+    private readonly cacheSizes: WatchCacheSizes = { default: 1000, byResource: {} },
     /** Server-side apply and managedFields, when a plugin offers them. */
     private readonly fields?: FieldManager,
   ) {}
 
-  /** Build a store and a watch cache for every registered resource, and fill the caches. */
+  /**
+   * Build a store and a reader for every registered resource, each with a watch cache unless its
+   * size is 0 (upstream turns events' off: written often, read seldom), and fill the caches.
+   */
   async start(): Promise<void> {
     // One for every kind: copies are found by their stored text, whatever the kind.
     const recent = new RecentWrites();
+    checkWatchCacheSizes(this.cacheSizes, this.registry.all());
     for (const def of this.registry.all()) {
-      const store = new GenericStore(def, this.storage, this.hooks, recent, this.fields);
+      const size = watchCacheSizeOf(def, this.cacheSizes);
+      // Without a cache no one takes a copy of a write, so the store keeps none.
+      const store = new GenericStore(def, this.storage, this.hooks, size ? recent : undefined, this.fields);
       const served: Served = { def, store };
       if (!def.virtualCreate) {
-        const cache = new WatchCache({
-          storage: this.storage,
-          prefix: storagePrefix(def),
-          decode: (kv) => recent.decode(kv),
-          historyLimit: this.watchCacheSize,
-          bookmarkType: { apiVersion: apiVersionOf(def), kind: def.kind },
-        });
+        const cache = size
+          ? new WatchCache({
+              storage: this.storage,
+              prefix: storagePrefix(def),
+              decode: (kv) => recent.decode(kv),
+              historyLimit: size,
+              bookmarkType: { apiVersion: apiVersionOf(def), kind: def.kind },
+            })
+          : undefined;
         served.reader = new ResourceReader(def, this.storage, cache);
       }
       this.served.set(`${def.group}/${def.version}/${def.plural}`, served);
     }
-    await Promise.all([...this.served.values()].map((s) => s.reader?.cache.start()));
+    await Promise.all([...this.served.values()].map((s) => s.reader?.cache?.start()));
   }
 
   stop(): void {
-    for (const s of this.served.values()) s.reader?.cache.stop();
+    for (const s of this.served.values()) s.reader?.cache?.stop();
   }
 
   /** The store of a resource, for plugins and subresource handlers. */
@@ -95,13 +104,13 @@ export class ApiService {
    */
   peekCached(group: string, version: string, plural: string, namespace: string, name: string): KubeObject | undefined {
     const served = this.served.get(`${group}/${version}/${plural}`);
-    return served?.reader?.cache.get(served.store.key(namespace, name));
+    return served?.reader?.cache?.get(served.store.key(namespace, name));
   }
 
-  /** Every object of a resource in one namespace ('' = all) as the watch cache holds them now. */
+  /** Every object of a resource in one namespace ('' = all) as the watch cache holds them now (none without one). */
   peekListCached(group: string, version: string, plural: string, namespace: string): KubeObject[] {
     const served = this.served.get(`${group}/${version}/${plural}`);
-    if (!served?.reader) return [];
+    if (!served?.reader?.cache) return [];
     const scope = served.def.namespaced && namespace ? namespace : undefined;
     return served.reader.cache.list({ namespace: scope }).items.map((i) => i.object);
   }

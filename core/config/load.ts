@@ -93,7 +93,8 @@ function serverConfig(s: FileServer, overrides: ConfigOverrides): ServerConfig {
     requestHeaderTimeoutSeconds: s.requestHeaderTimeoutSeconds,
     idleTimeoutSeconds: s.idleTimeoutSeconds,
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
-    watchCacheSize: s.watchCacheSize,
+    watchCacheSize: overrides.watchCacheSize ?? s.watchCacheSize,
+    watchCacheSizes: { ...s.watchCacheSizes, ...overrides.watchCacheSizes },
   };
 }
 

@@ -68,6 +68,9 @@ export const serverSchema = z
     /** Events kept per resource for watch replay (upstream: --default-watch-cache-size). Older
      * resourceVersions are replayed from storage history, or get 410 Expired once compacted. */
     watchCacheSize: z.number().int().min(1).default(1000),
+    /** Per resource, by upstream's name (pods, deployments.apps): 0 turns its cache off, so it is read
+     * and watched from storage (upstream --watch-cache-sizes). Events have none unless sized here. */
+    watchCacheSizes: z.record(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/), z.number().int().min(0)).default({}),
   })
   .strict()
   .refine((s) => s.maxInflightBodyBytes === 0 || s.maxInflightBodyBytes >= s.maxRequestBodyBytes, {

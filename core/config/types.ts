@@ -21,6 +21,7 @@ export interface ServerConfig {
   idleTimeoutSeconds: number;
   shutdownTimeoutSeconds: number;
   watchCacheSize: number;
+  watchCacheSizes: Record<string, number>;
 }
 
 export interface LoadedPlugin {
@@ -55,6 +56,9 @@ export interface ServerOverrides {
   storageBackend?: string;
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
+  watchCacheSize?: number;
+  /** Merged over the file's, resource by resource. */
+  watchCacheSizes?: Record<string, number>;
 }
 
 export interface ConfigOverrides extends ServerOverrides {

@@ -158,7 +158,8 @@ async function openStorage(config: ResolvedConfig, { backends, plugins }: Prepar
 /** A store and a filled watch cache for every registered resource. */
 async function startApi(config: ResolvedConfig, prepared: PreparedPlugins, storage: Storage): Promise<ApiService> {
   const { registry, hooks, plugins } = prepared;
-  const api = new ApiService(registry, storage, hooks, config.server.watchCacheSize, plugins.fieldManager());
+  const cacheSizes = { default: config.server.watchCacheSize, byResource: config.server.watchCacheSizes };
+  const api = new ApiService(registry, storage, hooks, cacheSizes, plugins.fieldManager());
   await api.start();
   return api;
 }

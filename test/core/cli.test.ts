@@ -110,6 +110,14 @@ describe('core/cli: the skiff bin', function () {
     expect(run(['fly']).status).to.equal(2);
   });
 
+  it('watch cache flags in upstream syntax; a malformed one exits 2 saying how to write it', () => {
+    const bad = run(['up', '--watch-cache-sizes', 'events=0']);
+    expect(bad.status).to.equal(2);
+    expect(bad.stderr).to.contain('invalid watch cache size "events=0"').and.contain('resource[.group]#size');
+    expect(run(['up', '--default-watch-cache-size', '0']).status).to.equal(2);
+    expect(run(['up', '--help']).stdout).to.contain('--watch-cache-sizes');
+  });
+
   it('up serves on a free port and exits 0 on SIGTERM', async () => {
     const dataDir = tempDir('skiff-cli-');
     const child = spawn(process.execPath, [

@@ -1,13 +1,15 @@
 /**
  * LIST and WATCH for one resource. Reads come from the watch cache (consistent: it first catches up
  * with the store's newest revision); continuation pages and exact-revision reads come from storage
- * at the revision of the first page, so paging is consistent as upstream's.
+ * at the revision of the first page, so paging is consistent as upstream's. A resource whose cache
+ * is turned off (--watch-cache-sizes=events#0) is read and watched straight from storage.
  */
 import { errors } from '../../errors.js';
 import { CompactedError, type Storage } from '../../storage/types.js';
 import { type ContinueToken, continueExpired, decodeContinue, encodeContinue } from '../continue-token.js';
 import { decodeStored, parseResourceVersion } from '../meta.js';
 import { storagePrefix } from '../registry.js';
+import { watchFromStorage } from '../storage-watch.js';
 import type { KubeObject, ResourceDefinition } from '../types.js';
 import { apiVersionOf } from '../types.js';
 import type { CacheEvent, WatchCache } from '../watch-cache.js';
@@ -39,7 +41,8 @@ export class ResourceReader {
   constructor(
     private readonly def: ResourceDefinition,
     private readonly storage: Storage,
-    readonly cache: WatchCache,
+    /** Absent when the resource's watch cache is turned off. */
+    readonly cache: WatchCache | undefined,
   ) {
     this.prefix = storagePrefix(def);
   }
@@ -55,6 +58,7 @@ export class ResourceReader {
    */
   async get(key: string, name: string, resourceVersion?: string): Promise<KubeObject> {
     const rv = checkedRevision(resourceVersion);
+    if (!this.cache) return this.getFromStorage(key, name, rv);
     if (rv === undefined) {
       const newest = await this.newestRevision();
       if (newest > this.cache.revision) await this.cache.waitFresh(newest);
@@ -62,6 +66,14 @@ export class ResourceReader {
     const obj = this.cache.get(key);
     if (!obj) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
     return obj;
+  }
+
+  /** Without a cache every GET is storage's newest version, which is never older than a given N. */
+  private async getFromStorage(key: string, name: string, rv: number | undefined): Promise<KubeObject> {
+    if (rv) await this.checkReached(rv);
+    const kv = await withStorageErrors(() => this.storage.get(key));
+    if (!kv) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
+    return decodeStored(kv);
   }
 
   async list(namespace: string, query: ListQuery): Promise<ListResult> {
@@ -84,6 +96,11 @@ export class ResourceReader {
     if (match === 'Exact' && rv) {
       await this.checkReached(rv);
       return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: rv, after: '' });
+    }
+    if (!this.cache) {
+      // Storage's newest state is never older than N; revision 0 reads it and tells its revision.
+      if (rv) await this.checkReached(rv);
+      return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: 0, after: '' });
     }
     // '' = most recent (read our writes); '0' = any state; 'N' = not older than N.
     if (rv === undefined) await this.cache.waitFresh(await this.newestRevision());
@@ -125,6 +142,7 @@ export class ResourceReader {
         const page = await withStorageErrors(() =>
           this.storage.list(prefix, { revision: token.revision, after, limit: want || undefined }),
         );
+        token.revision ||= page.revision;
         for (const kv of page.items) {
           const object = decodeStored(kv);
           if (!predicate || predicate(object)) items.push({ key: kv.key, object });
@@ -157,7 +175,7 @@ export class ResourceReader {
    * one it has not reached is the documented 504, not the 500 of a failed read.
    */
   private async checkReached(revision: number): Promise<void> {
-    if (revision <= this.cache.revision) return; // what the cache has seen, storage has reached
+    if (this.cache && revision <= this.cache.revision) return; // what the cache has seen, storage has reached
     const newest = await this.newestRevision();
     if (revision > newest) throw errors.tooLargeResourceVersion(revision, newest);
   }
@@ -185,14 +203,16 @@ export class ResourceReader {
   ): { cancel(): void } {
     const selection = selectionFor(this.def, query);
     checkedRevision(query.resourceVersion);
-    return this.cache.watch({
+    const options = {
       resourceVersion: query.resourceVersion ?? '',
       namespace: this.def.namespaced && namespace ? namespace : undefined,
       filter: selection.predicate,
       allowBookmarks: query.allowWatchBookmarks ?? false,
       onEvent,
       onClose,
-    });
+    };
+    if (this.cache) return this.cache.watch(options);
+    return watchFromStorage(options, { storage: this.storage, prefix: this.prefix, decode: decodeStored });
   }
 }
 

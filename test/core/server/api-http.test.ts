@@ -1,7 +1,7 @@
 /** The REST API's semantics over real HTTP on loopback: codes, metadata, concurrency, selectors, paging, watch. */
 import { expect } from 'chai';
-import type { KubeObject } from '../../../core/api/types.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { readWatchEvents } from '../../helpers/watch-events.js';
 
 const POD = (name: string, extra: Record<string, unknown> = {}) => ({
   apiVersion: 'v1',
@@ -415,32 +415,8 @@ describe('core/server: the REST API over HTTP', function () {
   });
 
   describe('watch', () => {
-    async function readEvents(
-      path: string,
-      count: number,
-      act?: () => Promise<void>,
-    ): Promise<{ type: string; object: KubeObject }[]> {
-      const ac = new AbortController();
-      const res = await fetch(ts.url + path, { signal: ac.signal });
-      expect(res.status).to.equal(200);
-      const events: { type: string; object: KubeObject }[] = [];
-      const reader = res.body!.getReader();
-      let buf = '';
-      const actDone = act?.();
-      const deadline = Date.now() + 10_000;
-      while (events.length < count && Date.now() < deadline) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += Buffer.from(value).toString();
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          events.push(JSON.parse(buf.slice(0, nl)));
-          buf = buf.slice(nl + 1);
-        }
-      }
-      await actDone;
-      ac.abort();
-      return events;
-    }
+    const readEvents = (path: string, count: number, act?: () => Promise<void>) =>
+      readWatchEvents(ts.url + path, count, act);
     before(async () => {
       await call('POST', '/api/v1/namespaces', { metadata: { name: 'watching' } });
       await call('POST', '/api/v1/namespaces/watching/configmaps', { metadata: { name: 'w0' } });
