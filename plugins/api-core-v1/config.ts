@@ -46,6 +46,8 @@ export const configSchema = z
     apiServerLeaseDurationSeconds: z.number().int().min(1).max(3600).default(15),
     /** How often each API server renews its lease and reconciles the kubernetes endpoints. */
     endpointReconcileIntervalSeconds: z.number().positive().max(3600).default(10),
+    /** kube-apiserver's --event-ttl: an event not written for this long is deleted; 0 keeps events forever. */
+    eventTTLSeconds: z.number().min(0).default(3600),
   })
   .strict()
   .refine((c) => c.endpointReconcileIntervalSeconds < c.apiServerLeaseDurationSeconds, {

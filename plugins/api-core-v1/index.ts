@@ -5,13 +5,14 @@
  */
 import { definePlugin, type PluginContext, serviceKey } from 'skiff/sdk';
 import type { ObjectStore } from 'skiff/sdk/api';
-import { InvalidArgumentError } from 'skiff/sdk/cli';
+import { goDurationSeconds, InvalidArgumentError } from 'skiff/sdk/cli';
 import type { ApiClient } from 'skiff/sdk/client';
 import { SERVICE_NETWORK } from 'skiff/sdk/network';
 import { serviceAllocators } from './allocators.js';
 import { ApiServerEndpoints, LEASES } from './apiserver-endpoints.js';
 import { advertisedAddress, ensureDefaultNamespaces, ensureKubernetesService } from './bootstrap.js';
 import { type ApiCoreV1Config, configSchema, firstServiceIP, parsePortRange } from './config.js';
+import { EventExpiry } from './event-ttl.js';
 import { coreV1Definitions } from './kinds.js';
 
 export type { ApiCoreV1Config } from './config.js';
@@ -62,6 +63,12 @@ export default definePlugin<ApiCoreV1Config>({
       },
       toConfig: (serviceNodePortRange) => ({ serviceNodePortRange }),
     },
+    {
+      flag: '--event-ttl <duration>',
+      help: 'how long an event is kept after its last write, e.g. 1h0m0s (default 1h; 0s keeps events forever)',
+      parse: goDurationSeconds,
+      toConfig: (eventTTLSeconds) => ({ eventTTLSeconds }),
+    },
   ],
   setup(ctx) {
     const allocators = serviceAllocators(ctx.config, () => ctx.api.storage());
@@ -91,14 +98,22 @@ export default definePlugin<ApiCoreV1Config>({
       await reconcileService();
     });
     let endpoints: ApiServerEndpoints | undefined;
+    let expiry: EventExpiry | undefined;
     ctx.onReady(async () => {
+      if (client && ctx.config.eventTTLSeconds > 0) {
+        expiry = new EventExpiry(client, ctx.config.eventTTLSeconds, ctx.logger);
+        expiry.start();
+      }
       await reconcileService();
       if (!client || ctx.server.advertisePort <= 0) return;
       endpoints = endpointReconciler(ctx, client);
       ctx.provide.service(API_SERVER_ENDPOINTS, endpoints);
       await endpoints.start();
     });
-    ctx.onShutdown(async () => endpoints?.stop());
+    ctx.onShutdown(async () => {
+      await expiry?.stop();
+      await endpoints?.stop();
+    });
     ctx.logger.debug(
       { serviceClusterIPRange: clusterIPs.cidr, serviceNodePortRange: nodePorts.range },
       'core/v1 ready',

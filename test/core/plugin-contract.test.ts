@@ -214,7 +214,7 @@ describe('core/plugins: the plugin contract', () => {
     const section = r.stdout.slice(r.stdout.indexOf('contribution points, per plugin:'));
     expect(section.split('\n')).to.include.members([
       '  storage-sqlite: storageBackend',
-      '  api-core-v1: resource, service, bootstrap, onReady, onShutdown; flags --service-node-port-range',
+      '  api-core-v1: resource, service, bootstrap, onReady, onShutdown; flags --service-node-port-range --event-ttl',
       '  pki-local: service, servingIdentity, onReady; commands certs kubeconfig',
       '  authn-x509: use(pki), clientCA, authenticator; flags --client-ca-file',
       '  authz-bootstrap-roles: authorizer; authorization mode BootstrapRoles',

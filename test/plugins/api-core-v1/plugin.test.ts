@@ -54,8 +54,10 @@ describe('plugins/api-core-v1: the plugin', () => {
       allocationClaims: 'auto',
       apiServerLeaseDurationSeconds: 15,
       endpointReconcileIntervalSeconds: 10,
+      eventTTLSeconds: 3600,
     });
     for (const bad of [
+      { eventTTLSeconds: -1 },
       { serviceClusterIPRange: 'fd00::/108' },
       { serviceClusterIPRange: '10.0.0.0/31' },
       { nope: 1 },
