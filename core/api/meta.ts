@@ -4,9 +4,19 @@ import type { KeyValue } from '../storage/types.js';
 import { MAX_NESTING_DEPTH, objectTooDeep } from './depth.js';
 import type { KubeObject } from './types.js';
 
+/** The second `nowTimestamp` last formatted, and its text: every write stamps, most in the same second. */
+let stampedSecond = Number.NaN;
+let stampText = '';
+
 /** RFC 3339 with second precision, as metav1.Time marshals. */
-export function nowTimestamp(date = new Date()): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
+export function nowTimestamp(date?: Date): string {
+  if (date) return `${date.toISOString().slice(0, 19)}Z`;
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== stampedSecond) {
+    stampedSecond = second;
+    stampText = `${new Date(second * 1000).toISOString().slice(0, 19)}Z`;
+  }
+  return stampText;
 }
 
 // Upstream's generateName alphabet leaves out vowels and look-alikes so names never spell words.

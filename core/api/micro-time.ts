@@ -10,7 +10,8 @@ export function microTime(ms: number): string {
 
 function fromMicros(micros: number): string {
   const fraction = String(micros % 1000).padStart(3, '0');
-  return new Date(Math.floor(micros / 1000)).toISOString().replace(/\.(\d{3})Z$/, `.$1${fraction}Z`);
+  // toISOString ends ".mmmZ": keep the milliseconds, add the microseconds.
+  return `${new Date(Math.floor(micros / 1000)).toISOString().slice(0, -1)}${fraction}Z`;
 }
 
 let lastStampMicros = 0;
