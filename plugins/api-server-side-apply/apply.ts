@@ -94,7 +94,8 @@ export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx:
     ctx.subresource === 'status'
       ? compare(statusOf(live), statusOf(next), ctx.meta)
       : compare(body(live) ?? emptyLike(next), body(next), ctx.meta);
-  const changed = scoped(cmp.modified.union(cmp.added), ctx);
+  // Sets are never changed in place, so one side alone is used as it is (a create adds only).
+  const changed = scoped(cmp.modified.isEmpty() ? cmp.added : cmp.modified.union(cmp.added), ctx);
   const removed = scoped(cmp.removed, ctx);
   const subresource = ctx.subresource ?? '';
   const me = managerKey({ manager: ctx.manager, operation: 'Update', apiVersion: ctx.apiVersion, subresource });
@@ -110,7 +111,7 @@ export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx:
       apiVersion: ctx.apiVersion,
       subresource,
       time: ctx.now ?? nowTimestamp(),
-      set: (previous?.set.difference(removed) ?? new FieldSet()).union(changed),
+      set: previous ? previous.set.difference(removed).union(changed) : changed,
     });
   } else if (previous) {
     previous.set = previous.set.difference(removed);
@@ -192,7 +193,8 @@ export function applyConfig(
   }
 
   const cmp = compare(live ? liveBody : emptyLike(config), merged, ctx.meta);
-  const changed = scoped(cmp.modified.union(cmp.added), ctx);
+  // Sets are never changed in place, so one side alone is used as it is (a create adds only).
+  const changed = scoped(cmp.modified.isEmpty() ? cmp.added : cmp.modified.union(cmp.added), ctx);
   const removed = scoped(cmp.removed, ctx);
   const conflicts: Conflict[] = [];
   for (const [key, m] of managers) {
