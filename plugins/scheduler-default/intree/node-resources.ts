@@ -137,7 +137,7 @@ export const NodeResourcesFit: InTreePlugin = {
         return reasons ? unschedulable(reasons) : undefined;
       },
       preScore(state, pod) {
-        state.write(FIT_KEY, { requests: podRequestList(pod as PodInformation, resources, false) } as {
+        state.write(FIT_KEY, { requests: scorer.intern(podRequestList(pod as PodInformation, resources, false)) } as {
           requests: number[];
         });
         return undefined;
@@ -171,7 +171,9 @@ export const NodeResourcesBalancedAllocation: InTreePlugin = {
     return {
       name: 'NodeResourcesBalancedAllocation',
       preScore(state, pod) {
-        state.write(BALANCED_KEY, { requests: podRequestList(pod as PodInformation, resources, true) } as {
+        state.write(BALANCED_KEY, {
+          requests: scorer.intern(podRequestList(pod as PodInformation, resources, true)),
+        } as {
           requests: number[];
         });
         return undefined;

@@ -5,7 +5,7 @@
  * arithmetic where upstream's is integer, so scores (and ties) come out the same.
  */
 import { MAX_NODE_SCORE } from 'skiff/sdk/scheduler';
-import type { NodeInformation } from '../model/node-info.js';
+import type { NodeInformation, ScoreMemo } from '../model/node-info.js';
 import type { PodInformation } from '../model/pod-info.js';
 import { amountOf, isScalarResource } from '../model/resource.js';
 
@@ -33,6 +33,8 @@ export function podRequestList(
  * scheduling cycles never interleave, and Score runs for hundreds of nodes per pod).
  */
 const CPU = 0;
+/** Distinct request lists kept for sharing; past this many the list starts over. */
+const MAX_SHARED_REQUESTS = 1024;
 const MEMORY = 1;
 const EPHEMERAL = 2;
 const SCALAR = 3;
@@ -42,6 +44,7 @@ export class ResourceScorer {
   private readonly allocatable: Float64Array;
   /** Each resource's kind, worked out once (Score compares no strings per node). */
   private readonly kinds: Int8Array;
+  private readonly shared = new Map<string, number[]>();
 
   constructor(
     readonly resources: readonly ResourceSpec[],
@@ -55,7 +58,40 @@ export class ResourceScorer {
     this.kinds = Int8Array.from(resources.map((r) => kind(r.name)));
   }
 
+  /**
+   * The pod's requests as one shared array per distinct value: pods of one template share it, so a
+   * node's remembered score (which compares the array, not its numbers) serves all of them.
+   */
+  intern(requests: number[]): number[] {
+    const key = requests.join(',');
+    let shared = this.shared.get(key);
+    if (!shared) {
+      if (this.shared.size >= MAX_SHARED_REQUESTS) this.shared.clear();
+      shared = requests;
+      this.shared.set(key, shared);
+    }
+    return shared;
+  }
+
+  /**
+   * The node's score, remembered until the node changes (its generation moves on with every pod
+   * added or removed): a node is scored for hundreds of pods between two changes of its own.
+   */
   score(node: NodeInformation, podRequests: readonly number[]): number {
+    let memo: ScoreMemo | undefined;
+    for (const m of node.scoreMemo) if (m.owner === this) memo = m;
+    if (memo && memo.generation === node.generation && memo.requests === podRequests) return memo.score;
+    const score = this.compute(node, podRequests);
+    if (!memo) node.scoreMemo.push({ owner: this, generation: node.generation, requests: podRequests, score });
+    else {
+      memo.generation = node.generation;
+      memo.requests = podRequests;
+      memo.score = score;
+    }
+    return score;
+  }
+
+  private compute(node: NodeInformation, podRequests: readonly number[]): number {
     const requested = this.requested;
     const allocatable = this.allocatable;
     const used = this.useRequested ? node.requested : node.nonZeroRequested;

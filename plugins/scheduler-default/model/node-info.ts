@@ -60,6 +60,14 @@ export class HostPortSet {
   }
 }
 
+/** One scorer's last score of this node: valid while the node's generation and the requests are the same. */
+export interface ScoreMemo {
+  owner: object;
+  generation: number;
+  requests: readonly number[];
+  score: number;
+}
+
 export class NodeInformation implements NodeInfo {
   node: KubeObject = { metadata: {} };
   name: string;
@@ -79,6 +87,8 @@ export class NodeInformation implements NodeInfo {
   pvcRefCounts = new Map<string, number>();
   /** Bumped on every change, so a copy can tell it is stale. */
   generation = 0;
+  /** Scores remembered at a generation (ResourceScorer); a clone starts without any. */
+  scoreMemo: ScoreMemo[] = [];
 
   constructor(name: string, node?: KubeObject) {
     this.name = name;

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import { Code } from '../../../core/sdk/scheduler.js';
+import { SchedulingCycleState } from '../../../plugins/scheduler-default/framework/cycle-state.js';
 import { boundPod, codesOf, harness, type Json, makeNode, makePod, reasonsOf, withRequests } from './harness.js';
 
 const nodes = (...caps: Json[]) => caps.map((c, i) => makeNode(`node${i + 1}`, { allocatable: c }));
@@ -223,5 +224,43 @@ describe('scheduler plugin NodeResourcesBalancedAllocation', () => {
     expect(
       h.score('NodeResourcesBalancedAllocation', makePod('p', withRequests({ cpu: '3000', memory: '0' }))),
     ).to.deep.equal([75]);
+  });
+});
+
+describe('scheduler plugins NodeResourcesFit and BalancedAllocation: remembered scores', () => {
+  const cap = { cpu: '4000', memory: '10000', pods: '110' };
+  const want = withRequests({ cpu: '1000', memory: '2000' });
+
+  it('a node scores the same for pods of one template until a pod lands on it or leaves it', () => {
+    const h = harness({ nodes: [makeNode('n', { allocatable: cap })] });
+    for (const plugin of ['NodeResourcesFit', 'NodeResourcesBalancedAllocation']) {
+      const empty = h.score(plugin, makePod('a', want));
+      expect(h.score(plugin, makePod('b', want)), plugin).to.deep.equal(empty);
+      const big = boundPod(`big-${plugin}`, 'n', withRequests({ cpu: '2000', memory: '1000' }));
+      h.component.cache.addOrUpdatePod(big);
+      const busy = h.score(plugin, makePod('c', want));
+      expect(busy, plugin).to.not.deep.equal(empty);
+      // Computed afresh, as a new harness over the same state would.
+      const fresh = harness({
+        nodes: [makeNode('n', { allocatable: cap })],
+        pods: [big],
+      });
+      expect(busy, plugin).to.deep.equal(fresh.score(plugin, makePod('d', want)));
+      h.component.cache.removePod(big.metadata.uid!);
+      expect(h.score(plugin, makePod('e', want)), plugin).to.deep.equal(empty);
+    }
+  });
+
+  it('a copy of a node (as preemption makes) is scored for itself, and leaves the node’s score alone', () => {
+    const h = harness({ nodes: [makeNode('n', { allocatable: cap })] });
+    const before = h.score('NodeResourcesFit', makePod('a', want));
+    const copy = h.node('n').clone();
+    copy.addPod(h.info(boundPod('other', 'n', withRequests({ cpu: '3000', memory: '3000' }))));
+    const fit = h.component.frameworks.get('default-scheduler')!.plugins.get('NodeResourcesFit')!;
+    const state = new SchedulingCycleState();
+    const info = h.info(makePod('b', want));
+    fit.preScore!(state, info, [h.node('n'), copy]);
+    expect(fit.score!(state, info, copy)).to.be.below(fit.score!(state, info, h.node('n')));
+    expect(h.score('NodeResourcesFit', makePod('c', want))).to.deep.equal(before);
   });
 });
