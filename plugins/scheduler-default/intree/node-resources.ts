@@ -5,7 +5,7 @@
  * whose resources stay evenly used.
  */
 import { Code, type Status, status } from 'skiff/sdk/scheduler';
-import type { NodeInformation } from '../model/node-info.js';
+import { NOT_REMEMBERED, type NodeInformation } from '../model/node-info.js';
 import type { PodInformation } from '../model/pod-info.js';
 import { isExtendedResource } from '../model/resource.js';
 import { obj, objs } from './common.js';
@@ -84,6 +84,35 @@ function withReason(reasons: string[] | undefined, reason: string): string[] {
   return reasons;
 }
 
+/** The pod's requests as text, worked out once per pod: Filter asks for every node. */
+function requestKeys(): (pod: PodInformation) => string {
+  let last: PodInformation | undefined;
+  let key = '';
+  return (pod) => {
+    if (pod === last) return key;
+    last = pod;
+    const r = pod.requests;
+    key = `${r.milliCPU},${r.memory},${r.ephemeralStorage}`;
+    if (r.scalar) for (const [name, q] of r.scalar) key += `,${name}=${q}`;
+    return key;
+  };
+}
+
+/**
+ * Score's request list for this cycle: read from the cycle state once per pod rather than once per
+ * node, and made when PreScore did not run (a caller scoring one node).
+ */
+function requestsFor(key: string, make: (pod: PodInformation) => number[]) {
+  let lastState: object | undefined;
+  let requests: number[] = [];
+  return (state: { read<T extends object>(k: string): T | undefined }, pod: PodInformation): number[] => {
+    if (state === lastState) return requests;
+    lastState = state;
+    requests = state.read<{ requests: number[] }>(key)?.requests ?? make(pod);
+    return requests;
+  };
+}
+
 const statusCache = new Map<string, Status>();
 function unschedulable(reasons: string[]): Status {
   const key = reasons.join('\u0000');
@@ -130,11 +159,21 @@ export const NodeResourcesFit: InTreePlugin = {
     );
     const scorer = scorerOf(args);
     const resources = scorer.resources;
+    const keyOf = requestKeys();
+    // The verdict depends only on the node and the pod's requests: remembered until the node changes.
+    const verdicts = {};
+    const requests = requestsFor(FIT_KEY, (pod) => podRequestList(pod, resources, false));
     return {
       name: 'NodeResourcesFit',
       filter(_state, pod, node) {
-        const reasons = insufficientResources(pod as PodInformation, node as NodeInformation, ignored, ignoredGroups);
-        return reasons ? unschedulable(reasons) : undefined;
+        const n = node as NodeInformation;
+        const key = keyOf(pod as PodInformation);
+        const known = n.recall(verdicts, key);
+        if (known !== NOT_REMEMBERED) return known as Status | undefined;
+        const reasons = insufficientResources(pod as PodInformation, n, ignored, ignoredGroups);
+        const verdict = reasons ? unschedulable(reasons) : undefined;
+        n.remember(verdicts, key, verdict);
+        return verdict;
       },
       preScore(state, pod) {
         state.write(FIT_KEY, { requests: scorer.intern(podRequestList(pod as PodInformation, resources, false)) } as {
@@ -143,10 +182,7 @@ export const NodeResourcesFit: InTreePlugin = {
         return undefined;
       },
       score(state, pod, node) {
-        const requests =
-          state.read<{ requests: number[] }>(FIT_KEY)?.requests ??
-          podRequestList(pod as PodInformation, resources, false);
-        return scorer.score(node as NodeInformation, requests);
+        return scorer.score(node as NodeInformation, requests(state, pod as PodInformation));
       },
       events: () => [
         { resource: 'Pod', actions: ['Delete'] },
@@ -168,6 +204,7 @@ export const NodeResourcesBalancedAllocation: InTreePlugin = {
   factory(args) {
     const resources = resourcesOf(args.resources);
     const scorer = new ResourceScorer(resources, balanced, true);
+    const requests = requestsFor(BALANCED_KEY, (pod) => podRequestList(pod, resources, true));
     return {
       name: 'NodeResourcesBalancedAllocation',
       preScore(state, pod) {
@@ -179,10 +216,7 @@ export const NodeResourcesBalancedAllocation: InTreePlugin = {
         return undefined;
       },
       score(state, pod, node) {
-        const requests =
-          state.read<{ requests: number[] }>(BALANCED_KEY)?.requests ??
-          podRequestList(pod as PodInformation, resources, true);
-        return scorer.score(node as NodeInformation, requests);
+        return scorer.score(node as NodeInformation, requests(state, pod as PodInformation));
       },
     };
   },

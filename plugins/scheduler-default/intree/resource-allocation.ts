@@ -5,7 +5,7 @@
  * arithmetic where upstream's is integer, so scores (and ties) come out the same.
  */
 import { MAX_NODE_SCORE } from 'skiff/sdk/scheduler';
-import type { NodeInformation, ScoreMemo } from '../model/node-info.js';
+import { NOT_REMEMBERED, type NodeInformation } from '../model/node-info.js';
 import type { PodInformation } from '../model/pod-info.js';
 import { amountOf, isScalarResource } from '../model/resource.js';
 
@@ -78,16 +78,10 @@ export class ResourceScorer {
    * added or removed): a node is scored for hundreds of pods between two changes of its own.
    */
   score(node: NodeInformation, podRequests: readonly number[]): number {
-    let memo: ScoreMemo | undefined;
-    for (const m of node.scoreMemo) if (m.owner === this) memo = m;
-    if (memo && memo.generation === node.generation && memo.requests === podRequests) return memo.score;
+    const known = node.recall(this, podRequests);
+    if (known !== NOT_REMEMBERED) return known as number;
     const score = this.compute(node, podRequests);
-    if (!memo) node.scoreMemo.push({ owner: this, generation: node.generation, requests: podRequests, score });
-    else {
-      memo.generation = node.generation;
-      memo.requests = podRequests;
-      memo.score = score;
-    }
+    node.remember(this, podRequests, score);
     return score;
   }
 

@@ -60,13 +60,16 @@ export class HostPortSet {
   }
 }
 
-/** One scorer's last score of this node: valid while the node's generation and the requests are the same. */
-export interface ScoreMemo {
+/** One plugin's last answer for this node: valid while the node's generation and the key are the same. */
+interface NodeMemo {
   owner: object;
   generation: number;
-  requests: readonly number[];
-  score: number;
+  key: unknown;
+  value: unknown;
 }
+
+/** What `recall` gives when nothing valid is remembered. */
+export const NOT_REMEMBERED: unique symbol = Symbol('not remembered');
 
 export class NodeInformation implements NodeInfo {
   node: KubeObject = { metadata: {} };
@@ -87,8 +90,8 @@ export class NodeInformation implements NodeInfo {
   pvcRefCounts = new Map<string, number>();
   /** Bumped on every change, so a copy can tell it is stale. */
   generation = 0;
-  /** Scores remembered at a generation (ResourceScorer); a clone starts without any. */
-  scoreMemo: ScoreMemo[] = [];
+  /** Answers plugins remember until the node changes (see recall); a clone starts without any. */
+  private memos: NodeMemo[] = [];
 
   constructor(name: string, node?: KubeObject) {
     this.name = name;
@@ -146,6 +149,29 @@ export class NodeInformation implements NodeInfo {
       else this.pvcRefCounts.set(claim, n);
     }
     this.generation++;
+  }
+
+  /**
+   * What `owner` remembered for `key` (compared by identity) at this generation: a plugin whose
+   * answer depends only on the node and a value pods share (their requests) answers a node once
+   * between two of its changes, where it is asked for hundreds of pods.
+   */
+  recall(owner: object, key: unknown): unknown {
+    for (const m of this.memos) {
+      if (m.owner === owner) return m.generation === this.generation && m.key === key ? m.value : NOT_REMEMBERED;
+    }
+    return NOT_REMEMBERED;
+  }
+
+  remember(owner: object, key: unknown, value: unknown): void {
+    for (const m of this.memos) {
+      if (m.owner !== owner) continue;
+      m.generation = this.generation;
+      m.key = key;
+      m.value = value;
+      return;
+    }
+    this.memos.push({ owner, generation: this.generation, key, value });
   }
 
   /** A copy preemption can add pods to and remove pods from without touching the cache. */

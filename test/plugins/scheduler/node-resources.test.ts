@@ -251,6 +251,24 @@ describe('scheduler plugins NodeResourcesFit and BalancedAllocation: remembered 
     }
   });
 
+  it('Filter answers a node once per template until the node changes: a pod that landed makes the next not fit', () => {
+    const h = harness({ nodes: [makeNode('n', { allocatable: { cpu: '4', memory: '10', pods: '2' } })] });
+    const template = withRequests({ cpu: '3' });
+    expect(reasonsOf(h.filter('NodeResourcesFit', makePod('a', template)))).to.deep.equal(['fits']);
+    expect(reasonsOf(h.filter('NodeResourcesFit', makePod('b', template)))).to.deep.equal(['fits']);
+    const landed = boundPod('landed', 'n', template);
+    h.component.cache.addOrUpdatePod(landed);
+    expect(reasonsOf(h.filter('NodeResourcesFit', makePod('c', template)))).to.deep.equal(['Insufficient cpu']);
+    // Another template is its own question; so is the pods count.
+    expect(reasonsOf(h.filter('NodeResourcesFit', makePod('d', withRequests({ cpu: '1' }))))).to.deep.equal(['fits']);
+    h.component.cache.addOrUpdatePod(boundPod('small', 'n'));
+    expect(reasonsOf(h.filter('NodeResourcesFit', makePod('e', withRequests({ cpu: '1' }))))).to.deep.equal([
+      'Too many pods',
+    ]);
+    h.component.cache.removePod(landed.metadata.uid!);
+    expect(reasonsOf(h.filter('NodeResourcesFit', makePod('f', template)))).to.deep.equal(['fits']);
+  });
+
   it('a copy of a node (as preemption makes) is scored for itself, and leaves the node’s score alone', () => {
     const h = harness({ nodes: [makeNode('n', { allocatable: cap })] });
     const before = h.score('NodeResourcesFit', makePod('a', want));
