@@ -4,7 +4,7 @@
  * at the revision of the first page, so paging is consistent as upstream's. A resource whose cache
  * is turned off (--watch-cache-sizes=events#0) is read and watched straight from storage.
  */
-import { errors } from '../../errors.js';
+import { errors, isStatusError } from '../../errors.js';
 import { CompactedError, type Storage } from '../../storage/types.js';
 import { type ContinueToken, continueExpired, decodeContinue, encodeContinue } from '../continue-token.js';
 import { decodeStored, parseResourceVersion } from '../meta.js';
@@ -54,14 +54,14 @@ export class ResourceReader {
   /**
    * GET from the cache. Without a resourceVersion the read is consistent, like upstream's consistent
    * reads from cache: first catch up with the store's newest revision, so a client always reads its
-   * own writes. "0" takes the cache as it is; N waits (3 s at most, then 504) until it has seen N.
+   * own writes (from storage, if the cache is not there within 3 s). "0" takes the cache as it is;
+   * N waits (3 s at most, then 504) until it has seen N.
    */
   async get(key: string, name: string, resourceVersion?: string): Promise<KubeObject> {
     const rv = checkedRevision(resourceVersion);
     if (!this.cache) return this.getFromStorage(key, name, rv);
     if (rv === undefined) {
-      const newest = await this.newestRevision();
-      if (newest > this.cache.revision) await this.cache.waitFresh(newest);
+      if (!(await this.caughtUp())) return this.getFromStorage(key, name, undefined);
     } else if (rv > 0) await this.cache.waitFresh(rv);
     const obj = this.cache.get(key);
     if (!obj) throw errors.notFound({ group: this.def.group, resource: this.def.plural }, name);
@@ -103,8 +103,10 @@ export class ResourceReader {
       return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: 0, after: '' });
     }
     // '' = most recent (read our writes); '0' = any state; 'N' = not older than N.
-    if (rv === undefined) await this.cache.waitFresh(await this.newestRevision());
-    else if (rv > 0) await this.cache.waitFresh(rv);
+    if (rv === undefined) {
+      if (!(await this.caughtUp()))
+        return this.listFromStorage(namespace, selection.predicate, query.limit, { revision: 0, after: '' });
+    } else if (rv > 0) await this.cache.waitFresh(rv);
     const page = this.cache.list({
       namespace: this.def.namespaced && namespace ? namespace : undefined,
       filter: selection.predicate,
@@ -178,6 +180,24 @@ export class ResourceReader {
     if (this.cache && revision <= this.cache.revision) return; // what the cache has seen, storage has reached
     const newest = await this.newestRevision();
     if (revision > newest) throw errors.tooLargeResourceVersion(revision, newest);
+  }
+
+  /**
+   * A consistent read waits for the cache to reach the store's newest revision. One the cache does
+   * not reach in time (a flood of writes, a slow storage watch) is read from storage instead, as
+   * upstream's consistent reads fall back to etcd, rather than failing with a 504.
+   */
+  private async caughtUp(): Promise<boolean> {
+    const cache = this.cache!;
+    const newest = await this.newestRevision();
+    if (newest <= cache.revision) return true;
+    try {
+      await cache.waitFresh(newest);
+      return true;
+    } catch (err) {
+      if (isStatusError(err) && err.code === 504) return false;
+      throw err;
+    }
   }
 
   /** The store's newest revision, which consistent reads wait for; an unreachable store is a 503. */
