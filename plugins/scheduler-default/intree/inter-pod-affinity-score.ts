@@ -5,10 +5,10 @@
  */
 import { Code, MAX_NODE_SCORE, type SchedulerPlugin, status } from 'skiff/sdk/scheduler';
 import type { InternalHandle } from '../framework/handle.js';
-import type { NodeInformation } from '../model/node-info.js';
+import { NOT_REMEMBERED, type NodeInformation } from '../model/node-info.js';
 import { type PodInformation, termMatches, type WeightedAffinityTerm } from '../model/pod-info.js';
 import { mergeNamespaces, namespaceLabels } from './affinity-namespaces.js';
-import { PodMatchMemo, TermMatchMemo } from './match-memo.js';
+import { identityOf, PodMatchMemo, TermMatchMemo } from './match-memo.js';
 import type { Args } from './registry-types.js';
 
 const KEY = 'PreScoreInterPodAffinity';
@@ -72,12 +72,22 @@ function processExisting(acc: NodeTotals, p: Prepared, existing: PodInformation,
 }
 
 /** A node's totals into the score map, under the node's value of each topology key. */
-function flush(m: ScoreMap, acc: NodeTotals, node: NodeInformation): void {
-  for (const [key, delta] of acc) {
+function flush(m: ScoreMap, totals: Iterable<[string, number]>, node: NodeInformation): void {
+  for (const [key, delta] of totals) {
     const value = node.labels[key];
     if (value !== undefined && delta !== 0) add(m, key, value, delta);
   }
-  acc.clear();
+}
+
+/**
+ * What decides a node's totals besides its pods: the incoming pod's namespace and labels, its
+ * namespace's labels (one object per version of the Namespace), and its preferred terms with their
+ * weights (interned, unless a namespaceSelector was folded in this cycle).
+ */
+function totalsKey(p: Prepared, nsLabels: object | undefined): string {
+  const terms = (list: readonly WeightedAffinityTerm[]) =>
+    list.map((w) => `${identityOf(w.term)}*${w.weight}`).join(',');
+  return `${p.pod.matchKey}\u0000${identityOf(nsLabels)}\u0000${terms(p.preferred)}\u0000${terms(p.preferredAnti)}`;
 }
 
 function hasLabels(node: NodeInformation): boolean {
@@ -91,6 +101,8 @@ export function interPodAffinityScoring(
 ): Pick<SchedulerPlugin, 'preScore' | 'score' | 'normalizeScore'> {
   const hardWeight = Number(args.hardPodAffinityWeight ?? 1);
   const ignoreExisting = args.ignorePreferredTermsOfExistingPods === true;
+  // This instance's remembered node totals (its weights are its own).
+  const remembered = {};
   return {
     preScore(state, pod, nodes) {
       if (nodes.length === 0) return status(Code.Skip);
@@ -103,6 +115,7 @@ export function interPodAffinityScoring(
         terms.map((w) => ({ term: mergeNamespaces(w.term, handle), weight: w.weight }));
       const memosOf = (terms: readonly WeightedAffinityTerm[]) =>
         terms.map(({ term }) => new PodMatchMemo((e) => termMatches(term, e)));
+      const nsLabels = namespaceLabels(handle, p.namespace);
       const preferred = merged(p.preferredAffinityTerms);
       const preferredAnti = merged(p.preferredAntiAffinityTerms);
       const prepared: Prepared = {
@@ -111,15 +124,22 @@ export function interPodAffinityScoring(
         preferredAnti,
         preferredMemos: memosOf(preferred),
         preferredAntiMemos: memosOf(preferredAnti),
-        selects: new TermMatchMemo(p, namespaceLabels(handle, p.namespace)),
+        selects: new TermMatchMemo(p, nsLabels),
       };
       const m: ScoreMap = new Map();
-      const acc: NodeTotals = new Map();
+      const key = totalsKey(prepared, nsLabels);
       for (const node of visit) {
         if (!hasLabels(node)) continue;
-        for (const existing of hasConstraints ? node.pods : node.podsWithAffinity)
-          processExisting(acc, prepared, existing, hardWeight);
-        flush(m, acc, node);
+        // A node's totals depend on its pods and `key` alone: remembered until the node changes.
+        let totals = node.recall(remembered, key) as [string, number][] | typeof NOT_REMEMBERED;
+        if (totals === NOT_REMEMBERED) {
+          const acc: NodeTotals = new Map();
+          for (const existing of hasConstraints ? node.pods : node.podsWithAffinity)
+            processExisting(acc, prepared, existing, hardWeight);
+          totals = [...acc];
+          node.remember(remembered, key, totals);
+        }
+        flush(m, totals, node);
       }
       if (m.size === 0) return status(Code.Skip);
       state.write(KEY, { scores: m } as { scores: ScoreMap });

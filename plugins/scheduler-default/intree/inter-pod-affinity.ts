@@ -7,12 +7,12 @@
  */
 import { Code, status } from 'skiff/sdk/scheduler';
 import type { InternalHandle } from '../framework/handle.js';
-import type { NodeInformation } from '../model/node-info.js';
+import { NOT_REMEMBERED, type NodeInformation } from '../model/node-info.js';
 import { type AffinityTerm, type PodInformation, termMatches } from '../model/pod-info.js';
 import type { Labels } from '../model/selectors.js';
 import { mergeNamespaces, namespaceLabels } from './affinity-namespaces.js';
 import { interPodAffinityScoring } from './inter-pod-affinity-score.js';
-import { PodMatchMemo } from './match-memo.js';
+import { identityOf, PodMatchMemo } from './match-memo.js';
 import type { Args, InTreePlugin } from './registry-types.js';
 
 const KEY = 'PreFilterInterPodAffinity';
@@ -121,21 +121,39 @@ function preFilter(handle: InternalHandle, pod: PodInformation): FilterState | u
   return s;
 }
 
-/** The pods matching the incoming pod's terms, counted per node and then per topology pair. */
+/** A node's matching pods: how many match all affinity terms, and how many each anti-affinity term. */
+interface NodeCounts {
+  all: number;
+  anti: Int32Array;
+}
+
+/** Remembered per node (NodeInformation.recall) under a key naming the terms; see countIncoming. */
+const COUNTS = {};
+
+/**
+ * The pods matching the incoming pod's terms, counted per node and then per topology pair. A
+ * node's counts depend only on its pods and the terms, so they are remembered until the node
+ * changes, under the terms' identities: pods of one template share their (interned) terms. Terms
+ * a namespaceSelector was folded into are new each cycle, so they are counted afresh.
+ */
 function countIncoming(s: FilterState, handle: InternalHandle): void {
-  const anti = new Int32Array(s.antiAffinityTerms.length);
+  const key = `${s.affinityTerms.map(identityOf).join(',')}|${s.antiAffinityTerms.map(identityOf).join(',')}`;
   const selectedByAll = new PodMatchMemo((p) => matchesAll(s.affinityTerms, p));
   const selectedByAnti = s.antiAffinityTerms.map((t) => new PodMatchMemo((p) => termMatches(t, p)));
   for (const node of handle.cache.nodeList()) {
     if (node.pods.length === 0) continue;
-    let all = 0;
-    anti.fill(0);
-    for (const other of node.pods) {
-      if (selectedByAll.matches(other)) all++;
-      for (let i = 0; i < anti.length; i++) if (selectedByAnti[i]!.matches(other)) anti[i]!++;
+    let counts = node.recall(COUNTS, key) as NodeCounts | typeof NOT_REMEMBERED;
+    if (counts === NOT_REMEMBERED) {
+      counts = { all: 0, anti: new Int32Array(s.antiAffinityTerms.length) };
+      for (const other of node.pods) {
+        if (selectedByAll.matches(other)) counts.all++;
+        for (let i = 0; i < counts.anti.length; i++) if (selectedByAnti[i]!.matches(other)) counts.anti[i]!++;
+      }
+      node.remember(COUNTS, key, counts);
     }
-    for (const t of s.affinityTerms) s.affinity.bump(node, t.topologyKey, all);
-    for (let i = 0; i < anti.length; i++) s.anti.bump(node, s.antiAffinityTerms[i]!.topologyKey, anti[i]!);
+    for (const t of s.affinityTerms) s.affinity.bump(node, t.topologyKey, counts.all);
+    for (let i = 0; i < counts.anti.length; i++)
+      s.anti.bump(node, s.antiAffinityTerms[i]!.topologyKey, counts.anti[i]!);
   }
 }
 

@@ -39,3 +39,20 @@ export class TermMatchMemo {
     return answer;
   }
 }
+
+const identities = new WeakMap<object, number>();
+let lastIdentity = 0;
+
+/**
+ * A number per object, for keys made of interned things (terms, a namespace's labels): equal
+ * numbers, the same object. Undefined is 0.
+ */
+export function identityOf(o: object | undefined): number {
+  if (!o) return 0;
+  let id = identities.get(o);
+  if (id === undefined) {
+    id = ++lastIdentity;
+    identities.set(o, id);
+  }
+  return id;
+}

@@ -135,3 +135,48 @@ describe('scheduler plugin InterPodAffinity: Score', () => {
     expect(harness({ nodes }).score('InterPodAffinity', makePod('plain'))).to.equal(undefined);
   });
 });
+
+describe('scheduler plugin InterPodAffinity: what each node remembers', () => {
+  const preferredTowards = (weight: number, t: Json) => ({
+    affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight, podAffinityTerm: t }] } },
+  });
+
+  it('Filter: pods of one template see a node anew once a pod leaves or lands on it', () => {
+    const db = boundPod('db', 'n1', {}, { labels: { app: 'db' } });
+    const h = harness({ nodes, pods: [db] });
+    const template = required('podAntiAffinity', term({ app: 'db' }, ZONE));
+    expect(reasonsOf(h.filter('InterPodAffinity', makePod('a', template)))).to.deep.equal([ANTI, ANTI, 'fits', 'fits']);
+    expect(reasonsOf(h.filter('InterPodAffinity', makePod('b', template)))).to.deep.equal([ANTI, ANTI, 'fits', 'fits']);
+    h.component.cache.removePod(db.metadata.uid!);
+    expect(reasonsOf(h.filter('InterPodAffinity', makePod('c', template)))).to.deep.equal([
+      'fits',
+      'fits',
+      'fits',
+      'fits',
+    ]);
+    h.component.cache.addOrUpdatePod(boundPod('db2', 'n3', {}, { labels: { app: 'db' } }));
+    expect(reasonsOf(h.filter('InterPodAffinity', makePod('d', template)))).to.deep.equal([
+      'fits',
+      'fits',
+      ANTI,
+      'fits',
+    ]);
+  });
+
+  it("Score: a change of the pod's namespace labels is seen, though no node changed", () => {
+    const listers = { namespaces: [{ metadata: { name: 'default', labels: {} } }] as never[] };
+    const fan = boundPod(
+      'fan',
+      'n3',
+      preferredTowards(5, term({ app: 'web' }, ZONE, { namespaceSelector: { matchLabels: { team: 'web' } } })),
+      { labels: { app: 'fan' }, namespace: 'fans' },
+    );
+    const h = harness({ nodes, pods: [fan], listers });
+    const web = () => makePod('web', {}, { labels: { app: 'web' } });
+    expect(h.score('InterPodAffinity', web())).to.equal(undefined);
+    listers.namespaces[0] = { metadata: { name: 'default', labels: { team: 'web' } } } as never;
+    expect(h.score('InterPodAffinity', web())).to.deep.equal([0, 0, 100, 0]);
+    h.component.cache.removePod(fan.metadata.uid!);
+    expect(h.score('InterPodAffinity', web())).to.equal(undefined);
+  });
+});
