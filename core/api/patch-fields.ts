@@ -8,11 +8,11 @@
  */
 import { errors, fieldErrorBody, StatusError } from '../errors.js';
 import { messageForKind } from '../wire/schema.js';
-import { dropUnknownFields, fieldValidationOf } from '../wire/unknown-fields.js';
+import { dropUnknownFields, fieldValidationOf, type ItemLabel } from '../wire/unknown-fields.js';
 import type { ApiCall } from './api-call.js';
 import { clone } from './meta.js';
 import type { PatchType } from './patch.js';
-import { apiVersionOf, type KubeObject, type ResourceDefinition } from './types.js';
+import { apiVersionOf, type KubeObject, type PatchMeta, type ResourceDefinition } from './types.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -51,11 +51,25 @@ export function dropUnknownPatchedFields(
 export function refuseUnknownApplyFields(body: unknown, def: ResourceDefinition): void {
   const schema = schemaOf(def);
   if (!schema || !isObj(body)) return;
-  const unknown = dropUnknownFields(clone(body), schema);
+  const unknown = dropUnknownFields(clone(body), schema, true, keyedItems(def.patchMeta));
   if (unknown.length === 0) return;
   const lines = unknown.map((f) => `.${f}: field not declared in schema`);
   const text = lines.length === 1 ? lines[0] : `errors:\n  ${lines.join('\n  ')}`;
   throw errors.badRequest(`failed to create typed patch object (${patchObjectName(body, def)}): ${text}`);
+}
+
+/**
+ * List items as structured-merge-diff names them in a path: an item of a keyed list by its key
+ * (`containers[name="c"]`, `ports[containerPort=80]`), of a set by its value, others by index.
+ */
+function keyedItems(meta: PatchMeta | undefined): ItemLabel {
+  return (listPath, item, index) => {
+    const rule = meta?.[listPath.replace(/\[[^\]]*\]/g, '[]')];
+    if (rule?.strategy !== 'merge') return `[${index}]`;
+    if (!rule.mergeKey) return `[=${JSON.stringify(item)}]`;
+    const key = isObj(item) ? item[rule.mergeKey] : undefined;
+    return key === undefined || key === null ? `[${index}]` : `[${rule.mergeKey}=${JSON.stringify(key)}]`;
+  };
 }
 
 /** Upstream's "<namespace>/<name>; <group>/<version>, Kind=<kind>" of the patch object. */

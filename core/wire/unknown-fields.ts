@@ -58,14 +58,25 @@ function fieldsOf(type: string) {
  * Removes the unknown fields of `obj` (a message of `type`) and returns their paths. The top level
  * also knows apiVersion and kind.
  */
-export function dropUnknownFields(obj: Obj, type: string, top = true): string[] {
+export function dropUnknownFields(obj: Obj, type: string, top = true, itemLabel: ItemLabel = byIndex): string[] {
   const found: string[] = [];
-  dropUnknownIn(obj, type, '', top, found);
+  dropUnknownIn(obj, type, '', top, found, itemLabel);
   return found;
 }
 
+/** How a list item shows in a path: `[0]` by default; server-side apply names keyed items by key. */
+export type ItemLabel = (listPath: string, item: unknown, index: number) => string;
+const byIndex: ItemLabel = (_path, _item, index) => `[${index}]`;
+
 // A function of its own, not a closure made per call: under tsx every closure made gets its name set.
-function dropUnknownIn(value: unknown, t: string, path: string, top: boolean, found: string[]): void {
+function dropUnknownIn(
+  value: unknown,
+  t: string,
+  path: string,
+  top: boolean,
+  found: string[],
+  itemLabel: ItemLabel,
+): void {
   if (OPAQUE.has(t) || !t.includes('.') || !isObj(value)) return;
   const fields = fieldsOf(t);
   if (!fields) return;
@@ -80,9 +91,10 @@ function dropUnknownIn(value: unknown, t: string, path: string, top: boolean, fo
     }
     const v = value[key];
     if (f.map && isObj(v))
-      for (const [k, item] of Object.entries(v)) dropUnknownIn(item, f.type, `${at}[${k}]`, top, found);
+      for (const [k, item] of Object.entries(v)) dropUnknownIn(item, f.type, `${at}[${k}]`, top, found, itemLabel);
     else if (f.repeated && Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) dropUnknownIn(v[i], f.type, `${at}[${i}]`, top, found);
-    } else dropUnknownIn(v, f.type, at, top, found);
+      for (let i = 0; i < v.length; i++)
+        dropUnknownIn(v[i], f.type, `${at}${itemLabel(at, v[i], i)}`, top, found, itemLabel);
+    } else dropUnknownIn(v, f.type, at, top, found, itemLabel);
   }
 }

@@ -100,6 +100,35 @@ describe('wire: unknown fields in patches', function () {
     expect((await stored()).data.a).to.equal('1');
   });
 
+  it('server-side apply names a keyed list item by its key, as structured-merge-diff prints paths', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'typo', namespace: 'default' },
+      spec: {
+        containers: [
+          { name: 'web', image: 'nginx', imagee: 'x', ports: [{ containerPort: 80, hostPorrt: 1 }] },
+          { name: 'side', image: 'busybox' },
+        ],
+        tolerations: [{ key: 'k', operator: 'Exists', bogus: true }],
+      },
+    };
+    const r = await fetch(`${ts.url}/api/v1/namespaces/default/pods/typo?fieldManager=trainer`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': patchType.apply },
+      body: JSON.stringify(pod),
+    });
+    expect(r.status).to.equal(400);
+    expect(((await r.json()) as { message: string }).message).to.equal(
+      'failed to create typed patch object (default/typo; /v1, Kind=Pod): errors:\n' +
+        '  .spec.containers[name="web"].imagee: field not declared in schema\n' +
+        '  .spec.containers[name="web"].ports[containerPort=80].hostPorrt: field not declared in schema\n' +
+        // Tolerations are an atomic list: by index.
+        '  .spec.tolerations[0].bogus: field not declared in schema',
+    );
+    expect((await api(ts.url, 'GET', '/api/v1/namespaces/default/pods/typo')).status).to.equal(404);
+  });
+
   it('kubectl patch warns and stores nothing unknown; kubectl apply --server-side fails as upstream', async function () {
     if (!kubectlPath) return skipBecause(this, NO_KUBECTL);
     const p = await kubectl(ts.url, ['patch', 'configmap', 'cm', '-p', '{"bogus":1,"data":{"k":"v"}}']);
