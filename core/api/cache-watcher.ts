@@ -85,20 +85,20 @@ export function namespaceOfKey(prefix: string, key: string): string {
   return slash < 0 ? '' : rest.slice(0, slash);
 }
 
-/** Older than the cache's history: storage may still have it; otherwise 410 so the client re-lists. */
+/**
+ * Older than the cache's history, or a resource without a cache: storage replays from `from` and
+ * goes on live. Nothing is kept per object (such a watch may last for hours): the previous version,
+ * which only a filter needs, comes from the event.
+ */
 export function replayFromStorage(w: CacheWatcher, from: number, source: CacheSource): Watch {
   const { storage, prefix } = source;
-  const last = new Map<string, KubeObject>();
   return storage.watch(prefix, {
     fromRevision: from,
     onEvent: (e) => {
       const prevValue = e.prevValue;
       const prev =
-        last.get(e.key) ??
-        (prevValue ? source.decode({ key: e.key, value: prevValue, modRevision: e.revision }) : undefined);
+        w.filter && prevValue ? source.decode({ key: e.key, value: prevValue, modRevision: e.revision }) : undefined;
       const object = source.decode({ key: e.key, value: e.value, modRevision: e.revision });
-      if (e.type === 'delete') last.delete(e.key);
-      else last.set(e.key, object);
       const type = e.type === 'create' ? 'ADDED' : e.type === 'update' ? 'MODIFIED' : 'DELETED';
       const namespace = namespaceOfKey(prefix, e.key);
       w.deliver({

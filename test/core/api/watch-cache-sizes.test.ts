@@ -120,6 +120,14 @@ describe('core/api: watch cache sizes', function () {
           await api(ts.url, 'DELETE', `/api/v1/namespaces/${NS}/pods/p`);
         });
         expect(seen.map((e) => `${e.type} ${e.object.metadata.name}`)).to.deep.equal(['ADDED p', 'DELETED p']);
+        // Leaving a watch's selection is a DELETED for that watch, as from the cache.
+        const pods = `/api/v1/namespaces/${NS}/pods`;
+        await api(ts.url, 'POST', pods, { ...pod, metadata: { name: 'q', labels: { app: 'x' } } });
+        const from = (await api(ts.url, 'GET', pods)).body.metadata.resourceVersion;
+        const merge = { 'Content-Type': 'application/merge-patch+json' };
+        await api(ts.url, 'PATCH', `${pods}/q`, { metadata: { labels: { app: 'y' } } }, merge);
+        const left = await readWatchEvents(`${ts.url}${pods}?watch=1&resourceVersion=${from}&labelSelector=app%3Dx`, 1);
+        expect(left.map((e) => `${e.type} ${e.object.metadata.labels?.app}`)).to.deep.equal(['DELETED x']);
       } finally {
         await ts.close();
       }
