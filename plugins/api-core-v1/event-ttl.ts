@@ -7,7 +7,7 @@
  * servers sweeping one store only race to the same answer.
  */
 import type { Logger } from 'pino';
-import type { KubeObject } from 'skiff/sdk';
+import { isStatusError, type KubeObject } from 'skiff/sdk';
 import { type ApiClient, CORE_V1 } from 'skiff/sdk/client';
 
 const EVENTS = CORE_V1('events');
@@ -96,8 +96,7 @@ export class EventExpiry {
       return true;
     } catch (err) {
       // Gone already, or written since it was read (so not expired after all).
-      const code = (err as { code?: number }).code;
-      if (code === 404 || code === 409) return false;
+      if (isStatusError(err) && (err.code === 404 || err.code === 409)) return false;
       throw err;
     }
   }

@@ -33,11 +33,11 @@ export function podRequestList(
  * scheduling cycles never interleave, and Score runs for hundreds of nodes per pod).
  */
 const CPU = 0;
-/** Distinct request lists kept for sharing; past this many the list starts over. */
-const MAX_SHARED_REQUESTS = 1024;
 const MEMORY = 1;
 const EPHEMERAL = 2;
 const SCALAR = 3;
+/** Distinct request lists kept for sharing; past this many the list starts over. */
+const MAX_SHARED_REQUESTS = 1024;
 
 export class ResourceScorer {
   private readonly requested: Float64Array;
