@@ -60,15 +60,19 @@ export function refuseUnknownApplyFields(body: unknown, def: ResourceDefinition)
 
 /**
  * List items as structured-merge-diff names them in a path: an item of a keyed list by its key
- * (`containers[name="c"]`, `ports[containerPort=80]`), of a set by its value, others by index.
+ * fields, sorted, defaults standing in (`containers[name="c"]`,
+ * `ports[containerPort=80,protocol="TCP"]`), of a set by its value, others by index.
  */
 function keyedItems(meta: PatchMeta | undefined): ItemLabel {
   return (listPath, item, index) => {
     const rule = meta?.[listPath.replace(/\[[^\]]*\]/g, '[]')];
     if (rule?.strategy !== 'merge') return `[${index}]`;
     if (!rule.mergeKey) return `[=${JSON.stringify(item)}]`;
-    const key = isObj(item) ? item[rule.mergeKey] : undefined;
-    return key === undefined || key === null ? `[${index}]` : `[${rule.mergeKey}=${JSON.stringify(key)}]`;
+    if (!isObj(item)) return `[${index}]`;
+    const fields = [...(rule.listMapKeys ?? [rule.mergeKey])].sort();
+    const values = fields.map((k) => item[k] ?? rule.keyDefaults?.[k]);
+    if (values.some((v) => v === undefined || v === null)) return `[${index}]`;
+    return `[${fields.map((k, i) => `${k}=${JSON.stringify(values[i])}`).join(',')}]`;
   };
 }
 

@@ -115,7 +115,21 @@ export interface Strategy {
  * Paths use dots with `[]` for list elements: "spec.containers", "spec.containers[].ports".
  */
 export interface PatchMeta {
-  [path: string]: { strategy: 'merge'; mergeKey: string } | { strategy: 'replace' };
+  [path: string]: MergeRule | { strategy: 'replace' };
+}
+
+/**
+ * A list merged item by item. A strategic merge patch matches items by `mergeKey` (upstream's
+ * patchMergeKey). Server-side apply matches them by `listMapKeys` (x-kubernetes-list-map-keys)
+ * where upstream's schema names more than the merge key, such as a container port's
+ * containerPort and protocol; a key field an item leaves out takes its `keyDefaults` value
+ * (the schema default, protocol "TCP").
+ */
+export interface MergeRule {
+  strategy: 'merge';
+  mergeKey: string;
+  listMapKeys?: readonly string[];
+  keyDefaults?: Readonly<Record<string, string>>;
 }
 
 /** A column of a Table response (used from the wire-compatibility issue on). */

@@ -21,6 +21,7 @@ export {
   apiVersionOf,
   type ConnectRequest,
   type KubeObject,
+  type MergeRule,
   type ObjectMeta,
   type ObjectStore,
   type OwnerReference,

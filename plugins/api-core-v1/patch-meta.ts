@@ -2,9 +2,15 @@
  * Strategic-merge-patch metadata for the core/v1 kinds: which lists merge, and by which key.
  * Taken from upstream's struct tags (patchStrategy / patchMergeKey) in k8s.io/api/core/v1.
  */
-import type { PatchMeta } from 'skiff/sdk/api';
+import type { MergeRule, PatchMeta } from 'skiff/sdk/api';
 
-const merge = (mergeKey: string) => ({ strategy: 'merge' as const, mergeKey });
+const merge = (mergeKey: string): MergeRule => ({ strategy: 'merge', mergeKey });
+/** Server-side apply keys a port by number and protocol (TCP when left out), so 53/TCP and 53/UDP are two. */
+const byPortAndProtocol = (port: string): MergeRule => ({
+  ...merge(port),
+  listMapKeys: [port, 'protocol'],
+  keyDefaults: { protocol: 'TCP' },
+});
 // Primitive lists with patchStrategy "merge" (finalizers): union of values.
 const union = { strategy: 'merge' as const, mergeKey: '' };
 
@@ -15,7 +21,7 @@ export function metadataPatchMeta(prefix = 'metadata'): PatchMeta {
 function containerMeta(list: string): PatchMeta {
   return {
     [list]: merge('name'),
-    [`${list}[].ports`]: merge('containerPort'),
+    [`${list}[].ports`]: byPortAndProtocol('containerPort'),
     [`${list}[].env`]: merge('name'),
     [`${list}[].volumeMounts`]: merge('mountPath'),
     [`${list}[].volumeDevices`]: merge('devicePath'),
@@ -31,7 +37,10 @@ export function podSpecPatchMeta(spec: string): PatchMeta {
     [`${spec}.volumes`]: merge('name'),
     [`${spec}.imagePullSecrets`]: merge('name'),
     [`${spec}.hostAliases`]: merge('ip'),
-    [`${spec}.topologySpreadConstraints`]: merge('topologyKey'),
+    [`${spec}.topologySpreadConstraints`]: {
+      ...merge('topologyKey'),
+      listMapKeys: ['topologyKey', 'whenUnsatisfiable'],
+    },
     [`${spec}.resourceClaims`]: merge('name'),
     [`${spec}.schedulingGates`]: merge('name'),
   };
@@ -51,7 +60,7 @@ const TABLE: Record<string, PatchMeta> = {
     ...podSpecPatchMeta('spec.template.spec'),
     'status.conditions': merge('type'),
   },
-  Service: { ...metadataPatchMeta(), 'spec.ports': merge('port'), 'status.conditions': merge('type') },
+  Service: { ...metadataPatchMeta(), 'spec.ports': byPortAndProtocol('port'), 'status.conditions': merge('type') },
   Node: {
     ...metadataPatchMeta(),
     'status.conditions': merge('type'),

@@ -8,24 +8,34 @@ import { errors } from 'skiff/sdk';
 import { clone, ownValue, type PatchMeta, setOwn } from 'skiff/sdk/api';
 import { type FieldPath, FieldSet, fieldPE, isObject, type Json, type JsonObject, pathString } from './field-set.js';
 
-/** How a list at a path behaves. */
-export type ListRule = { kind: 'atomic' } | { kind: 'map'; key: string } | { kind: 'set' };
+/** How a list at a path behaves: a map's items are named by their key fields, sorted (defaults stand in). */
+export type ListRule =
+  | { kind: 'atomic' }
+  | { kind: 'map'; keys: readonly string[]; defaults: Readonly<Record<string, string>> }
+  | { kind: 'set' };
 
 export function listRule(meta: PatchMeta, schemaPath: string): ListRule {
   const rule = ownValue(meta, schemaPath);
   if (rule?.strategy !== 'merge') return { kind: 'atomic' };
-  return rule.mergeKey ? { kind: 'map', key: rule.mergeKey } : { kind: 'set' };
+  if (!rule.mergeKey) return { kind: 'set' };
+  const keys = [...(rule.listMapKeys ?? [rule.mergeKey])].sort();
+  return { kind: 'map', keys, defaults: rule.keyDefaults ?? {} };
 }
 
 const childSchema = (sp: string, key: string) => (sp ? `${sp}.${key}` : key);
 
+/** The key field a map item lacks, with no default to stand in (structured-merge-diff then refuses it). */
+function missingKey(rule: ListRule & { kind: 'map' }, item: JsonObject): string | undefined {
+  return rule.keys.find((k) => (item[k] === undefined || item[k] === null) && rule.defaults[k] === undefined);
+}
+
 /** The path element of a list item, or undefined when it has none (no merge key). */
 export function itemPE(rule: ListRule, item: Json): string | undefined {
   if (rule.kind === 'set') return `v:${JSON.stringify(item)}`;
-  if (rule.kind !== 'map' || !isObject(item)) return undefined;
-  const id = item[rule.key];
-  if (id === undefined || id === null) return undefined;
-  return `k:${JSON.stringify({ [rule.key]: id })}`;
+  if (rule.kind !== 'map' || !isObject(item) || missingKey(rule, item) !== undefined) return undefined;
+  const key: JsonObject = {};
+  for (const k of rule.keys) key[k] = item[k] ?? rule.defaults[k]!;
+  return `k:${JSON.stringify(key)}`;
 }
 
 /** Index a list by path element; undefined when an item lacks a key or keys repeat (then: atomic). */
@@ -53,9 +63,12 @@ export function checkApplyLists(v: Json, meta: PatchMeta, sp = '', at = ''): voi
   v.forEach((item, i) => {
     const pe = itemPE(rule, item);
     if (pe === undefined && rule.kind === 'map') {
-      throw errors.badRequest(
-        `${at}: element ${i}: associative list with keys has an element that omits key field "${rule.key}"`,
-      );
+      const why = isObject(item)
+        ? `has an element that omits key field "${missingKey(rule, item)}" (and doesn't have default value)`
+        : item === null
+          ? 'may not have a null element'
+          : 'may not have non-map elements';
+      throw errors.badRequest(`${at}: element ${i}: associative list with keys ${why}`);
     }
     if (pe !== undefined && seen.has(pe)) {
       throw errors.badRequest(`${at}: duplicate entries for key ${pathString([pe])}`);

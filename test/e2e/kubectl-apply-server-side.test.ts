@@ -142,6 +142,23 @@ describe('e2e: server-side apply', function () {
       expect(label.operation).to.equal('Update');
       expect(label.fieldsV1).to.deep.equal({ 'f:metadata': { 'f:labels': { 'f:tier': {} } } });
     });
+
+    it("a DNS Service's 53/UDP and 53/TCP apply as two ports (keyed by port and protocol), and one can be dropped", async () => {
+      const service = (ports: string) =>
+        `apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\nspec:\n  selector:\n    app: dns\n  ports:\n${ports}`;
+      const udp = '  - name: dns\n    port: 53\n    protocol: UDP\n';
+      const tcp = '  - name: dns-tcp\n    port: 53\n';
+      expect(await ok(['apply', '--server-side', '-f', '-'], service(udp + tcp))).to.contain(
+        'service/dns serverside-applied',
+      );
+      const ports = async () =>
+        JSON.parse(await ok(['get', 'service', 'dns', '-o', 'jsonpath={.spec.ports}'])).map(
+          (p: { name: string; protocol: string }) => `${p.name}/${p.protocol}`,
+        );
+      expect(await ports()).to.deep.equal(['dns/UDP', 'dns-tcp/TCP']);
+      await ok(['apply', '--server-side', '-f', '-'], service(udp));
+      expect(await ports()).to.deep.equal(['dns/UDP']);
+    });
   });
 
   describe('@kubernetes/client-node', () => {

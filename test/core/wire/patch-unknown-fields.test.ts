@@ -122,7 +122,7 @@ describe('wire: unknown fields in patches', function () {
     expect(((await r.json()) as { message: string }).message).to.equal(
       'failed to create typed patch object (default/typo; /v1, Kind=Pod): errors:\n' +
         '  .spec.containers[name="web"].imagee: field not declared in schema\n' +
-        '  .spec.containers[name="web"].ports[containerPort=80].hostPorrt: field not declared in schema\n' +
+        '  .spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].hostPorrt: field not declared in schema\n' +
         // Tolerations are an atomic list: by index.
         '  .spec.tolerations[0].bogus: field not declared in schema',
     );

@@ -10,7 +10,7 @@ import {
   managerFromUserAgent,
   managerOf,
 } from '../../../plugins/api-server-side-apply/managed-fields.js';
-import { compare, toFieldSet } from '../../../plugins/api-server-side-apply/typed-value.js';
+import { checkApplyLists, compare, toFieldSet } from '../../../plugins/api-server-side-apply/typed-value.js';
 
 const meta = patchMetaFor('Pod');
 const ctx = (manager: string): ManagedContext => ({
@@ -56,7 +56,7 @@ describe('server-side apply: field sets', () => {
             '.': {},
             'f:image': {},
             'f:name': {},
-            'f:ports': { 'k:{"containerPort":80}': { '.': {}, 'f:containerPort': {} } },
+            'f:ports': { 'k:{"containerPort":80,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {} } },
           },
         },
       },
@@ -87,7 +87,10 @@ describe('server-side apply: field sets', () => {
     const item = (set.toFieldsV1()['f:spec'] as Record<string, Record<string, Record<string, unknown>>>)[
       'f:containers'
     ]!['k:{"name":"c"}'] as Record<string, Record<string, unknown>>;
-    expect(Object.keys(item['f:ports']!)).to.deep.equal(['k:{"containerPort":80}', 'k:{"containerPort":8080}']);
+    expect(Object.keys(item['f:ports']!)).to.deep.equal([
+      'k:{"containerPort":80,"protocol":"TCP"}',
+      'k:{"containerPort":8080,"protocol":"TCP"}',
+    ]);
     expect(item['f:args']).to.deep.equal({});
   });
 
@@ -103,6 +106,57 @@ describe('server-side apply: field sets', () => {
     });
     expect(c.modified.toFieldsV1()).to.deep.equal({ 'f:spec': { 'f:a': {} } });
     expect(c.removed.isEmpty()).to.equal(true);
+  });
+});
+
+describe('server-side apply: lists keyed by several fields (x-kubernetes-list-map-keys)', () => {
+  const serviceMeta = patchMetaFor('Service');
+  const dns = (ports: Record<string, unknown>[]): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'dns' },
+    spec: { ports },
+  });
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      if (isStatusError(err) && err.code === 400) return err.message;
+      throw err;
+    }
+    throw new Error('expected a 400');
+  };
+
+  it("a Service's 53/TCP and 53/UDP are two ports, a left-out protocol counting as TCP", () => {
+    const ports = [
+      { name: 'dns', port: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 53 },
+    ];
+    const set = toFieldSet(dns(ports) as never, serviceMeta).toFieldsV1() as { 'f:spec': { 'f:ports': object } };
+    expect(Object.keys(set['f:spec']['f:ports'])).to.deep.equal([
+      'k:{"port":53,"protocol":"TCP"}',
+      'k:{"port":53,"protocol":"UDP"}',
+    ]);
+    const live = applyConfig(undefined, dns(ports), { ...ctx('me'), meta: serviceMeta }, false);
+    const next = applyConfig(live, dns(ports.slice(0, 1)), { ...ctx('me'), meta: serviceMeta }, false);
+    expect((next.spec as { ports: unknown[] }).ports).to.deep.equal([{ name: 'dns', port: 53, protocol: 'UDP' }]);
+  });
+
+  it('one port twice (TCP written out and TCP by default) is refused with both key fields in the path', () => {
+    const twice = dns([{ port: 53 }, { port: 53, protocol: 'TCP' }]);
+    expect(refusal(() => checkApplyLists(twice as never, serviceMeta))).to.equal(
+      '.spec.ports: duplicate entries for key [port=53,protocol="TCP"]',
+    );
+  });
+
+  it('a key field without a default must be written: topologySpreadConstraints need whenUnsatisfiable', () => {
+    const spread = { spec: { topologySpreadConstraints: [{ topologyKey: 'zone', maxSkew: 1 }] } };
+    expect(refusal(() => checkApplyLists(spread as never, meta))).to.equal(
+      '.spec.topologySpreadConstraints: element 0: associative list with keys has an element that omits key field "whenUnsatisfiable" (and doesn\'t have default value)',
+    );
+    expect(refusal(() => checkApplyLists({ spec: { containers: ['web'] } } as never, meta))).to.equal(
+      '.spec.containers: element 0: associative list with keys may not have non-map elements',
+    );
   });
 });
 
@@ -126,7 +180,7 @@ describe('server-side apply: managed fields and conflicts', () => {
                 '.': {},
                 'f:image': {},
                 'f:name': {},
-                'f:ports': { '.': {}, 'k:{"containerPort":80}': { '.': {}, 'f:containerPort': {} } },
+                'f:ports': { '.': {}, 'k:{"containerPort":80,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {} } },
               },
             },
           },
