@@ -70,7 +70,14 @@ export interface StrategyContext {
  * Every hook is optional; the generic store does the metadata work itself.
  */
 export interface Strategy {
-  /** Defaulting and clearing on create (e.g. reset status, default restartPolicy). Mutates `obj`. */
+  /**
+   * Upstream's defaulting (SetDefaults_*), which upstream applies as it decodes a request body: run on
+   * every create and every write of the main resource before the writer's fields are recorded in
+   * managedFields, so the writer owns the defaults (f:imagePullPolicy under kubectl-run, as upstream).
+   * Must be idempotent and tolerate any shape (the body is not yet validated). Mutates `obj`.
+   */
+  defaults?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
+  /** Clearing and setting on create (e.g. reset status, allocate a ClusterIP). Mutates `obj`. */
   prepareForCreate?(obj: KubeObject, ctx: StrategyContext): void | Promise<void>;
   /** On update of the main resource (e.g. keep the old status). Mutates `obj`. */
   prepareForUpdate?(obj: KubeObject, old: KubeObject, ctx: StrategyContext): void | Promise<void>;

@@ -21,6 +21,7 @@ export {
   type MessageSchema,
   message,
   messageForKind,
+  OPAQUE_TYPES,
   packageOf,
   SCALARS,
 } from '../wire/schema.js';

@@ -15,6 +15,10 @@ export interface FieldSchema {
   map: boolean;
   /** Go's `omitempty` on a value (not pointer) field: a zero value means "unset". */
   omitZero: boolean;
+  /** Go's `omitempty` on any field: a nil or empty value is left out of the JSON. */
+  omitEmpty: boolean;
+  /** A Go pointer: absent (or null) unless set; a struct that is not one is always in the JSON. */
+  pointer: boolean;
   /** `json:",inline"`: the message's fields sit in the parent's JSON object. */
   inline: boolean;
   optional: boolean;
@@ -34,6 +38,17 @@ type RawSchema = Record<string, { fields: RawField[]; wrapper?: true }>;
 
 export const SCALARS = new Set(['string', 'int32', 'int64', 'bool', 'bytes', 'double', 'float', 'uint32', 'uint64']);
 
+/** Messages whose JSON form is free or a scalar (a timestamp, a quantity): no fields below them. */
+export const OPAQUE_TYPES: ReadonlySet<string> = new Set([
+  'k8s.io.apimachinery.pkg.apis.meta.v1.Time',
+  'k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime',
+  'k8s.io.apimachinery.pkg.apis.meta.v1.Duration',
+  'k8s.io.apimachinery.pkg.apis.meta.v1.FieldsV1',
+  'k8s.io.apimachinery.pkg.api.resource.Quantity',
+  'k8s.io.apimachinery.pkg.util.intstr.IntOrString',
+  'k8s.io.apimachinery.pkg.runtime.RawExtension',
+]);
+
 const raw = JSON.parse(readFileSync(new URL('./api-schema.json', import.meta.url), 'utf8')) as RawSchema;
 const messages = new Map<string, MessageSchema>();
 
@@ -50,6 +65,8 @@ export function message(name: string): MessageSchema | undefined {
       repeated: label === 1,
       map: label === 2,
       omitZero: flags.includes('e') && !flags.includes('p'),
+      omitEmpty: flags.includes('e'),
+      pointer: flags.includes('p'),
       inline: flags.includes('i'),
       optional: flags.includes('o') || flags.includes('e') || flags.includes('p'),
       markers: markers ?? {},

@@ -4,20 +4,9 @@
  * Warn (the default) drops them and says so in a Warning header, Ignore drops them silently.
  */
 import { errors } from '../errors.js';
-import { META, type MessageSchema, message } from './schema.js';
+import { type MessageSchema, message, OPAQUE_TYPES as OPAQUE } from './schema.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
-
-/** Types whose JSON form is free or a scalar: nothing below them to check. */
-const OPAQUE = new Set([
-  `${META}.Time`,
-  `${META}.MicroTime`,
-  `${META}.Duration`,
-  `${META}.FieldsV1`,
-  'k8s.io.apimachinery.pkg.api.resource.Quantity',
-  'k8s.io.apimachinery.pkg.util.intstr.IntOrString',
-  'k8s.io.apimachinery.pkg.runtime.RawExtension',
-]);
 
 export function fieldValidationOf(query: URLSearchParams): FieldValidation {
   const v = query.get('fieldValidation') ?? 'Warn';

@@ -101,12 +101,11 @@ export function validateDeployment(obj: KubeObject, templates: PodTemplates, ctx
 
 function deploymentStrategy(templates: PodTemplates): Strategy {
   return {
-    async prepareForCreate(obj, ctx) {
-      await defaultDeployment(obj, templates, ctx);
+    defaults: (obj, ctx) => defaultDeployment(obj, templates, ctx),
+    prepareForCreate(obj) {
       obj.status = {};
     },
-    async prepareForUpdate(obj, old, ctx) {
-      await defaultDeployment(obj, templates, ctx);
+    prepareForUpdate(obj, old) {
       if (old.status === undefined) delete obj.status;
       else obj.status = old.status;
     },

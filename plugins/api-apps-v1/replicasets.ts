@@ -17,12 +17,11 @@ function replicaSetStrategy(templates: PodTemplates): Strategy {
     await templates.default(obj, ctx);
   };
   return {
-    async prepareForCreate(obj, ctx) {
-      await defaults(obj, ctx);
+    defaults,
+    prepareForCreate(obj) {
       obj.status = { replicas: 0 };
     },
-    async prepareForUpdate(obj, old, ctx) {
-      await defaults(obj, ctx);
+    prepareForUpdate(obj, old) {
       if (old.status === undefined) delete obj.status;
       else obj.status = old.status;
     },

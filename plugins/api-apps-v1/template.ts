@@ -53,7 +53,7 @@ export function podTemplates(catalog: ResourceCatalog): PodTemplates {
       if (!isObj(template.spec)) return;
       const before = template.spec;
       const pod = asPod(template);
-      await pods().prepareForCreate?.(pod, ctx);
+      await pods().defaults?.(pod, ctx);
       const spec = objOf(pod.spec);
       for (const key of POD_ONLY) if (before[key] === undefined) delete spec[key];
       // Requests copied from limits are SetDefaults_Pod's: keep each container's own resources.

@@ -53,8 +53,7 @@ export function validateEndpoints(ep: KubeObject): FieldError[] {
 }
 
 export const endpointsStrategy: Strategy = {
-  prepareForCreate: defaultEndpoints,
-  prepareForUpdate: defaultEndpoints,
+  defaults: defaultEndpoints,
   validate: validateEndpoints,
   validateUpdate: validateEndpoints,
   tracksGeneration: false,

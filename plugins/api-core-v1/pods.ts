@@ -40,12 +40,11 @@ function initialStatus(spec: Record<string, unknown>): Record<string, unknown> {
 export const podStrategy: Strategy = {
   // Upstream v1.32 keeps no generation for pods (it came, behind a feature gate, in 1.33).
   tracksGeneration: false,
+  defaults: defaultPod,
   prepareForCreate(obj) {
-    defaultPod(obj);
     obj.status = initialStatus(objOf(obj.spec));
   },
   prepareForUpdate(obj, old) {
-    defaultPod(obj);
     if (old.status === undefined) delete obj.status;
     else obj.status = old.status;
   },

@@ -164,8 +164,7 @@ export const quotaDefinitions: ResourceDefinition[] = [
     shortNames: ['limits'],
     strategy: {
       tracksGeneration: false,
-      prepareForCreate: defaultLimitRange,
-      prepareForUpdate: defaultLimitRange,
+      defaults: defaultLimitRange,
       validate: validateLimitRange,
       validateUpdate: validateLimitRange,
     },

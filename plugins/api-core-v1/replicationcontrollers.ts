@@ -103,12 +103,11 @@ function rcWarnings(rc: KubeObject): string[] {
 }
 
 export const rcStrategy: Strategy = {
+  defaults: defaultRC,
   prepareForCreate(obj) {
-    defaultRC(obj);
     obj.status = { replicas: 0 };
   },
   prepareForUpdate(obj, old) {
-    defaultRC(obj);
     if (old.status === undefined) delete obj.status;
     else obj.status = old.status;
   },

@@ -48,6 +48,17 @@ export function mirrorClusterIPs(spec: Obj): void {
   else if (!spec.clusterIP && typeof ips[0] === 'string') spec.clusterIP = ips[0];
 }
 
+/**
+ * Upstream's initIPFamilyFields: the address families are the allocator's to set (REST create and
+ * update), not defaults, so the writer of a Service does not own them in managedFields.
+ */
+export function initIPFamilyFields(svc: KubeObject): void {
+  const spec = svc.spec;
+  if (!isObj(spec) || spec.type === 'ExternalName') return;
+  spec.ipFamilyPolicy ??= 'SingleStack';
+  spec.ipFamilies ??= ['IPv4'];
+}
+
 export function defaultService(svc: KubeObject): void {
   const spec = svc.spec;
   if (!isObj(spec)) return;
@@ -64,8 +75,6 @@ export function defaultService(svc: KubeObject): void {
   mirrorClusterIPs(spec);
   if (spec.type === 'ExternalName') return;
   spec.internalTrafficPolicy ??= 'Cluster';
-  spec.ipFamilyPolicy ??= 'SingleStack';
-  spec.ipFamilies ??= ['IPv4'];
   if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
   if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
 }

@@ -19,6 +19,7 @@ import { invalid, isObj, listOf, type Obj, objList } from './field.js';
 import { dns1035LabelErrors } from './names.js';
 import {
   defaultService,
+  initIPFamilyFields,
   mirrorClusterIPs,
   needsClusterIP,
   needsNodePorts,
@@ -138,10 +139,11 @@ export function serviceStrategy(allocators: ServiceAllocators): Strategy {
   return {
     // Upstream keeps no metadata.generation for services.
     tracksGeneration: false,
+    defaults: defaultService,
     async prepareForCreate(obj, ctx) {
-      defaultService(obj);
       obj.status = { loadBalancer: {} };
       if (!isObj(obj.spec)) return;
+      initIPFamilyFields(obj);
       await allocateClusterIP(obj, clusterIPs, ctx.dryRun);
       await allocateNodePorts(obj, nodePorts, ctx.dryRun);
     },
@@ -152,7 +154,9 @@ export function serviceStrategy(allocators: ServiceAllocators): Strategy {
       obj.spec.type ??= 'ClusterIP';
       keepAllocated(obj.spec, obj, old);
       dropTypeDependent(obj.spec, obj, old);
+      // Again: a type change has just dropped what belonged to the old type.
       defaultService(obj);
+      initIPFamilyFields(obj);
       if (!needsClusterIP(old)) await allocateClusterIP(obj, clusterIPs, ctx.dryRun);
       await allocateNodePorts(obj, nodePorts, ctx.dryRun, nodePortsOf(old));
     },

@@ -96,14 +96,11 @@ function defaultPV(pv: KubeObject): void {
 export const pvStrategy: Strategy = {
   // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
   tracksGeneration: false,
+  defaults: defaultPV,
   prepareForCreate(obj) {
-    defaultPV(obj);
     obj.status = { phase: 'Pending', lastPhaseTransitionTime: nowTimestamp() };
   },
-  prepareForUpdate(obj, old) {
-    defaultPV(obj);
-    keepStatus(obj, old);
-  },
+  prepareForUpdate: keepStatus,
   validate: validatePV,
   validateUpdate: validatePV,
 };
@@ -150,14 +147,13 @@ function validatePVCUpdate(pvc: KubeObject, old: KubeObject): FieldError[] {
 export const pvcStrategy: Strategy = {
   // Upstream keeps no metadata.generation for this kind (only strategies that set it have one).
   tracksGeneration: false,
-  prepareForCreate(obj) {
+  defaults(obj) {
     if (isObj(obj.spec)) obj.spec.volumeMode ??= 'Filesystem';
+  },
+  prepareForCreate(obj) {
     obj.status = { phase: 'Pending' };
   },
-  prepareForUpdate(obj, old) {
-    if (isObj(obj.spec)) obj.spec.volumeMode ??= 'Filesystem';
-    keepStatus(obj, old);
-  },
+  prepareForUpdate: keepStatus,
   validate: validatePVC,
   validateUpdate: validatePVCUpdate,
 };

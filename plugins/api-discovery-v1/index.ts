@@ -8,8 +8,7 @@ import { endpointSliceTable } from './table.js';
 import { defaultEndpointSlice, validateEndpointSlice, validateEndpointSliceUpdate } from './validation.js';
 
 export const endpointSliceStrategy: Strategy = {
-  prepareForCreate: defaultEndpointSlice,
-  prepareForUpdate: defaultEndpointSlice,
+  defaults: defaultEndpointSlice,
   validate: validateEndpointSlice,
   validateUpdate: validateEndpointSliceUpdate,
 };

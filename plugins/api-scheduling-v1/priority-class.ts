@@ -131,8 +131,7 @@ function defaultPriorityClass(pc: KubeObject): void {
 }
 
 export const priorityClassStrategy: Strategy = {
-  prepareForCreate: defaultPriorityClass,
-  prepareForUpdate: defaultPriorityClass,
+  defaults: defaultPriorityClass,
   validate: validatePriorityClass,
   validateUpdate: validatePriorityClassUpdate,
   tracksGeneration: false,

@@ -6,6 +6,7 @@
  */
 
 import { clone, type KubeObject, nowTimestamp, type PatchMeta, StatusError } from 'skiff/sdk/api';
+import { emptyObjectOf } from './empty-object.js';
 import { type FieldPath, FieldSet, isObject, type Json, type JsonObject, pathString } from './field-set.js';
 import {
   decodeManagedFields,
@@ -24,6 +25,8 @@ export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-confi
 export interface ManagedContext {
   manager: string;
   apiVersion: string;
+  /** The kind, whose empty object a create is compared with (a built-in one's from the schema). */
+  kind?: string;
   meta: PatchMeta;
   /** The main resource of a kind with a status subresource does not own .status (upstream's reset fields). */
   ignoreStatus: boolean;
@@ -65,8 +68,10 @@ function statusOf(obj: KubeObject | undefined): JsonObject {
   return { status: isObject(status) ? (status as JsonObject) : {} };
 }
 
-/** What a create compares against: an empty object, with the always-present structs of a typed one. */
-function emptyLike(obj: KubeObject): JsonObject {
+/** What a create compares against: the kind's empty object; for a kind the schema lacks, its top-level structs. */
+function emptyLike(obj: KubeObject, ctx: ManagedContext): JsonObject {
+  const known = ctx.kind ? emptyObjectOf(ctx.apiVersion, ctx.kind) : undefined;
+  if (known) return known;
   const out: JsonObject = { metadata: {} };
   for (const f of ['spec', 'status']) if (isObject(obj[f])) out[f] = {};
   return out;
@@ -93,7 +98,7 @@ export function trackUpdate(live: KubeObject | undefined, next: KubeObject, ctx:
   const cmp =
     ctx.subresource === 'status'
       ? compare(statusOf(live), statusOf(next), ctx.meta)
-      : compare(body(live) ?? emptyLike(next), body(next), ctx.meta);
+      : compare(body(live) ?? emptyLike(next, ctx), body(next), ctx.meta);
   // Sets are never changed in place, so one side alone is used as it is (a create adds only).
   const changed = scoped(cmp.modified.isEmpty() ? cmp.added : cmp.modified.union(cmp.added), ctx);
   const removed = scoped(cmp.removed, ctx);
@@ -192,7 +197,7 @@ export function applyConfig(
     }
   }
 
-  const cmp = compare(live ? liveBody : emptyLike(config), merged, ctx.meta);
+  const cmp = compare(live ? liveBody : emptyLike(config, ctx), merged, ctx.meta);
   // Sets are never changed in place, so one side alone is used as it is (a create adds only).
   const changed = scoped(cmp.modified.isEmpty() ? cmp.added : cmp.modified.union(cmp.added), ctx);
   const removed = scoped(cmp.removed, ctx);

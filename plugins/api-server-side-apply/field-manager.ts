@@ -13,6 +13,7 @@ function contextOf(def: ResourceDefinition, manager: string, subresource = ''): 
   return {
     manager,
     apiVersion: apiVersionOf(def),
+    kind: def.kind,
     meta: def.patchMeta ?? {},
     ignoreStatus: Boolean(def.hasStatus || def.subresources?.status),
     subresource,

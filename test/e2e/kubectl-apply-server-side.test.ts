@@ -143,6 +143,62 @@ describe('e2e: server-side apply', function () {
       expect(label.fieldsV1).to.deep.equal({ 'f:metadata': { 'f:labels': { 'f:tier': {} } } });
     });
 
+    it('a create records what upstream records: the defaults the server filled in, `.` only where the empty object had nothing', async () => {
+      await ok(['run', 'kubia', '--image=luksa/kubia', '--port=8080']);
+      const entry = (await getPod('kubia')).metadata.managedFields!.find((e) => e.manager === 'kubectl-run')!;
+      expect(entry.operation).to.equal('Update');
+      // As `kubectl get pod kubia -o yaml --show-managed-fields` prints it on an upstream cluster.
+      expect(entry.fieldsV1).to.deep.equal({
+        'f:metadata': { 'f:labels': { '.': {}, 'f:run': {} } },
+        'f:spec': {
+          'f:containers': {
+            'k:{"name":"kubia"}': {
+              '.': {},
+              'f:image': {},
+              'f:imagePullPolicy': {},
+              'f:name': {},
+              'f:ports': {
+                '.': {},
+                'k:{"containerPort":8080,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {}, 'f:protocol': {} },
+              },
+              'f:resources': {},
+              'f:terminationMessagePath': {},
+              'f:terminationMessagePolicy': {},
+            },
+          },
+          'f:dnsPolicy': {},
+          'f:enableServiceLinks': {},
+          'f:restartPolicy': {},
+          'f:schedulerName': {},
+          'f:securityContext': {},
+          'f:terminationGracePeriodSeconds': {},
+        },
+      });
+    });
+
+    it('a defaulted field belongs to the creator: another manager applying a new value conflicts with it', async () => {
+      await ok(['create', 'service', 'clusterip', 'owned', '--tcp=80:8080']);
+      const svc = JSON.parse(await ok(['get', 'service', 'owned', '-o', 'json', '--show-managed-fields']));
+      const created = JSON.stringify(svc.metadata.managedFields.find((e: Entry) => e.manager === 'kubectl-create'));
+      expect(created).to.contain('"f:sessionAffinity"').and.contain('"f:internalTrafficPolicy"');
+      // The address families are the allocator's, not defaults (upstream's initIPFamilyFields): nobody's.
+      expect(created).to.not.contain('f:ipFamilies');
+      const affinity = `apiVersion: v1\nkind: Service\nmetadata:\n  name: owned\nspec:\n  sessionAffinity: ClientIP\n`;
+      const r = await run(['apply', '--server-side', '--field-manager=ops', '-f', '-'], affinity);
+      expect(r.code).to.equal(1);
+      expect(r.stderr).to.contain('conflict with "kubectl-create" using v1: .spec.sessionAffinity');
+      // A PUT that leaves a defaulted field out changes nothing: the default is back before fields are counted.
+      delete svc.spec.sessionAffinity;
+      delete svc.metadata.managedFields;
+      await ok(['replace', '-f', '-'], JSON.stringify(svc));
+      const after = JSON.parse(await ok(['get', 'service', 'owned', '-o', 'json', '--show-managed-fields']));
+      expect(after.spec.sessionAffinity).to.equal('None');
+      const owner = after.metadata.managedFields.find((e: Entry) =>
+        JSON.stringify(e.fieldsV1).includes('sessionAffinity'),
+      );
+      expect(owner?.manager).to.equal('kubectl-create');
+    });
+
     it("a DNS Service's 53/UDP and 53/TCP apply as two ports (keyed by port and protocol), and one can be dropped", async () => {
       const service = (ports: string) =>
         `apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\nspec:\n  selector:\n    app: dns\n  ports:\n${ports}`;

@@ -19,24 +19,12 @@ import { checkCascadeOptions, deletionFinalizers, sameFinalizers } from './casca
 import { checkDeletePreconditions, checkUid, revisionOf } from './preconditions.js';
 import type { RecentWrites } from './recent-writes.js';
 import { withStorageErrors } from './storage-errors.js';
+import type { WriteScope } from './write-scope.js';
+
+const isObject = (v: unknown): v is KubeObject => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export type { DeleteOptions } from './body-check.js';
-
-/** Who asks, and whether to write: passed to every write. */
-export interface WriteScope {
-  user: UserInfo;
-  namespace: string;
-  dryRun: boolean;
-  /** '' for the main resource; 'status' etc. for subresource writes (admission sees it). */
-  subresource?: string;
-  /** Receives the strategy's warnings for the client (HTTP sends them as Warning headers). */
-  warn?: (text: string) => void;
-  /**
-   * Who the write records as in managedFields (an API request's manager); undefined: the write is
-   * not tracked (internal writes, subresources other than status, applies, or no field manager).
-   */
-  fieldManager?: string;
-}
+export type { WriteScope } from './write-scope.js';
 
 const MAX_CONFLICT_RETRIES = 5;
 
@@ -77,6 +65,8 @@ export class GenericStore implements ObjectStore {
   }
 
   async create(scope: WriteScope, body: KubeObject): Promise<KubeObject> {
+    const ctx = this.strategyContext(scope.namespace, scope.dryRun);
+    if (isObject(body)) await this.definition.strategy?.defaults?.(body, ctx);
     if (scope.fieldManager !== undefined)
       this.fields?.trackUpdate(this.definition, scope.fieldManager, undefined, body);
     const obj = checkBody(this.definition, body, scope.namespace);
@@ -90,7 +80,6 @@ export class GenericStore implements ObjectStore {
     else delete meta.generation;
     for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink'] as const) delete meta[field];
 
-    const ctx = this.strategyContext(scope.namespace, scope.dryRun);
     await this.definition.strategy?.prepareForCreate?.(obj, ctx);
     const mutating = this.admit('CREATE', scope, obj, undefined, 'mutating');
     if (mutating) await mutating;
@@ -177,6 +166,9 @@ export class GenericStore implements ObjectStore {
         throw errors.staleResourceVersion(this.qualified, name);
       const old = decodeStored(kv);
       const result = await mutate(clone(old));
+      // Subresource writes (status, binding, scale) change no field that has a default.
+      if (!scope.subresource && isObject(result))
+        await this.definition.strategy?.defaults?.(result, this.strategyContext(scope.namespace, scope.dryRun));
       // `old` is the field manager's `live`: nothing changes it.
       if (scope.fieldManager !== undefined)
         this.fields?.trackUpdate(this.definition, scope.fieldManager, old, result, scope.subresource);

@@ -29,7 +29,7 @@ export class FakeStore implements ObjectStore {
     return { group: this.definition.group, resource: this.definition.plural };
   }
 
-  /** Create through the strategy (prepareForCreate, validate), like the generic store. */
+  /** Create through the strategy (defaults, prepareForCreate, validate), like the generic store. */
   async create(namespace: string, body: KubeObject): Promise<KubeObject> {
     const obj = structuredClone(body);
     if (this.definition.namespaced) obj.metadata.namespace = namespace;
@@ -37,6 +37,7 @@ export class FakeStore implements ObjectStore {
     obj.metadata.creationTimestamp ??= '2024-01-01T00:00:00Z';
     const ctx = strategyContext(namespace);
     const strategy = this.definition.strategy ?? {};
+    await strategy.defaults?.(obj, ctx);
     await strategy.prepareForCreate?.(obj, ctx);
     const errs = strategy.validate?.(obj, ctx) ?? [];
     if (errs.length) throw errors.invalid(this.definition.kind, this.definition.group, obj.metadata.name ?? '', errs);
@@ -73,6 +74,7 @@ export class FakeStore implements ObjectStore {
     const next: KubeObject = { ...mutated, metadata: { ...mutated.metadata } };
     const ctx = strategyContext(namespace, options.dryRun ?? false, options.subresource ?? '');
     const strategy = this.definition.strategy ?? {};
+    if (!options.subresource) await strategy.defaults?.(next, ctx);
     if (!options.subresource) await strategy.prepareForUpdate?.(next, current, ctx);
     const errs = strategy.validateUpdate?.(next, current, ctx) ?? [];
     if (errs.length) throw errors.invalid(this.definition.kind, this.definition.group, name, errs);
