@@ -5,7 +5,7 @@
  * and refuses to change fields other managers own unless forced.
  */
 
-import { clone, type KubeObject, nowTimestamp, type PatchMeta, StatusError } from 'skiff/sdk/api';
+import { clone, type KubeObject, nowTimestamp, StatusError } from 'skiff/sdk/api';
 import { emptyObjectOf } from './empty-object.js';
 import { type FieldPath, FieldSet, isObject, type Json, type JsonObject, pathString } from './field-set.js';
 import {
@@ -17,7 +17,7 @@ import {
   mayHoldUnder,
   printManager,
 } from './managed-fields.js';
-import { compare, merge, removePath, toFieldSet } from './typed-value.js';
+import { compare, merge, removePath, type SchemaMeta, toFieldSet } from './typed-value.js';
 
 export const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -27,7 +27,7 @@ export interface ManagedContext {
   apiVersion: string;
   /** The kind, whose empty object a create is compared with (a built-in one's from the schema). */
   kind?: string;
-  meta: PatchMeta;
+  meta: SchemaMeta;
   /** The main resource of a kind with a status subresource does not own .status (upstream's reset fields). */
   ignoreStatus: boolean;
   /** 'status' for a write through the status subresource: it owns only .status. '' otherwise. */

@@ -7,6 +7,7 @@ import { apiVersionOf, clone, type KubeObject, type ResourceDefinition } from 's
 import { applyConfig, type ManagedContext, trackUpdate } from './apply.js';
 import { isObject, type Json } from './field-set.js';
 import { managerOf } from './managed-fields.js';
+import { schemaMetaOf } from './schema-meta.js';
 import { checkApplyLists, merge } from './typed-value.js';
 
 function contextOf(def: ResourceDefinition, manager: string, subresource = ''): ManagedContext {
@@ -14,7 +15,7 @@ function contextOf(def: ResourceDefinition, manager: string, subresource = ''): 
     manager,
     apiVersion: apiVersionOf(def),
     kind: def.kind,
-    meta: def.patchMeta ?? {},
+    meta: schemaMetaOf(def),
     ignoreStatus: Boolean(def.hasStatus || def.subresources?.status),
     subresource,
   };

@@ -8,13 +8,25 @@ import { errors } from 'skiff/sdk';
 import { clone, ownValue, type PatchMeta, setOwn } from 'skiff/sdk/api';
 import { type FieldPath, FieldSet, fieldPE, isObject, type Json, type JsonObject, pathString } from './field-set.js';
 
+/**
+ * The kind's PatchMeta, plus the maps and structs that upstream's schema makes atomic
+ * (`+mapType=atomic`, `+structType=atomic`: a selector, an owner reference): such a value is
+ * owned, compared and replaced whole, as a leaf.
+ */
+export interface SchemaMeta {
+  readonly [path: string]: PatchMeta[string] | { strategy: 'atomic' };
+}
+
+/** Whether the map at a path is atomic. */
+const atomic = (meta: SchemaMeta, sp: string) => ownValue(meta, sp)?.strategy === 'atomic';
+
 /** How a list at a path behaves: a map's items are named by their key fields, sorted (defaults stand in). */
 export type ListRule =
   | { kind: 'atomic' }
   | { kind: 'map'; keys: readonly string[]; defaults: Readonly<Record<string, string>> }
   | { kind: 'set' };
 
-export function listRule(meta: PatchMeta, schemaPath: string): ListRule {
+export function listRule(meta: SchemaMeta, schemaPath: string): ListRule {
   const rule = ownValue(meta, schemaPath);
   if (rule?.strategy !== 'merge') return { kind: 'atomic' };
   if (!rule.mergeKey) return { kind: 'set' };
@@ -51,7 +63,7 @@ function indexList(rule: ListRule, list: Json[]): Map<string, Json> | undefined 
 }
 
 /** Refuse an applied configuration whose associative lists cannot be keyed (upstream: 400/422). */
-export function checkApplyLists(v: Json, meta: PatchMeta, sp = '', at = ''): void {
+export function checkApplyLists(v: Json, meta: SchemaMeta, sp = '', at = ''): void {
   if (isObject(v)) {
     for (const [k, c] of Object.entries(v)) checkApplyLists(c, meta, childSchema(sp, k), `${at}.${k}`);
     return;
@@ -82,10 +94,10 @@ export function checkApplyLists(v: Json, meta: PatchMeta, sp = '', at = ''): voi
 // ToFieldSet, Compare, Merge, RemoveItems
 
 /** The fields an applied configuration sets (upstream's TypedValue.ToFieldSet). */
-export function toFieldSet(v: Json, meta: PatchMeta): FieldSet {
+export function toFieldSet(v: Json, meta: SchemaMeta): FieldSet {
   const set = new FieldSet();
   const walk = (x: Json, sp: string, path: FieldPath) => {
-    if (isObject(x)) {
+    if (isObject(x) && !atomic(meta, sp)) {
       for (const [k, c] of Object.entries(x)) walk(c, childSchema(sp, k), [...path, fieldPE(k)]);
       return;
     }
@@ -119,7 +131,7 @@ export interface Comparison {
  * What changed from `lhs` to `rhs` (upstream's TypedValue.Compare). A map or list item that
  * appears is itself added (`.`) along with its fields; one that goes is removed with its fields.
  */
-export function compare(lhs: Json | undefined, rhs: Json | undefined, meta: PatchMeta): Comparison {
+export function compare(lhs: Json | undefined, rhs: Json | undefined, meta: SchemaMeta): Comparison {
   const out: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
   compareAt(lhs ?? {}, rhs ?? {}, '', [], meta, out);
   return out;
@@ -127,9 +139,9 @@ export function compare(lhs: Json | undefined, rhs: Json | undefined, meta: Patc
 
 // compare's walk, as functions of their own rather than closures made per call: under tsx every
 // closure made also gets its name set, and compare runs for every write.
-function insertAll(x: Json, sp: string, path: FieldPath, into: FieldSet, meta: PatchMeta): void {
+function insertAll(x: Json, sp: string, path: FieldPath, into: FieldSet, meta: SchemaMeta): void {
   into.insert(path);
-  if (isObject(x)) {
+  if (isObject(x) && !atomic(meta, sp)) {
     for (const [k, c] of Object.entries(x)) insertAll(c, childSchema(sp, k), [...path, fieldPE(k)], into, meta);
   } else if (Array.isArray(x) && x.length > 0) {
     const rule = listRule(meta, sp);
@@ -143,7 +155,7 @@ function compareAt(
   b: Json | undefined,
   sp: string,
   path: FieldPath,
-  meta: PatchMeta,
+  meta: SchemaMeta,
   out: Comparison,
 ): void {
   if (a === undefined && b === undefined) return;
@@ -158,7 +170,7 @@ function compareAt(
     insertAll(a, sp, path, out.removed, meta);
     return;
   }
-  if (isObject(a) && isObject(b)) {
+  if (isObject(a) && isObject(b) && !atomic(meta, sp)) {
     if (Object.keys(a).length === 0 && Object.keys(b).length === 0) return;
     for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
       compareAt(a[k], b[k], childSchema(sp, k), [...path, fieldPE(k)], meta, out);
@@ -178,8 +190,8 @@ function compareAt(
 }
 
 /** Merge an applied configuration into the live object (upstream's TypedValue.Merge). */
-export function merge(live: Json | undefined, config: Json, meta: PatchMeta, sp = ''): Json {
-  if (isObject(config)) {
+export function merge(live: Json | undefined, config: Json, meta: SchemaMeta, sp = ''): Json {
+  if (isObject(config) && !atomic(meta, sp)) {
     const out: JsonObject = isObject(live) ? { ...live } : {};
     for (const [k, v] of Object.entries(config)) {
       if (v === null) delete out[k];
@@ -205,7 +217,7 @@ export function merge(live: Json | undefined, config: Json, meta: PatchMeta, sp 
 }
 
 /** Remove the value at `path` from `obj` (in place); maps and lists it empties go too. */
-export function removePath(obj: JsonObject, path: FieldPath, meta: PatchMeta): void {
+export function removePath(obj: JsonObject, path: FieldPath, meta: SchemaMeta): void {
   const parents: { container: JsonObject | Json[]; pe: string }[] = [];
   let cur: Json = obj;
   let sp = '';
@@ -241,7 +253,7 @@ export function removePath(obj: JsonObject, path: FieldPath, meta: PatchMeta): v
   }
 }
 
-function listRuleAt(meta: PatchMeta, path: FieldPath, depth: number): ListRule {
+function listRuleAt(meta: SchemaMeta, path: FieldPath, depth: number): ListRule {
   let sp = '';
   for (const pe of path.slice(0, depth)) sp = pe.startsWith('f:') ? childSchema(sp, pe.slice(2)) : `${sp}[]`;
   return listRule(meta, sp);

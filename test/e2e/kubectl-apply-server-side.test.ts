@@ -199,6 +199,24 @@ describe('e2e: server-side apply', function () {
       expect(owner?.manager).to.equal('kubectl-create');
     });
 
+    it("an atomic map is one field: a Service's selector applied by another manager conflicts, and forced it replaces, not merges", async () => {
+      const service = (selector: string) =>
+        `apiVersion: v1\nkind: Service\nmetadata:\n  name: picky\nspec:\n  selector:\n    ${selector}\n  ports:\n  - port: 80\n`;
+      await ok(['apply', '--server-side', '--field-manager=team-a', '-f', '-'], service('app: a'));
+      const svc = JSON.parse(await ok(['get', 'service', 'picky', '-o', 'json', '--show-managed-fields']));
+      const mine = svc.metadata.managedFields.find((e: Entry) => e.manager === 'team-a');
+      expect((mine.fieldsV1['f:spec'] as Record<string, unknown>)['f:selector']).to.deep.equal({});
+      const r = await run(['apply', '--server-side', '--field-manager=team-b', '-f', '-'], service('tier: b'));
+      expect(r.stderr).to.contain('conflict with "team-a": .spec.selector');
+      await ok(
+        ['apply', '--server-side', '--field-manager=team-b', '--force-conflicts', '-f', '-'],
+        service('tier: b'),
+      );
+      expect(JSON.parse(await ok(['get', 'service', 'picky', '-o', 'jsonpath={.spec.selector}']))).to.deep.equal({
+        tier: 'b',
+      });
+    });
+
     it("a DNS Service's 53/UDP and 53/TCP apply as two ports (keyed by port and protocol), and one can be dropped", async () => {
       const service = (ports: string) =>
         `apiVersion: v1\nkind: Service\nmetadata:\n  name: dns\nspec:\n  selector:\n    app: dns\n  ports:\n${ports}`;
