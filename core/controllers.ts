@@ -30,6 +30,9 @@ const FORBIDDEN_FIX =
   'config/examples/abac-policy-components.jsonl to the ABAC policy';
 
 /** The lease options (upstream --leader-elect-* flags); name defaults to kube-controller-manager. */
+/** The User-Agent of the controllers' clients, in-process or not (`<this>/<controller>`): their field manager. */
+export const CONTROLLER_MANAGER_AGENT = 'skiff-controller-manager';
+
 export type ControllerLeaderElection = Partial<Omit<LeaderElectorOptions, 'client' | 'logger'>> & {
   /** The client the lease is written with. Default: the controllers' client. */
   client?: ApiClient;

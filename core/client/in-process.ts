@@ -17,6 +17,8 @@ export class InProcessClient extends ResourceClient {
   constructor(
     private readonly api: ApiService,
     private readonly user: UserInfo,
+    /** As an HTTP client's User-Agent: names the field manager of its writes (`kubelet/v1.32.0`). */
+    private readonly userAgent?: string,
   ) {
     super();
   }
@@ -30,7 +32,8 @@ export class InProcessClient extends ResourceClient {
   ): Promise<T> {
     const info = parseRequestInfo(method, p, q);
     // The store may hand back objects that live in the watch cache: give callers their own copy.
-    const outcome = await this.api.handle({ info, user: this.user, query: q, body: clone(body), patchType });
+    const call = { info, user: this.user, query: q, body: clone(body), patchType, userAgent: this.userAgent };
+    const outcome = await this.api.handle(call);
     return clone(outcome.body) as T;
   }
 

@@ -63,8 +63,11 @@ export interface PluginApi {
   store(group: string, version: string, plural: string): ObjectStore;
   /** Watch-cache reads (one set per plugin, so its live-lookup memory is its own). */
   readonly cached: CachedObjects;
-  /** An in-process client acting as `user` (default: system:apiserver in system:masters). */
-  client(user?: UserInfo): ApiClient;
+  /**
+   * An in-process client acting as `user` (default: system:apiserver in system:masters). Its
+   * `userAgent`, as an HTTP client's, names the field manager of its writes (default "skiff").
+   */
+  client(user?: UserInfo, userAgent?: string): ApiClient;
   readonly registry: ResourceCatalog;
   /** The opened storage backend (for allocation claims kept beside the objects). */
   storage(): Storage;
@@ -84,7 +87,7 @@ export interface PluginApi {
 export interface OpenedApi {
   api: ApiService;
   storage: Storage;
-  client(user?: UserInfo): ApiClient;
+  client(user?: UserInfo, userAgent?: string): ApiClient;
 }
 
 export interface PluginApiDeps {
@@ -114,7 +117,7 @@ export function createPluginApi(deps: PluginApiDeps): PluginApi {
       return store;
     },
     cached: cachedObjectsOver(() => opened('cached').api),
-    client: (user) => opened('client()').client(user),
+    client: (user, userAgent) => opened('client()').client(user, userAgent),
     registry: deps.registry,
     storage: () => opened('storage()').storage,
     authorization: {

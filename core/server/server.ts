@@ -15,7 +15,12 @@ import { servedFromRegistry } from '../client/served-resources.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { explainMissingProvider } from '../config/manifests.js';
-import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../controllers.js';
+import {
+  CONTROLLER_MANAGER_AGENT,
+  type ControllerLeaderElection,
+  ControllerManager,
+  leaderElectionService,
+} from '../controllers.js';
 import { SkiffError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { PluginApi } from '../plugins/plugin-api.js';
@@ -59,8 +64,8 @@ export interface SkiffServer {
   listen(): Promise<ListenAddresses>;
   /** Graceful: stop accepting, end watches, finish in-flight requests, stop plugins, flush storage. */
   close(): Promise<void>;
-  /** An in-process client acting as `user` (default: system:apiserver in system:masters). */
-  client(user?: UserInfo): ApiClient;
+  /** An in-process client acting as `user` (default: system:apiserver in system:masters), as ctx.api.client. */
+  client(user?: UserInfo, userAgent?: string): ApiClient;
 }
 
 const noGeneratedIdentity: IdentityProvider = async () => {
@@ -76,6 +81,8 @@ const noGeneratedIdentity: IdentityProvider = async () => {
 };
 
 const APISERVER_USER: UserInfo = { name: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] };
+/** The field manager of the server's own writes (the kubernetes Service, bootstrap objects). */
+const APISERVER_AGENT = 'skiff-apiserver';
 /**
  * Controllers run in-process act as the controller manager, as they would over HTTPS, and are
  * authorized like any user: what the chain grants system:kube-controller-manager (the
@@ -106,7 +113,8 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const electors = await electorsFor(options, prepared.plugins);
   const storage = await openStorage(config, prepared);
   const api = await startApi(config, prepared, storage);
-  const client = (user: UserInfo = APISERVER_USER): ApiClient => new InProcessClient(api, user);
+  const client = (user: UserInfo = APISERVER_USER, userAgent?: string): ApiClient =>
+    new InProcessClient(api, user, userAgent ?? (user === APISERVER_USER ? APISERVER_AGENT : 'skiff'));
   prepared.open({ api, storage, client });
   const readiness = coreHealthChecks(prepared.healthChecks, storage);
   await runBootstraps(prepared, client);
@@ -220,14 +228,14 @@ function buildHttpApp(config: ResolvedConfig, prepared: PreparedPlugins, api: Ap
 function controllerManager(
   options: ServerOptions,
   { hooks, logger, registry }: PreparedPlugins,
-  client: (user?: UserInfo) => ApiClient,
+  client: (user?: UserInfo, userAgent?: string) => ApiClient,
   electors: LeaderElection | undefined,
 ): ControllerManager {
   return new ControllerManager(
     hooks,
     logger,
     (name) => ({
-      client: client(CONTROLLER_MANAGER_USER),
+      client: client(CONTROLLER_MANAGER_USER, `${CONTROLLER_MANAGER_AGENT}/${name}`),
       logger: logger.child({ controller: name }),
       namespacedResources: async () =>
         registry

@@ -14,6 +14,7 @@ import type { KubeletConfig } from './config.js';
 import { Kubelet } from './kubelet.js';
 import { SimulatedNodes } from './multi/host.js';
 import { hostNodeName, nodeUser } from './node-names.js';
+import { KUBELET_AGENT } from './node-status.js';
 
 /** The config node i of `skiff up` runs with: its own port when the kubelet serves one. */
 function nodeConfig(config: KubeletConfig, index: number): KubeletConfig {
@@ -38,7 +39,7 @@ export function runLocalNodes(ctx: PluginContext<KubeletConfig>): void {
       const nodeName = `${base}-${i}`;
       const kubelet = new Kubelet({
         nodeName,
-        client: ctx.api.client(nodeUser(nodeName)),
+        client: ctx.api.client(nodeUser(nodeName), KUBELET_AGENT),
         runtime: provider,
         config: nodeConfig(config, i - 1),
         rootDir: join(rootDir, nodeName),
@@ -69,7 +70,7 @@ async function startSimulatedNodes(
     provider,
     config,
     rootDir: config.rootDir ?? join(ctx.server.dataDir, 'kubelet'),
-    clientFor: (name) => ctx.api.client(nodeUser(name)),
+    clientFor: (name) => ctx.api.client(nodeUser(name), KUBELET_AGENT),
     watcher: ctx.api.client(),
     logger: ctx.logger.child({ runtime: 'simulated' }),
   });

@@ -17,6 +17,8 @@ import { EVICTION_HARD, goArch, type MachineInfo, machineInfo, type Pressure, pr
 
 const NODES = CORE_V1('nodes');
 export const KUBELET_VERSION = `${KUBERNETES_VERSION.gitVersion}+skiff`;
+/** The kubelet's User-Agent, in-process or as `skiff kubelet`: its field manager is "kubelet", as upstream's. */
+export const KUBELET_AGENT = `kubelet/${KUBELET_VERSION}`;
 
 export interface NodeStatusDeps {
   client: ApiClient;

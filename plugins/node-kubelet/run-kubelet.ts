@@ -28,7 +28,7 @@ import type { KubeletConfig } from './config.js';
 import { Kubelet } from './kubelet.js';
 import { SimulatedNodes } from './multi/host.js';
 import { hostNodeName, simulatedNodeNames } from './node-names.js';
-import { KUBELET_VERSION } from './node-status.js';
+import { KUBELET_AGENT } from './node-status.js';
 
 interface Options {
   kubeconfig?: string;
@@ -88,7 +88,7 @@ export async function runKubelet(opts: Options, attributes: FlagAttributes): Pro
       'add --runtime simulated, or run one skiff kubelet per node',
     );
   }
-  const client = fromKubeconfig(opts.kubeconfig, { userAgent: `kubelet/${KUBELET_VERSION}` });
+  const client = fromKubeconfig(opts.kubeconfig, { userAgent: KUBELET_AGENT });
   const abort = new AbortController();
   let kubelet: Kubelet | SimulatedNodes | undefined;
   const writers: HttpsClient[] = [];
@@ -178,7 +178,7 @@ function writerFor(
   writers: HttpsClient[],
 ): (name: string) => HttpsClient {
   const count = Math.ceil(names.length / NODES_PER_WRITER);
-  for (let i = 0; i < count; i++) writers.push(fromKubeconfig(kubeconfig, { userAgent: `kubelet/${KUBELET_VERSION}` }));
+  for (let i = 0; i < count; i++) writers.push(fromKubeconfig(kubeconfig, { userAgent: KUBELET_AGENT }));
   const index = new Map(names.map((name, i) => [name, writers[i % count]!]));
   return (name) => index.get(name)!;
 }

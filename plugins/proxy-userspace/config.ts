@@ -91,3 +91,6 @@ export const PROXY_FLAGS: readonly FlagSpec[] = [
     'serviceClusterIPRange',
   ),
 ];
+
+/** The proxy's User-Agent, in-process or as `skiff proxy`: the field manager of its writes. */
+export const KUBE_PROXY_AGENT = 'skiff-proxy';

@@ -7,7 +7,7 @@
 import { definePlugin, type PluginContext } from 'skiff/sdk';
 import { SERVICE_NETWORK } from 'skiff/sdk/network';
 import { proxyCommand } from './command.js';
-import { PROXY_FLAGS, type ProxyConfig, proxyConfigSchema } from './config.js';
+import { KUBE_PROXY_AGENT, PROXY_FLAGS, type ProxyConfig, proxyConfigSchema } from './config.js';
 import type { ProxyRole } from './proxy-role.js';
 
 export type { ProxyConfig } from './config.js';
@@ -26,7 +26,7 @@ function runInProcess(ctx: PluginContext<ProxyConfig>): void {
   ctx.onReady(async () => {
     const { startProxyRole } = await import('./proxy-role.js');
     const config = { ...ctx.config, serviceClusterIPRange: serviceRange(ctx) };
-    role = await startProxyRole(ctx.api.client(KUBE_PROXY_USER), config, ctx.logger);
+    role = await startProxyRole(ctx.api.client(KUBE_PROXY_USER, KUBE_PROXY_AGENT), config, ctx.logger);
   });
   ctx.onShutdown(async () => {
     await role?.stop();

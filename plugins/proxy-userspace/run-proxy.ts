@@ -18,10 +18,10 @@ import {
 } from 'skiff/sdk/client';
 import { SERVICE_NETWORK } from 'skiff/sdk/network';
 import type { FlagAttributes } from './command.js';
-import type { ProxyConfig } from './config.js';
+import { KUBE_PROXY_AGENT, type ProxyConfig } from './config.js';
 import type { ProxyRole } from './proxy-role.js';
 
-const USER_AGENT = 'skiff-proxy';
+const USER_AGENT = KUBE_PROXY_AGENT;
 
 /** kube-proxy's client certificate, kept in the PKI as kube-proxy.crt. */
 export const KUBE_PROXY_IDENTITY: ClientIdentity = { user: 'system:kube-proxy', name: 'kube-proxy' };

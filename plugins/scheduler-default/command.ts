@@ -23,10 +23,10 @@ import { SchedulerComponent } from './component/component.js';
 import { serveHealthAndMetrics } from './component/serving.js';
 import { loadSchedulerConfiguration, type SchedulerConfiguration } from './config/configuration.js';
 import { externalLookup } from './external.js';
-import { type SchedulerPluginConfig, schedulerConfigurationOf } from './settings.js';
+import { SCHEDULER_AGENT, type SchedulerPluginConfig, schedulerConfigurationOf } from './settings.js';
 import { simulateCommand } from './simulate.js';
 
-const USER_AGENT = 'skiff-scheduler';
+const USER_AGENT = SCHEDULER_AGENT;
 
 interface Options {
   config?: string;

@@ -11,7 +11,7 @@ import { schedulerCommand } from './command.js';
 import { SchedulerComponent } from './component/component.js';
 import { serveHealthAndMetrics } from './component/serving.js';
 import { externalLookup } from './external.js';
-import { configSchema, type SchedulerPluginConfig, schedulerConfigurationOf } from './settings.js';
+import { configSchema, SCHEDULER_AGENT, type SchedulerPluginConfig, schedulerConfigurationOf } from './settings.js';
 
 /** The identity the scheduler acts as in-process: upstream's bootstrap roles are bound to it. */
 const SCHEDULER_USER = { name: 'system:kube-scheduler', groups: ['system:authenticated'] };
@@ -23,7 +23,7 @@ function runInProcess(ctx: PluginContext<SchedulerPluginConfig>): void {
   // Built once every plugin is set up (third-party scheduler plugins) and before the server listens.
   ctx.provide.bootstrap('scheduler-profiles', async () => {
     component = new SchedulerComponent({
-      client: ctx.api.client(SCHEDULER_USER),
+      client: ctx.api.client(SCHEDULER_USER, SCHEDULER_AGENT),
       logger: ctx.logger,
       config,
       external: externalLookup(ctx.use),

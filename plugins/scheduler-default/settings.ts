@@ -35,3 +35,6 @@ export function schedulerConfigurationOf(
     return schedulerConfigurationFrom(block.configuration, 'plugins.scheduler-default.config.configuration');
   return loadSchedulerConfiguration(block?.configFile && resolve(block.configFile));
 }
+
+/** The scheduler's User-Agent, in-process or as `skiff scheduler`: the field manager of its writes. */
+export const SCHEDULER_AGENT = 'skiff-scheduler';

@@ -97,6 +97,10 @@ describe('e2e: kubectl and Deployments', function () {
     expect(conditions.Available).to.include({ status: 'True', reason: 'MinimumReplicasAvailable' });
     expect(conditions.Progressing).to.include({ status: 'True', reason: 'NewReplicaSetAvailable' });
     expect(d.status).to.include({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    // In-process controllers write as `skiff controller-manager` does: one field manager for all.
+    const managed = JSON.parse(await ok(['get', 'rs', '-l', 'app=web', '-o', 'json', '--show-managed-fields']));
+    const managers = managed.items[0].metadata.managedFields.map((e: Record<string, string>) => e.manager);
+    expect(new Set(managers)).to.deep.equal(new Set(['skiff-controller-manager']));
   });
 
   it('kubectl set image rolls to a new ReplicaSet within maxSurge and maxUnavailable', async () => {

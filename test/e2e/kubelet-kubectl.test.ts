@@ -194,6 +194,12 @@ describe('e2e: kubectl against skiff up --nodes 2, and skiff kubelet', function 
     );
     expect(answer).to.equal('hello from web');
     expect(await podTable('web')).to.include.members(['1/1', 'Running', 'e2e-1']);
+    // The in-process kubelet writes the status as "kubelet", as a kubelet of its own (and upstream's) does.
+    const pod = JSON.parse(await ok(['get', 'pod', 'web', '-o', 'json', '--show-managed-fields']));
+    const managers = pod.metadata.managedFields.map(
+      (e: Record<string, string>) => `${e.manager}/${e.subresource ?? ''}`,
+    );
+    expect(managers).to.have.members(['kubectl-run/', 'kubelet/status']);
   });
 
   it("writes the pod's service-account volume: a token from TokenRequest, the cluster CA, the namespace", async () => {

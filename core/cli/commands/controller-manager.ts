@@ -18,7 +18,12 @@ import { waitForApiServer } from '../../client/wait-for-api.js';
 import type { ServerConfig } from '../../config/load.js';
 import { loadConfig } from '../../config/load.js';
 import type { AnyManifest } from '../../config/manifests.js';
-import { type ControllerLeaderElection, ControllerManager, leaderElectionService } from '../../controllers.js';
+import {
+  CONTROLLER_MANAGER_AGENT,
+  type ControllerLeaderElection,
+  ControllerManager,
+  leaderElectionService,
+} from '../../controllers.js';
 import { SkiffError } from '../../errors.js';
 import type { Hooks } from '../../hooks.js';
 import { MissingProviderError, type ServiceKey } from '../../plugins/services.js';
@@ -45,7 +50,7 @@ interface Options {
   [pluginFlag: string]: unknown;
 }
 
-const USER_AGENT = 'skiff-controller-manager';
+const USER_AGENT = CONTROLLER_MANAGER_AGENT;
 
 export function controllerManagerCommand(manifests: readonly AnyManifest[]): Command {
   const command = new Command('controller-manager')
