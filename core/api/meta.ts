@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import type { KeyValue } from '../storage/types.js';
 import { MAX_NESTING_DEPTH, objectTooDeep } from './depth.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject, MergeRule } from './types.js';
 
 /** The second `nowTimestamp` last formatted, and its text: every write stamps, most in the same second. */
 let stampedSecond = Number.NaN;
@@ -125,4 +125,20 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
   if (rv === undefined || rv === '') return undefined;
   if (!/^\d+$/.test(rv)) return Number.NaN;
   return Number(rv);
+}
+
+/**
+ * The fields that name an item of a merge list for server-side apply, sorted by name as
+ * structured-merge-diff sorts them, each with the item's value or the key's default; undefined
+ * when the item lacks a key field that has no default.
+ */
+export function itemKeyFields(rule: MergeRule, item: Record<string, unknown>): [string, unknown][] | undefined {
+  const names = rule.listMapKeys ? [...rule.listMapKeys].sort() : [rule.mergeKey];
+  const out: [string, unknown][] = [];
+  for (const name of names) {
+    const value = item[name] ?? rule.keyDefaults?.[name];
+    if (value === undefined || value === null) return undefined;
+    out.push([name, value]);
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { errors, fieldErrorBody, StatusError } from '../errors.js';
 import { messageForKind } from '../wire/schema.js';
 import { dropUnknownFields, fieldValidationOf, type ItemLabel } from '../wire/unknown-fields.js';
 import type { ApiCall } from './api-call.js';
-import { clone } from './meta.js';
+import { clone, itemKeyFields } from './meta.js';
 import type { PatchType } from './patch.js';
 import { apiVersionOf, type KubeObject, type PatchMeta, type ResourceDefinition } from './types.js';
 
@@ -68,11 +68,9 @@ function keyedItems(meta: PatchMeta | undefined): ItemLabel {
     const rule = meta?.[listPath.replace(/\[[^\]]*\]/g, '[]')];
     if (rule?.strategy !== 'merge') return `[${index}]`;
     if (!rule.mergeKey) return `[=${JSON.stringify(item)}]`;
-    if (!isObj(item)) return `[${index}]`;
-    const fields = [...(rule.listMapKeys ?? [rule.mergeKey])].sort();
-    const values = fields.map((k) => item[k] ?? rule.keyDefaults?.[k]);
-    if (values.some((v) => v === undefined || v === null)) return `[${index}]`;
-    return `[${fields.map((k, i) => `${k}=${JSON.stringify(values[i])}`).join(',')}]`;
+    const fields = isObj(item) ? itemKeyFields(rule, item) : undefined;
+    if (!fields) return `[${index}]`;
+    return `[${fields.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
   };
 }
 

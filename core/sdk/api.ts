@@ -5,7 +5,7 @@
  * kinds with `ctx.provide.resource`.
  */
 export { ageOf, humanDuration } from '../api/age.js';
-export { clone, generateNameSuffix, nowTimestamp, ownValue, setOwn } from '../api/meta.js';
+export { clone, generateNameSuffix, itemKeyFields, nowTimestamp, ownValue, setOwn } from '../api/meta.js';
 export {
   canonicalQuantity,
   formatQuantity,

@@ -5,7 +5,7 @@
  * without a key (finalizers) is a set, every other list is atomic; every map is granular.
  */
 import { errors } from 'skiff/sdk';
-import { clone, ownValue, type PatchMeta, setOwn } from 'skiff/sdk/api';
+import { clone, itemKeyFields, type MergeRule, ownValue, type PatchMeta, setOwn } from 'skiff/sdk/api';
 import { type FieldPath, FieldSet, fieldPE, isObject, type Json, type JsonObject, pathString } from './field-set.js';
 
 /**
@@ -21,33 +21,27 @@ export interface SchemaMeta {
 const atomic = (meta: SchemaMeta, sp: string) => ownValue(meta, sp)?.strategy === 'atomic';
 
 /** How a list at a path behaves: a map's items are named by their key fields, sorted (defaults stand in). */
-export type ListRule =
-  | { kind: 'atomic' }
-  | { kind: 'map'; keys: readonly string[]; defaults: Readonly<Record<string, string>> }
-  | { kind: 'set' };
+export type ListRule = { kind: 'atomic' } | { kind: 'map'; rule: MergeRule } | { kind: 'set' };
 
 export function listRule(meta: SchemaMeta, schemaPath: string): ListRule {
   const rule = ownValue(meta, schemaPath);
   if (rule?.strategy !== 'merge') return { kind: 'atomic' };
-  if (!rule.mergeKey) return { kind: 'set' };
-  const keys = [...(rule.listMapKeys ?? [rule.mergeKey])].sort();
-  return { kind: 'map', keys, defaults: rule.keyDefaults ?? {} };
+  return rule.mergeKey ? { kind: 'map', rule } : { kind: 'set' };
 }
 
 const childSchema = (sp: string, key: string) => (sp ? `${sp}.${key}` : key);
 
 /** The key field a map item lacks, with no default to stand in (structured-merge-diff then refuses it). */
-function missingKey(rule: ListRule & { kind: 'map' }, item: JsonObject): string | undefined {
-  return rule.keys.find((k) => (item[k] === undefined || item[k] === null) && rule.defaults[k] === undefined);
+function missingKey({ rule }: ListRule & { kind: 'map' }, item: JsonObject): string | undefined {
+  const missing = (k: string) => (item[k] === undefined || item[k] === null) && rule.keyDefaults?.[k] === undefined;
+  return (rule.listMapKeys ?? [rule.mergeKey]).find(missing);
 }
 
 /** The path element of a list item, or undefined when it has none (no merge key). */
 export function itemPE(rule: ListRule, item: Json): string | undefined {
   if (rule.kind === 'set') return `v:${JSON.stringify(item)}`;
-  if (rule.kind !== 'map' || !isObject(item) || missingKey(rule, item) !== undefined) return undefined;
-  const key: JsonObject = {};
-  for (const k of rule.keys) key[k] = item[k] ?? rule.defaults[k]!;
-  return `k:${JSON.stringify(key)}`;
+  const fields = rule.kind === 'map' && isObject(item) ? itemKeyFields(rule.rule, item) : undefined;
+  return fields && `k:${JSON.stringify(Object.fromEntries(fields))}`;
 }
 
 /** Index a list by path element; undefined when an item lacks a key or keys repeat (then: atomic). */

@@ -66,7 +66,9 @@ export class GenericStore implements ObjectStore {
 
   async create(scope: WriteScope, body: KubeObject): Promise<KubeObject> {
     const ctx = this.strategyContext(scope.namespace, scope.dryRun);
-    if (isObject(body)) await this.definition.strategy?.defaults?.(body, ctx);
+    // Awaited only when the kind's defaulting is async: events, the most written kind, have none.
+    const defaulted = isObject(body) ? this.definition.strategy?.defaults?.(body, ctx) : undefined;
+    if (defaulted) await defaulted;
     if (scope.fieldManager !== undefined)
       this.fields?.trackUpdate(this.definition, scope.fieldManager, undefined, body);
     const obj = checkBody(this.definition, body, scope.namespace);
@@ -167,8 +169,11 @@ export class GenericStore implements ObjectStore {
       const old = decodeStored(kv);
       const result = await mutate(clone(old));
       // Subresource writes (status, binding, scale) change no field that has a default.
-      if (!scope.subresource && isObject(result))
-        await this.definition.strategy?.defaults?.(result, this.strategyContext(scope.namespace, scope.dryRun));
+      const defaulted =
+        !scope.subresource && isObject(result)
+          ? this.definition.strategy?.defaults?.(result, this.strategyContext(scope.namespace, scope.dryRun))
+          : undefined;
+      if (defaulted) await defaulted;
       // `old` is the field manager's `live`: nothing changes it.
       if (scope.fieldManager !== undefined)
         this.fields?.trackUpdate(this.definition, scope.fieldManager, old, result, scope.subresource);
