@@ -194,11 +194,11 @@ export function comparePE(a: string, b: string): number {
   const ra = RANK[a[0]!] ?? 4;
   const rb = RANK[b[0]!] ?? 4;
   if (ra !== rb) return ra - rb;
+  // Two field names: both start "f:", so they order as the whole strings do (no copies made).
+  if (a[0] === 'f') return a < b ? -1 : a > b ? 1 : 0;
   const x = a.slice(2);
   const y = b.slice(2);
   switch (a[0]) {
-    case 'f':
-      return x < y ? -1 : x > y ? 1 : 0;
     case 'i':
       return Number(x) - Number(y);
     case 'v':

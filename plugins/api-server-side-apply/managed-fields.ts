@@ -172,9 +172,24 @@ export function encodeManagedFields(entries: Map<string, ManagedEntry>): Managed
   }));
 }
 
+/** Agents seen lately and their managers: a client sends the same User-Agent on every write. */
+const managers = new Map<string, string>();
+const MANAGERS_KEPT = 256;
+
 /** Upstream's prefixFromUserAgent: the product before the first '/', printable, at most 128 characters. */
 export function managerFromUserAgent(userAgent: string | undefined): string {
-  const product = (userAgent ?? '').split('/')[0]!;
+  const agent = userAgent ?? '';
+  let manager = managers.get(agent);
+  if (manager === undefined) {
+    manager = productOf(agent);
+    if (managers.size >= MANAGERS_KEPT) managers.clear();
+    managers.set(agent, manager);
+  }
+  return manager;
+}
+
+function productOf(userAgent: string): string {
+  const product = userAgent.split('/')[0]!;
   let out = '';
   for (const ch of product) {
     if (!/\P{C}/u.test(ch)) continue;
