@@ -12,7 +12,7 @@ import { serveApply } from './apply-request.js';
 import { authorizeRequest } from './authorize.js';
 import { deprecationWarning } from './deprecation.js';
 import type { FieldManager } from './field-manager.js';
-import { type PatchType, servedPatchMediaTypes, servedPatchType } from './patch.js';
+import { type PatchType, type PatchTypeProvider, ServedPatches } from './patch.js';
 import { refuseUnknownApplyFields } from './patch-fields.js';
 import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
@@ -28,10 +28,11 @@ import { type CacheEvent, WatchCache } from './watch-cache.js';
 import { checkWatchCacheSizes, type WatchCacheSizes, watchCacheSizeOf } from './watch-cache-sizes.js';
 
 export type { ApiCall, ApiOutcome } from './api-call.js';
-export { PATCH_MEDIA_TYPES, type PatchType } from './patch.js';
+export { PATCH_MEDIA_TYPES, type PatchType, type PatchTypeProvider, patchTypeOf } from './patch.js';
 
 export class ApiService {
   private readonly served = new Map<string, Served>();
+  private readonly patches: ServedPatches;
 
   constructor(
     private readonly registry: ResourceRegistry,
@@ -40,7 +41,11 @@ export class ApiService {
     private readonly cacheSizes: WatchCacheSizes = { default: 1000, byResource: {} },
     /** Server-side apply and managedFields, when a plugin offers them. */
     private readonly fields?: FieldManager,
-  ) {}
+    /** The other patch types plugins serve (JSON, merge, strategic merge). */
+    patchTypes: readonly PatchTypeProvider[] = [],
+  ) {
+    this.patches = new ServedPatches(patchTypes, fields);
+  }
 
   /**
    * Build a store and a reader for every registered resource, each with a watch cache unless its
@@ -253,17 +258,17 @@ export class ApiService {
     };
   }
 
-  /** The patch media types served: an apply patch only with a field manager. */
+  /** The patch media types served: those plugins offer, an apply patch only with a field manager. */
   patchMediaTypes(): string[] {
-    return servedPatchMediaTypes(this.fields);
+    return this.patches.mediaTypes();
   }
 
   private patchTypeOf(call: ApiCall): PatchType {
-    return servedPatchType(call.patchType, this.fields);
+    return this.patches.served(call.patchType);
   }
 
   private patch(served: Served, scope: WriteScope, name: string, call: ApiCall): Promise<KubeObject> {
-    return patchStored(served, scope, name, call, this.fields);
+    return patchStored(served, scope, name, call, this.patches);
   }
 
   private async delete(served: Served, scope: WriteScope, name: string, options: DeleteOptions): Promise<ApiOutcome> {
@@ -292,7 +297,7 @@ export class ApiService {
   }
 
   private handleSubresource(served: Served, call: ApiCall): Promise<ApiOutcome> {
-    return serveSubresource(served, call, this.scope(call), this.fields);
+    return serveSubresource(served, call, this.scope(call), this.patches);
   }
 }
 

@@ -5,8 +5,7 @@
  */
 import { errors } from '../errors.js';
 import type { ApiCall, ApiOutcome, Served } from './api-call.js';
-import type { FieldManager } from './field-manager.js';
-import { applyPatch, servedPatchType, validatePatchOptions } from './patch.js';
+import { type ServedPatches, validatePatchOptions } from './patch.js';
 import { dropUnknownPatchedFields } from './patch-fields.js';
 import { created, requireObject, resourceVersionOf } from './request-options.js';
 import type { WriteScope } from './store/generic-store.js';
@@ -18,12 +17,12 @@ export function patchStored(
   scope: WriteScope,
   name: string,
   call: ApiCall,
-  fields: FieldManager | undefined,
+  patches: ServedPatches,
 ): Promise<KubeObject> {
-  const type = servedPatchType(call.patchType, fields);
+  const type = patches.served(call.patchType);
   validatePatchOptions(call.query, type === 'apply');
   return served.store.updateWith(scope, name, (current) => {
-    const patched = applyPatch(current, type, call.body, served.def.patchMeta, fields) as KubeObject;
+    const patched = patches.apply(current, type, call.body, served.def.patchMeta) as KubeObject;
     if (type !== 'apply') dropUnknownPatchedFields(patched, served.def, type, call);
     return patched;
   });
@@ -33,10 +32,10 @@ export async function serveSubresource(
   served: Served,
   call: ApiCall,
   scope: WriteScope,
-  fields: FieldManager | undefined,
+  patches: ServedPatches,
 ): Promise<ApiOutcome> {
   const { info } = call;
-  if (info.subresource === 'status' && served.def.hasStatus) return serveStatus(served, scope, call, fields);
+  if (info.subresource === 'status' && served.def.hasStatus) return serveStatus(served, scope, call, patches);
   const sub: SubresourceDefinition | undefined = served.def.subresources?.[info.subresource];
   if (!sub) throw errors.notFoundPath();
   if (!(sub.verbs as string[]).includes(info.verb)) throw errors.methodNotAllowed();
@@ -63,8 +62,8 @@ export async function serveSubresource(
     }
     case 'patch': {
       if (!h.get || !h.update || !call.patchType) throw errors.methodNotAllowed();
-      servedPatchType(call.patchType, fields);
-      return { code: 200, body: await patchSubresource(h, base, call, fields) };
+      patches.served(call.patchType);
+      return { code: 200, body: await patchSubresource(h, base, call, patches) };
     }
     default:
       throw errors.methodNotAllowed();
@@ -81,12 +80,12 @@ async function patchSubresource(
   h: SubresourceDefinition['handler'],
   base: Omit<SubresourceRequest, 'body'>,
   call: ApiCall,
-  fields: FieldManager | undefined,
+  patches: ServedPatches,
 ): Promise<KubeObject> {
   const { group, plural } = base.store.definition;
   for (let attempt = 0; ; attempt++) {
     const current = await h.get!(base);
-    const patched = applyPatch(current, call.patchType!, call.body, undefined, fields) as KubeObject;
+    const patched = patches.apply(current, call.patchType!, call.body) as KubeObject;
     const pinned = resourceVersionOf(patched);
     if (pinned && pinned !== '0' && pinned !== resourceVersionOf(current))
       throw errors.staleResourceVersion({ group, resource: plural }, base.name);
@@ -102,7 +101,7 @@ async function serveStatus(
   served: Served,
   scope: WriteScope,
   call: ApiCall,
-  fields: FieldManager | undefined,
+  patches: ServedPatches,
 ): Promise<ApiOutcome> {
   const { info } = call;
   switch (info.verb) {
@@ -114,7 +113,7 @@ async function serveStatus(
       return { code: 200, body: object };
     }
     case 'patch':
-      return { code: 200, body: await patchStored(served, scope, info.name, call, fields) };
+      return { code: 200, body: await patchStored(served, scope, info.name, call, patches) };
     default:
       throw errors.methodNotAllowed();
   }

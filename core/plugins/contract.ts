@@ -9,6 +9,8 @@ import type Router from '@koa/router';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
 import type { FieldManager } from '../api/field-manager.js';
+import type { PatchTypeProvider } from '../api/patch.js';
+import type { RequestInfo } from '../api/request-info.js';
 import type { ResourceDefinition, SubresourceDefinition } from '../api/types.js';
 import type {
   AdmissionPlugin,
@@ -57,6 +59,22 @@ export interface ServerSettings {
 }
 
 export type HealthCheckKind = 'livez' | 'readyz';
+
+/** An HTTP request the server has answered, whatever the outcome, as a `requestObserver` sees it. */
+export interface CompletedRequest {
+  /** What it asked for; undefined when it was refused before that was known (authentication failed). */
+  readonly info: RequestInfo | undefined;
+  /** It carried `?dryRun`. */
+  readonly dryRun: boolean;
+  /** The HTTP status answered. */
+  readonly code: number;
+  /** From its arrival to its answer (a watch: until it ended). */
+  readonly seconds: number;
+  /** The server refused it in self-defense: 429 from the in-flight limit or the request-body budget. */
+  readonly terminated: boolean;
+}
+
+export type RequestObserver = (request: CompletedRequest) => void;
 
 /** Every named point a plugin contributes through; `skiff config check` lists the ones each plugin used. */
 export interface Contributions {
@@ -115,6 +133,11 @@ export interface Contributions {
   servingIdentity(provider: (request: ServingIdentityRequest) => ServingIdentity | Promise<ServingIdentity>): void;
   /** A WWW-Authenticate value every 401 carries: `Basic realm="kubernetes-master"`. */
   authChallenge(header: string): void;
+  /**
+   * Called synchronously as every HTTP request ends (request metrics). It runs on the hot path: keep
+   * it to counting; what it throws is logged, never the request's failure.
+   */
+  requestObserver(observe: RequestObserver): void;
   /** Receives every audited request at each stage (only called for plugins that contribute one). */
   auditSink(sink: (record: AuditRecord, stage: AuditStage) => void): void;
   /**
@@ -122,6 +145,11 @@ export interface Contributions {
    * per server. Without one, apply patches get a 415 and no write records its manager.
    */
   fieldManager(fieldManager: FieldManager): void;
+  /**
+   * A PATCH format other than apply: `{ type: 'merge', mediaType: 'application/merge-patch+json',
+   * apply }`; one plugin per type. A PATCH of a type no plugin serves gets a 415 listing those served.
+   */
+  patchType(provider: PatchTypeProvider): void;
   /** A typed service other plugins `use(key)`; one provider per key. */
   service<T>(key: ServiceKey<T>, value: T): void;
 }

@@ -52,6 +52,12 @@ export interface CachedObjects {
   listOrLookup(group: string, version: string, plural: string, namespace: string): KubeObject[] | Promise<KubeObject[]>;
 }
 
+/** Requests in flight (upstream's max-in-flight filter): the highest count of each kind in the last second. */
+export interface InflightWatermark {
+  readonly readOnly: number;
+  readonly mutating: number;
+}
+
 /** The served resources, read-only. */
 export interface ResourceCatalog {
   find(group: string, version: string, plural: string): ResourceDefinition | undefined;
@@ -81,6 +87,8 @@ export interface PluginApi {
     /** Runs the authentication chain (what a TokenReview answers). */
     authenticate(request: AuthenticationRequest): Promise<AuthenticationOutcome>;
   };
+  /** Load on the server (upstream's apiserver_current_inflight_requests), once it serves requests. */
+  inflightWatermark(): InflightWatermark;
 }
 
 /** What the server fills in once storage is open. */
@@ -88,6 +96,7 @@ export interface OpenedApi {
   api: ApiService;
   storage: Storage;
   client(user?: UserInfo, userAgent?: string): ApiClient;
+  inflightWatermark(): InflightWatermark;
 }
 
 export interface PluginApiDeps {
@@ -125,6 +134,7 @@ export function createPluginApi(deps: PluginApiDeps): PluginApi {
       rules: (user, namespace) => listRules(deps.hooks, deps.ruleResolvers, user, namespace),
     },
     authentication: { authenticate: (request) => runAuthentication(deps.hooks, request) },
+    inflightWatermark: () => opened('inflightWatermark()').inflightWatermark(),
   };
 }
 

@@ -24,6 +24,7 @@ import type { CachedObjects } from '../plugins/plugin-api.js';
 export { z } from 'zod';
 export type { FieldManager } from '../api/field-manager.js';
 export { generateNameSuffix } from '../api/meta.js';
+export { type PatchTypeProvider, patchRejected } from '../api/patch.js';
 export {
   canonicalQuantity,
   formatQuantity,
@@ -32,6 +33,7 @@ export {
   type Quantity,
   type QuantityFormat,
 } from '../api/quantity.js';
+export type { RequestInfo } from '../api/request-info.js';
 export type { KubeObject, ObjectMeta, ObjectStore, ResourceDefinition } from '../api/types.js';
 export type {
   AdmissionAttributes,
@@ -47,17 +49,19 @@ export { CORE_V1 } from '../client/types.js';
 export { errors, type FieldError, isStatusError, SkiffError, type StatusError } from '../errors.js';
 export type { Controller, ControllerContext, ControllerRegistration } from '../hooks.js';
 export type {
+  CompletedRequest,
   Contributions,
   HealthCheckKind,
   PluginContext,
   PluginManifest,
+  RequestObserver,
   ServerSettings,
   ServingIdentity,
   ServingIdentityRequest,
 } from '../plugins/contract.js';
 export { definePlugin } from '../plugins/contract.js';
 export type { CommandSpec, FlagSpec, Role } from '../plugins/flags.js';
-export type { CachedObjects, PluginApi, ResourceCatalog } from '../plugins/plugin-api.js';
+export type { CachedObjects, InflightWatermark, PluginApi, ResourceCatalog } from '../plugins/plugin-api.js';
 export { MissingProviderError, type ServiceKey, serviceKey } from '../plugins/services.js';
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { PATCH_MEDIA_TYPES, type PatchType } from '../api/api-service.js';
+import { PATCH_MEDIA_TYPES, type PatchType, patchTypeOf } from '../api/api-service.js';
 import { isStackOverflow, MAX_NESTING_DEPTH, nestingExceeds, TOO_DEEP } from '../api/depth.js';
 import { errors, isStatusError } from '../errors.js';
 import { duplicateFields } from '../wire/duplicate-fields.js';
@@ -12,13 +12,6 @@ import type { Serializer } from '../wire/serializer.js';
 import { MediaTypes } from './media-types.js';
 
 const CORE_ONLY = new MediaTypes();
-
-const PATCH_TYPES: Record<string, PatchType> = {
-  'application/json-patch+json': 'json',
-  'application/merge-patch+json': 'merge',
-  'application/strategic-merge-patch+json': 'strategic',
-  'application/apply-patch+yaml': 'apply',
-};
 
 export function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
@@ -88,7 +81,8 @@ export interface DecodedBody {
 
 /**
  * Decode a body by its media type (JSON, YAML, or one a plugin's serializer reads); a patch body's
- * media type also names the patch type. A body that nests deeper than MAX_NESTING_DEPTH is refused
+ * media type also names the patch type, which must be one of `patchTypes` (the served ones: 415
+ * otherwise, listing them). A body that nests deeper than MAX_NESTING_DEPTH is refused
  * here (upstream's decoders refuse theirs at 10000), before the audit log, the admission chain or
  * any other recursive code sees it.
  */
@@ -97,12 +91,13 @@ export function decodeBody(
   contentType: string | undefined,
   verb: string,
   media: MediaTypes = CORE_ONLY,
+  patchTypes: readonly string[] = PATCH_MEDIA_TYPES,
 ): DecodedBody {
   const type = mediaTypeOf(contentType);
   if (raw.length === 0 && verb === 'delete') return { body: undefined };
   if (verb === 'patch') {
-    const patchType = PATCH_TYPES[type];
-    if (!patchType) throw errors.unsupportedMediaType(type, PATCH_MEDIA_TYPES);
+    const patchType = patchTypes.includes(type) ? patchTypeOf(type) : undefined;
+    if (!patchType) throw errors.unsupportedMediaType(type, [...patchTypes]);
     return patchType === 'apply' ? { ...parseYamlBody(raw), patchType } : { body: parseJson(raw), patchType };
   }
   if (type === 'application/json' || (type === '' && raw.length === 0)) return { body: parseJson(raw) };

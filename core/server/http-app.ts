@@ -1,10 +1,11 @@
 /**
  * The HTTP face of the API server: a koa app. Every request goes through the steps in upstream's
  * filter order: authenticated (impersonation resolved; authentication-step.ts), given its in-flight
- * slot, authorized, and only then served: by a non-resource route (discovery, health, metrics,
- * plugin routes such as OpenAPI; non-resource-routes.ts) or as a resource request (body read,
+ * slot, authorized, and only then served: by a non-resource route (discovery, health, plugin
+ * routes such as OpenAPI and metrics; non-resource-routes.ts) or as a resource request (body read,
  * decoded and field-validated, the ApiService called, the answer encoded; resource-requests.ts).
  * A refused request never has its body read. Every error leaves as a metav1.Status (error-response.ts).
+ * Once answered, the request observers plugins contributed hear of it (request metrics).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,6 +15,7 @@ import type { ApiService } from '../api/api-service.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import { errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
+import type { CompletedRequest, RequestObserver } from '../plugins/contract.js';
 import type { Serializer } from '../wire/serializer.js';
 import { auditStatus, emitAudit, startAudit } from './audit.js';
 import { authenticateRequest } from './authentication-step.js';
@@ -22,7 +24,6 @@ import { writeError } from './error-response.js';
 import type { HealthCheck } from './health.js';
 import type { BodyBudget, InflightLimiter, RequestKind } from './inflight.js';
 import { MediaTypes } from './media-types.js';
-import type { ApiMetrics } from './metrics.js';
 import { nonResourceRoutes } from './non-resource-routes.js';
 import { type RequestState, stateOf } from './request-state.js';
 import { ResourceRequests } from './resource-requests.js';
@@ -31,7 +32,6 @@ export interface HttpAppDeps {
   api: ApiService;
   registry: ResourceRegistry;
   hooks: Hooks;
-  metrics: ApiMetrics;
   healthChecks: HealthCheck[];
   logger: Logger;
   maxRequestBodyBytes: number;
@@ -44,6 +44,8 @@ export interface HttpAppDeps {
   authChallenges: readonly string[];
   /** Media types plugins contributed beside JSON and YAML (wire-protobuf's protobuf). */
   serializers: readonly Serializer[];
+  /** Told of every answered request (request metrics); none: the request path does not even time requests. */
+  requestObservers: readonly RequestObserver[];
 }
 
 type Next = () => Promise<unknown>;
@@ -89,7 +91,7 @@ export class HttpApp {
   }
 
   private async serve(ctx: Koa.Context, next: Next): Promise<void> {
-    const started = performance.now();
+    const started = this.deps.requestObservers.length ? performance.now() : 0;
     const state = ctx.state as RequestState;
     state.query = new URLSearchParams(ctx.querystring);
     state.audit = startAudit(this.deps.hooks, ctx);
@@ -114,7 +116,7 @@ export class HttpApp {
     try {
       return this.deps.inflight.admit(state.info!, state.user);
     } catch (err) {
-      this.deps.metrics.terminated(state.info, 429);
+      state.terminated = true;
       throw err;
     }
   }
@@ -131,7 +133,7 @@ export class HttpApp {
     };
   }
 
-  /** Whatever the outcome: the slot and body bytes given back, the audit completed, the request measured. */
+  /** Whatever the outcome: the slot and body bytes given back, the audit completed, the observers told. */
   private finish(ctx: Koa.Context, state: RequestState, slot: RequestKind | undefined, started: number): void {
     if (slot) this.deps.inflight.release(slot);
     state.bodies?.release();
@@ -139,8 +141,25 @@ export class HttpApp {
       if (!state.audit.responseStatus) auditStatus(state.audit, ctx.status, undefined);
       emitAudit(this.deps.hooks, this.deps.logger, state.audit, 'ResponseComplete');
     }
-    this.deps.metrics.observe(state.info, state.query.has('dryRun'), ctx.status, (performance.now() - started) / 1000);
+    if (this.deps.requestObservers.length) this.observed(ctx, state, started);
     this.inFlight--;
     if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
+  }
+
+  private observed(ctx: Koa.Context, state: RequestState, started: number): void {
+    const request: CompletedRequest = {
+      info: state.info,
+      dryRun: state.query.has('dryRun'),
+      code: ctx.status,
+      seconds: (performance.now() - started) / 1000,
+      terminated: state.terminated === true,
+    };
+    for (const observe of this.deps.requestObservers) {
+      try {
+        observe(request);
+      } catch (err) {
+        this.deps.logger.error({ err }, 'a request observer failed');
+      }
+    }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The non-resource paths: version, discovery (aggregated when asked for, the legacy documents
- * otherwise), health checks, metrics, and whatever routes plugins contributed (OpenAPI documents).
+ * otherwise), health checks, and whatever routes plugins contributed (OpenAPI documents, metrics).
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -10,13 +10,11 @@ import type { Hooks } from '../hooks.js';
 import { apiGroupDocument, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { aggregatedDiscovery, discoveryContentType, wantsAggregated } from './discovery-v2.js';
 import { type HealthCheck, runHealth } from './health.js';
-import type { ApiMetrics } from './metrics.js';
 import { stateOf } from './request-state.js';
 
 export interface NonResourceDeps {
   registry: ResourceRegistry;
   hooks: Hooks;
-  metrics: ApiMetrics;
   healthChecks: HealthCheck[];
   /** The address the core group's discovery document advertises. */
   advertise: string;
@@ -27,10 +25,6 @@ export function nonResourceRoutes(deps: NonResourceDeps): Router {
   router.get('/version', (ctx) => json(ctx, versionInfo()));
   discoveryRoutes(router, deps);
   for (const kind of ['healthz', 'livez', 'readyz'] as const) healthRoutes(router, kind, deps.healthChecks);
-  router.get('/metrics', async (ctx) => {
-    ctx.type = deps.metrics.registry.contentType;
-    ctx.body = await deps.metrics.registry.metrics();
-  });
   deps.hooks.routes.call(router);
   return router;
 }

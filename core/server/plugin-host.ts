@@ -7,6 +7,7 @@
 import { type AwilixContainer, asValue, createContainer } from 'awilix';
 import type { Logger } from 'pino';
 import type { FieldManager } from '../api/field-manager.js';
+import { type PatchTypeProvider, patchTypeRefusal } from '../api/patch.js';
 import type { ResourceRegistry } from '../api/registry.js';
 import type { RuleResolver } from '../auth-types.js';
 import type { ApiClient } from '../client/types.js';
@@ -16,6 +17,7 @@ import type { Hooks } from '../hooks.js';
 import type {
   Contributions,
   PluginContext,
+  RequestObserver,
   ServerSettings,
   ServingIdentity,
   ServingIdentityRequest,
@@ -62,8 +64,12 @@ export interface HostContributions {
   /** WWW-Authenticate values for 401s, in plugin order. */
   readonly authChallenges: readonly string[];
   readonly serializers: readonly Serializer[];
+  /** Told of every answered HTTP request (request metrics), in plugin order. */
+  readonly requestObservers: readonly RequestObserver[];
   /** Server-side apply and managedFields tracking, when a plugin offers them. */
   fieldManager(): FieldManager | undefined;
+  /** The PATCH formats plugins serve besides apply (JSON, merge, strategic merge). */
+  patchTypes(): PatchTypeProvider[];
   /** The generated serving certificate, when a plugin offers one (for a secure port without --tls-cert-file). */
   servingIdentity(): (() => Promise<ServingIdentity>) | undefined;
   /** Per plugin, in run order: the contribution points (and services, lifecycle) it used. */
@@ -81,7 +87,9 @@ interface Collected {
   clientCAs: (() => string | undefined)[];
   authChallenges: string[];
   serializers: Serializer[];
+  requestObservers: RequestObserver[];
   fieldManager?: { plugin: string; value: FieldManager };
+  patchTypes: Map<string, { plugin: string; value: PatchTypeProvider }>;
   servingIdentity?: { plugin: string; value: IdentityProvider };
   points: Map<string, string[]>;
 }
@@ -150,6 +158,26 @@ function offerFieldManager(collected: Collected, name: string, fieldManager: Fie
   collected.fieldManager = { plugin: name, value: fieldManager };
 }
 
+function offerPatchType(collected: Collected, name: string, provider: PatchTypeProvider): void {
+  const refusal = patchTypeRefusal(provider);
+  if (refusal) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_PATCH_TYPE',
+      `plugin "${name}" offers a patch type core cannot serve: ${refusal}`,
+      `fix the plugin's ctx.provide.patchType, or disable ${name}`,
+    );
+  }
+  const earlier = collected.patchTypes.get(provider.type);
+  if (earlier) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_PATCH_TYPE_DUPLICATE',
+      `plugin "${name}" offers ${provider.mediaType}, but plugin "${earlier.plugin}" already offers it`,
+      'enable only one plugin per patch type',
+    );
+  }
+  collected.patchTypes.set(provider.type, { plugin: name, value: provider });
+}
+
 function offerServingIdentity(collected: Collected, name: string, provider: IdentityProvider): void {
   if (collected.servingIdentity) {
     throw new SkiffError(
@@ -198,7 +226,9 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, co
     servingIdentity: (provider) => offerServingIdentity(collected, name, provider),
     authChallenge: (header) => collected.authChallenges.push(header),
     auditSink: (sink) => hooks.audit.tap(name, sink),
+    requestObserver: (observe) => collected.requestObservers.push(observe),
     fieldManager: (fieldManager) => offerFieldManager(collected, name, fieldManager),
+    patchType: (provider) => offerPatchType(collected, name, provider),
     service: (key, value) => offerService(deps, name, key, value),
   };
 }
@@ -255,7 +285,14 @@ function contextFor(
 export async function setupPlugins(setup: SetupDeps): Promise<PluginHost> {
   const deps: HostDeps = { ...setup, container: createContainer({ strict: true }) };
   const done: { name: string; close?: () => void | Promise<void> }[] = [];
-  const collected: Collected = { clientCAs: [], authChallenges: [], serializers: [], points: new Map() };
+  const collected: Collected = {
+    clientCAs: [],
+    authChallenges: [],
+    serializers: [],
+    patchTypes: new Map(),
+    requestObservers: [],
+    points: new Map(),
+  };
   const host: PluginHost = {
     clientCA() {
       const bundles = collected.clientCAs.map((source) => source()).filter((pem): pem is string => Boolean(pem));
@@ -263,7 +300,9 @@ export async function setupPlugins(setup: SetupDeps): Promise<PluginHost> {
     },
     authChallenges: collected.authChallenges,
     serializers: collected.serializers,
+    requestObservers: collected.requestObservers,
     fieldManager: () => collected.fieldManager?.value,
+    patchTypes: () => [...collected.patchTypes.values()].map((p) => p.value),
     servingIdentity() {
       const offered = collected.servingIdentity?.value;
       return offered && (async () => offered(servingIdentityRequest(deps.config)));

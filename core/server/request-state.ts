@@ -13,6 +13,8 @@ export interface RequestState {
   audit?: AuditRecord;
   /** The body bytes this request holds in the server's budget, given back when it ends. */
   bodies?: BodyAccount;
+  /** The server refused it in self-defense (429: the in-flight limit or the body budget). */
+  terminated?: boolean;
 }
 
 export const stateOf = (ctx: Koa.Context) => ctx.state as RequestState;

@@ -17,7 +17,6 @@ import { encodeJson, encodeTable } from './encode.js';
 import { validateFields } from './field-validation.js';
 import type { BodyBudget } from './inflight.js';
 import { type MediaTypes, type ResponseFormat, writeSerialized } from './media-types.js';
-import type { ApiMetrics } from './metrics.js';
 import { type RequestState, stateOf } from './request-state.js';
 import { includeObjectOf, wantsTable } from './table.js';
 import { warningsOf } from './warnings.js';
@@ -26,7 +25,6 @@ import { WatchServing, type WatchServingDeps } from './watch-serving.js';
 export interface ResourceRequestDeps extends WatchServingDeps {
   api: ApiService;
   registry: ResourceRegistry;
-  metrics: ApiMetrics;
   maxRequestBodyBytes: number;
   /** The request-body bytes held at once (server.maxInflightBodyBytes). */
   bodyBudget: BodyBudget;
@@ -94,10 +92,11 @@ export class ResourceRequests {
     try {
       raw = await readBody(ctx.req, this.deps.maxRequestBodyBytes, state.bodies);
     } catch (err) {
-      if (isStatusError(err) && err.code === 429) this.deps.metrics.terminated(state.info, 429);
+      if (isStatusError(err) && err.code === 429) state.terminated = true;
       throw err;
     }
-    const decoded = decodeBody(raw, ctx.get('Content-Type'), info.verb, this.media);
+    const patchTypes = info.verb === 'patch' ? this.deps.api.patchMediaTypes() : undefined;
+    const decoded = decodeBody(raw, ctx.get('Content-Type'), info.verb, this.media, patchTypes);
     if (info.verb === 'create' || info.verb === 'update' || info.verb === 'patch') {
       validateFields(ctx, this.deps.registry, info, decoded, raw);
     }

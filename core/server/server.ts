@@ -30,7 +30,6 @@ import type { HealthCheck } from './health.js';
 import { HttpApp } from './http-app.js';
 import { BodyBudget, InflightLimiter } from './inflight.js';
 import { type ConnectionTimeouts, connectionTimeouts, Listeners } from './listeners.js';
-import { ApiMetrics } from './metrics.js';
 import { type PreparedPlugins, preparePlugins } from './prepare-plugins.js';
 import { createSecureServer, type IdentityProvider, servingIdentity } from './secure-serving.js';
 import { tlsOffer } from './tls-options.js';
@@ -115,10 +114,14 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const api = await startApi(config, prepared, storage);
   const client = (user: UserInfo = APISERVER_USER, userAgent?: string): ApiClient =>
     new InProcessClient(api, user, userAgent ?? (user === APISERVER_USER ? APISERVER_AGENT : 'skiff'));
-  prepared.open({ api, storage, client });
+  const inflight = new InflightLimiter({
+    readOnly: config.server.maxRequestsInflight,
+    mutating: config.server.maxMutatingRequestsInflight,
+  });
+  prepared.open({ api, storage, client, inflightWatermark: () => inflight.watermark() });
   const readiness = coreHealthChecks(prepared.healthChecks, storage);
   await runBootstraps(prepared, client);
-  const { app, inflight } = buildHttpApp(config, prepared, api);
+  const app = buildHttpApp(config, prepared, api, inflight);
   const controllers = controllerManager(options, prepared, client, electors);
   const timeouts = connectionTimeouts(config.server);
   const listeners = new Listeners(timeouts);
@@ -167,7 +170,7 @@ async function openStorage(config: ResolvedConfig, { backends, plugins }: Prepar
 async function startApi(config: ResolvedConfig, prepared: PreparedPlugins, storage: Storage): Promise<ApiService> {
   const { registry, hooks, plugins } = prepared;
   const cacheSizes = { default: config.server.watchCacheSize, byResource: config.server.watchCacheSizes };
-  const api = new ApiService(registry, storage, hooks, cacheSizes, plugins.fieldManager());
+  const api = new ApiService(registry, storage, hooks, cacheSizes, plugins.fieldManager(), plugins.patchTypes());
   await api.start();
   return api;
 }
@@ -200,19 +203,17 @@ async function runBootstraps({ bootstraps, logger }: PreparedPlugins, client: ()
   }
 }
 
-function buildHttpApp(config: ResolvedConfig, prepared: PreparedPlugins, api: ApiService) {
+function buildHttpApp(
+  config: ResolvedConfig,
+  prepared: PreparedPlugins,
+  api: ApiService,
+  inflight: InflightLimiter,
+): HttpApp {
   const { registry, hooks, healthChecks, logger, settings, plugins } = prepared;
-  const metrics = new ApiMetrics();
-  const inflight = new InflightLimiter({
-    readOnly: config.server.maxRequestsInflight,
-    mutating: config.server.maxMutatingRequestsInflight,
-  });
-  metrics.trackInflight(() => inflight.watermark());
-  const app = new HttpApp({
+  return new HttpApp({
     api,
     registry,
     hooks,
-    metrics,
     healthChecks,
     logger,
     maxRequestBodyBytes: config.server.maxRequestBodyBytes,
@@ -221,8 +222,8 @@ function buildHttpApp(config: ResolvedConfig, prepared: PreparedPlugins, api: Ap
     advertise: `${settings.advertiseAddress}:${settings.advertisePort}`,
     authChallenges: plugins.authChallenges,
     serializers: plugins.serializers,
+    requestObservers: plugins.requestObservers,
   });
-  return { app, inflight };
 }
 
 function controllerManager(

@@ -36,6 +36,10 @@ export async function startBenchServer(
         'api-core-v1': {},
         'api-coordination-v1': {},
         'api-server-side-apply': {},
+        'api-patch-json': {},
+        'api-patch-strategic-merge': {},
+        // As the default config: every request is counted, so the figures include what that costs.
+        'metrics-prometheus': {},
         ...extraPlugins,
       },
     },

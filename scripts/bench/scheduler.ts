@@ -68,6 +68,8 @@ async function startServer(mode: Mode, storage: string): Promise<{ server: Skiff
         'api-core-v1': {},
         'api-coordination-v1': {},
         'api-server-side-apply': {},
+        'api-patch-json': {},
+        'api-patch-strategic-merge': {},
         'authz-bootstrap-roles': {},
         'api-scheduling-v1': {},
         'admission-priority': {},

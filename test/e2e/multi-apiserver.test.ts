@@ -41,6 +41,8 @@ function settings(etcdUrl: string, dataDir: string, address: string, port: numbe
       'storage-etcd': { config: { servers: [etcdUrl] } },
       'api-core-v1': { config: CORE_V1_CONFIG },
       'api-coordination-v1': {},
+      'api-patch-json': {},
+      'api-patch-strategic-merge': {},
     },
   };
 }

@@ -64,8 +64,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         'api-authentication-v1': {},
         'api-authorization-v1': {},
         'api-server-side-apply': {},
+        'api-patch-json': {},
+        'api-patch-strategic-merge': {},
         'wire-protobuf': {},
         'wire-openapi': {},
+        'metrics-prometheus': {},
         // Makes nothing until asked (HTTPS, authn-x509, authn-service-account), as `skiff up`.
         'pki-local': {},
         // A service only, for the quota plugins a test enables.

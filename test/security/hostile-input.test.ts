@@ -10,7 +10,7 @@
  * "Maximum call stack size exceeded" or a TypeError tells the attacker where to push, and a
  * poisoned prototype or a stalled event loop reaches every other client.
  *
- * Why it fails (upstream's answers, core/api/depth.ts, json-patch.ts, patch.ts, store/reader.ts):
+ * Why it fails (upstream's answers, core/api/depth.ts, patch.ts, store/reader.ts, the api-patch-* plugins):
  * - Depth: upstream's decoders refuse JSON/YAML nested past 10000 levels; Skiff refuses bodies
  *   past 1000 (Node's stack is fixed, V8's own JSON.stringify overflows near 4000) as they are
  *   decoded, with a 400, and objects a patch would make deeper with upstream's 422 on "patch".

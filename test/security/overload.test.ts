@@ -76,6 +76,7 @@ async function startOverloadable(server: Record<string, unknown>): Promise<Overl
         'api-core-v1': {},
         'pki-local': {},
         'authn-token-file': { config: { tokenAuthFile: tokenFile } },
+        'metrics-prometheus': {},
       },
     },
     '(test)',

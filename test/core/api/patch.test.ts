@@ -1,6 +1,15 @@
 import { expect } from 'chai';
-import { applyPatch } from '../../../core/api/patch.js';
+import { type PatchType, ServedPatches } from '../../../core/api/patch.js';
+import type { PatchMeta } from '../../../core/api/types.js';
 import { patchMetaFor } from '../../../plugins/api-core-v1/patch-meta.js';
+import { jsonPatchType } from '../../../plugins/api-patch-json/json-patch-type.js';
+import { mergePatchType } from '../../../plugins/api-patch-strategic-merge/merge-patch.js';
+import { strategicMergePatchType } from '../../../plugins/api-patch-strategic-merge/strategic-merge.js';
+
+// Core's dispatch and depth check, with the patch types api-patch-json and api-patch-strategic-merge serve.
+const served = new ServedPatches([jsonPatchType, mergePatchType, strategicMergePatchType]);
+const applyPatch = (original: object, type: PatchType, patch: unknown, meta?: PatchMeta) =>
+  served.apply(original, type, patch, meta);
 
 const pod = () => ({
   metadata: { name: 'p', labels: { app: 'web', tier: 'front' }, finalizers: ['a'] },

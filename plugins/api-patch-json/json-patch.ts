@@ -5,9 +5,9 @@
  * walks own properties only, so "__proto__", "constructor" or "toString" are keys like any other.
  * Upstream's quirks are kept: a negative array index counts from the end, `replace` of a missing
  * object key adds it, a missing `value` is null. Every failure is a JsonPatchError carrying
- * upstream's text; patch.ts answers it as upstream does (422).
+ * upstream's text; json-patch-type.ts answers it as upstream does (422).
  */
-import { clone, ownValue, setOwn } from './meta.js';
+import { clone, ownValue, setOwn } from 'skiff/sdk/api';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -244,7 +244,7 @@ function removeChild(parent: Container, key: string, what: string): void {
   parent.splice(at, 1);
 }
 
-/** Structural equality of JSON values (upstream's lazyNode.equal); recursion is bounded by depth.ts. */
+/** Structural equality of JSON values (upstream's lazyNode.equal); recursion is bounded by core's body depth limit. */
 function deepEqual(a: Json | undefined, b: Json | undefined): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;

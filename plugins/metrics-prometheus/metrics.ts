@@ -4,8 +4,7 @@
  * through prom-client's labels() on every request cost about a tenth of GET throughput.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { RequestInfo } from '../api/request-info.js';
-import type { RequestKind } from './inflight.js';
+import type { CompletedRequest, InflightWatermark, RequestInfo } from 'skiff/sdk';
 
 // Upstream's buckets for apiserver_request_duration_seconds.
 const BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
@@ -111,8 +110,8 @@ export class ApiMetrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** apiserver_current_inflight_requests{request_kind}: read from the limiter when scraped. */
-  trackInflight(watermark: () => Readonly<Record<RequestKind, number>>): void {
+  /** apiserver_current_inflight_requests{request_kind}: read from the server when scraped. */
+  trackInflight(watermark: () => InflightWatermark): void {
     new Gauge({
       name: 'apiserver_current_inflight_requests',
       help: INFLIGHT_HELP,
@@ -125,6 +124,12 @@ export class ApiMetrics {
       },
     });
   }
+
+  /** A request observer: every answered request counted and timed, a self-defense refusal also as a termination. */
+  readonly record = (request: CompletedRequest): void => {
+    if (request.terminated) this.terminated(request.info, request.code);
+    this.observe(request.info, request.dryRun, request.code, request.seconds);
+  };
 
   /** A request the server refused to protect itself (429 from the in-flight limit or the body budget). */
   terminated(info: RequestInfo | undefined, code: number): void {

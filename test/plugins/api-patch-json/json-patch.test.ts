@@ -1,6 +1,6 @@
 /** JSON Patch (RFC 6902) with upstream's semantics (gopkg.in/evanphx/json-patch.v4) and texts. */
 import { expect } from 'chai';
-import { applyJsonPatch, JsonPatchError, MAX_COPY_BYTES } from '../../../core/api/json-patch.js';
+import { applyJsonPatch, JsonPatchError, MAX_COPY_BYTES } from '../../../plugins/api-patch-json/json-patch.js';
 
 type Doc = Parameters<typeof applyJsonPatch>[0];
 const doc = (): Doc => ({
@@ -19,7 +19,7 @@ function failure(d: Doc, ops: unknown[]): string {
   throw new Error(`the patch applied: ${JSON.stringify(ops)}`);
 }
 
-describe('core/api/json-patch', () => {
+describe('plugins/api-patch-json/json-patch', () => {
   it('add, remove, replace, move, copy and test, in order, each seeing the previous', () => {
     const out = applyJsonPatch(doc(), [
       { op: 'add', path: '/metadata/labels/b', value: '2' },
