@@ -3,7 +3,6 @@ import { Command, CommanderError } from 'commander';
 import { builtInManifests, explainMissingProvider, thirdPartyManifests } from '../config/manifests.js';
 import { SkiffError } from '../errors.js';
 import { configCommand } from './commands/config.js';
-import { controllerManagerCommand } from './commands/controller-manager.js';
 import { serveCommands } from './commands/serve.js';
 import { versionCommand } from './commands/version.js';
 import { configFileArgument, pluginCommands, pluginManifests } from './plugin-commands.js';
@@ -27,12 +26,7 @@ try {
   const builtIn = await builtInManifests();
   const manifests = pluginManifests(builtIn, await thirdPartyManifests(configFileArgument(process.argv)));
   const thirdParty = new Set(manifests.slice(builtIn.length).map((m) => m.name));
-  const core = [
-    ...serveCommands(manifests),
-    controllerManagerCommand(manifests),
-    configCommand(manifests),
-    versionCommand(),
-  ];
+  const core = [...serveCommands(manifests), configCommand(manifests), versionCommand()];
   for (const command of [...core, ...pluginCommands(manifests, core, thirdParty)]) program.addCommand(strict(command));
   await program.parseAsync(process.argv);
 } catch (thrown) {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { AnyManifest } from '../config/manifests.js';
 import { SkiffError } from '../errors.js';
+import { commandContext } from './plugin-flags.js';
 
 /** `--config FILE` or `--config=FILE` anywhere on the command line, before commander parses it. */
 export function configFileArgument(argv: readonly string[]): string | undefined {
@@ -32,6 +33,7 @@ export function pluginCommands(
 ): Command[] {
   const owners = new Map(core.map((c) => [c.name(), 'Skiff itself']));
   const out: Command[] = [];
+  const cli = commandContext(manifests);
   for (const manifest of manifests) {
     for (const spec of manifest.commands ?? []) {
       const owner = owners.get(spec.name);
@@ -43,7 +45,7 @@ export function pluginCommands(
         );
       }
       owners.set(spec.name, manifest.name);
-      const command = spec.build();
+      const command = spec.build(cli);
       if (thirdParty.has(manifest.name) && !command.options.some((o) => o.long === '--config')) {
         command.option('--config <file>', `the config file that loads ${manifest.name} (default: config/default.yaml)`);
       }

@@ -7,7 +7,7 @@
 import { type Command, Option } from 'commander';
 import type { AnyManifest } from '../config/manifests.js';
 import { SkiffError } from '../errors.js';
-import type { FlagSpec } from '../plugins/flags.js';
+import type { CommandContext, FlagSpec, PluginFlagOverlay } from '../plugins/flags.js';
 
 const DEFAULT_ROLES: readonly string[] = ['up', 'apiserver'];
 
@@ -19,14 +19,7 @@ export interface DeclaredFlag {
   long: string;
 }
 
-export interface PluginFlagOverlay {
-  /** Plugins turned on by a flag, with the keys their flags set. */
-  plugins: Record<string, Record<string, unknown>>;
-  /** Keys set on plugins the config file enables (or that a flag turned on). */
-  configure: Record<string, Record<string, unknown>>;
-  /** A backend a flag implies (--etcd-servers), used unless --storage-backend is given. */
-  storageBackend?: string;
-}
+export type { PluginFlagOverlay };
 
 const rolesOf = (manifest: AnyManifest, spec: FlagSpec) => spec.roles ?? manifest.roles ?? DEFAULT_ROLES;
 
@@ -71,4 +64,14 @@ export function pluginFlagOverlay(declared: readonly DeclaredFlag[], opts: Recor
     overlay.storageBackend ??= spec.serverDefaults?.(value).storageBackend;
   }
   return overlay;
+}
+
+/** The context a plugin's command is built with: the manifests' flags for a role, as core's commands get them. */
+export function commandContext(manifests: readonly AnyManifest[]): CommandContext {
+  return {
+    pluginFlags(command, role) {
+      const declared = addPluginFlags(command, manifests, role);
+      return (opts) => pluginFlagOverlay(declared, opts);
+    },
+  };
 }

@@ -5,8 +5,11 @@
  */
 import type { Command } from 'commander';
 
-/** A command that runs the API server or its components; flags apply to the roles they name. */
-export type Role = 'up' | 'apiserver' | 'controller-manager' | (string & {});
+/**
+ * A command that runs the API server or its components; flags apply to the roles they name. Core's
+ * are up and apiserver; a plugin's command names its own (`scheduler`, `kubelet`, ...).
+ */
+export type Role = 'up' | 'apiserver' | (string & {});
 
 export interface FlagSpec {
   /** Commander syntax, upstream's name: '--token-auth-file <file>', '--abac-strict' (a switch). */
@@ -32,9 +35,28 @@ export interface FlagSpec {
   roles?: readonly Role[];
 }
 
+/** What the plugins' flags given on a command line set: the config overlay of the file. */
+export interface PluginFlagOverlay {
+  /** Plugins turned on by a flag, with the keys their flags set. */
+  plugins: Record<string, Record<string, unknown>>;
+  /** Keys set on plugins the config file enables (or that a flag turned on). */
+  configure: Record<string, Record<string, unknown>>;
+  /** A backend a flag implies (--etcd-servers), used unless --storage-backend is given. */
+  storageBackend?: string;
+}
+
+/** What the CLI hands a plugin's command while it is built. */
+export interface CommandContext {
+  /**
+   * Adds every plugin's flags offered for `role` to `command` (grouped under their plugin in
+   * --help), as core's commands do; returns what reads the parsed options back as the overlay.
+   */
+  pluginFlags(command: Command, role: Role): (opts: Record<string, unknown>) => PluginFlagOverlay;
+}
+
 export interface CommandSpec {
   /** The subcommand's name: `skiff <name> ...`. */
   name: string;
   /** Builds the commander command (called once, when the CLI starts). */
-  build(): Command;
+  build(cli: CommandContext): Command;
 }

@@ -23,7 +23,7 @@ import {
 } from '../chains.js';
 import type { ApiClient } from '../client/types.js';
 import { isStatusError } from '../errors.js';
-import type { Hooks } from '../hooks.js';
+import type { ControllerRegistration, Hooks } from '../hooks.js';
 import type { Storage } from '../storage/types.js';
 
 /**
@@ -89,6 +89,11 @@ export interface PluginApi {
   };
   /** Load on the server (upstream's apiserver_current_inflight_requests), once it serves requests. */
   inflightWatermark(): InflightWatermark;
+  /**
+   * The controllers plugins registered with `ctx.provide.controller`, in plugin order: what a
+   * controller manager runs. Complete once every plugin is set up (bootstrap tasks, onReady).
+   */
+  controllers(): Promise<ControllerRegistration[]>;
 }
 
 /** What the server fills in once storage is open. */
@@ -135,7 +140,15 @@ export function createPluginApi(deps: PluginApiDeps): PluginApi {
     },
     authentication: { authenticate: (request) => runAuthentication(deps.hooks, request) },
     inflightWatermark: () => opened('inflightWatermark()').inflightWatermark(),
+    controllers: () => registeredControllers(deps.hooks),
   };
+}
+
+/** Every registration the plugins made with ctx.provide.controller, in plugin order. */
+async function registeredControllers(hooks: Hooks): Promise<ControllerRegistration[]> {
+  const registrations: ControllerRegistration[] = [];
+  await hooks.registerControllers.promise({ register: (r) => registrations.push(r) });
+  return registrations;
 }
 
 /** How long an empty live lookup is trusted (upstream's liveLookupCache TTL). */

@@ -7,4 +7,4 @@ export { Command, InvalidArgumentError, Option } from 'commander';
 export { bool, goDurationSeconds } from '../cli/flag-values.js';
 /** SIGINT/SIGTERM (and, under npm, the parent's exit) stop a long-running command gracefully. */
 export { stopOnSignals } from '../cli/stop-on-signals.js';
-export type { CommandSpec, FlagSpec, Role } from '../plugins/flags.js';
+export type { CommandContext, CommandSpec, FlagSpec, PluginFlagOverlay, Role } from '../plugins/flags.js';

@@ -4,10 +4,12 @@
  * LEADER_ELECTION service (leader-election-lease provides it: a coordination.k8s.io/v1 Lease with
  * client-go's semantics) and the MicroTime stamps Leases carry. For components run in their own
  * process (`skiff kubelet`): the HTTPS client from a kubeconfig, and setUpComponentPlugins, which sets
- * up the config file's plugins they need (a container runtime) without a server.
+ * up the config file's plugins they need (a container runtime) without a server. For a controller
+ * manager: the served resources, from the registry in-process or from discovery over HTTPS.
  */
 
 export { microTime, nowMicroTime } from '../api/micro-time.js';
+export { cachedDiscovery } from '../client/discovery.js';
 export { fromKubeconfig, HttpsClient, type HttpsClientOptions } from '../client/https-client.js';
 export { type ChangeHandler, type ChangeType, delay, Informer, objectKey, WorkQueue } from '../client/informer.js';
 export { type ConnectionOptions, readKubeconfig, serverOfDataDir } from '../client/kubeconfig.js';
@@ -18,7 +20,7 @@ export {
   type LeaderElector,
   type LeaderElectorOptions,
 } from '../client/leader-election.js';
-export type { ServedResource } from '../client/served-resources.js';
+export { cachedServedResources, type ServedResource, servedFromRegistry } from '../client/served-resources.js';
 export {
   type ApiClient,
   CORE_V1,
@@ -34,4 +36,9 @@ export {
 } from '../client/types.js';
 export { type RefusedCredentials, waitForApiServer } from '../client/wait-for-api.js';
 export type { Controller, ControllerContext, ControllerRegistration } from '../hooks.js';
-export { type ComponentPlugins, type ComponentPluginsOptions, setUpComponentPlugins } from './component.js';
+export {
+  type ComponentPlugins,
+  type ComponentPluginsOptions,
+  type SelectablePlugin,
+  setUpComponentPlugins,
+} from './component.js';

@@ -1,8 +1,8 @@
 /**
  * createServer(config) builds one Skiff server, step by step: plugins prepared, storage opened, the
- * API started, bootstrap tasks run, the HTTP app built, the controllers set up; listen() then opens
- * the listeners and starts the controllers. It never listens by itself (tests build a fresh server
- * per test and call listen()).
+ * API started, bootstrap tasks run, the HTTP app built; listen() then opens the listeners and runs
+ * the plugins' onReady (where a controller manager plugin starts the controllers). It never listens
+ * by itself (tests build a fresh server per test and call listen()).
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { Logger } from 'pino';
@@ -10,17 +10,9 @@ import { ApiService } from '../api/api-service.js';
 import { PKI } from '../auth/pki.js';
 import type { UserInfo } from '../auth-types.js';
 import { InProcessClient } from '../client/in-process.js';
-import type { LeaderElection } from '../client/leader-election.js';
-import { servedFromRegistry } from '../client/served-resources.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { explainMissingProvider } from '../config/manifests.js';
-import {
-  CONTROLLER_MANAGER_AGENT,
-  type ControllerLeaderElection,
-  ControllerManager,
-  leaderElectionService,
-} from '../controllers.js';
 import { SkiffError } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { PluginApi } from '../plugins/plugin-api.js';
@@ -38,14 +30,9 @@ export { preparePlugins } from './prepare-plugins.js';
 
 export interface ServerOptions {
   config: ResolvedConfig;
-  /** up | apiserver | ...: `up` also runs the registered controllers. */
+  /** up | apiserver | ...: each plugin's ctx.server.role (in `up`, the components run in-process). */
   role: string;
   logger?: Logger;
-  /**
-   * Run the controllers only while holding this lock (several servers sharing one store); a plugin
-   * must provide LEADER_ELECTION (leader-election-lease), else start-up stops with a coded error.
-   */
-  leaderElection?: ControllerLeaderElection;
 }
 
 export interface ListenAddresses {
@@ -82,15 +69,6 @@ const noGeneratedIdentity: IdentityProvider = async () => {
 const APISERVER_USER: UserInfo = { name: 'system:apiserver', uid: 'system:apiserver', groups: ['system:masters'] };
 /** The field manager of the server's own writes (the kubernetes Service, bootstrap objects). */
 const APISERVER_AGENT = 'skiff-apiserver';
-/**
- * Controllers run in-process act as the controller manager, as they would over HTTPS, and are
- * authorized like any user: what the chain grants system:kube-controller-manager (the
- * authz-bootstrap-roles plugin binds it upstream's roles), no more.
- */
-const CONTROLLER_MANAGER_USER: UserInfo = {
-  name: 'system:kube-controller-manager',
-  groups: ['system:authenticated'],
-};
 
 /** What a built server holds, for listen() and close(). */
 interface Running {
@@ -100,7 +78,6 @@ interface Running {
   api: ApiService;
   app: HttpApp;
   inflight: InflightLimiter;
-  controllers: ControllerManager;
   readiness: { shuttingDown: boolean };
   listeners: Listeners;
   timeouts: ConnectionTimeouts;
@@ -109,7 +86,6 @@ interface Running {
 export async function createServer(options: ServerOptions): Promise<SkiffServer> {
   const { config } = options;
   const prepared = await preparePlugins(options);
-  const electors = await electorsFor(options, prepared.plugins);
   const storage = await openStorage(config, prepared);
   const api = await startApi(config, prepared, storage);
   const client = (user: UserInfo = APISERVER_USER, userAgent?: string): ApiClient =>
@@ -122,10 +98,9 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const readiness = coreHealthChecks(prepared.healthChecks, storage);
   await runBootstraps(prepared, client);
   const app = buildHttpApp(config, prepared, api, inflight);
-  const controllers = controllerManager(options, prepared, client, electors);
   const timeouts = connectionTimeouts(config.server);
   const listeners = new Listeners(timeouts);
-  const running = { options, prepared, storage, api, app, inflight, controllers, readiness, listeners, timeouts };
+  const running = { options, prepared, storage, api, app, inflight, readiness, listeners, timeouts };
   const { hooks, logger, api: pluginApi, plugins } = prepared;
   return {
     hooks,
@@ -136,20 +111,6 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
     close: () => close(running),
     client,
   };
-}
-
-/** The lock for leader election, resolved before storage opens: a missing provider stops start-up. */
-async function electorsFor(
-  options: ServerOptions,
-  plugins: PreparedPlugins['plugins'],
-): Promise<LeaderElection | undefined> {
-  if (!options.leaderElection) return undefined;
-  try {
-    return leaderElectionService(plugins.use);
-  } catch (err) {
-    await plugins.closeAll();
-    throw await explainMissingProvider(err);
-  }
 }
 
 /** The configured storage backend, opened; a backend no enabled plugin offers stops start-up. */
@@ -226,33 +187,10 @@ function buildHttpApp(
   });
 }
 
-function controllerManager(
-  options: ServerOptions,
-  { hooks, logger, registry }: PreparedPlugins,
-  client: (user?: UserInfo, userAgent?: string) => ApiClient,
-  electors: LeaderElection | undefined,
-): ControllerManager {
-  return new ControllerManager(
-    hooks,
-    logger,
-    (name) => ({
-      client: client(CONTROLLER_MANAGER_USER, `${CONTROLLER_MANAGER_AGENT}/${name}`),
-      logger: logger.child({ controller: name }),
-      namespacedResources: async () =>
-        registry
-          .all()
-          .filter((d) => d.namespaced && !d.virtualCreate)
-          .map((d) => ({ group: d.group, version: d.version, resource: d.plural })),
-      servedResources: async () => servedFromRegistry(registry.all()),
-    }),
-    { leaderElection: options.leaderElection, electors },
-  );
-}
-
 async function listen(r: Running): Promise<ListenAddresses> {
   const out: ListenAddresses = {};
-  const { config, role } = r.options;
-  const { settings, hooks, logger } = r.prepared;
+  const { config } = r.options;
+  const { settings, hooks } = r.prepared;
   const { bindAddress, securePort, insecureBindAddress, insecurePort } = config.server;
   if (securePort !== 0) {
     out.secure = await r.listeners.listen(await secureServer(r), securePort, bindAddress, 'secure');
@@ -266,10 +204,6 @@ async function listen(r: Running): Promise<ListenAddresses> {
     if (!out.secure) settings.advertisePort = out.insecure.port;
   }
   await hooks.ready.promise();
-  if (role === 'up' || role === 'controller-manager') {
-    const names = await r.controllers.start();
-    if (names.length) logger.info({ controllers: names }, 'controllers started');
-  }
   return out;
 }
 
@@ -293,7 +227,6 @@ async function close(r: Running): Promise<void> {
   await Promise.race([r.app.idle(), new Promise((res) => setTimeout(res, timeout).unref())]);
   r.listeners.destroySockets();
   r.inflight.stop();
-  await r.controllers.stop();
   await r.prepared.hooks.shutdown.promise();
   r.api.stop();
   await r.prepared.plugins.closeAll();

@@ -40,6 +40,8 @@ export async function startBenchServer(
         'api-patch-strategic-merge': {},
         // As the default config: every request is counted, so the figures include what that costs.
         'metrics-prometheus': {},
+        // Runs the extra controller plugins' controllers when role is 'up' (nothing otherwise).
+        'controller-manager': {},
         ...extraPlugins,
       },
     },

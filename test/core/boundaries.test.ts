@@ -29,6 +29,16 @@ const NOT_YET_MIGRATED = new Set<string>();
 const NAMED_PROVIDERS = new Set<string>();
 
 /**
+ * Core literals spelled like a built-in plugin that name something else (file: literal → what it
+ * names). The controller manager's client certificate keeps the file name it had before the
+ * controller manager became a plugin (<data-dir>/pki/controller-manager.crt), so data directories
+ * and kubeconfigs made earlier keep working.
+ */
+const NOT_A_PLUGIN = new Map<string, string>([
+  ['core/auth/pki.ts: controller-manager', "CONTROLLER_MANAGER_IDENTITY's certificate file name"],
+]);
+
+/**
  * Core's layers, from the bottom: errors and utilities, the storage contract, the API machinery,
  * clients, the server, the plugin host and config, the CLI; the SDK on top. Each rule: the folder
  * (relative to core/) and the folders it must not import, because they sit above it.
@@ -293,10 +303,11 @@ describe('architecture boundaries (issue 18)', () => {
   });
 
   it('no string literal in core names a built-in plugin (comments may)', () => {
+    const excused = (key: string) => NAMED_PROVIDERS.has(key) || NOT_A_PLUGIN.has(key);
     const name = new RegExp(`(?<![a-z0-9-])(${builtInPlugins.join('|')})(?![a-z0-9-])`);
     const problems = coreFiles.flatMap((file) =>
       literals(parse(file))
-        .filter((l) => name.test(l.text) && !NAMED_PROVIDERS.has(`${relative(ROOT, file)}: ${l.text}`))
+        .filter((l) => name.test(l.text) && !excused(`${relative(ROOT, file)}: ${l.text}`))
         .map((l) => `${relative(ROOT, file)}:${l.line}: ${JSON.stringify(l.text)}`),
     );
     expect(builtInPlugins).to.include('authz-abac');

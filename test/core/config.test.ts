@@ -65,6 +65,7 @@ describe('core/config', () => {
       'admission-default-toleration-seconds',
       'admission-resource-quota',
       'leader-election-lease',
+      'controller-manager',
       'controller-namespace',
       'controller-service-account',
       'controller-resource-quota',

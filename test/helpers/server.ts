@@ -73,6 +73,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         'pki-local': {},
         // A service only, for the quota plugins a test enables.
         'quota-evaluator': {},
+        // Runs the enabled controller plugins' controllers when role is 'up' (nothing otherwise).
+        'controller-manager': {},
         ...options.plugins,
       },
     },

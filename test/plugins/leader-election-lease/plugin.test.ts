@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { controllerPlugins } from '../../../core/cli/commands/controller-selection.js';
 import { LEADER_ELECTION } from '../../../core/client/leader-election.js';
 import { loadConfig, loadConfigFromObject } from '../../../core/config/load.js';
 import { explainMissingProvider } from '../../../core/config/manifests.js';
-import { ControllerManager } from '../../../core/controllers.js';
-import { createHooks } from '../../../core/hooks.js';
+import { selectedPlugins } from '../../../core/sdk/component.js';
 import { SkiffError } from '../../../core/sdk/index.js';
 import { createServer } from '../../../core/server/server.js';
+import { ControllerManager } from '../../../plugins/controller-manager/manager.js';
+import { controllerPlugins } from '../../../plugins/controller-manager/selection.js';
 import { LEASES } from '../../../plugins/leader-election-lease/lease.js';
 import { FAST } from '../../helpers/leader-election.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
@@ -52,14 +52,16 @@ describe('plugins/leader-election-lease', function () {
   });
 
   it('`skiff controller-manager` sets it up from the default config beside the controller plugins', async () => {
-    const names = controllerPlugins(await loadConfig(undefined)).plugins.map((p) => p.name);
+    const names = selectedPlugins(await loadConfig(undefined), controllerPlugins).plugins.map((p) => p.name);
     expect(names).to.include('leader-election-lease');
   });
 
   describe('without it', () => {
     it('a ControllerManager asked for leader election refuses to be built', async () => {
       const make = () =>
-        new ControllerManager(createHooks(), silent, () => ({}) as never, { leaderElection: { name: 'x' } });
+        new ControllerManager({ controllers: async () => [] }, silent, () => ({}) as never, {
+          leaderElection: { name: 'x' },
+        });
       let err: unknown;
       try {
         make();
@@ -71,19 +73,22 @@ describe('plugins/leader-election-lease', function () {
       expectMissingProvider(await explainMissingProvider(err));
     });
 
-    it('a server asked for leader election does not start', async () => {
+    it('a server whose controller-manager is asked for leader election does not start', async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'skiff-le-'));
       try {
         const config = await loadConfigFromObject(
           {
             server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: 'memory' },
-            plugins: { 'storage-memory': {}, 'api-core-v1': {}, 'api-coordination-v1': {} },
+            plugins: {
+              'storage-memory': {},
+              'api-core-v1': {},
+              'api-coordination-v1': {},
+              'controller-manager': { config: { leaderElect: true, resourceName: 'x' } },
+            },
           },
           '(test)',
         );
-        const err = await createServer({ config, role: 'up', logger: silent, leaderElection: { name: 'x' } }).catch(
-          (e: unknown) => e,
-        );
+        const err = await createServer({ config, role: 'up', logger: silent }).catch((e: unknown) => e);
         expectMissingProvider(err);
       } finally {
         rmSync(dataDir, { recursive: true, force: true });

@@ -4,9 +4,10 @@
  * is refused when the config loads; and a replacement under its name changes what both charge.
  */
 import { expect } from 'chai';
-import { controllerPlugins } from '../../../core/cli/commands/controller-selection.js';
 import { loadConfig, loadConfigFromObject } from '../../../core/config/load.js';
 import { SkiffError } from '../../../core/errors.js';
+import { selectedPlugins } from '../../../core/sdk/component.js';
+import { controllerPlugins } from '../../../plugins/controller-manager/selection.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -14,7 +15,7 @@ const DOUBLE = new URL('../../fixtures/plugins/quota-evaluator-double', import.m
 
 describe('quota-evaluator', () => {
   it('`skiff controller-manager` sets it up for the quota controller, with no admission plugin', async () => {
-    const names = controllerPlugins(await loadConfig(undefined)).plugins.map((p) => p.name);
+    const names = selectedPlugins(await loadConfig(undefined), controllerPlugins).plugins.map((p) => p.name);
     expect(names).to.include.members(['quota-evaluator', 'controller-resource-quota']);
     expect(names.indexOf('quota-evaluator')).to.be.lessThan(names.indexOf('controller-resource-quota'));
     expect(names.filter((n) => n.startsWith('admission-'))).to.deep.equal([]);

@@ -3,35 +3,39 @@
  * API server over HTTPS as system:kube-controller-manager (its own client certificate), as
  * upstream's kube-controller-manager does without --use-service-account-credentials: the API
  * server's chain must grant that user its controllers' roles (authz-bootstrap-roles does, in the
- * default config). The config file's controller plugins are set up as
- * `skiff config check` sets plugins up (no storage is opened, nothing listens); only their
- * controller registrations are used.
+ * default config). The config file's controller plugins are set up as components set plugins up
+ * (setUpComponentPlugins: no storage is opened, nothing listens); only their controller
+ * registrations are used.
  */
-import { Command } from 'commander';
 import { type Logger, pino } from 'pino';
-import { CONTROLLER_MANAGER_IDENTITY, PKI } from '../../auth/pki.js';
-import { cachedDiscovery } from '../../client/discovery.js';
-import { fromKubeconfig, HttpsClient } from '../../client/https-client.js';
-import type { LeaderElection } from '../../client/leader-election.js';
-import { cachedServedResources } from '../../client/served-resources.js';
-import { waitForApiServer } from '../../client/wait-for-api.js';
-import type { ServerConfig } from '../../config/load.js';
-import { loadConfig } from '../../config/load.js';
-import type { AnyManifest } from '../../config/manifests.js';
+import { MissingProviderError, type ServiceKey, SkiffError } from 'skiff/sdk';
+import { CONTROLLER_MANAGER_IDENTITY, PKI } from 'skiff/sdk/auth';
+import {
+  bool,
+  Command,
+  type CommandContext,
+  goDurationSeconds,
+  type PluginFlagOverlay,
+  stopOnSignals,
+} from 'skiff/sdk/cli';
+import {
+  type ComponentPlugins,
+  cachedDiscovery,
+  cachedServedResources,
+  fromKubeconfig,
+  HttpsClient,
+  type LeaderElection,
+  setUpComponentPlugins,
+  waitForApiServer,
+} from 'skiff/sdk/client';
 import {
   CONTROLLER_MANAGER_AGENT,
   type ControllerLeaderElection,
   ControllerManager,
+  type ControllerSource,
   leaderElectionService,
-} from '../../controllers.js';
-import { SkiffError } from '../../errors.js';
-import type { Hooks } from '../../hooks.js';
-import { MissingProviderError, type ServiceKey } from '../../plugins/services.js';
-import { preparePlugins } from '../../server/server.js';
-import { bool, goDurationSeconds } from '../flag-values.js';
-import { addPluginFlags, type DeclaredFlag, pluginFlagOverlay } from '../plugin-flags.js';
-import { stopOnSignals } from '../stop-on-signals.js';
-import { controllerPlugins, selectControllers } from './controller-selection.js';
+} from './manager.js';
+import { controllerPlugins, selectControllers } from './selection.js';
 
 interface Options {
   kubeconfig?: string;
@@ -52,7 +56,8 @@ interface Options {
 
 const USER_AGENT = CONTROLLER_MANAGER_AGENT;
 
-export function controllerManagerCommand(manifests: readonly AnyManifest[]): Command {
+/** The command, with every plugin's flags for the controller-manager role (--root-ca-file, ...). */
+export function controllerManagerCommand(cli: CommandContext): Command {
   const command = new Command('controller-manager')
     .description("run the config file's controllers in their own process, against an API server over HTTPS")
     .option('--kubeconfig <file>', 'how to reach the API server (default: <data-dir>/pki/controller-manager.crt)')
@@ -72,22 +77,27 @@ export function controllerManagerCommand(manifests: readonly AnyManifest[]): Com
     .option('--leader-elect-resource-name <name>', 'the Lease', 'kube-controller-manager')
     .option('--leader-elect-resource-namespace <ns>', "the Lease's namespace", 'kube-system')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');
-  const declared = addPluginFlags(command, manifests, 'controller-manager');
-  return command.action((opts: Options) => run(opts, declared));
+  const overlay = cli.pluginFlags(command, 'controller-manager');
+  return command.action((opts: Options) => run(opts, overlay(opts)));
 }
 
-async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<void> {
+async function run(opts: Options, overlay: PluginFlagOverlay): Promise<void> {
   const logger = pino({ name: 'skiff', level: opts.logLevel });
-  const overlay = pluginFlagOverlay(declared, opts);
-  const config = await loadConfig(opts.config, { dataDir: opts.dataDir, ...overlay });
-  const plugins = controllerPlugins(config);
-  const prepared = await preparePlugins({ config: plugins, role: 'controller-manager', logger });
-  logger.info({ config: config.file, plugins: plugins.plugins.map((p) => p.name) }, 'plugins loaded');
-  const { client, leaseClient } = await connectAll(opts, config.server, prepared.plugins);
+  const plugins = await setUpComponentPlugins({
+    configFile: opts.config,
+    dataDir: opts.dataDir,
+    role: 'controller-manager',
+    select: controllerPlugins,
+    enable: overlay.plugins,
+    configure: overlay.configure,
+    logger,
+  });
+  logger.info({ config: plugins.configFile, plugins: plugins.plugins }, 'plugins loaded');
+  const { client, leaseClient } = await connectAll(opts, plugins);
   // The cluster CA pods are given, unless a plugin is configured with its own (--root-ca-file).
   const rootCA = client.options.ca;
   const release = async () => {
-    await prepared.plugins.closeAll();
+    await plugins.close();
     client.close();
     leaseClient?.close();
   };
@@ -95,8 +105,8 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
   let manager: ControllerManager | undefined;
   try {
     // The lock comes from a plugin: missing, start-up stops here, before waiting.
-    const electors = opts.leaderElect ? leaderElectionService(prepared.plugins.use) : undefined;
-    const { hooks } = await selectControllers(prepared.hooks, opts.controllers);
+    const electors = opts.leaderElect ? leaderElectionService(plugins.use) : undefined;
+    const { source } = await selectControllers(plugins, opts.controllers);
     stopOnSignals(logger, 'stopping the controllers', async () => {
       abort.abort();
       // Closed first: a controller caught between a list and its watch when the signal came would
@@ -111,7 +121,7 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
       fix: 'give a kubeconfig whose client certificate the API server trusts (skiff certs creates one under <data-dir>/pki)',
     });
     if (abort.signal.aborted) return;
-    manager = controllerManager(opts, { hooks, logger, client, leaseClient, electors, rootCA });
+    manager = controllerManager(opts, { source, logger, client, leaseClient, electors, rootCA });
     logger.info({ controllers: await manager.start(), server: client.server }, 'controllers started');
   } catch (err) {
     await release();
@@ -120,7 +130,7 @@ async function run(opts: Options, declared: readonly DeclaredFlag[]): Promise<vo
 }
 
 interface ManagerParts {
-  hooks: Hooks;
+  source: ControllerSource;
   logger: Logger;
   client: HttpsClient;
   leaseClient: HttpsClient | undefined;
@@ -130,11 +140,11 @@ interface ManagerParts {
 
 /** The selected controllers, each with a client of its own User-Agent, resources read from discovery. */
 function controllerManager(opts: Options, parts: ManagerParts): ControllerManager {
-  const { hooks, logger, client, leaseClient, electors, rootCA } = parts;
+  const { source, logger, client, leaseClient, electors, rootCA } = parts;
   const resources = cachedDiscovery(client);
   const servedResources = cachedServedResources(client);
   return new ControllerManager(
-    hooks,
+    source,
     logger,
     (name) => ({
       client: client.withUserAgent(`${USER_AGENT}/${name}`),
@@ -165,17 +175,19 @@ type Use = <T>(key: ServiceKey<T>) => T;
  * the controllers' client is closed first (see run) and the lease must still be released after
  * they stop, so a successor starts at once.
  */
-async function connectAll(opts: Options, server: ServerConfig, plugins: { use: Use; closeAll(): Promise<void> }) {
+async function connectAll(opts: Options, plugins: ComponentPlugins) {
   try {
-    const client = connect(opts, server, plugins.use);
-    return { client, leaseClient: opts.leaderElect ? connect(opts, server, plugins.use) : undefined };
+    const client = connect(opts, plugins.server, plugins.use);
+    return { client, leaseClient: opts.leaderElect ? connect(opts, plugins.server, plugins.use) : undefined };
   } catch (err) {
-    await plugins.closeAll();
+    await plugins.close();
     throw err;
   }
 }
 
-function connect(opts: Options, server: ServerConfig, use: Use): HttpsClient {
+type ServerAddress = ComponentPlugins['server'];
+
+function connect(opts: Options, server: ServerAddress, use: Use): HttpsClient {
   if (opts.kubeconfig) return fromKubeconfig(opts.kubeconfig, { server: opts.master, userAgent: USER_AGENT });
   const { caPem, certPem, keyPem } = pki(use).clientCredentials(CONTROLLER_MANAGER_IDENTITY);
   return new HttpsClient({
@@ -204,7 +216,7 @@ function pki(use: Use) {
 }
 
 /** Without --master or a kubeconfig: the secure port the same config file gives the API server. */
-export function defaultMaster(server: Pick<ServerConfig, 'bindAddress' | 'securePort'>): string {
+export function defaultMaster(server: ServerAddress): string {
   if (typeof server.securePort !== 'number' || server.securePort === 0) {
     throw new SkiffError(
       'SKIFF_CONTROLLER_MANAGER_NO_MASTER',

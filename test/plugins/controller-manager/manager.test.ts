@@ -1,13 +1,13 @@
 /** ControllerManager with leader election: two managers on one real server share one lease. */
 import { expect } from 'chai';
-import { LEADER_ELECTION } from '../../core/client/leader-election.js';
-import { type ControllerLeaderElection, ControllerManager } from '../../core/controllers.js';
-import { LEASES } from '../../plugins/leader-election-lease/lease.js';
-import { FAST, faulty, logger, readLease, sampleOverlap, sleep, until } from '../helpers/leader-election.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { LEADER_ELECTION } from '../../../core/client/leader-election.js';
+import { type ControllerLeaderElection, ControllerManager } from '../../../plugins/controller-manager/manager.js';
+import { LEASES } from '../../../plugins/leader-election-lease/lease.js';
+import { FAST, faulty, logger, readLease, sampleOverlap, sleep, until } from '../../helpers/leader-election.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 for (const storage of ['memory', 'sqlite'] as const) {
-  describe(`core/controllers: leader election (${storage})`, function () {
+  describe(`plugins/controller-manager: leader election (${storage})`, function () {
     this.timeout(15_000);
     let s: TestServer;
     let n = 0;
@@ -19,7 +19,7 @@ for (const storage of ['memory', 'sqlite'] as const) {
 
     const manager = (id: string, le?: ControllerLeaderElection) => {
       const m = new ControllerManager(
-        s.server.hooks,
+        s.server.api,
         logger,
         (controller) => ({
           client: s.server.client(),

@@ -1,5 +1,5 @@
 /**
- * The controller manager's core: collects registrations from the registerControllers hook and
+ * The controller manager: takes the registrations the plugins made with ctx.provide.controller and
  * runs each controller until shutdown. A controller that fails is logged and restarted after a
  * back-off, so one broken controller cannot take the others down. Where the controllers run (in the
  * API server's process, or in `skiff controller-manager` over HTTPS) only changes their context.
@@ -10,17 +10,17 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { delay } from './client/informer.js';
+import { isStatusError, MissingProviderError, type ServiceKey, type SkiffError } from 'skiff/sdk';
 import {
+  type ApiClient,
+  type ControllerContext,
+  type ControllerRegistration,
+  delay,
   LEADER_ELECTION,
   type LeaderElection,
   type LeaderElector,
   type LeaderElectorOptions,
-} from './client/leader-election.js';
-import type { ApiClient } from './client/types.js';
-import { isStatusError, SkiffError } from './errors.js';
-import type { ControllerContext, ControllerRegistration, Hooks } from './hooks.js';
-import { MissingProviderError, type ServiceKey } from './plugins/services.js';
+} from 'skiff/sdk/client';
 
 const RESTART_DELAY_MS = 5_000;
 /** Controllers get no privilege from the core: a 403 means the chain does not grant their identity enough. */
@@ -29,14 +29,19 @@ const FORBIDDEN_FIX =
   'need: put the bootstrap roles in the chain (--authorization-mode=BootstrapRoles,...) or add the lines of ' +
   'config/examples/abac-policy-components.jsonl to the ABAC policy';
 
-/** The lease options (upstream --leader-elect-* flags); name defaults to kube-controller-manager. */
 /** The User-Agent of the controllers' clients, in-process or not (`<this>/<controller>`): their field manager. */
 export const CONTROLLER_MANAGER_AGENT = 'skiff-controller-manager';
 
+/** The lease options (upstream --leader-elect-* flags); name defaults to kube-controller-manager. */
 export type ControllerLeaderElection = Partial<Omit<LeaderElectorOptions, 'client' | 'logger'>> & {
   /** The client the lease is written with. Default: the controllers' client. */
   client?: ApiClient;
 };
+
+/** Where the registrations come from: ctx.api in-process, the component plugins in `skiff controller-manager`. */
+export interface ControllerSource {
+  controllers(): Promise<ControllerRegistration[]>;
+}
 
 export interface ControllerManagerOptions {
   /** Unset: the controllers run from start() to stop(), as a single manager. */
@@ -55,12 +60,15 @@ function noLeaderElection(): SkiffError {
   );
 }
 
-/** The LEADER_ELECTION service a server's plugins provide, or the start-up error saying how to get one. */
+/**
+ * The LEADER_ELECTION service the plugins provide, or the start-up error saying how to get one
+ * (core's explainMissingProvider names the plugins that provide it).
+ */
 export function leaderElectionService(use: <T>(key: ServiceKey<T>) => T): LeaderElection {
   try {
     return use(LEADER_ELECTION);
   } catch (err) {
-    if (err instanceof SkiffError && err.code === 'SKIFF_PLUGIN_MISSING_PROVIDER') throw noLeaderElection();
+    if (err instanceof MissingProviderError) throw noLeaderElection();
     throw err;
   }
 }
@@ -71,7 +79,7 @@ export class ControllerManager {
   private readonly elector?: LeaderElector;
 
   constructor(
-    private readonly hooks: Hooks,
+    private readonly source: ControllerSource,
     private readonly logger: Logger,
     private readonly context: (controller: string) => ControllerContext,
     options: ControllerManagerOptions = {},
@@ -100,8 +108,7 @@ export class ControllerManager {
   }
 
   async start(): Promise<string[]> {
-    const registrations: ControllerRegistration[] = [];
-    await this.hooks.registerControllers.promise({ register: (r) => registrations.push(r) });
+    const registrations = await this.source.controllers();
     const { signal } = this.abort;
     this.running.push(this.elector ? this.campaign(this.elector, registrations) : this.runAll(registrations, signal));
     return registrations.map((r) => r.name);

@@ -4,9 +4,9 @@
  * Skiff's registration names (`namespace`, `garbagecollector`) or upstream's current ones
  * (`namespace-controller`, `garbage-collector-controller`); dashes do not count.
  */
-import type { ResolvedConfig } from '../../config/load.js';
-import { SkiffError } from '../../errors.js';
-import { type ControllerRegistration, createHooks, type Hooks } from '../../hooks.js';
+import { SkiffError } from 'skiff/sdk';
+import type { SelectablePlugin } from 'skiff/sdk/client';
+import type { ControllerSource } from './manager.js';
 
 // Upstream names a controller both ways: `garbagecollector` (its flag name before 1.28) and
 // `garbage-collector-controller` (after): both come to `garbagecollector`.
@@ -48,41 +48,32 @@ export function controllerSelection(
 }
 
 /**
- * A fresh set of hooks holding only the controllers `list` selects: the ControllerManager runs
- * whatever its hooks register, so selecting happens here and the manager stays as `skiff up` uses it.
+ * A source holding only the controllers `list` selects: the ControllerManager runs whatever its
+ * source gives, so selecting happens here and the manager stays as `skiff up` uses it.
  */
-export async function selectControllers(hooks: Hooks, list: string): Promise<{ hooks: Hooks; names: string[] }> {
-  const all: ControllerRegistration[] = [];
-  await hooks.registerControllers.promise({ register: (r) => all.push(r) });
+export async function selectControllers(
+  source: ControllerSource,
+  list: string,
+): Promise<{ source: ControllerSource; names: string[] }> {
+  const all = await source.controllers();
   const enabled = controllerSelection(
     list,
     all.map((r) => r.name),
     Object.fromEntries(all.map((r) => [r.name, r.aliases])),
   );
-  const selected = createHooks();
   const chosen = all.filter((r) => enabled(r.name));
-  for (const r of chosen) selected.registerControllers.tap(r.name, (registry) => registry.register(r));
-  return { hooks: selected, names: chosen.map((r) => r.name) };
+  return { source: { controllers: async () => [...chosen] }, names: chosen.map((r) => r.name) };
 }
 
 /**
- * The plugins `skiff controller-manager` sets up: the controller plugins (`controller-*`, by the
- * naming rule of plugins/), the plugins whose manifest names the controller-manager role (the
- * leader election lock), what they depend on, and every third-party plugin (which may bring
- * controllers under any name). The API server's own plugins stay out: authenticators would read
- * its PKI, an audit log would get a second writer, a storage plugin would be loaded for nothing.
+ * The plugins `skiff controller-manager` sets up (setUpComponentPlugins' `select`; what they depend
+ * on comes along): the controller plugins (`controller-*`, by the naming rule of plugins/), the
+ * plugins whose manifest names the controller-manager role (the leader election lock, the PKI with
+ * the controller manager's client certificate, this plugin), and every third-party plugin (which
+ * may bring controllers under any name). The API server's own plugins stay out:
+ * authenticators would read its PKI, an audit log would get a second writer, a storage plugin would
+ * be loaded for nothing.
  */
-export function controllerPlugins(config: ResolvedConfig): ResolvedConfig {
-  const byName = new Map(config.plugins.map((p) => [p.name, p]));
-  const keep = new Set<string>();
-  const add = (name: string) => {
-    const plugin = byName.get(name);
-    if (!plugin || keep.has(name)) return;
-    keep.add(name);
-    for (const dep of plugin.manifest.dependencies ?? []) add(dep);
-  };
-  const wanted = (p: ResolvedConfig['plugins'][number]) =>
-    p.name.startsWith('controller-') || p.source !== 'built-in' || p.manifest.roles?.includes('controller-manager');
-  for (const p of config.plugins) if (wanted(p)) add(p.name);
-  return { ...config, plugins: config.plugins.filter((p) => keep.has(p.name)) };
+export function controllerPlugins(plugin: SelectablePlugin): boolean {
+  return plugin.name.startsWith('controller-') || !plugin.builtIn || plugin.roles.includes('controller-manager');
 }

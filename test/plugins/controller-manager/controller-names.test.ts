@@ -5,13 +5,13 @@
  * `replicaset-controller`, `deployment-controller`, `garbage-collector-controller`).
  */
 import { expect } from 'chai';
-import { controllerSelection } from '../../../core/cli/commands/controller-selection.js';
 import { loadConfig } from '../../../core/config/load.js';
+import { controllerSelection } from '../../../plugins/controller-manager/selection.js';
 
 const KNOWN = ['namespace', 'replicationcontroller', 'replicaset', 'deployment', 'garbagecollector'];
 const chosen = (list: string) => KNOWN.filter(controllerSelection(list, KNOWN));
 
-describe('core/cli: --controllers with upstream names old and new', () => {
+describe('plugins/controller-manager: --controllers with upstream names old and new', () => {
   it('the old flag names select the controllers', () => {
     expect(chosen('replicationcontroller,replicaset')).to.deep.equal(['replicationcontroller', 'replicaset']);
     expect(chosen('*,-deployment,-garbagecollector')).to.deep.equal([

@@ -1,19 +1,20 @@
 /** `skiff controller-manager`'s pure parts: upstream's --controllers list, and the default --master. */
 import { expect } from 'chai';
-import { defaultMaster } from '../../../core/cli/commands/controller-manager.js';
+import { loadConfig } from '../../../core/config/load.js';
+import { SkiffError } from '../../../core/errors.js';
+import type { ControllerRegistration } from '../../../core/hooks.js';
+import { selectedPlugins } from '../../../core/sdk/component.js';
+import { defaultMaster } from '../../../plugins/controller-manager/command.js';
 import {
   controllerPlugins,
   controllerSelection,
   selectControllers,
-} from '../../../core/cli/commands/controller-selection.js';
-import { loadConfig } from '../../../core/config/load.js';
-import { SkiffError } from '../../../core/errors.js';
-import { createHooks } from '../../../core/hooks.js';
+} from '../../../plugins/controller-manager/selection.js';
 
 const KNOWN = ['namespace', 'serviceaccount', 'resourcequota'];
 const chosen = (list: string) => KNOWN.filter(controllerSelection(list, KNOWN));
 
-describe('core/cli/commands/controller-manager', () => {
+describe('plugins/controller-manager: skiff controller-manager', () => {
   it('--controllers: * for all, -foo to leave one out, bare names alone', () => {
     expect(chosen('*')).to.deep.equal(KNOWN);
     expect(chosen('*,-namespace')).to.deep.equal(['serviceaccount', 'resourcequota']);
@@ -33,16 +34,10 @@ describe('core/cli/commands/controller-manager', () => {
   });
 
   it('selectControllers hands the manager only the chosen registrations', async () => {
-    const hooks = createHooks();
-    for (const name of KNOWN) {
-      hooks.registerControllers.tap(`controller-${name}`, (r) =>
-        r.register({ name, create: () => ({ run: async () => {} }) }),
-      );
-    }
-    const { hooks: selected, names } = await selectControllers(hooks, '*,-resourcequota');
+    const all: ControllerRegistration[] = KNOWN.map((name) => ({ name, create: () => ({ run: async () => {} }) }));
+    const { source: selected, names } = await selectControllers({ controllers: async () => all }, '*,-resourcequota');
     expect(names).to.deep.equal(['namespace', 'serviceaccount']);
-    const registered: string[] = [];
-    await selected.registerControllers.promise({ register: (r) => registered.push(r.name) });
+    const registered = (await selected.controllers()).map((r) => r.name);
     expect(registered).to.deep.equal(names);
   });
 
@@ -57,7 +52,7 @@ describe('core/cli/commands/controller-manager', () => {
 
   it("sets up the config file's controller plugins and what they need, not the API server's", async () => {
     const config = await loadConfig(undefined);
-    const names = controllerPlugins(config).plugins.map((p) => p.name);
+    const names = selectedPlugins(config, controllerPlugins).plugins.map((p) => p.name);
     expect(names).to.include.members(['controller-namespace', 'controller-service-account', 'api-core-v1']);
     expect(names.filter((n) => /^(authn|authz|admission|audit|storage)-/.test(n))).to.deep.equal([]);
   });
