@@ -54,7 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         securePort: options.secure ? (options.securePort ?? 'auto') : 0,
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
-        ...(options.watchCacheSize ? { watchCacheSize: options.watchCacheSize } : {}),
+        ...(options.watchCacheSize !== undefined ? { watchCacheSize: options.watchCacheSize } : {}),
         ...options.server,
       },
       plugins: {

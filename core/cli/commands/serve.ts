@@ -38,8 +38,8 @@ function count(value: string): number {
   return Number(value);
 }
 
-function positive(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1');
+function cacheSize(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, 0 for no watch caches');
   return Number(value);
 }
 
@@ -147,8 +147,8 @@ function serveCommand(role: string, description: string, manifests: readonly Any
     )
     .option(
       '--default-watch-cache-size <n>',
-      'changes each watch cache keeps for watches that resume from a resourceVersion (default: 1000; at least 1)',
-      positive,
+      'changes each watch cache keeps for watches that resume from a resourceVersion (default: 1000); 0: no watch cache unless --watch-cache-sizes sizes one, everything served from storage',
+      cacheSize,
     )
     .option(
       '--watch-cache-sizes <list>',

@@ -3,9 +3,11 @@
  * storage (upstream's default for events), with the same answers a cached resource gives.
  */
 import { expect } from 'chai';
+import type { KubeObject } from '../../../core/api/types.js';
 import { checkWatchCacheSizes, parseWatchCacheSizes, watchCacheSizeOf } from '../../../core/api/watch-cache-sizes.js';
 import { SkiffError } from '../../../core/errors.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
+import { waitFor } from '../../helpers/wait.js';
 import { readWatchEvents } from '../../helpers/watch-events.js';
 
 const NS = 'uncached';
@@ -128,6 +130,41 @@ describe('core/api: watch cache sizes', function () {
         await api(ts.url, 'PATCH', `${pods}/q`, { metadata: { labels: { app: 'y' } } }, merge);
         const left = await readWatchEvents(`${ts.url}${pods}?watch=1&resourceVersion=${from}&labelSelector=app%3Dx`, 1);
         expect(left.map((e) => `${e.type} ${e.object.metadata.labels?.app}`)).to.deep.equal(['DELETED x']);
+      } finally {
+        await ts.close();
+      }
+    });
+
+    it('watchCacheSize 0 (--default-watch-cache-size 0): only resources sized of their own have a cache; controllers run on storage watches', async () => {
+      const ts = await startTestServer({
+        watchCacheSize: 0,
+        server: { watchCacheSizes: { namespaces: 10 } },
+        role: 'up',
+        plugins: { 'authz-bootstrap-roles': {}, 'controller-replication': {} },
+      });
+      try {
+        await api(ts.url, 'POST', '/api/v1/namespaces', { metadata: { name: NS } });
+        expect(ts.server.api.cached.peek('', 'v1', 'namespaces', '', NS)?.metadata.name).to.equal(NS);
+        const rcs = `/api/v1/namespaces/${NS}/replicationcontrollers`;
+        const labels = { app: 'from-storage' };
+        const template = { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
+        const rc = { metadata: { name: 'rc' }, spec: { replicas: 2, selector: labels, template } };
+        expect((await api(ts.url, 'POST', rcs, rc)).status).to.equal(201);
+        // The controller's informers list and watch pods and RCs straight from storage.
+        const pods = await waitFor(
+          'the controller to create 2 pods',
+          async () => (await api(ts.url, 'GET', `/api/v1/namespaces/${NS}/pods`)).body.items as KubeObject[],
+          (items) => items.length === 2,
+        );
+        for (const pod of pods)
+          expect(ts.server.api.cached.peek('', 'v1', 'pods', NS, pod.metadata.name!)).to.equal(undefined);
+        expect(ts.server.api.cached.peek('', 'v1', 'replicationcontrollers', NS, 'rc')).to.equal(undefined);
+        const status = await waitFor(
+          'the RC status',
+          async () => (await api(ts.url, 'GET', `${rcs}/rc`)).body.status,
+          (st) => st?.replicas === 2,
+        );
+        expect(status.replicas).to.equal(2);
       } finally {
         await ts.close();
       }
