@@ -259,7 +259,7 @@ export class ApiService {
   }
 
   /** The patch media types served: those plugins offer, an apply patch only with a field manager. */
-  patchMediaTypes(): string[] {
+  patchMediaTypes(): readonly string[] {
     return this.patches.mediaTypes();
   }
 

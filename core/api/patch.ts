@@ -55,25 +55,28 @@ export function patchTypeRefusal(provider: PatchTypeProvider): string | undefine
 /** The patch types a server serves: the plugins' ones, and an apply patch with a field manager. */
 export class ServedPatches {
   private readonly providers = new Map<PatchType, PatchTypeProvider>();
+  /** Fixed once the plugins are set up; read on every PATCH. */
+  private readonly servedMediaTypes: readonly string[];
 
   constructor(
     provided: readonly PatchTypeProvider[],
     private readonly fields?: FieldManager,
   ) {
     for (const p of provided) this.providers.set(p.type, p);
+    this.servedMediaTypes = (Object.keys(MEDIA_TYPE_OF) as PatchType[])
+      .filter((t) => (t === 'apply' ? this.fields : this.providers.has(t)))
+      .map((t) => MEDIA_TYPE_OF[t]);
   }
 
   /** The served patch media types, in upstream's order. */
-  mediaTypes(): string[] {
-    return (Object.keys(MEDIA_TYPE_OF) as PatchType[])
-      .filter((t) => (t === 'apply' ? this.fields : this.providers.has(t)))
-      .map((t) => MEDIA_TYPE_OF[t]);
+  mediaTypes(): readonly string[] {
+    return this.servedMediaTypes;
   }
 
   /** A PATCH's type, or upstream's 415 (listing the served ones) for one the server does not serve. */
   served(type: PatchType | undefined): PatchType {
     if (type && (type === 'apply' ? this.fields : this.providers.has(type))) return type;
-    throw errors.unsupportedMediaType(type ? MEDIA_TYPE_OF[type] : '', this.mediaTypes());
+    throw errors.unsupportedMediaType(type ? MEDIA_TYPE_OF[type] : '', [...this.servedMediaTypes]);
   }
 
   /** A new object: `patch` applied to a copy of `original` (an apply patch without field ownership). */
