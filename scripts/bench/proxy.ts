@@ -4,7 +4,9 @@
  * beside its same-run baseline: HTTP through the pod proxy vs straight to the pod IP (wrk, req/s
  * and p99; goal ≥ 0.5); 100 MB through one `kubectl port-forward` vs a direct socket to the pod
  * (the median of 3 transfers each; goal ≥ 0.3); and the `kubectl exec -- true` round trip
- * (p50/p99) beside `kubectl get pod` (the same kubectl start-up and TLS, no stream).
+ * (p50/p99) beside `kubectl get pod` (the same kubectl start-up and TLS, no stream). The two
+ * ceiling rows carry the same traffic through bare Node.js relays of the same shape
+ * (proxy-ceiling.ts): what any Node.js proxy reaches on this machine.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { kubectlPath } from '../../test/helpers/kubectl.js';
 import { killAll, type SkiffProcess, spawnSkiff } from '../../test/helpers/skiff-process.js';
 import { freeClusterCidr, testPrefix } from '../../test/plugins/runtime-process/helpers.js';
 import { load } from './load.js';
+import { bareHttpProxy, bareRelayChain } from './proxy-ceiling.js';
 import { fmt, type Row } from './report.js';
 
 const MEGABYTES = 100;
@@ -179,8 +182,17 @@ export async function benchProxy(seconds = 10): Promise<Row[]> {
     });
     const direct = await load({ url: `http://${c.podIP}:8080/`, connections: 16, seconds });
     const getPod = await load({ url: `${c.insecure}/api/v1/namespaces/default/pods/web`, connections: 16, seconds });
+    const bare = await bareHttpProxy(c.podIP, 8080);
+    const ceiling = await load({ url: `http://127.0.0.1:${bare.port}/`, connections: 16, seconds }).finally(bare.stop);
     const forwarded = await portForwardRate(c);
     const socket = await medianRate(c.podIP, 9000);
+    const pki = join(c.dir, 'data', 'pki');
+    const tls = {
+      cert: readFileSync(join(pki, 'apiserver.crt'), 'utf8'),
+      key: readFileSync(join(pki, 'apiserver.key'), 'utf8'),
+    };
+    const chain = await bareRelayChain(c.podIP, 9000, tls);
+    const relayed = await medianRate('127.0.0.1', chain.port).finally(chain.stop);
     const exec = await roundTrips(c, ['exec', 'web', '--', 'true']);
     const get = await roundTrips(c, ['get', 'pod', 'web']);
     const ratio = proxied.requestsPerSecond / direct.requestsPerSecond;
@@ -192,6 +204,22 @@ export async function benchProxy(seconds = 10): Promise<Row[]> {
         ratio,
         target: '≥ 0.5',
         met: ratio >= 0.5 && proxied.errors + proxied.non2xx === 0,
+      },
+      {
+        scenario: 'ceiling: HTTP through a bare Node.js proxy (nothing but forwarding) vs to the pod IP',
+        skiff: `${fmt.rps(ceiling.requestsPerSecond)}, p99 ${ceiling.p99Ms.toFixed(1)} ms`,
+        baseline: fmt.rps(direct.requestsPerSecond),
+        ratio: ceiling.requestsPerSecond / direct.requestsPerSecond,
+        target: 'report',
+        met: true,
+      },
+      {
+        scenario: 'proxy: HTTP through pods/proxy vs the bare Node.js proxy',
+        skiff: fmt.rps(proxied.requestsPerSecond),
+        baseline: fmt.rps(ceiling.requestsPerSecond),
+        ratio: proxied.requestsPerSecond / ceiling.requestsPerSecond,
+        target: 'report',
+        met: true,
       },
       {
         scenario: 'proxy: HTTP through pods/proxy vs GET of the pod (same server)',
@@ -208,6 +236,14 @@ export async function benchProxy(seconds = 10): Promise<Row[]> {
         ratio: forwarded / socket,
         target: '≥ 0.3',
         met: forwarded / socket >= 0.3,
+      },
+      {
+        scenario: `ceiling: ${MEGABYTES} MB through three bare Node.js relays, two TLS links, vs a direct socket`,
+        skiff: `${relayed.toFixed(0)} MB/s`,
+        baseline: `${socket.toFixed(0)} MB/s`,
+        ratio: relayed / socket,
+        target: 'report',
+        met: true,
       },
       {
         scenario: 'proxy: kubectl exec -- true vs kubectl get pod (p50/p99)',
