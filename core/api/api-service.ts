@@ -18,14 +18,14 @@ import type { ResourceRegistry } from './registry.js';
 import { storagePrefix } from './registry.js';
 import type { RequestInfo } from './request-info.js';
 import { created, deleteOptionsOf, dryRun, listQuery, requireObject, watchQuery } from './request-options.js';
+import type { ResourceCacheProvider } from './resource-cache.js';
 import { type DeleteOptions, GenericStore, type WriteScope } from './store/generic-store.js';
 import { ResourceReader } from './store/reader.js';
 import { RecentWrites } from './store/recent-writes.js';
 import { patchStored, serveSubresource } from './subresource-requests.js';
 import type { KubeObject, ResourceDefinition } from './types.js';
-import { ALL_VERBS, apiVersionOf } from './types.js';
-import { type CacheEvent, WatchCache } from './watch-cache.js';
-import { checkWatchCacheSizes, type WatchCacheSizes, watchCacheSizeOf } from './watch-cache-sizes.js';
+import { ALL_VERBS } from './types.js';
+import type { CacheEvent } from './watch-events.js';
 
 export type { ApiCall, ApiOutcome } from './api-call.js';
 export { PATCH_MEDIA_TYPES, type PatchType, type PatchTypeProvider, patchTypeOf } from './patch.js';
@@ -38,7 +38,8 @@ export class ApiService {
     private readonly registry: ResourceRegistry,
     private readonly storage: Storage,
     private readonly hooks: Hooks,
-    private readonly cacheSizes: WatchCacheSizes = { default: 1000, byResource: {} },
+    /** The watch caches, when a plugin provides them (api-watch-cache). */
+    private readonly caches?: ResourceCacheProvider,
     /** Server-side apply and managedFields, when a plugin offers them. */
     private readonly fields?: FieldManager,
     /** The other patch types plugins serve (JSON, merge, strategic merge). */
@@ -48,30 +49,20 @@ export class ApiService {
   }
 
   /**
-   * Build a store and a reader for every registered resource, each with a watch cache unless its
-   * size is 0 (upstream turns events' off: written often, read seldom), and fill the caches.
+   * Build a store and a reader for every registered resource, each with the watch cache the
+   * provider gives it (none: read from storage), and fill the caches.
    */
   async start(): Promise<void> {
     // One for every kind: copies are found by their stored text, whatever the kind.
     const recent = new RecentWrites();
-    checkWatchCacheSizes(this.cacheSizes, this.registry.all());
     for (const def of this.registry.all()) {
-      const size = watchCacheSizeOf(def, this.cacheSizes);
+      const cache = def.virtualCreate
+        ? undefined
+        : this.caches?.({ def, storage: this.storage, prefix: storagePrefix(def), decode: (kv) => recent.decode(kv) });
       // Without a cache no one takes a copy of a write, so the store keeps none.
-      const store = new GenericStore(def, this.storage, this.hooks, size ? recent : undefined, this.fields);
+      const store = new GenericStore(def, this.storage, this.hooks, cache ? recent : undefined, this.fields);
       const served: Served = { def, store };
-      if (!def.virtualCreate) {
-        const cache = size
-          ? new WatchCache({
-              storage: this.storage,
-              prefix: storagePrefix(def),
-              decode: (kv) => recent.decode(kv),
-              historyLimit: size,
-              bookmarkType: { apiVersion: apiVersionOf(def), kind: def.kind },
-            })
-          : undefined;
-        served.reader = new ResourceReader(def, this.storage, cache);
-      }
+      if (!def.virtualCreate) served.reader = new ResourceReader(def, this.storage, cache);
       this.served.set(`${def.group}/${def.version}/${def.plural}`, served);
     }
     await Promise.all([...this.served.values()].map((s) => s.reader?.cache?.start()));

@@ -93,8 +93,6 @@ function serverConfig(s: FileServer, overrides: ConfigOverrides): ServerConfig {
     requestHeaderTimeoutSeconds: s.requestHeaderTimeoutSeconds,
     idleTimeoutSeconds: s.idleTimeoutSeconds,
     shutdownTimeoutSeconds: s.shutdownTimeoutSeconds,
-    watchCacheSize: overrides.watchCacheSize ?? s.watchCacheSize,
-    watchCacheSizes: { ...s.watchCacheSizes, ...overrides.watchCacheSizes },
   };
 }
 

@@ -65,13 +65,6 @@ export const serverSchema = z
     /** A keep-alive connection with no request for this long is closed (upstream's IdleTimeout). */
     idleTimeoutSeconds: z.number().positive().max(3600).default(90),
     shutdownTimeoutSeconds: z.number().positive().default(30),
-    /** Events kept per resource for watch replay (upstream: --default-watch-cache-size). Older
-     * resourceVersions are replayed from storage history, or get 410 Expired once compacted. 0, as
-     * upstream: no watch cache for a resource unless watchCacheSizes sizes it (all from storage). */
-    watchCacheSize: z.number().int().min(0).default(1000),
-    /** Per resource, by upstream's name (pods, deployments.apps): 0 turns its cache off, so it is read
-     * and watched from storage (upstream --watch-cache-sizes). Events have none unless sized here. */
-    watchCacheSizes: z.record(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/), z.number().int().min(0)).default({}),
   })
   .strict()
   .refine((s) => s.maxInflightBodyBytes === 0 || s.maxInflightBodyBytes >= s.maxRequestBodyBytes, {

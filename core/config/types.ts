@@ -20,8 +20,6 @@ export interface ServerConfig {
   requestHeaderTimeoutSeconds: number;
   idleTimeoutSeconds: number;
   shutdownTimeoutSeconds: number;
-  watchCacheSize: number;
-  watchCacheSizes: Record<string, number>;
 }
 
 export interface LoadedPlugin {
@@ -56,9 +54,6 @@ export interface ServerOverrides {
   storageBackend?: string;
   maxRequestsInflight?: number;
   maxMutatingRequestsInflight?: number;
-  watchCacheSize?: number;
-  /** Merged over the file's, resource by resource. */
-  watchCacheSizes?: Record<string, number>;
 }
 
 export interface ConfigOverrides extends ServerOverrides {

@@ -11,6 +11,7 @@ import type { ZodType } from 'zod';
 import type { FieldManager } from '../api/field-manager.js';
 import type { PatchTypeProvider } from '../api/patch.js';
 import type { RequestInfo } from '../api/request-info.js';
+import type { ResourceCacheProvider } from '../api/resource-cache.js';
 import type { ResourceDefinition, SubresourceDefinition } from '../api/types.js';
 import type {
   AdmissionPlugin,
@@ -150,6 +151,12 @@ export interface Contributions {
    * apply }`; one plugin per type. A PATCH of a type no plugin serves gets a 415 listing those served.
    */
   patchType(provider: PatchTypeProvider): void;
+  /**
+   * The watch caches (api-watch-cache's): asked once per served resource as the API starts, it
+   * gives the resource's cache, or undefined to serve it from storage; one plugin per server.
+   * Without one, every read and watch goes to storage. See skiff/sdk/cache.
+   */
+  resourceCache(provider: ResourceCacheProvider): void;
   /** A typed service other plugins `use(key)`; one provider per key. */
   service<T>(key: ServiceKey<T>, value: T): void;
 }

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { FieldManager } from '../api/field-manager.js';
 import { type PatchTypeProvider, patchTypeRefusal } from '../api/patch.js';
 import type { ResourceRegistry } from '../api/registry.js';
+import type { ResourceCacheProvider } from '../api/resource-cache.js';
 import type { RuleResolver } from '../auth-types.js';
 import type { ApiClient } from '../client/types.js';
 import type { ResolvedConfig } from '../config/load.js';
@@ -70,6 +71,8 @@ export interface HostContributions {
   fieldManager(): FieldManager | undefined;
   /** The PATCH formats plugins serve besides apply (JSON, merge, strategic merge). */
   patchTypes(): PatchTypeProvider[];
+  /** The watch caches, when a plugin provides them. */
+  resourceCache(): ResourceCacheProvider | undefined;
   /** The generated serving certificate, when a plugin offers one (for a secure port without --tls-cert-file). */
   servingIdentity(): (() => Promise<ServingIdentity>) | undefined;
   /** Per plugin, in run order: the contribution points (and services, lifecycle) it used. */
@@ -89,6 +92,7 @@ interface Collected {
   serializers: Serializer[];
   requestObservers: RequestObserver[];
   fieldManager?: { plugin: string; value: FieldManager };
+  resourceCache?: { plugin: string; value: ResourceCacheProvider };
   patchTypes: Map<string, { plugin: string; value: PatchTypeProvider }>;
   servingIdentity?: { plugin: string; value: IdentityProvider };
   points: Map<string, string[]>;
@@ -156,6 +160,17 @@ function offerFieldManager(collected: Collected, name: string, fieldManager: Fie
     );
   }
   collected.fieldManager = { plugin: name, value: fieldManager };
+}
+
+function offerResourceCache(collected: Collected, name: string, provider: ResourceCacheProvider): void {
+  if (collected.resourceCache) {
+    throw new SkiffError(
+      'SKIFF_PLUGIN_RESOURCE_CACHE_DUPLICATE',
+      `plugin "${name}" offers watch caches, but plugin "${collected.resourceCache.plugin}" already offers them`,
+      'enable only one plugin that provides watch caches',
+    );
+  }
+  collected.resourceCache = { plugin: name, value: provider };
 }
 
 function offerPatchType(collected: Collected, name: string, provider: PatchTypeProvider): void {
@@ -228,6 +243,7 @@ function contributions(name: string, policy: AdmissionPolicy, deps: HostDeps, co
     auditSink: (sink) => hooks.audit.tap(name, sink),
     requestObserver: (observe) => collected.requestObservers.push(observe),
     fieldManager: (fieldManager) => offerFieldManager(collected, name, fieldManager),
+    resourceCache: (provider) => offerResourceCache(collected, name, provider),
     patchType: (provider) => offerPatchType(collected, name, provider),
     service: (key, value) => offerService(deps, name, key, value),
   };
@@ -303,6 +319,7 @@ export async function setupPlugins(setup: SetupDeps): Promise<PluginHost> {
     requestObservers: collected.requestObservers,
     fieldManager: () => collected.fieldManager?.value,
     patchTypes: () => [...collected.patchTypes.values()].map((p) => p.value),
+    resourceCache: () => collected.resourceCache?.value,
     servingIdentity() {
       const offered = collected.servingIdentity?.value;
       return offered && (async () => offered(servingIdentityRequest(deps.config)));

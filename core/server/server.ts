@@ -87,7 +87,7 @@ export async function createServer(options: ServerOptions): Promise<SkiffServer>
   const { config } = options;
   const prepared = await preparePlugins(options);
   const storage = await openStorage(config, prepared);
-  const api = await startApi(config, prepared, storage);
+  const api = await startApi(prepared, storage);
   const client = (user: UserInfo = APISERVER_USER, userAgent?: string): ApiClient =>
     new InProcessClient(api, user, userAgent ?? (user === APISERVER_USER ? APISERVER_AGENT : 'skiff'));
   const inflight = new InflightLimiter({
@@ -127,11 +127,17 @@ async function openStorage(config: ResolvedConfig, { backends, plugins }: Prepar
   return open();
 }
 
-/** A store and a filled watch cache for every registered resource. */
-async function startApi(config: ResolvedConfig, prepared: PreparedPlugins, storage: Storage): Promise<ApiService> {
+/** A store for every registered resource, and its filled watch cache when a plugin provides them. */
+async function startApi(prepared: PreparedPlugins, storage: Storage): Promise<ApiService> {
   const { registry, hooks, plugins } = prepared;
-  const cacheSizes = { default: config.server.watchCacheSize, byResource: config.server.watchCacheSizes };
-  const api = new ApiService(registry, storage, hooks, cacheSizes, plugins.fieldManager(), plugins.patchTypes());
+  const api = new ApiService(
+    registry,
+    storage,
+    hooks,
+    plugins.resourceCache(),
+    plugins.fieldManager(),
+    plugins.patchTypes(),
+  );
   await api.start();
   return api;
 }

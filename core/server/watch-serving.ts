@@ -7,7 +7,7 @@ import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { ApiService } from '../api/api-service.js';
 import type { KubeObject, ResourceDefinition } from '../api/types.js';
-import { type CacheEvent, makeEvent } from '../api/watch-cache.js';
+import { type CacheEvent, makeEvent } from '../api/watch-events.js';
 import { errors } from '../errors.js';
 import type { Hooks } from '../hooks.js';
 import type { Serializer } from '../wire/serializer.js';

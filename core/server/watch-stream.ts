@@ -5,7 +5,7 @@
  * keep up is cut off rather than buffered without bound, as upstream does.
  */
 import type { ServerResponse } from 'node:http';
-import type { CacheEvent } from '../api/watch-cache.js';
+import type { CacheEvent } from '../api/watch-events.js';
 
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 // Upstream's --min-request-timeout: watches without timeoutSeconds last 1800 s to 3600 s.

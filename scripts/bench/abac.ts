@@ -24,6 +24,7 @@ async function serverWith(dataDir: string, authorizer: Record<string, unknown>) 
       server: { dataDir, insecurePort: 'auto', securePort: 'auto', storageBackend: 'memory' },
       plugins: {
         'storage-memory': {},
+        'api-watch-cache': {},
         'api-core-v1': {},
         'pki-local': {},
         'authn-token-file': { config: { tokenAuthFile: tokens } },

@@ -33,6 +33,7 @@ export async function startBenchServer(
       server: { dataDir, insecurePort: 'auto', securePort: 0, storageBackend: storage.backend },
       plugins: {
         ...storagePlugin,
+        'api-watch-cache': {},
         'api-core-v1': {},
         'api-coordination-v1': {},
         'api-server-side-apply': {},

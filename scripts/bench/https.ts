@@ -30,6 +30,7 @@ export async function benchHttps(seconds: number): Promise<Row[]> {
       server: { dataDir, insecurePort: 'auto', securePort: 'auto', storageBackend: 'sqlite' },
       plugins: {
         'storage-sqlite': {},
+        'api-watch-cache': {},
         'api-core-v1': {},
         'pki-local': {},
         'authn-x509': {},

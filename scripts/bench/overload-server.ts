@@ -21,6 +21,7 @@ const config = await loadConfigFromObject(
     server: { dataDir, insecurePort: 0, securePort: 'auto', storageBackend: 'memory', ...settings },
     plugins: {
       'storage-memory': {},
+      'api-watch-cache': {},
       'api-core-v1': {},
       'pki-local': {},
       'authn-token-file': { config: { tokenAuthFile: tokenFile } },

@@ -62,11 +62,12 @@ async function startServer(mode: Mode, storage: string): Promise<{ server: Skiff
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-sched-'));
   const config = await loadConfigFromObject(
     {
-      server: { dataDir, insecurePort: 0, securePort: 0, storageBackend: storage, watchCacheSize: 20000 },
+      server: { dataDir, insecurePort: 0, securePort: 0, storageBackend: storage },
       plugins: {
         [`storage-${storage}`]: {},
         'api-core-v1': {},
         'api-coordination-v1': {},
+        'api-watch-cache': { config: { defaultWatchCacheSize: 20000 } },
         'api-server-side-apply': {},
         'api-patch-json': {},
         'api-patch-strategic-merge': {},

@@ -114,7 +114,7 @@ describe('core/cli: the skiff bin', function () {
     const bad = run(['up', '--watch-cache-sizes', 'events=0']);
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.contain('invalid watch cache size "events=0"').and.contain('resource[.group]#size');
-    // 0 is upstream's "no watch caches" (watch-cache-sizes.test.ts serves a cluster so); not a number is refused.
+    // 0 is upstream's "no watch caches" (test/plugins/api-watch-cache/sizes.test.ts serves a cluster so); not a number is refused.
     const notANumber = run(['up', '--default-watch-cache-size', 'lots']);
     expect(notANumber.status).to.equal(2);
     expect(notANumber.stderr).to.contain('expected a whole number, 0 for no watch caches');

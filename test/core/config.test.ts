@@ -45,6 +45,7 @@ describe('core/config', () => {
       'api-authentication-v1',
       'api-authorization-v1',
       'api-server-side-apply',
+      'api-watch-cache',
       'api-patch-json',
       'api-patch-strategic-merge',
       'wire-protobuf',

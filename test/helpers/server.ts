@@ -28,8 +28,10 @@ export interface TestServerOptions {
   dataDir?: string;
   /** Listen on this port instead of a random one (restart tests keep the URL). */
   port?: number;
-  /** Events kept per resource in the watch cache (server.watchCacheSize). */
+  /** Changes kept per resource in the watch cache (api-watch-cache's defaultWatchCacheSize). */
   watchCacheSize?: number;
+  /** Per-resource watch cache sizes (api-watch-cache's watchCacheSizes). */
+  watchCacheSizes?: Record<string, number>;
   /** Extra plugin entries, merged after the built-ins. */
   plugins?: Record<string, unknown>;
   /** Also serve HTTPS on a free port, with a PKI created in the data directory (as `skiff up`). */
@@ -54,7 +56,6 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         securePort: options.secure ? (options.securePort ?? 'auto') : 0,
         storageBackend: storage,
         shutdownTimeoutSeconds: 5,
-        ...(options.watchCacheSize !== undefined ? { watchCacheSize: options.watchCacheSize } : {}),
         ...options.server,
       },
       plugins: {
@@ -63,6 +64,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         'api-coordination-v1': {},
         'api-authentication-v1': {},
         'api-authorization-v1': {},
+        'api-watch-cache': { config: watchCacheConfig(options) },
         'api-server-side-apply': {},
         'api-patch-json': {},
         'api-patch-strategic-merge': {},
@@ -103,6 +105,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       if (!keepData && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+function watchCacheConfig(options: TestServerOptions): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  if (options.watchCacheSize !== undefined) config.defaultWatchCacheSize = options.watchCacheSize;
+  if (options.watchCacheSizes) config.watchCacheSizes = options.watchCacheSizes;
+  return config;
 }
 
 /** fetch() against the server that parses JSON answers. */

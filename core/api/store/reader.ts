@@ -1,18 +1,19 @@
 /**
  * LIST and WATCH for one resource. Reads come from the watch cache (consistent: it first catches up
  * with the store's newest revision); continuation pages and exact-revision reads come from storage
- * at the revision of the first page, so paging is consistent as upstream's. A resource whose cache
- * is turned off (--watch-cache-sizes=events#0) is read and watched straight from storage.
+ * at the revision of the first page, so paging is consistent as upstream's. A resource without a
+ * cache (no plugin provides one, or --watch-cache-sizes=events#0) is read and watched from storage.
  */
 import { errors, isStatusError } from '../../errors.js';
 import { CompactedError, type Storage } from '../../storage/types.js';
 import { type ContinueToken, continueExpired, decodeContinue, encodeContinue } from '../continue-token.js';
 import { decodeStored, parseResourceVersion } from '../meta.js';
 import { storagePrefix } from '../registry.js';
+import type { ResourceCache } from '../resource-cache.js';
 import { watchFromStorage } from '../storage-watch.js';
 import type { KubeObject, ResourceDefinition } from '../types.js';
 import { apiVersionOf } from '../types.js';
-import type { CacheEvent, WatchCache } from '../watch-cache.js';
+import type { CacheEvent } from '../watch-events.js';
 import { type SelectionOptions, selectionFor } from './query.js';
 import { withStorageErrors } from './storage-errors.js';
 
@@ -41,8 +42,8 @@ export class ResourceReader {
   constructor(
     private readonly def: ResourceDefinition,
     private readonly storage: Storage,
-    /** Absent when the resource's watch cache is turned off. */
-    readonly cache: WatchCache | undefined,
+    /** Absent when the resource has no watch cache (none provided, or sized 0). */
+    readonly cache: ResourceCache | undefined,
   ) {
     this.prefix = storagePrefix(def);
   }

@@ -4,12 +4,10 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
-import { parseWatchCacheSizes } from '../../api/watch-cache-sizes.js';
 import { describeChains } from '../../chains.js';
 import { loadConfig, type ServerOverrides } from '../../config/load.js';
 import type { AnyManifest } from '../../config/manifests.js';
 import type { Port } from '../../config/schema.js';
-import type { SkiffError } from '../../errors.js';
 import { createServer } from '../../server/server.js';
 import { type AuthorizationFlags, authorizationOptions, authorizers } from '../authorization-flags.js';
 import { addPluginFlags, type DeclaredFlag, pluginFlagOverlay } from '../plugin-flags.js';
@@ -18,7 +16,6 @@ import { type AdmissionFlags, admissionOptions, admissionOverrides } from './adm
 
 interface ServeOptions extends AdmissionFlags, AuthorizationFlags, ServerOverrides {
   config?: string;
-  defaultWatchCacheSize?: number;
   logLevel: string;
   /** The plugins' flags, by commander's attribute name. */
   [pluginFlag: string]: unknown;
@@ -36,19 +33,6 @@ function port(value: string): Port {
 function count(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, 0 for no limit');
   return Number(value);
-}
-
-function cacheSize(value: string): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, 0 for no watch caches');
-  return Number(value);
-}
-
-function cacheSizes(value: string): Record<string, number> {
-  try {
-    return parseWatchCacheSizes(value);
-  } catch (err) {
-    throw new InvalidArgumentError(`${(err as Error).message}: ${(err as SkiffError).fix}`);
-  }
 }
 
 interface Cli {
@@ -75,8 +59,6 @@ async function configFrom(opts: ServeOptions, cli: Cli) {
     storageBackend: opts.storageBackend ?? overlay.storageBackend,
     maxRequestsInflight: opts.maxRequestsInflight,
     maxMutatingRequestsInflight: opts.maxMutatingRequestsInflight,
-    watchCacheSize: opts.defaultWatchCacheSize,
-    watchCacheSizes: opts.watchCacheSizes,
     plugins: { ...overlay.plugins, ...admission.plugins },
     configure: { ...overlay.configure, ...admission.configure },
     disabled: admission.disabled,
@@ -144,16 +126,6 @@ function serveCommand(role: string, description: string, manifests: readonly Any
       '--max-mutating-requests-inflight <n>',
       'mutating requests served at once; more get 429 (default: 200, 0: no limit)',
       count,
-    )
-    .option(
-      '--default-watch-cache-size <n>',
-      'changes each watch cache keeps for watches that resume from a resourceVersion (default: 1000); 0: no watch cache unless --watch-cache-sizes sizes one, everything served from storage',
-      cacheSize,
-    )
-    .option(
-      '--watch-cache-sizes <list>',
-      'per-resource watch cache sizes, resource[.group]#size,... ; 0 serves that resource from storage (default: events#0)',
-      cacheSizes,
     )
     .option('--storage-backend <name>', 'storage backend: sqlite, etcd, memory, ... (default: sqlite)')
     .option('--log-level <level>', 'trace, debug, info, warn, error, silent', 'info');

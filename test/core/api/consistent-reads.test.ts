@@ -5,9 +5,9 @@
  * is still the 504 upstream gives.
  */
 import { expect } from 'chai';
+import type { ResourceCache } from '../../../core/api/resource-cache.js';
 import { ResourceReader } from '../../../core/api/store/reader.js';
 import type { ResourceDefinition } from '../../../core/api/types.js';
-import type { WatchCache } from '../../../core/api/watch-cache.js';
 import { errors, isStatusError } from '../../../core/errors.js';
 import { MemoryStorage } from '../../../plugins/storage-memory/memory-storage.js';
 
@@ -21,7 +21,7 @@ const CONFIGMAPS: ResourceDefinition = {
 };
 
 /** A watch cache stuck before every write: it never catches up, and says so with the 504. */
-function stuckCache(): { cache: WatchCache; waits: number[] } {
+function stuckCache(): { cache: ResourceCache; waits: number[] } {
   const waits: number[] = [];
   const cache = {
     revision: 0,
@@ -31,7 +31,7 @@ function stuckCache(): { cache: WatchCache; waits: number[] } {
     },
     get: () => undefined,
     list: () => ({ items: [], revision: 0, more: false, remaining: 0 }),
-  } as unknown as WatchCache;
+  } as unknown as ResourceCache;
   return { cache, waits };
 }
 

@@ -9,7 +9,7 @@
  */
 import { request } from 'node:https';
 import { expect } from 'chai';
-import { makeEvent } from '../../../core/api/watch-cache.js';
+import { makeEvent } from '../../../core/api/watch-events.js';
 import { encodeStatus, errors } from '../../../core/errors.js';
 import { PROTOBUF_MEDIA_TYPE } from '../../../plugins/wire-protobuf/names.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';

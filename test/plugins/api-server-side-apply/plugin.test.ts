@@ -5,10 +5,8 @@
  * and writes work as before and record no managedFields; a second field manager stops start-up.
  */
 import { expect } from 'chai';
-import { pino } from 'pino';
-import { loadConfigFromObject } from '../../../core/config/load.js';
 import { definePlugin, type FieldManager, SkiffError } from '../../../core/sdk/index.js';
-import { preparePlugins } from '../../../core/server/server.js';
+import { setUpFailure } from '../../helpers/prepare.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 
 const CONFIGMAPS = '/api/v1/namespaces/default/configmaps';
@@ -120,24 +118,12 @@ describe('plugins/api-server-side-apply', function () {
   });
 
   it('a second plugin offering a field manager stops set-up with a coded error', async () => {
-    const config = await loadConfigFromObject(
-      {
-        server: { securePort: 0, storageBackend: 'memory' },
-        plugins: { 'storage-memory': {}, 'api-server-side-apply': {} },
-      },
-      '(test)',
-    );
     const other = definePlugin({
       name: 'other-field-manager',
       description: 'offers a second field manager',
       setup: (ctx) => ctx.provide.fieldManager({} as FieldManager),
     });
-    const loaded = { name: other.name, manifest: other, config: {}, source: '(test)', failurePolicy: 'Fail' as const };
-    const err = await preparePlugins({
-      config: { ...config, plugins: [...config.plugins, { ...loaded, timeoutSeconds: 10 }] },
-      role: 'check',
-      logger: pino({ level: 'silent' }),
-    }).catch((e: unknown) => e);
+    const err = await setUpFailure({ 'api-server-side-apply': {} }, other);
     expect(err).to.be.instanceOf(SkiffError);
     expect((err as SkiffError).code).to.equal('SKIFF_PLUGIN_FIELD_MANAGER_DUPLICATE');
     expect((err as SkiffError).message).to.contain('plugin "api-server-side-apply" already offers one');

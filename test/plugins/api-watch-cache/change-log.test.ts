@@ -1,13 +1,13 @@
 /** The watch cache's bounded history: the last `limit` changes in order, across compactions. */
 import { expect } from 'chai';
-import { ChangeLog } from '../../../core/api/change-log.js';
 import type { Change } from '../../../core/api/watch-events.js';
+import { ChangeLog } from '../../../plugins/api-watch-cache/change-log.js';
 
 const change = (revision: number) =>
   ({ key: `/k/${revision}`, namespace: '', revision, type: 'ADDED', object: { metadata: {} }, views: {} }) as Change;
 const revisions = (log: ChangeLog, after = 0) => [...log.after(after)].map((c) => c.revision);
 
-describe('core/api/change-log', () => {
+describe('api-watch-cache: the change log', () => {
   it('keeps every change until the limit, dropping none', () => {
     const log = new ChangeLog(3);
     expect([1, 2, 3].map((r) => log.push(change(r)))).to.deep.equal([undefined, undefined, undefined]);

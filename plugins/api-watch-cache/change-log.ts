@@ -4,7 +4,7 @@
  * 20,000 changes, as much as the rest of the write). Here the front only advances; the array is
  * compacted once `limit` changes were dropped, one copy for every `limit` events.
  */
-import type { Change } from './watch-events.js';
+import type { Change } from 'skiff/sdk/cache';
 
 export class ChangeLog {
   private items: (Change | undefined)[] = [];

@@ -4,8 +4,12 @@
  */
 import { expect } from 'chai';
 import type { KubeObject } from '../../../core/api/types.js';
-import { checkWatchCacheSizes, parseWatchCacheSizes, watchCacheSizeOf } from '../../../core/api/watch-cache-sizes.js';
 import { SkiffError } from '../../../core/errors.js';
+import {
+  checkWatchCacheSizes,
+  parseWatchCacheSizes,
+  watchCacheSizeOf,
+} from '../../../plugins/api-watch-cache/sizes.js';
 import { api, startTestServer, type TestServer } from '../../helpers/server.js';
 import { waitFor } from '../../helpers/wait.js';
 import { readWatchEvents } from '../../helpers/watch-events.js';
@@ -21,7 +25,7 @@ const event = (name: string, pod: string, reason = 'Scheduled') => ({
   type: 'Normal',
 });
 
-describe('core/api: watch cache sizes', function () {
+describe('api-watch-cache: watch cache sizes', function () {
   this.timeout(30_000);
 
   for (const storage of ['memory', 'sqlite'] as const)
@@ -110,7 +114,7 @@ describe('core/api: watch cache sizes', function () {
 
   describe('sizes from the config file', () => {
     it('events#100 turns their cache on; pods#0 serves pods from storage, watches included', async () => {
-      const ts = await startTestServer({ server: { watchCacheSizes: { events: 100, pods: 0 } } });
+      const ts = await startTestServer({ watchCacheSizes: { events: 100, pods: 0 } });
       try {
         await api(ts.url, 'POST', '/api/v1/namespaces', { metadata: { name: NS } });
         await api(ts.url, 'POST', `/api/v1/namespaces/${NS}/events`, event('cached', 'a'));
@@ -138,7 +142,7 @@ describe('core/api: watch cache sizes', function () {
     it('watchCacheSize 0 (--default-watch-cache-size 0): only resources sized of their own have a cache; controllers run on storage watches', async () => {
       const ts = await startTestServer({
         watchCacheSize: 0,
-        server: { watchCacheSizes: { namespaces: 10 } },
+        watchCacheSizes: { namespaces: 10 },
         role: 'up',
         plugins: { 'authz-bootstrap-roles': {}, 'controller-replication': {} },
       });
@@ -172,7 +176,7 @@ describe('core/api: watch cache sizes', function () {
 
     it('a size for a resource the server does not serve stops start-up with a coded error', async () => {
       let failure: unknown;
-      await startTestServer({ server: { watchCacheSizes: { event: 0 } } }).then(
+      await startTestServer({ watchCacheSizes: { event: 0 } }).then(
         (ts) => ts.close(),
         (err: unknown) => {
           failure = err;

@@ -4,22 +4,25 @@
  * cacher). Watchers older than the kept history get a dedicated storage watch, or 410 Expired when
  * storage has compacted that far.
  */
-import { type Deadline, DeadlineTimer } from '../deadline-timer.js';
-import { errors } from '../errors.js';
-import type { StorageEvent, Watch } from '../storage/types.js';
+import { errors, type KubeObject } from 'skiff/sdk/api';
 import {
+  type CachedPage,
+  type CacheEvent,
   type CacheSource,
   CacheWatcher,
   type CacheWatchOptions,
+  type Change,
+  type Deadline,
+  DeadlineTimer,
+  errorEvent,
+  makeEvent,
   namespaceOfKey,
+  type ResourceCache,
   replayFromStorage,
-} from './cache-watcher.js';
+  withRevision,
+} from 'skiff/sdk/cache';
+import type { StorageEvent, Watch } from 'skiff/sdk/storage';
 import { ChangeLog } from './change-log.js';
-import type { KubeObject } from './types.js';
-import { type CacheEvent, type Change, errorEvent, makeEvent, withRevision } from './watch-events.js';
-
-export type { CacheWatchOptions } from './cache-watcher.js';
-export { type CacheEvent, makeEvent, type WatchEventType } from './watch-events.js';
 
 export interface WatchCacheOptions extends CacheSource {
   historyLimit?: number;
@@ -34,7 +37,7 @@ interface Waiter {
   resolve(): void;
 }
 
-export class WatchCache {
+export class WatchCache implements ResourceCache {
   private readonly objects = new Map<string, KubeObject>();
   private readonly byNamespace = new Map<string, Set<string>>();
   private sortedKeys: string[] | undefined;
@@ -196,7 +199,12 @@ export class WatchCache {
     return [...(this.byNamespace.get(namespace) ?? [])].sort();
   }
 
-  list(options: { namespace?: string; filter?: (obj: KubeObject) => boolean; limit?: number; afterKey?: string }) {
+  list(options: {
+    namespace?: string;
+    filter?: (obj: KubeObject) => boolean;
+    limit?: number;
+    afterKey?: string;
+  }): CachedPage {
     const keys = this.keysFor(options.namespace);
     let start = 0;
     if (options.afterKey) {

@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import { decodeStored } from '../../../core/api/meta.js';
 import type { KubeObject } from '../../../core/api/types.js';
-import { type CacheEvent, WatchCache } from '../../../core/api/watch-cache.js';
+import type { CacheEvent } from '../../../core/api/watch-events.js';
+import { WatchCache } from '../../../plugins/api-watch-cache/watch-cache.js';
 import { MemoryStorage } from '../../../plugins/storage-memory/memory-storage.js';
 
 const PREFIX = '/registry/configmaps/';
@@ -18,7 +19,7 @@ async function until(pred: () => boolean, ms = 3000): Promise<void> {
   }
 }
 
-describe('core/api/watch-cache', () => {
+describe('api-watch-cache: the watch cache', () => {
   let storage: MemoryStorage;
   let cache: WatchCache;
   const seen = (events: CacheEvent[]) => events.map((e) => `${e.type} ${e.object.metadata.name}`);

@@ -4,8 +4,8 @@
  * read and watched from storage. As upstream, events have none unless asked for: every component
  * writes them and few read them back, and a cache would hold a copy of each in memory.
  */
-import { SkiffError } from '../errors.js';
-import type { ResourceDefinition } from './types.js';
+import { SkiffError } from 'skiff/sdk';
+import type { ResourceDefinition } from 'skiff/sdk/api';
 
 export interface WatchCacheSizes {
   /** Changes kept per resource unless `byResource` names it. */
@@ -17,17 +17,18 @@ export interface WatchCacheSizes {
 /** Upstream's DefaultWatchCacheSizes: caches turned off unless the operator sizes them. */
 const BUILT_IN: Readonly<Record<string, number>> = { events: 0, 'events.events.k8s.io': 0 };
 
-const nameOf = (def: Pick<ResourceDefinition, 'plural' | 'group'>) =>
+/** Upstream's name of a resource in these flags: pods, deployments.apps. */
+export const resourceName = (def: Pick<ResourceDefinition, 'plural' | 'group'>) =>
   def.group ? `${def.plural}.${def.group}` : def.plural;
 
 export function watchCacheSizeOf(def: Pick<ResourceDefinition, 'plural' | 'group'>, sizes: WatchCacheSizes): number {
-  const name = nameOf(def);
+  const name = resourceName(def);
   return sizes.byResource[name] ?? BUILT_IN[name] ?? sizes.default;
 }
 
 /** A size for a resource that is not served is a typo the operator would never notice: stop. */
 export function checkWatchCacheSizes(sizes: WatchCacheSizes, served: readonly ResourceDefinition[]): void {
-  const known = new Set(served.map(nameOf));
+  const known = new Set(served.map(resourceName));
   const unknown = Object.keys(sizes.byResource).filter((n) => !known.has(n));
   if (unknown.length === 0) return;
   throw new SkiffError(
