@@ -11,11 +11,13 @@ import { SkiffError } from '../errors.js';
 import type { PluginManifest } from '../plugins/contract.js';
 import { checkModuleFormat, importFailureFix } from '../plugins/module-format.js';
 import { declaresProvider, MissingProviderError, type ServiceKey } from '../plugins/services.js';
+import { ensureTypeScriptLoader, MODULE_EXTENSION } from '../plugins/typescript-loader.js';
 import type { PluginEntry } from './schema.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_CONFIG_FILE = resolve(REPO_ROOT, 'config/default.yaml');
 const BUILT_IN_DIR = resolve(REPO_ROOT, 'plugins');
+const BUILT_IN_INDEX = `index${MODULE_EXTENSION}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests differ in their config type
 export type AnyManifest = PluginManifest<any>;
@@ -29,7 +31,7 @@ export interface Located {
 export function builtInNames(): string[] {
   if (!existsSync(BUILT_IN_DIR)) return [];
   return readdirSync(BUILT_IN_DIR)
-    .filter((d) => existsSync(resolve(BUILT_IN_DIR, d, 'index.ts')))
+    .filter((d) => existsSync(resolve(BUILT_IN_DIR, d, BUILT_IN_INDEX)))
     .sort();
 }
 
@@ -54,7 +56,7 @@ export function locate(
     return { specifier: pathToFileURL(found).href, source: found };
   }
   if (entry.package) return { specifier: entry.package, source: entry.package };
-  const builtIn = resolve(BUILT_IN_DIR, name, 'index.ts');
+  const builtIn = resolve(BUILT_IN_DIR, name, BUILT_IN_INDEX);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || !existsSync(builtIn)) {
     throw new SkiffError(
       'SKIFF_CONFIG_UNKNOWN_PLUGIN',
@@ -70,6 +72,7 @@ export async function importManifest(name: string, located: Located, file: strin
   const { specifier, source } = located;
   let manifest: AnyManifest | undefined;
   try {
+    if (source !== 'built-in') await ensureTypeScriptLoader();
     manifest = ((await import(specifier)) as { default?: AnyManifest }).default;
   } catch (err) {
     throw new SkiffError(
