@@ -1,6 +1,6 @@
 /**
  * The launcher's compiled copy of core/ and plugins/ under .cache/js: every TypeScript file
- * transpiled by esbuild (types stripped, nothing bundled, an inline source map), beside copies of
+ * transpiled by esbuild (types stripped, nothing bundled, an inline source map), beside links to
  * the files read at run time (api-schema.json, roles.yaml, images/*.mjs). Loading Skiff's ~550
  * modules through tsx's loader hooks cost a second or more on every start; from here Node loads
  * them as they are. A copy is rebuilt when its source is newer and removed when its source is
@@ -10,7 +10,6 @@
  * the copy's own package.json (a package may import itself by name); config/ is linked, not copied.
  */
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -62,11 +61,12 @@ async function transpile(root, file, out) {
   writeAtomically(join(out, copyName(file)), result.code);
 }
 
-function copyAsset(root, file, out) {
+/** A data file is linked, not copied: a path logged from the copy then names what a person may edit. */
+function linkAsset(root, file, out) {
   const target = join(out, file);
   mkdirSync(dirname(target), { recursive: true });
   const temporary = `${target}.${process.pid}.tmp`;
-  copyFileSync(join(root, file), temporary);
+  symlinkSync(relative(dirname(target), join(root, file)), temporary);
   renameSync(temporary, target);
 }
 
@@ -105,7 +105,7 @@ export async function compileTree(root, out = join(root, '.cache', 'js')) {
   const stale = sources.filter((file) => mtime(join(root, file)) > mtime(join(out, copyName(file))));
   // Every write settles before a failure is reported, so none is left to fail unobserved.
   const settled = await Promise.allSettled(
-    stale.map(async (file) => (file.endsWith('.ts') ? transpile(root, file, out) : copyAsset(root, file, out))),
+    stale.map(async (file) => (file.endsWith('.ts') ? transpile(root, file, out) : linkAsset(root, file, out))),
   );
   const failed = settled.find((s) => s.status === 'rejected');
   if (failed) throw failed.reason;

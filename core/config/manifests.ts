@@ -3,7 +3,7 @@
  * third-party ones a config file names by path or package. The config loader and the CLI (which
  * builds its flags and commands from the manifests) share this, so both see the same plugins.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -15,7 +15,12 @@ import { ensureTypeScriptLoader, MODULE_EXTENSION } from '../plugins/typescript-
 import type { PluginEntry } from './schema.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const DEFAULT_CONFIG_FILE = resolve(REPO_ROOT, 'config/default.yaml');
+// Run from the launcher's copy (.cache/js), config/ is a link: messages name the real file.
+const CONFIG_DIR = resolve(REPO_ROOT, 'config');
+export const DEFAULT_CONFIG_FILE = resolve(
+  existsSync(CONFIG_DIR) ? realpathSync(CONFIG_DIR) : CONFIG_DIR,
+  'default.yaml',
+);
 const BUILT_IN_DIR = resolve(REPO_ROOT, 'plugins');
 const BUILT_IN_INDEX = `index${MODULE_EXTENSION}`;
 

@@ -5,7 +5,7 @@
  * from it in every test that spawns `skiff` (cli.test.ts and the e2e tests).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 // @ts-expect-error: a plain JavaScript module of the launcher, without type declarations
@@ -55,7 +55,7 @@ const runNode = (args: string[]) => spawnSync(process.execPath, args, { encoding
 describe('scripts/js-cache.mjs: the launcher runs a JavaScript copy', function () {
   this.timeout(30_000);
 
-  it('transpiles every .ts to .js that plain Node runs, copies data files, skips READMEs, links config/', async () => {
+  it('transpiles every .ts to .js that plain Node runs, links data files and config/, skips READMEs', async () => {
     const root = smallTree();
     const { out, rebuilt } = await compile(root);
     expect(out).to.equal(join(root, '.cache', 'js'));
@@ -65,6 +65,8 @@ describe('scripts/js-cache.mjs: the launcher runs a JavaScript copy', function (
     expect(ran.stdout.trim()).to.equal('hello 42');
     expect(existsSync(join(out, 'plugins/p/README.md'))).to.equal(false);
     expect(readFileSync(join(out, 'config/default.yaml'), 'utf8')).to.equal('server: {}\n');
+    // Linked, not copied: a path logged from the copy names the file a person would edit.
+    expect(realpathSync(join(out, 'core/data.json'))).to.equal(realpathSync(join(root, 'core/data.json')));
     // The source map names the TypeScript file, so stack traces point at what a person edits.
     expect(readFileSync(join(out, 'core/main.js'), 'utf8')).to.contain('sourceMappingURL=data:application/json');
   });
