@@ -42,11 +42,37 @@ async function measure(args: string[], readyPath: string, port: number): Promise
   }
 }
 
+/** Start-up times vary by a second between runs on a busy VM: each figure is the median of this many. */
+const RUNS = 5;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** `runs` measurements, each from a fresh data dir: the median ready time and RSS, and the range of ready times. */
+async function measureRuns(
+  runs: number,
+  once: (dataDir: string) => Promise<{ readyMs: number; rssMb: number }>,
+): Promise<{ readyMs: number; rssMb: number; spread: string }> {
+  const results: { readyMs: number; rssMb: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-up-'));
+    try {
+      results.push(await once(dataDir));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  const ready = results.map((r) => r.readyMs);
+  return {
+    readyMs: median(ready),
+    rssMb: median(results.map((r) => r.rssMb)),
+    spread: `${fmt.ms(Math.min(...ready))}-${fmt.ms(Math.max(...ready))}`,
+  };
+}
+
 export async function benchStartup(): Promise<Row[]> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-up-'));
-  try {
-    let port = await freePort();
-    const skiff = await measure(
+  const skiff = await measureRuns(RUNS, async (dataDir) => {
+    const port = await freePort();
+    return measure(
       [
         'scripts/skiff.mjs',
         'up',
@@ -56,35 +82,36 @@ export async function benchStartup(): Promise<Row[]> {
         dataDir,
         '--insecure-port',
         String(port),
+        // HTTPS on, as `npm start` serves it: a first start makes the serving and admin certificates too.
         '--secure-port',
-        '0',
+        'auto',
         '--log-level',
         'warn',
       ],
       '/readyz',
       port,
     );
-    port = await freePort();
-    const koa = await measure(['--import', 'tsx', 'scripts/bench/bare-koa.ts', String(port)], '/', port);
-    return [
-      {
-        scenario: 'start-up to /readyz (skiff up, fresh data dir)',
-        skiff: fmt.ms(skiff.readyMs),
-        baseline: `${fmt.ms(koa.readyMs)} (bare koa process via tsx)`,
-        ratio: koa.readyMs / skiff.readyMs,
-        target: '<= 2000 ms',
-        met: skiff.readyMs <= 2000,
-      },
-      {
-        scenario: 'idle RSS after start-up',
-        skiff: fmt.mb(skiff.rssMb),
-        baseline: `${fmt.mb(koa.rssMb)} (bare koa process)`,
-        ratio: koa.rssMb / skiff.rssMb,
-        target: '<= 150 MB',
-        met: skiff.rssMb <= 150,
-      },
-    ];
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
+  const koa = await measureRuns(RUNS, async () => {
+    const port = await freePort();
+    return measure(['--import', 'tsx', 'scripts/bench/bare-koa.ts', String(port)], '/', port);
+  });
+  return [
+    {
+      scenario: `start-up to /readyz (skiff up, HTTPS on, fresh data dir; median of ${RUNS}, range ${skiff.spread})`,
+      skiff: fmt.ms(skiff.readyMs),
+      baseline: `${fmt.ms(koa.readyMs)} (bare koa process via tsx)`,
+      ratio: koa.readyMs / skiff.readyMs,
+      target: '<= 2000 ms',
+      met: skiff.readyMs <= 2000,
+    },
+    {
+      scenario: 'idle RSS after start-up',
+      skiff: fmt.mb(skiff.rssMb),
+      baseline: `${fmt.mb(koa.rssMb)} (bare koa process)`,
+      ratio: koa.rssMb / skiff.rssMb,
+      target: '<= 150 MB',
+      met: skiff.rssMb <= 150,
+    },
+  ];
 }
