@@ -1,14 +1,22 @@
 /**
- * The launcher's compiled copy of core/ and plugins/ under .cache/js: every TypeScript file
- * transpiled by esbuild (types stripped, nothing bundled, an inline source map), beside links to
- * the files read at run time (api-schema.json, roles.yaml, images/*.mjs). Loading Skiff's ~550
- * modules through tsx's loader hooks cost a second or more on every start; from here Node loads
- * them as they are. A copy is rebuilt when its source is newer and removed when its source is
- * gone, so editing a .ts file and starting again just works. SKIFF_FROM_SOURCE=1 skips all this.
+ * The launcher's compiled copy of core/ and plugins/, under .cache/js/<build>: esbuild bundles the
+ * TypeScript into a few dozen ES modules (code splitting; npm packages stay outside, imported as
+ * they are) beside links to the files read at run time (api-schema.json, roles.yaml, images/*.mjs).
+ * Node's module loader costs about a millisecond per module: loading Skiff's ~550 source modules
+ * one by one (through tsx's hooks, or even transpiled) was most of a second of every start.
  *
- * Imports keep working unchanged: the sources already import `./x.js`; `skiff/sdk` resolves through
- * the copy's own package.json (a package may import itself by name); config/ is linked, not copied.
+ * A build is named after the sources it was made from (their paths, sizes and times): editing a
+ * file and starting again makes a new build; starting again unchanged reuses it. Builds are made in
+ * a folder of their own and renamed into place, so processes starting at once never see half a
+ * build, and a process still running from an older build keeps it: the newest few are kept.
+ *
+ * Imports keep working unchanged: the entry points (core/cli/main.js, every plugins/<name>/index.js,
+ * every core/sdk/<subpath>.js) sit where the transpiled files would; `skiff/sdk` resolves through the
+ * build's own package.json (a package may import itself by name) to the same modules core uses;
+ * `import.meta.url` in a source is the URL its own file would have in the build, so the data files
+ * it reads beside itself are found; config/ is linked, not copied.
  */
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -18,13 +26,16 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const TREES = ['core', 'plugins'];
 const SKIPPED = new Set(['node_modules', 'test']);
-const copyName = (file) => file.replace(/\.ts$/, '.js');
+/** Builds kept besides the current one, for processes still running from them (they import lazily). */
+const KEPT_BUILDS = 3;
 
 /** Every file under `dir` (relative to `root`), README.md and skipped folders apart. */
 function filesUnder(root, dir, found = []) {
@@ -38,82 +49,140 @@ function filesUnder(root, dir, found = []) {
   return found;
 }
 
-const mtime = (path) => (existsSync(path) ? statSync(path).mtimeMs : -1);
-
-/** Written under a name of its own, then renamed: a process starting beside this one never reads half a file. */
-function writeAtomically(path, content) {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, path);
+/** The build's name: a hash of what it is made from (every source's path, size and time, and this script). */
+function buildName(root, sources) {
+  const hash = createHash('sha256');
+  for (const file of [...sources, 'package.json']) {
+    const { size, mtimeMs } = statSync(join(root, file));
+    hash.update(`${file}\0${size}\0${mtimeMs}\n`);
+  }
+  hash.update(readFileSync(new URL(import.meta.url)));
+  return hash.digest('hex').slice(0, 16);
 }
 
-async function transpile(root, file, out) {
-  const { transform } = await import('esbuild');
-  const source = readFileSync(join(root, file), 'utf8');
-  const result = await transform(source, {
-    loader: 'ts',
+/** The modules loaded by path: the CLI, each plugin's index, each SDK subpath (for plugins outside). */
+function entryPoints(sources) {
+  return sources.filter(
+    (f) =>
+      f === 'core/cli/main.ts' ||
+      /^core\/sdk\/[^/]+\.ts$/.test(f) ||
+      (/^plugins\/[^/]+\/index\.ts$/.test(f) && !f.endsWith('.d.ts')),
+  );
+}
+
+/** Each source's `import.meta.url` becomes its own file's URL in the build (a bundled chunk's would not find its data files). */
+function ownUrls(root, build) {
+  return {
+    name: 'skiff-own-urls',
+    setup(esbuild) {
+      esbuild.onLoad({ filter: /\.ts$/ }, (args) => {
+        const file = relative(root, args.path);
+        const url = pathToFileURL(join(build, file.replace(/\.ts$/, '.js'))).href;
+        return {
+          contents: readFileSync(args.path, 'utf8').replaceAll('import.meta.url', JSON.stringify(url)),
+          loader: 'ts',
+        };
+      });
+    },
+  };
+}
+
+async function bundle(root, sources, into, final) {
+  const { build } = await import('esbuild');
+  await build({
+    absWorkingDir: root,
+    entryPoints: entryPoints(sources),
+    outdir: into,
+    outbase: root,
+    entryNames: '[dir]/[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
     format: 'esm',
+    platform: 'node',
     target: 'node20',
-    sourcemap: 'inline',
-    sourcefile: join(root, file),
+    packages: 'external',
+    // Stack traces name the TypeScript lines (the launcher turns source maps on).
+    sourcemap: 'linked',
+    logLevel: 'silent',
+    plugins: [ownUrls(root, final)],
   });
-  writeAtomically(join(out, copyName(file)), result.code);
 }
 
 /** A data file is linked, not copied: a path logged from the copy then names what a person may edit. */
-function linkAsset(root, file, out) {
-  const target = join(out, file);
+function linkAsset(root, file, build) {
+  const target = join(build, file);
   mkdirSync(dirname(target), { recursive: true });
-  const temporary = `${target}.${process.pid}.tmp`;
-  symlinkSync(relative(dirname(target), join(root, file)), temporary);
-  renameSync(temporary, target);
+  symlinkSync(relative(dirname(target), join(root, file)), target);
 }
 
-/** The copy's package.json (the name and `exports` that `skiff/sdk` resolves through) and tsconfig.json (for tsx, which plugins loaded by path still go through). */
-function writeScaffolding(root, out) {
+/** The build's package.json (the name and `exports` that `skiff/sdk` resolves through) and tsconfig.json (for tsx, which plugins loaded by path still go through). */
+function writeScaffolding(root, build) {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   const exports = { './sdk': './core/sdk/index.js', './sdk/*': './core/sdk/*.js' };
-  const manifest = JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', exports }, null, 2);
-  if (!existsSync(join(out, 'package.json')) || readFileSync(join(out, 'package.json'), 'utf8') !== manifest)
-    writeAtomically(join(out, 'package.json'), manifest);
-  const tsconfig = JSON.stringify({
-    extends: relative(out, join(root, 'tsconfig.json')),
+  writeFileSync(
+    join(build, 'package.json'),
+    JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', exports }, null, 2),
+  );
+  const tsconfig = {
+    extends: relative(build, join(root, 'tsconfig.json')),
     compilerOptions: {
       baseUrl: '.',
       paths: { 'skiff/sdk': ['./core/sdk/index.js'], 'skiff/sdk/*': ['./core/sdk/*.js'] },
     },
-  });
-  if (!existsSync(join(out, 'tsconfig.json')) || readFileSync(join(out, 'tsconfig.json'), 'utf8') !== tsconfig)
-    writeAtomically(join(out, 'tsconfig.json'), tsconfig);
-  if (!existsSync(join(out, 'config'))) {
-    try {
-      symlinkSync(relative(out, join(root, 'config')), join(out, 'config'));
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-    }
-  }
+  };
+  writeFileSync(join(build, 'tsconfig.json'), JSON.stringify(tsconfig));
+  symlinkSync(relative(build, join(root, 'config')), join(build, 'config'));
+}
+
+/** Builds other than `keep`, oldest first; an unfinished one (`.tmp`) only once it is an hour old. */
+function pruneBuilds(cache, keep) {
+  const hour = Date.now() - 3600_000;
+  const builds = readdirSync(cache, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== keep)
+    .map((e) => ({
+      path: join(cache, e.name),
+      tmp: e.name.endsWith('.tmp'),
+      mtime: statSync(join(cache, e.name)).mtimeMs,
+    }));
+  const finished = builds.filter((b) => !b.tmp).sort((a, b) => b.mtime - a.mtime);
+  const stale = [...finished.slice(KEPT_BUILDS), ...builds.filter((b) => b.tmp && b.mtime < hour)];
+  for (const b of stale) rmSync(b.path, { recursive: true, force: true });
 }
 
 /**
- * Brings `out` (default: <root>/.cache/js) up to date with root's core/ and plugins/; returns
- * what it did, so a test can tell a fresh copy from a rebuilt one.
+ * Makes sure a build of root's core/ and plugins/ exists under `cache` (default:
+ * <root>/.cache/js); returns its folder and whether this call made it.
  */
-export async function compileTree(root, out = join(root, '.cache', 'js')) {
-  const sources = TREES.flatMap((tree) => filesUnder(root, tree));
-  const wanted = new Set(sources.map(copyName));
-  const stale = sources.filter((file) => mtime(join(root, file)) > mtime(join(out, copyName(file))));
-  // Every write settles before a failure is reported, so none is left to fail unobserved.
-  const settled = await Promise.allSettled(
-    stale.map(async (file) => (file.endsWith('.ts') ? transpile(root, file, out) : linkAsset(root, file, out))),
-  );
-  const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  // A .tmp file may be another process's write in flight.
-  const removed = TREES.flatMap((tree) => filesUnder(out, tree)).filter(
-    (file) => !wanted.has(file) && !file.endsWith('.tmp'),
-  );
-  for (const file of removed) rmSync(join(out, file), { force: true });
-  writeScaffolding(root, out);
-  return { out, rebuilt: stale, removed };
+export async function compileTree(root, cache = join(root, '.cache', 'js')) {
+  const sources = TREES.flatMap((tree) => filesUnder(root, tree)).sort();
+  const name = buildName(root, sources);
+  const out = join(cache, name);
+  if (existsSync(join(out, 'package.json'))) {
+    // Marks it recently used, so pruning keeps it.
+    utimesSync(out, new Date(), new Date());
+    return { out, built: false };
+  }
+  mkdirSync(cache, { recursive: true });
+  const temporary = `${out}.${process.pid}.tmp`;
+  rmSync(temporary, { recursive: true, force: true });
+  try {
+    await bundle(
+      root,
+      sources.filter((f) => f.endsWith('.ts')),
+      temporary,
+      out,
+    );
+    for (const file of sources.filter((f) => !f.endsWith('.ts'))) linkAsset(root, file, temporary);
+    writeScaffolding(root, temporary);
+    // Only a whole build is ever found under its name.
+    renameSync(temporary, out);
+  } catch (err) {
+    rmSync(temporary, { recursive: true, force: true });
+    // Another process starting at the same time put the same build in place first: use it.
+    if (!existsSync(join(out, 'package.json'))) throw err;
+    return { out, built: false };
+  }
+  pruneBuilds(cache, name);
+  return { out, built: true };
 }

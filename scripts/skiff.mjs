@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `skiff` bin. It runs Skiff from .cache/js, a JavaScript copy of core/ and plugins/ that
-// scripts/js-cache.mjs brings up to date first (only what changed is rebuilt), because loading the
-// TypeScript sources through tsx's loader hooks costs a second or more on every start. Plugins
-// loaded by path still may be TypeScript: core registers tsx before it imports the first of them.
+// The `skiff` bin. It runs Skiff from .cache/js/<build>, a JavaScript build of core/ and plugins/
+// that scripts/js-cache.mjs makes first when the sources changed (esbuild bundles them into a few
+// dozen modules), because loading ~550 source modules one by one, through tsx's loader hooks or
+// not, costs a second or more on every start. Plugins loaded by path still may be TypeScript:
+// core registers tsx before it imports the first of them.
 // SKIFF_FROM_SOURCE=1 runs the sources through tsx instead, as the tests do; SKIFF_JS_CACHE=DIR
 // keeps the copy elsewhere (a read-only checkout). A copy that cannot be built falls back to tsx.
 // The CLI runs in this process, not in a child, so a signal sent to this PID reaches it. Started

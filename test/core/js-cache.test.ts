@@ -1,11 +1,21 @@
 /**
- * scripts/js-cache.mjs, the launcher's JavaScript copy of core/ and plugins/: built on a small tree
- * of its own, the copy runs under plain Node (no loader hooks), is rebuilt only where a source
- * changed, loses what was deleted, and resolves `skiff/sdk` into itself. The real launcher runs
- * from it in every test that spawns `skiff` (cli.test.ts and the e2e tests).
+ * scripts/js-cache.mjs, the launcher's JavaScript build of core/ and plugins/: made from a small
+ * tree of its own, the build runs under plain Node (no loader hooks), is reused while the sources
+ * are unchanged and made anew when one changes, finds the data files beside each source, and
+ * resolves `skiff/sdk` into itself, to the same modules core uses. The real launcher runs from it in
+ * every test that spawns `skiff` (cli.test.ts and the e2e tests).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 // @ts-expect-error: a plain JavaScript module of the launcher, without type declarations
@@ -14,8 +24,7 @@ import { tempDir } from '../helpers/temp-dirs.js';
 
 interface Compiled {
   out: string;
-  rebuilt: string[];
-  removed: string[];
+  built: boolean;
 }
 const compile = compileTree as (root: string, out?: string) => Promise<Compiled>;
 
@@ -26,26 +35,33 @@ function write(root: string, file: string, text: string): void {
   writeFileSync(join(root, file), text);
 }
 
-/** A repository in miniature: a typed core module, an SDK entry, a plugin importing it by name, a data file. */
+/** A repository in miniature: a typed CLI entry reading a data file, an SDK entry, a plugin importing it by name. */
 function smallTree(): string {
   const root = tempDir('skiff-js-cache-');
   write(root, 'package.json', JSON.stringify({ name: 'skiff', version: '9.9.9', type: 'module' }));
   write(root, 'tsconfig.json', '{}');
   write(root, 'config/default.yaml', 'server: {}\n');
   write(root, 'core/sdk/index.ts', "export const greet = (who: string): string => 'hello ' + who;\n");
-  write(root, 'core/data.json', '{"answer":42}\n');
+  write(root, 'core/sdk/counter.ts', 'export let calls = 0;\nexport const count = (): number => ++calls;\n');
+  write(root, 'core/cli/data.json', '{"answer":42}\n');
   write(
     root,
-    'core/main.ts',
+    'core/cli/main.ts',
     [
       "import { readFileSync } from 'node:fs';",
-      "import { greet } from './sdk/index.js';",
+      "import { greet } from '../sdk/index.js';",
+      "import { count } from '../sdk/counter.js';",
       'interface Data { answer: number }',
       "const data = JSON.parse(readFileSync(new URL('./data.json', import.meta.url), 'utf8')) as Data;",
+      'count();',
       'console.log(greet(String(data.answer)));',
     ].join('\n'),
   );
-  write(root, 'plugins/p/index.ts', "import { greet } from 'skiff/sdk';\nexport default greet('plugin') as string;\n");
+  write(
+    root,
+    'plugins/p/index.ts',
+    "import { greet } from 'skiff/sdk';\nimport { count } from 'skiff/sdk/counter';\nexport default greet('plugin') + ' ' + count();\n",
+  );
   write(root, 'plugins/p/README.md', '# p\n');
   return root;
 }
@@ -55,43 +71,61 @@ const runNode = (args: string[]) => spawnSync(process.execPath, args, { encoding
 describe('scripts/js-cache.mjs: the launcher runs a JavaScript copy', function () {
   this.timeout(30_000);
 
-  it('transpiles every .ts to .js that plain Node runs, links data files and config/, skips READMEs', async () => {
+  it('bundles the entry points into modules plain Node runs, links data files and config/, skips READMEs', async () => {
     const root = smallTree();
-    const { out, rebuilt } = await compile(root);
-    expect(out).to.equal(join(root, '.cache', 'js'));
-    expect(rebuilt).to.have.members(['core/sdk/index.ts', 'core/data.json', 'core/main.ts', 'plugins/p/index.ts']);
-    const ran = runNode([join(out, 'core/main.js')]);
+    const { out, built } = await compile(root);
+    expect(built).to.equal(true);
+    expect(join(out, '..')).to.equal(join(root, '.cache', 'js'));
+    const ran = runNode([join(out, 'core/cli/main.js')]);
     expect(ran.stderr).to.equal('');
     expect(ran.stdout.trim()).to.equal('hello 42');
     expect(existsSync(join(out, 'plugins/p/README.md'))).to.equal(false);
     expect(readFileSync(join(out, 'config/default.yaml'), 'utf8')).to.equal('server: {}\n');
     // Linked, not copied: a path logged from the copy names the file a person would edit.
-    expect(realpathSync(join(out, 'core/data.json'))).to.equal(realpathSync(join(root, 'core/data.json')));
+    expect(realpathSync(join(out, 'core/cli/data.json'))).to.equal(realpathSync(join(root, 'core/cli/data.json')));
     // The source map names the TypeScript file, so stack traces point at what a person edits.
-    expect(readFileSync(join(out, 'core/main.js'), 'utf8')).to.contain('sourceMappingURL=data:application/json');
+    const map = JSON.parse(readFileSync(join(out, 'core/cli/main.js.map'), 'utf8')) as { sources: string[] };
+    expect(map.sources.some((s) => s.endsWith('core/cli/main.ts'))).to.equal(true);
   });
 
-  it('a plugin in the copy imports skiff/sdk from the copy itself (the package imports itself by name)', async () => {
+  it('a plugin in the build imports skiff/sdk from the build itself: the very modules core runs', async () => {
     const root = smallTree();
     const { out } = await compile(root);
     const pkg = JSON.parse(readFileSync(join(out, 'package.json'), 'utf8'));
     expect(pkg).to.deep.include({ name: 'skiff', version: '9.9.9', type: 'module' });
-    const probe = `import(${JSON.stringify(join(out, 'plugins/p/index.js'))}).then((m) => console.log(m.default))`;
-    expect(runNode(['--input-type=module', '-e', probe]).stdout.trim()).to.equal('hello plugin');
+    const main = JSON.stringify(join(out, 'core/cli/main.js'));
+    const plugin = JSON.stringify(join(out, 'plugins/p/index.js'));
+    // main counted once; the plugin's count is the second on the same counter, not a copy's first.
+    const probe = `await import(${main}); console.log((await import(${plugin})).default)`;
+    expect(runNode(['--input-type=module', '-e', probe]).stdout.trim()).to.equal('hello 42\nhello plugin 2');
   });
 
-  it('rebuilds only what changed, and removes the copy of a deleted source', async () => {
+  it('reuses a build while nothing changed, makes a new one when a source changes or goes, keeps the newest few', async () => {
     const root = smallTree();
-    const { out } = await compile(root);
-    expect((await compile(root)).rebuilt).to.deep.equal([]);
+    const first = await compile(root);
+    expect(await compile(root)).to.deep.equal({ out: first.out, built: false });
     write(root, 'core/sdk/index.ts', "export const greet = (who: string): string => 'hi ' + who;\n");
     const later = new Date(Date.now() + 5_000);
     utimesSync(join(root, 'core/sdk/index.ts'), later, later);
-    expect((await compile(root)).rebuilt).to.deep.equal(['core/sdk/index.ts']);
-    expect(runNode([join(out, 'core/main.js')]).stdout.trim()).to.equal('hi 42');
+    const edited = await compile(root);
+    expect(edited.built).to.equal(true);
+    expect(edited.out).to.not.equal(first.out);
+    expect(runNode([join(edited.out, 'core/cli/main.js')]).stdout.trim()).to.equal('hi 42');
+    // The older build stays for a process still running from it.
+    expect(runNode([join(first.out, 'core/cli/main.js')]).stdout.trim()).to.equal('hello 42');
     rmSync(join(root, 'plugins/p'), { recursive: true });
-    expect((await compile(root)).removed).to.deep.equal(['plugins/p/index.js']);
-    expect(existsSync(join(out, 'plugins/p/index.js'))).to.equal(false);
+    const removed = await compile(root);
+    expect(removed.built).to.equal(true);
+    expect(existsSync(join(removed.out, 'plugins/p/index.js'))).to.equal(false);
+    for (let i = 0; i < 3; i++) {
+      write(root, 'core/sdk/index.ts', `export const greet = (who: string): string => '${i} ' + who;\n`);
+      const t = new Date(Date.now() + 10_000 * (i + 2));
+      utimesSync(join(root, 'core/sdk/index.ts'), t, t);
+      await compile(root);
+    }
+    // The current build and the three before it; the first is gone.
+    expect(readdirSync(join(root, '.cache', 'js'))).to.have.length(4);
+    expect(existsSync(first.out)).to.equal(false);
   });
 
   it('the skiff bin runs from the copy by default, and from the sources with SKIFF_FROM_SOURCE=1', () => {
@@ -104,7 +138,10 @@ describe('scripts/js-cache.mjs: the launcher runs a JavaScript copy', function (
       expect(ran.status, ran.stderr).to.equal(0);
       expect(ran.stdout).to.contain('Kubernetes API v1.32.0');
     }
-    expect(existsSync(new URL('../../.cache/js/core/cli/main.js', import.meta.url))).to.equal(true);
+    const builds = readdirSync(new URL('../../.cache/js/', import.meta.url));
+    expect(builds.some((b) => existsSync(new URL(`../../.cache/js/${b}/core/cli/main.js`, import.meta.url)))).to.equal(
+      true,
+    );
   });
 
   it('a copy that cannot be built (SKIFF_JS_CACHE under a file) falls back to the sources, saying why', () => {
