@@ -57,6 +57,11 @@ export interface ServerSettings {
   advertiseAddress: string;
   /** The port of that address. */
   advertisePort: number;
+  /**
+   * Where the HTTPS port's certificate comes from: a `servingIdentity` provider ('provided'),
+   * --tls-cert-file ('file'), or nowhere, as there is no HTTPS port ('none').
+   */
+  servingCertificate: 'provided' | 'file' | 'none';
 }
 
 export type HealthCheckKind = 'livez' | 'readyz';

@@ -49,6 +49,7 @@ function serverSettings({ config, role }: PrepareOptions): ServerSettings {
     // The address the kubernetes service's endpoints point at: the secure port when it is on.
     advertiseAddress: server.securePort !== 0 ? server.bindAddress : server.insecureBindAddress,
     advertisePort: numericPort(server.securePort !== 0 ? server.securePort : server.insecurePort),
+    servingCertificate: server.securePort === 0 ? 'none' : server.tlsCertFile ? 'file' : 'provided',
   };
 }
 

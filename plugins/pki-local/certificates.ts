@@ -75,8 +75,12 @@ function signCertificate(cert: forge.pki.Certificate, signerKeyPem: string): voi
   c.signature = sign('sha256', tbs, signerKeyPem).toString('binary');
 }
 
-export function createCertificateAuthority(commonName = 'skiff-ca', years = 10, now = new Date()): KeyPair {
-  const keyPem = newRsaKeyPem();
+export function createCertificateAuthority(
+  commonName = 'skiff-ca',
+  years = 10,
+  now = new Date(),
+  keyPem = newRsaKeyPem(),
+): KeyPair {
   const notBefore = new Date(now.getTime() - 5 * 60 * 1000); // tolerate small clock skew
   const cert = baseCertificate(keyPem, notBefore, new Date(now.getTime() + years * 365 * DAY));
   cert.setSubject(subject({ commonName }));
@@ -90,8 +94,7 @@ export function createCertificateAuthority(commonName = 'skiff-ca', years = 10, 
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
-export function issueCertificate(ca: KeyPair, spec: LeafSpec, now = new Date()): KeyPair {
-  const keyPem = newRsaKeyPem();
+export function issueCertificate(ca: KeyPair, spec: LeafSpec, now = new Date(), keyPem = newRsaKeyPem()): KeyPair {
   const notBefore = spec.notBefore ?? new Date(now.getTime() - 5 * 60 * 1000);
   const notAfter = spec.notAfter ?? new Date(now.getTime() + 365 * DAY);
   const cert = baseCertificate(keyPem, notBefore, notAfter);

@@ -39,11 +39,13 @@ export default definePlugin({
     { name: 'certs', build: certsCommand },
     { name: 'kubeconfig', build: kubeconfigCommand },
   ],
-  setup(ctx) {
+  async setup(ctx) {
     const pki = new LocalPki(pkiHome(ctx), {
       ownsCA: SERVING_ROLES.includes(ctx.server.role),
       logger: ctx.logger,
     });
+    // A first start's keys, made side by side before (or while) the plugins after this one ask for them.
+    if (ctx.server.role !== 'check') await pki.prepareKeys(ctx.server.servingCertificate);
     ctx.provide.service(PKI, pki);
     let served = false;
     ctx.provide.servingIdentity((request) => {
@@ -51,9 +53,9 @@ export default definePlugin({
       return pki.servingIdentity(request.kubernetesServiceIP);
     });
     // Written once the port is known (`--secure-port auto`), with the address actually served.
-    ctx.onReady(() => {
+    ctx.onReady(async () => {
       if (!served) return;
-      const path = pki.writeAdminKubeconfig(httpsUrl(ctx.server.advertiseAddress, ctx.server.advertisePort));
+      const path = await pki.writeAdminKubeconfig(httpsUrl(ctx.server.advertiseAddress, ctx.server.advertisePort));
       ctx.logger.info(`admin kubeconfig written to ${path}: kubectl --kubeconfig ${path} get namespaces`);
     });
   },

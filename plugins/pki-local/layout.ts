@@ -176,6 +176,7 @@ export function ensurePki(dataDir: string, options: PkiOptions = {}): PkiFiles {
 export function ensureServiceAccountKey(
   dir: string,
   created: string[],
+  newKey: () => string = newRsaKeyPem,
 ): { privateKeyPem: string; publicKeyPem: string } {
   const saKey = join(dir, 'service-account.key');
   const saPub = join(dir, 'service-account.pub');
@@ -186,7 +187,7 @@ export function ensureServiceAccountKey(
     return { privateKeyPem, publicKeyPem };
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const privateKeyPem = newRsaKeyPem();
+  const privateKeyPem = newKey();
   const publicKeyPem = publicKeyOf(privateKeyPem);
   writePrivate(saKey, privateKeyPem);
   writeFileSync(saPub, publicKeyPem);

@@ -6,9 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PluginContext, ServingIdentity } from 'skiff/sdk';
+import type { PluginContext, ServerSettings, ServingIdentity } from 'skiff/sdk';
 import type { ClientCredentials, ClientIdentity, Pki, ServiceAccountKeyPair } from 'skiff/sdk/auth';
 import { createCertificateAuthority, issueCertificate, type KeyPair, type LeafSpec } from './certificates.js';
+import { KeyPool } from './key-pool.js';
 import { buildKubeconfig, dialableServer } from './kubeconfig.js';
 import {
   ADMIN_IDENTITY,
@@ -40,12 +41,30 @@ export class LocalPki implements Pki {
   private signer?: KeyPair;
   private serviceAccount?: ServiceAccountKeyPair;
   private warned = false;
+  private readonly keys = new KeyPool();
 
   constructor(
     readonly dataDir: string,
     private readonly options: LocalPkiOptions,
   ) {
     this.dir = join(dataDir, 'pki');
+  }
+
+  /**
+   * Makes ahead the keys of the files a serving process creates on its first start and finds
+   * missing: the CA's and the service-account key (asked for as the plugins set up: this resolves
+   * once they are made), then the serving certificate's and the admin's when the HTTPS port is on
+   * with a certificate from here (asked for once storage is open: made meanwhile, in the
+   * background). Files are still written only when something asks; a key nothing asks for is
+   * dropped with the process.
+   */
+  async prepareKeys(servingCertificate: ServerSettings['servingCertificate']): Promise<void> {
+    if (!this.options.ownsCA) return;
+    const missing = (names: string[]) => names.filter((name) => !existsSync(join(this.dir, `${name}.key`)));
+    await this.keys.prepare(missing(['ca', 'service-account']));
+    if (servingCertificate !== 'provided') return;
+    // A failure here shows when the key is taken: it is then made on the spot, and that one fails loudly.
+    this.keys.prepare(missing(['apiserver', 'admin'])).catch(() => {});
   }
 
   caCertificate(): string {
@@ -67,14 +86,15 @@ export class LocalPki implements Pki {
   serviceAccountKeys(): ServiceAccountKeyPair {
     if (!this.serviceAccount) {
       const created: string[] = [];
-      this.serviceAccount = ensureServiceAccountKey(this.dir, created);
+      this.serviceAccount = ensureServiceAccountKey(this.dir, created, () => this.keys.take('service-account'));
       this.logCreated(created);
     }
     return this.serviceAccount;
   }
 
   /** The serving certificate, naming the kubernetes service's ClusterIP too. */
-  servingIdentity(kubernetesServiceIP?: string): ServingIdentity {
+  async servingIdentity(kubernetesServiceIP?: string): Promise<ServingIdentity> {
+    await this.keys.settled('apiserver');
     const pair = this.stored('apiserver', servingSpec(kubernetesServiceIP));
     return { cert: pair.certPem, key: pair.keyPem, source: join(this.dir, 'apiserver.crt') };
   }
@@ -83,7 +103,8 @@ export class LocalPki implements Pki {
    * Writes <dataDir>/kubeconfig for the admin (kubernetes-admin in system:masters) with the address
    * the server actually serves; returns its path. `skiff kubeconfig` reads that address back.
    */
-  writeAdminKubeconfig(server: string): string {
+  async writeAdminKubeconfig(server: string): Promise<string> {
+    await this.keys.settled('admin');
     const admin = this.clientCredentials(ADMIN_IDENTITY);
     const path = join(this.dataDir, 'kubeconfig');
     writePrivate(
@@ -106,7 +127,8 @@ export class LocalPki implements Pki {
     const existing = loadPair(this.dir, 'ca');
     // A component's process never makes a CA: this throws SKIFF_PKI_CA_MISSING, saying how to get one.
     if (!existing && !this.options.ownsCA) return loadCertificateAuthority(this.dir);
-    this.signer = existing ?? this.save('ca', createCertificateAuthority());
+    this.signer =
+      existing ?? this.save('ca', createCertificateAuthority(undefined, undefined, undefined, this.keys.take('ca')));
     this.caPem = this.signer.certPem;
     return this.signer;
   }
@@ -114,7 +136,7 @@ export class LocalPki implements Pki {
   /** A certificate kept as <name>.crt/.key: the one there if the CA signed it, else a new one (which needs the CA's key). */
   private stored(name: string, spec: LeafSpec): KeyPair {
     const kept = loadPair(this.dir, name, { certPem: this.caCertificate(), keyPem: '' });
-    return kept ?? this.save(name, issueCertificate(this.authority(), spec));
+    return kept ?? this.save(name, issueCertificate(this.authority(), spec, undefined, this.keys.take(name)));
   }
 
   private save(name: string, pair: KeyPair): KeyPair {

@@ -160,7 +160,7 @@ describe('quick start, as a new user meets it', () => {
       await server.allGone();
     });
 
-    it('a wildcard bind address (--bind-address 0.0.0.0) is written as loopback, which clients dial and the certificate names', () => {
+    it('a wildcard bind address (--bind-address 0.0.0.0) is written as loopback, which clients dial and the certificate names', async () => {
       const dataDir = tempDir();
       const pki = new LocalPki(dataDir, { ownsCA: true });
       for (const [served, written] of [
@@ -169,7 +169,7 @@ describe('quick start, as a new user meets it', () => {
         ['https://[::1]:7443', 'https://[::1]:7443'],
         ['https://127.0.0.5:7443', 'https://127.0.0.5:7443'],
       ]) {
-        const file = pki.writeAdminKubeconfig(served!);
+        const file = await pki.writeAdminKubeconfig(served!);
         expect(readKubeconfig(file).server, served).to.equal(written);
       }
     });

@@ -36,6 +36,7 @@ function setUp(config: unknown) {
       role: 'apiserver',
       advertiseAddress: '127.0.0.1',
       advertisePort: 0,
+      servingCertificate: 'none',
     },
     provide,
     onClose: () => {},
