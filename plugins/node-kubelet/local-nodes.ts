@@ -15,6 +15,7 @@ import { Kubelet } from './kubelet.js';
 import { SimulatedNodes } from './multi/host.js';
 import { hostNodeName, nodeUser } from './node-names.js';
 import { KUBELET_AGENT } from './node-status.js';
+import { prepareServingPair, servingPairOptions } from './server/tls.js';
 
 /** The config node i of `skiff up` runs with: its own port when the kubelet serves one. */
 function nodeConfig(config: KubeletConfig, index: number): KubeletConfig {
@@ -26,14 +27,20 @@ export function runLocalNodes(ctx: PluginContext<KubeletConfig>): void {
   const config = ctx.config;
   const kubelets: Kubelet[] = [];
   let simulated: SimulatedNodes | undefined;
+  const base = config.hostnameOverride ?? hostNodeName();
+  const rootDir = config.rootDir ?? join(ctx.server.dataDir, 'kubelet');
+  if (config.runtime !== 'simulated' && config.port !== 0) {
+    for (let i = 1; i <= config.nodes; i++) {
+      const nodeName = `${base}-${i}`;
+      prepareServingPair(servingPairOptions(nodeConfig(config, i - 1), nodeName, join(rootDir, nodeName)));
+    }
+  }
   ctx.onReady(async () => {
     const provider: RuntimeProvider = ctx.use(runtimeKey(config.runtime));
     if (config.runtime === 'simulated') {
       simulated = await startSimulatedNodes(ctx, provider);
       return;
     }
-    const base = config.hostnameOverride ?? hostNodeName();
-    const rootDir = config.rootDir ?? join(ctx.server.dataDir, 'kubelet');
     const clientCA = clusterCA(ctx);
     for (let i = 1; i <= config.nodes; i++) {
       const nodeName = `${base}-${i}`;

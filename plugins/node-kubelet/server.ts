@@ -26,7 +26,7 @@ import { KubeletMetrics } from './server/metrics.js';
 import { isStreamingPath, type RouteContext, route } from './server/router.js';
 import { ConnectionLimit } from './server/streaming/endpoints.js';
 import { WebSocketUpgrader } from './server/streaming/upgrade.js';
-import { clientCABundle, servingPair } from './server/tls.js';
+import { clientCABundle, servingPair, servingPairOptions } from './server/tls.js';
 import { StatsProvider } from './stats/provider.js';
 
 export interface KubeletServer {
@@ -86,13 +86,7 @@ export async function startKubeletServer(state: KubeletState): Promise<KubeletSe
   try {
     let port = 0;
     if (config.port !== 0) {
-      const pair = await servingPair({
-        nodeName: state.nodeName,
-        address: config.address,
-        certDir: config.certDir ?? join(state.rootDir, 'pki'),
-        tlsCertFile: config.tlsCertFile,
-        tlsPrivateKeyFile: config.tlsPrivateKeyFile,
-      });
+      const pair = await servingPair(servingPairOptions(config, state.nodeName, state.rootDir));
       const secure = createHttpsServer({
         cert: pair.certPem,
         key: pair.keyPem,

@@ -127,13 +127,48 @@ function readPair(certFile: string, keyFile: string): { certPem: string; keyPem:
   }
 }
 
-export async function servingPair(options: {
+export interface ServingPairOptions {
   nodeName: string;
   address: string;
   certDir: string;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
-}): Promise<ServingPair> {
+}
+
+/** A node's pair options from its kubelet config (--cert-dir defaults to <root-dir>/pki). */
+export function servingPairOptions(
+  config: { address: string; certDir?: string; tlsCertFile?: string; tlsPrivateKeyFile?: string },
+  nodeName: string,
+  rootDir: string,
+): ServingPairOptions {
+  const { address, tlsCertFile, tlsPrivateKeyFile } = config;
+  return { nodeName, address, certDir: config.certDir ?? join(rootDir, 'pki'), tlsCertFile, tlsPrivateKeyFile };
+}
+
+const prepared = new Map<string, Promise<ServingPair>>();
+
+/**
+ * Starts getting a node's pair ahead of its server: on a first start that is two new RSA keys,
+ * a few hundred ms that `skiff up` spends while the API server still starts, not after it.
+ */
+export function prepareServingPair(options: ServingPairOptions): void {
+  const key = JSON.stringify(options);
+  if (prepared.has(key)) return;
+  const pair = loadOrMakePair(options);
+  // Its failure is the server's to report, when it takes the pair.
+  pair.catch(() => {});
+  prepared.set(key, pair);
+}
+
+/** The pair prepared ahead for these options, else one got now. */
+export function servingPair(options: ServingPairOptions): Promise<ServingPair> {
+  const key = JSON.stringify(options);
+  const pair = prepared.get(key);
+  prepared.delete(key);
+  return pair ?? loadOrMakePair(options);
+}
+
+async function loadOrMakePair(options: ServingPairOptions): Promise<ServingPair> {
   const { tlsCertFile, tlsPrivateKeyFile } = options;
   if (tlsCertFile || tlsPrivateKeyFile) {
     if (!tlsCertFile || !tlsPrivateKeyFile) {
