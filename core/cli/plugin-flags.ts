@@ -2,7 +2,8 @@
  * Plugins' own flags on the command line: each manifest's `flags` are offered on the commands of
  * the roles they name (grouped under the plugin in --help), and the values given become the config
  * overlay: a flag that `enables` its plugin turns it on with those keys, any other only configures
- * the plugin when the config file enables it. The CLI itself names no plugin.
+ * the plugin when the config file enables it; a flag that `disables` its plugin for a value
+ * (--watch-cache=false) turns it off. The CLI itself names no plugin.
  */
 import { type Command, Option } from 'commander';
 import type { AnyManifest } from '../config/manifests.js';
@@ -55,10 +56,14 @@ const merge = (target: Record<string, Record<string, unknown>>, plugin: string, 
 
 /** The config overlay of the plugin flags given on the command line. */
 export function pluginFlagOverlay(declared: readonly DeclaredFlag[], opts: Record<string, unknown>): PluginFlagOverlay {
-  const overlay: PluginFlagOverlay = { plugins: {}, configure: {} };
+  const overlay: PluginFlagOverlay = { plugins: {}, configure: {}, disabled: [] };
   for (const { plugin, spec, attribute } of declared) {
     const value = opts[attribute];
     if (value === undefined) continue;
+    if (spec.disables?.(value)) {
+      overlay.disabled.push(plugin);
+      continue;
+    }
     const keys = spec.toConfig(value);
     if (keys) merge(spec.enables ? overlay.plugins : overlay.configure, plugin, keys);
     overlay.storageBackend ??= spec.serverDefaults?.(value).storageBackend;

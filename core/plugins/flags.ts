@@ -25,6 +25,11 @@ export interface FlagSpec {
   /** Giving the flag turns the plugin on even when the config file leaves it out (--token-auth-file). */
   enables?: boolean;
   /**
+   * Giving the flag with a value this accepts turns the plugin off whatever the config file says
+   * (upstream's --watch-cache=false, --anonymous-auth=false); it then sets no keys.
+   */
+  disables?: (value: unknown) => boolean;
+  /**
    * The plugin cannot run without it when --authorization-mode names the plugin's mode (ABAC needs
    * --authorization-policy-file): start-up stops with an error naming this flag.
    */
@@ -41,6 +46,8 @@ export interface PluginFlagOverlay {
   plugins: Record<string, Record<string, unknown>>;
   /** Keys set on plugins the config file enables (or that a flag turned on). */
   configure: Record<string, Record<string, unknown>>;
+  /** Plugins a flag turned off (a `disables` flag given the value that turns its plugin off). */
+  disabled: string[];
   /** A backend a flag implies (--etcd-servers), used unless --storage-backend is given. */
   storageBackend?: string;
 }

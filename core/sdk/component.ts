@@ -38,6 +38,8 @@ export interface ComponentPluginsOptions {
   enable?: Record<string, Record<string, unknown>>;
   /** Keys merged over the file's block of enabled plugins (the component's own flags). */
   configure?: Record<string, Record<string, unknown>>;
+  /** Plugins a flag turns off, whatever the file says. */
+  disable?: string[];
   logger: Logger;
 }
 
@@ -82,6 +84,7 @@ export async function setUpComponentPlugins(options: ComponentPluginsOptions): P
     dataDir: options.dataDir,
     plugins: options.enable,
     configure: options.configure,
+    disabled: options.disable,
   });
   const config = selectedPlugins(full, options.select);
   const prepared = await preparePlugins({ config, role: options.role, logger: options.logger });

@@ -1,6 +1,6 @@
 /** api-watch-cache's config and the upstream flags that set it. */
 import type { SkiffError } from 'skiff/sdk';
-import { type FlagSpec, InvalidArgumentError } from 'skiff/sdk/cli';
+import { bool, type FlagSpec, InvalidArgumentError } from 'skiff/sdk/cli';
 import { z } from 'zod';
 import { parseWatchCacheSizes } from './sizes.js';
 
@@ -32,6 +32,14 @@ function cacheSizes(value: string): Record<string, number> {
 }
 
 export const FLAGS: FlagSpec[] = [
+  {
+    flag: '--watch-cache [bool]',
+    help: 'serve GET, LIST and WATCH from the watch caches (default: true, as config/default.yaml lists this plugin); false: everything from storage',
+    parse: bool,
+    toConfig: () => ({}),
+    enables: true,
+    disables: (on) => on === false,
+  },
   {
     flag: '--default-watch-cache-size <n>',
     help: 'changes each watch cache keeps for watches that resume from a resourceVersion (default: 1000); 0: no watch cache unless --watch-cache-sizes sizes one, everything served from storage',

@@ -13,9 +13,10 @@ export default definePlugin({
       flag: '--anonymous-auth <bool>',
       help: 'requests without credentials act as system:anonymous (default: false)',
       parse: bool,
-      // false leaves the plugin as the config file has it, as before.
-      toConfig: (on) => (on ? {} : undefined),
+      toConfig: () => ({}),
+      // As upstream: true turns anonymous requests on, false off, whatever the config file says.
       enables: true,
+      disables: (on) => on === false,
     },
   ],
   setup(ctx) {

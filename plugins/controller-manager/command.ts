@@ -90,6 +90,7 @@ async function run(opts: Options, overlay: PluginFlagOverlay): Promise<void> {
     select: controllerPlugins,
     enable: overlay.plugins,
     configure: overlay.configure,
+    disable: overlay.disabled,
     logger,
   });
   logger.info({ config: plugins.configFile, plugins: plugins.plugins }, 'plugins loaded');

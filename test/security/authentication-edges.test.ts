@@ -20,12 +20,15 @@
  * AlwaysDeny's refusal names the user, the verb and the resource, as upstream's does.
  * Every request goes over HTTPS, where real clients send credentials.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { KeyPair } from '../../plugins/pki-local/certificates.js';
 import { createCertificateAuthority, issueCertificate } from '../../plugins/pki-local/certificates.js';
 import { kubectl, kubectlPath } from '../helpers/kubectl.js';
 import { httpsRequest, type Scratch, scratchDir, tokenLine } from '../helpers/security.js';
 import { api, startTestServer, type TestServer } from '../helpers/server.js';
+import { spawnSkiff } from '../helpers/skiff-process.js';
 import { NO_KUBECTL, skipBecause } from '../helpers/skip.js';
 
 const REVIEW = '/apis/authentication.k8s.io/v1/selfsubjectreviews';
@@ -241,5 +244,56 @@ describe('security: AlwaysDeny says who was refused what, as upstream', function
     expect(r.stderr).to.contain(
       'Error from server (Forbidden): pods is forbidden: User "bob" cannot list resource "pods" in API group "" in the namespace "default": Everything is forbidden.',
     );
+  });
+});
+
+/**
+ * The operator's word on the command line outranks the config file: a file that lists
+ * authn-anonymous, started with upstream's --anonymous-auth=false, serves no anonymous request.
+ * The attack: rely on a shared config file someone left anonymous access on in, after the operator
+ * turned it off for this server. Why it fails: a plugin flag that `disables` its plugin turns it off
+ * whatever the file says, and a request without credentials is then a 401.
+ */
+describe('security: --anonymous-auth=false turns anonymous off even when the config file lists it', function () {
+  this.timeout(60_000);
+
+  async function anonymousAnswer(flag: string | undefined): Promise<number | string> {
+    const scratch = scratchDir('anonymous-flag');
+    const config = scratch.file(
+      'skiff.yaml',
+      JSON.stringify({
+        server: { storageBackend: 'memory', securePort: 'auto', insecurePort: 0 },
+        plugins: {
+          'storage-memory': {},
+          'api-core-v1': {},
+          'api-authentication-v1': {},
+          'pki-local': {},
+          'authn-anonymous': {},
+          // Everyone may do everything: what tells the two apart is only who the caller is taken for.
+          'authz-always-allow': {},
+        },
+      }),
+    );
+    const up = spawnSkiff(['up', '--config', config, '--data-dir', scratch.dir, ...(flag ? [flag] : [])]);
+    try {
+      const serving = await up.waitForLine('the HTTPS address', (l) => String(l.msg).startsWith('serving HTTPS on '));
+      await up.waitForLine('ready', (l) => l.msg === 'ready');
+      const secureUrl = String(serving.msg).slice('serving HTTPS on '.length);
+      const ca = { certPem: readFileSync(join(scratch.dir, 'pki', 'ca.crt'), 'utf8') };
+      const r = await httpsRequest({ secureUrl, pki: { ca } }, REVIEW, { method: 'POST', body: reviewBody });
+      return r.status === 201 ? r.body.status.userInfo.username : r.status;
+    } finally {
+      up.child.kill('SIGTERM');
+      await up.exited();
+      scratch.remove();
+    }
+  }
+
+  it('as the file has it, a request without credentials is system:anonymous', async () => {
+    expect(await anonymousAnswer(undefined)).to.equal('system:anonymous');
+  });
+
+  it('with --anonymous-auth=false the same request is a 401', async () => {
+    expect(await anonymousAnswer('--anonymous-auth=false')).to.equal(401);
   });
 });

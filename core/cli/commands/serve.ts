@@ -61,7 +61,7 @@ async function configFrom(opts: ServeOptions, cli: Cli) {
     maxMutatingRequestsInflight: opts.maxMutatingRequestsInflight,
     plugins: { ...overlay.plugins, ...admission.plugins },
     configure: { ...overlay.configure, ...admission.configure },
-    disabled: admission.disabled,
+    disabled: [...(admission.disabled ?? []), ...overlay.disabled],
     authorizers: chain,
   });
 }

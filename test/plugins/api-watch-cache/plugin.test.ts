@@ -3,6 +3,8 @@
  * every GET, LIST and WATCH is served from storage with the same answers; a second provider of
  * watch caches stops set-up.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { definePlugin, SkiffError } from '../../../core/sdk/index.js';
 import { setUpFailure } from '../../helpers/prepare.js';
@@ -84,6 +86,38 @@ describe('api-watch-cache: the plugin', function () {
       up.child.kill('SIGTERM');
       expect(await up.exited()).to.equal(0);
     }
+  });
+
+  it('skiff up --watch-cache=false turns the plugin off whatever the file says; --watch-cache turns it on', async () => {
+    const plugins = async (flag: string, config = 'config/examples/minimal-memory.yaml') => {
+      const up = spawnSkiff([
+        'up',
+        '--config',
+        config,
+        '--insecure-port',
+        'auto',
+        '--data-dir',
+        tempDir('skiff-watch-cache-'),
+        flag,
+      ]);
+      try {
+        const loaded = await up.waitForLine('the plugins loaded', (l) => l.msg === 'plugins loaded');
+        await up.waitForLine('ready', (l) => l.msg === 'ready');
+        return loaded.plugins as string[];
+      } finally {
+        up.child.kill('SIGTERM');
+        expect(await up.exited()).to.equal(0);
+      }
+    };
+    const off = await plugins('--watch-cache=false');
+    expect(off).to.not.include('api-watch-cache');
+    expect(off).to.include('api-core-v1');
+    // A file that leaves the plugin out: the flag alone turns it on.
+    const without = join(tempDir('skiff-watch-cache-'), 'no-cache.yaml');
+    const file = readFileSync('config/examples/minimal-memory.yaml', 'utf8');
+    writeFileSync(without, file.replace(/^\s*api-watch-cache:.*$/m, ''));
+    expect(await plugins('--watch-cache=true', without)).to.include('api-watch-cache');
+    expect(await plugins('--watch-cache=false', without)).to.not.include('api-watch-cache');
   });
 
   it('a second plugin offering watch caches stops set-up with a coded error', async () => {
