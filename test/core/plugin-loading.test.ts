@@ -202,6 +202,15 @@ describe('skiff config check on the example plugins', () => {
     }
   }
 
+  it('a plugin whose work starts only in its own roles says so, rather than "(none)"', async () => {
+    const lines = await points('../default.yaml');
+    expect(lines).to.include('  dns-cluster: (none at check: starts its work in skiff up)');
+    expect(lines).to.include(
+      '  controller-manager: (none at check: starts its work in skiff up, skiff controller-manager); commands controller-manager',
+    );
+    expect(lines).to.include('  storage-sqlite: storageBackend');
+  });
+
   it('prints the contribution points each example plugin uses', async () => {
     expect(await points('deny-latest.yaml')).to.include('  admission-deny-latest: admission');
     expect(await points('lab-header.yaml')).to.include('  authn-lab-header: authenticator');

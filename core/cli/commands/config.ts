@@ -20,12 +20,23 @@ export function declaredPoints(manifest: AnyManifest): string[] {
   return out;
 }
 
+/**
+ * What a plugin that used no point at check does instead: one whose work starts only in the
+ * processes of its roles (a controller manager, a kubelet) says so rather than seem to do nothing.
+ */
+function unused(manifest: AnyManifest): string {
+  const roles = manifest.roles?.filter((r: string) => r !== 'check') ?? [];
+  return roles.length
+    ? `(none at check: starts its work in ${roles.map((r: string) => `skiff ${r}`).join(', ')})`
+    : '(none)';
+}
+
 /** One line per plugin: the contribution points its setup used, then what its manifest declares. */
 export function describePoints(config: ResolvedConfig, points: ReadonlyMap<string, readonly string[]>): string[] {
   return config.plugins.map((p) => {
     const used = points.get(p.name) ?? [];
     const declared = declaredPoints(p.manifest);
-    const parts = [used.length ? used.join(', ') : '(none)', ...declared];
+    const parts = [used.length ? used.join(', ') : unused(p.manifest), ...declared];
     return `  ${p.name}: ${parts.join('; ')}`;
   });
 }
