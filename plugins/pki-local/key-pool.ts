@@ -16,24 +16,31 @@ export class KeyPool {
   private readonly made = new Map<KeyPurpose, string>();
   private readonly pending = new Map<KeyPurpose, Promise<void>>();
 
-  /** Starts making a key for each purpose (not yet started); resolves once they are all made. */
+  /**
+   * Starts making a key for each purpose (unless one is made or being made); resolves once they
+   * are all made. One that could not be made is left for `take` to make (and report, if it fails).
+   */
   prepare(purposes: readonly KeyPurpose[]): Promise<void> {
     for (const purpose of purposes) {
       if (this.made.has(purpose) || this.pending.has(purpose)) continue;
-      this.pending.set(
-        purpose,
-        newRsaKeyPemAsync().then((pem) => {
-          // A key a use already made for itself (it could not wait) is not replaced.
-          if (this.pending.delete(purpose)) this.made.set(purpose, pem);
-        }),
-      );
+      const making: Promise<void> = newRsaKeyPemAsync().then((pem) => {
+        // Kept only if no use has taken (or made) the purpose's key meanwhile.
+        if (this.pending.get(purpose) !== making) return;
+        this.pending.delete(purpose);
+        this.made.set(purpose, pem);
+      });
+      this.pending.set(purpose, making);
     }
-    return Promise.all(purposes.map((p) => this.pending.get(p))).then(() => undefined);
+    return Promise.all(purposes.map((p) => this.settled(p))).then(() => undefined);
   }
 
-  /** Resolves once the key being made ahead for `purpose` (if any) is made, so `take` finds it. */
+  /**
+   * Resolves once the key being made ahead for `purpose` (if any) is made, so `take` finds it. A
+   * key that could not be made ahead is not an error here: `take` then makes one, and its failure
+   * is the one reported.
+   */
   async settled(purpose: KeyPurpose): Promise<void> {
-    await this.pending.get(purpose);
+    await this.pending.get(purpose)?.catch(() => {});
   }
 
   /**

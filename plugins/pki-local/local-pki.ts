@@ -63,8 +63,7 @@ export class LocalPki implements Pki {
     const missing = (names: string[]) => names.filter((name) => !existsSync(join(this.dir, `${name}.key`)));
     await this.keys.prepare(missing(['ca', 'service-account']));
     if (servingCertificate !== 'provided') return;
-    // A failure here shows when the key is taken: it is then made on the spot, and that one fails loudly.
-    this.keys.prepare(missing(['apiserver', 'admin'])).catch(() => {});
+    void this.keys.prepare(missing(['apiserver', 'admin']));
   }
 
   caCertificate(): string {

@@ -39,6 +39,17 @@ describe('pki-local: keys made ahead', function () {
     await pool.settled('never-asked');
   });
 
+  it('a take that cannot wait makes its own key; the one still being made is then dropped, not kept for later', async () => {
+    const pool = new KeyPool();
+    const making = pool.prepare(['apiserver']);
+    const own = pool.take('apiserver');
+    await making;
+    // Had the key made ahead been kept, this take would hand it out: it makes a new one instead.
+    const next = pool.take('apiserver');
+    expect(new Set([own, next].map(modulusOf)).size).to.equal(2);
+    expect((pool as unknown as { made: Map<string, string> }).made.size).to.equal(0);
+  });
+
   it('a fresh PKI prepared for a serving process holds four different keys, each matching its certificate', async () => {
     const dataDir = tempDir('skiff-key-pool-');
     const pki = new LocalPki(dataDir, { ownsCA: true });
