@@ -127,7 +127,7 @@ export class LocalPki implements Pki {
     // A component's process never makes a CA: this throws SKIFF_PKI_CA_MISSING, saying how to get one.
     if (!existing && !this.options.ownsCA) return loadCertificateAuthority(this.dir);
     this.signer =
-      existing ?? this.save('ca', createCertificateAuthority(undefined, undefined, undefined, this.keys.take('ca')));
+      existing ?? this.save('ca', createCertificateAuthority('skiff-ca', 10, new Date(), this.keys.take('ca')));
     this.caPem = this.signer.certPem;
     return this.signer;
   }
@@ -135,7 +135,7 @@ export class LocalPki implements Pki {
   /** A certificate kept as <name>.crt/.key: the one there if the CA signed it, else a new one (which needs the CA's key). */
   private stored(name: string, spec: LeafSpec): KeyPair {
     const kept = loadPair(this.dir, name, { certPem: this.caCertificate(), keyPem: '' });
-    return kept ?? this.save(name, issueCertificate(this.authority(), spec, undefined, this.keys.take(name)));
+    return kept ?? this.save(name, issueCertificate(this.authority(), spec, new Date(), this.keys.take(name)));
   }
 
   private save(name: string, pair: KeyPair): KeyPair {
