@@ -63,10 +63,7 @@ function buildName(root, sources) {
 /** The modules loaded by path: the CLI, each plugin's index, each SDK subpath (for plugins outside). */
 function entryPoints(sources) {
   return sources.filter(
-    (f) =>
-      f === 'core/cli/main.ts' ||
-      /^core\/sdk\/[^/]+\.ts$/.test(f) ||
-      (/^plugins\/[^/]+\/index\.ts$/.test(f) && !f.endsWith('.d.ts')),
+    (f) => f === 'core/cli/main.ts' || /^core\/sdk\/[^/]+\.ts$/.test(f) || /^plugins\/[^/]+\/index\.ts$/.test(f),
   );
 }
 
