@@ -1,9 +1,9 @@
 /**
  * The launcher's compiled copy of core/ and plugins/, under .cache/js/<build>: esbuild bundles the
- * TypeScript into a few dozen ES modules (code splitting; npm packages stay outside, imported as
- * they are) beside links to the files read at run time (api-schema.json, roles.yaml, images/*.mjs).
- * Node's module loader costs about a millisecond per module: loading Skiff's ~550 source modules
- * one by one (through tsx's hooks, or even transpiled) was most of a second of every start.
+ * TypeScript and most npm packages into about a hundred ES modules (code splitting) beside links to
+ * the files read at run time (api-schema.json, roles.yaml, images/*.mjs). Node's module loader costs
+ * about a millisecond per module: loading Skiff's ~550 source modules and its packages' ~490 files
+ * one by one (through tsx's hooks, or even transpiled) was over a second of every start.
  *
  * A build is named after the sources it was made from (their paths, sizes and times): editing a
  * file and starting again makes a new build; starting again unchanged reuses it. Builds are made in
@@ -84,6 +84,33 @@ function ownUrls(root, build) {
   };
 }
 
+/**
+ * npm packages are bundled too: loading ~490 of their CommonJS files one by one was a third of a
+ * second of every start. These stay outside, imported as they are:
+ * - `skiff` itself: a plugin's `skiff/sdk` is resolved when it runs, through the build's
+ *   package.json, to the very modules core uses;
+ * - better-sqlite3 loads a native addon by path, pino starts its workers from files by path, tsx
+ *   registers loader hooks by file, and ws asks for its optional native helpers;
+ * - etcd3 (gRPC, protobufs) is imported only when storage-etcd is chosen.
+ * A plugin outside the repository that imports a bundled package itself gets its own copy: what
+ * crosses between it and Skiff (zod schemas, Koa contexts, commander commands) is used by its
+ * shape, and the `z` it takes from skiff/sdk is the bundled one.
+ */
+const EXTERNAL_PACKAGES = [
+  'skiff',
+  'better-sqlite3',
+  'pino',
+  'etcd3',
+  'esbuild',
+  'tsx',
+  'bufferutil',
+  'utf-8-validate',
+];
+
+/** Bundled CommonJS calls require(); an ES module has none, so each output file makes its own. */
+const REQUIRE_SHIM =
+  "import { createRequire as __skiffRequire } from 'node:module'; const require = __skiffRequire(import.meta.url);";
+
 async function bundle(root, sources, into, final) {
   const { build } = await import('esbuild');
   await build({
@@ -98,9 +125,12 @@ async function bundle(root, sources, into, final) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
-    // Stack traces name the TypeScript lines (the launcher turns source maps on).
+    external: EXTERNAL_PACKAGES,
+    banner: { js: REQUIRE_SHIM },
+    // Stack traces name the TypeScript lines (the launcher turns source maps on); the maps leave the
+    // sources' text out, which Node would otherwise keep in memory for every bundled package.
     sourcemap: 'linked',
+    sourcesContent: false,
     logLevel: 'silent',
     plugins: [ownUrls(root, final)],
   });

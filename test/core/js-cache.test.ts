@@ -88,6 +88,35 @@ describe('scripts/js-cache.mjs: the launcher runs a JavaScript copy', function (
     expect(map.sources.some((s) => s.endsWith('core/cli/main.ts'))).to.equal(true);
   });
 
+  it('bundles CommonJS npm packages (their require() of built-ins works in an ES module); the ones that must load by path stay outside', async () => {
+    const root = smallTree();
+    // A CommonJS package as most of Skiff's are, and `pino`, one kept outside (it starts workers by path).
+    write(root, 'node_modules/tiny-cjs/package.json', '{"name":"tiny-cjs","main":"index.js"}');
+    write(
+      root,
+      'node_modules/tiny-cjs/index.js',
+      "const { basename } = require('node:path');\nexports.base = (p) => basename(p);\n",
+    );
+    write(root, 'node_modules/pino/package.json', '{"name":"pino","main":"index.js"}');
+    write(root, 'node_modules/pino/index.js', 'exports.loadedFrom = __filename;\n');
+    write(
+      root,
+      'core/cli/main.ts',
+      [
+        "import { base } from 'tiny-cjs';",
+        "import { loadedFrom } from 'pino';",
+        "console.log(base('/a/b/c.txt'), loadedFrom.endsWith('node_modules/pino/index.js'));",
+      ].join('\n'),
+    );
+    const { out } = await compile(root);
+    const ran = runNode([join(out, 'core/cli/main.js')]);
+    expect(ran.stderr).to.equal('');
+    expect(ran.stdout.trim()).to.equal('c.txt true');
+    const main = readFileSync(join(out, 'core/cli/main.js'), 'utf8');
+    expect(main).to.contain('basename(p)');
+    expect(main).to.match(/from "pino"/);
+  });
+
   it('a plugin in the build imports skiff/sdk from the build itself: the very modules core runs', async () => {
     const root = smallTree();
     const { out } = await compile(root);
