@@ -96,16 +96,7 @@ function ownUrls(root, build) {
  * crosses between it and Skiff (zod schemas, Koa contexts, commander commands) is used by its
  * shape, and the `z` it takes from skiff/sdk is the bundled one.
  */
-const EXTERNAL_PACKAGES = [
-  'skiff',
-  'better-sqlite3',
-  'pino',
-  'etcd3',
-  'esbuild',
-  'tsx',
-  'bufferutil',
-  'utf-8-validate',
-];
+const EXTERNAL_PACKAGES = ['skiff', 'better-sqlite3', 'pino', 'etcd3', 'tsx', 'bufferutil', 'utf-8-validate'];
 
 /** Bundled CommonJS calls require(); an ES module has none, so each output file makes its own. */
 const REQUIRE_SHIM =
