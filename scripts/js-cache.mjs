@@ -5,8 +5,8 @@
  * about a millisecond per module: loading Skiff's ~550 source modules and its packages' ~490 files
  * one by one (through tsx's hooks, or even transpiled) was over a second of every start.
  *
- * A build is named after the sources it was made from (their paths, sizes and times): editing a
- * file and starting again makes a new build; starting again unchanged reuses it. Builds are made in
+ * A build is named after the sources it was made from (their paths, sizes and times, and the
+ * installed packages): editing a file or reinstalling packages and starting again makes a new build; starting again unchanged reuses it. Builds are made in
  * a folder of their own and renamed into place, so processes starting at once never see half a
  * build, and a process still running from an older build keeps it: the newest few are kept.
  *
@@ -49,10 +49,15 @@ function filesUnder(root, dir, found = []) {
   return found;
 }
 
-/** The build's name: a hash of what it is made from (every source's path, size and time, and this script). */
+/**
+ * The build's name: a hash of what it is made from (every source's path, size and time, and this
+ * script), and of the installed packages it bundles: npm rewrites node_modules/.package-lock.json
+ * whenever it changes node_modules, so an `npm ci` after a pull makes a new build too.
+ */
 function buildName(root, sources) {
   const hash = createHash('sha256');
-  for (const file of [...sources, 'package.json']) {
+  for (const file of [...sources, 'package.json', 'node_modules/.package-lock.json']) {
+    if (!existsSync(join(root, file))) continue;
     const { size, mtimeMs } = statSync(join(root, file));
     hash.update(`${file}\0${size}\0${mtimeMs}\n`);
   }

@@ -117,6 +117,18 @@ describe('scripts/js-cache.mjs: the launcher runs a JavaScript copy', function (
     expect(main).to.match(/from "pino"/);
   });
 
+  it('makes a new build when npm changes the installed packages (node_modules/.package-lock.json), as they are bundled', async () => {
+    const root = smallTree();
+    write(root, 'node_modules/.package-lock.json', '{"packages":{}}');
+    const first = await compile(root);
+    write(root, 'node_modules/.package-lock.json', '{"packages":{"node_modules/tiny-cjs":{}}}');
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(root, 'node_modules/.package-lock.json'), later, later);
+    const reinstalled = await compile(root);
+    expect(reinstalled.built).to.equal(true);
+    expect(reinstalled.out).to.not.equal(first.out);
+  });
+
   it('a plugin in the build imports skiff/sdk from the build itself: the very modules core runs', async () => {
     const root = smallTree();
     const { out } = await compile(root);
